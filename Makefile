@@ -1,0 +1,40 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+# Everything else here is what those two are made of.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint services bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## Run dealflow: server + scheduler on 127.0.0.1:5000, SQLite with demo data on first start.
+run: $(STAMP)
+	$(VENV)/bin/dealflow run
+
+## Run every test, on SQLite and on PostgreSQL (started here if it is down).
+test: $(STAMP) services
+	$(VENV)/bin/ruff check .
+	DEALFLOW_TEST_POSTGRES_URL=$${DEALFLOW_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+	DEALFLOW_TEST_REDIS_URL=$${DEALFLOW_TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
+	$(PY) -m pytest -q
+	$(VENV)/bin/dealflow test-processes bpmn
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+## Start the local PostgreSQL and Redis the tests talk to, if they are not running.
+services:
+	@bash .ci/services.sh
+
+bench: $(STAMP) services
+	$(PY) bench/engine.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

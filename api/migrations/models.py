@@ -1,0 +1,7 @@
+"""Imports every module that declares tables, so the metadata is complete."""
+
+import crm.models  # noqa: F401
+import engine.models  # noqa: F401
+from crm.db import Base
+
+metadata = Base.metadata

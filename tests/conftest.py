@@ -1,0 +1,76 @@
+"""Shared fixtures: a real, migrated database on SQLite and on PostgreSQL.
+
+Every test that takes `database` runs twice, once per backend. PostgreSQL tests use a
+schema of their own per test session so parallel runs and other databases on the server
+are left alone; tables are emptied between tests.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+
+from crm.clock import VirtualClock
+from crm.db import Base, Database
+from tests.support.schema import create_schema
+
+POSTGRES_URL = os.environ.get(
+    "DEALFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[str]:
+    schema = f"dealflow_test_{uuid.uuid4().hex[:10]}"
+    admin = Database(POSTGRES_URL)
+    with admin.transaction() as session:
+        session.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url_db = Database(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    create_schema(url_db)
+    url_db.dispose()
+    yield schema
+    with admin.transaction() as session:
+        session.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def _postgres(schema: str) -> Database:
+    db = Database(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with db.transaction() as session:
+        session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return db
+
+
+def _sqlite(tmp_path) -> Database:
+    db = Database(f"sqlite:///{tmp_path / 'dealflow.sqlite3'}")
+    create_schema(db)
+    return db
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path) -> Iterator[Database]:
+    """A migrated, empty database; the test runs once per backend."""
+    if request.param == "sqlite":
+        db = _sqlite(tmp_path)
+    else:
+        db = _postgres(request.getfixturevalue("postgres_schema"))
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def sqlite_database(tmp_path) -> Iterator[Database]:
+    """For tests whose subject does not depend on the backend."""
+    db = _sqlite(tmp_path)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock()
