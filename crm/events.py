@@ -77,6 +77,51 @@ class TaskMoved:
     cause: Cause
 
 
+@dataclass(frozen=True)
+class TaskCreated:
+    task_id: int
+    deal_id: int | None
+    cause: Cause
+
+
+@dataclass(frozen=True)
+class TaskAssigned:
+    task_id: int
+    deal_id: int | None
+    from_user_id: int | None
+    to_user_id: int | None
+    cause: Cause
+
+
+@dataclass(frozen=True)
+class TaskArchived:
+    task_id: int
+    deal_id: int | None
+    cause: Cause
+
+
+@dataclass(frozen=True)
+class NotificationCreated:
+    """For pushing the feed to the user's browser (socket.io) and for email/SMS mirrors."""
+
+    notification_id: int
+    user_id: int
+    deal_id: int | None
+    cause: Cause
+
+
+@dataclass(frozen=True)
+class ContactCreated:
+    contact_id: int
+    cause: Cause
+
+
+@dataclass(frozen=True)
+class LeadCreated:
+    lead_id: int
+    cause: Cause
+
+
 Listener = Callable[[Any, Any], None]
 
 

@@ -1,0 +1,288 @@
+"""What people are asked to do and told: tasks (with kanban columns per group), the
+notification feed, and comments on a deal's timeline.
+
+A task may stand for a BPMN user task (process_instance_id + element_id): completing it is
+what resumes the process, through the TaskCompleted event the engine listens to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from crm import values
+from crm.base import ServiceBase, jsonable, require_text, resolve_or_error
+from crm.errors import Conflict, InvalidInput
+from crm.events import (
+    Cause,
+    NotificationCreated,
+    TaskArchived,
+    TaskAssigned,
+    TaskCompleted,
+    TaskCreated,
+    TaskMoved,
+)
+from crm.models import Deal, Notification, Task, TimelineEntry, User
+
+
+class WorkMixin(ServiceBase):
+    # --- tasks ---------------------------------------------------------------------------
+
+    def tasks_for_element(self, process_instance_id: int, element_id: str) -> list[Task]:
+        """The tasks standing for one BPMN user task, oldest first."""
+        query = (
+            select(Task)
+            .where(Task.process_instance_id == process_instance_id, Task.element_id == element_id)
+            .order_by(Task.id)
+        )
+        return list(self.session.scalars(query))
+
+    def create_task(
+        self,
+        *,
+        title: str,
+        description: str = "",
+        deal: Deal | int | None = None,
+        assignee: User | int | str | None = None,
+        group: str | None = None,
+        column: str = "new",
+        deadline: datetime | str | None = None,
+        data: Mapping[str, Any] | None = None,
+        process_instance_id: int | None = None,
+        element_id: str | None = None,
+        cause: Cause,
+    ) -> Task:
+        errors: dict[str, str] = {}
+        clean_title = require_text(errors, "title", title)
+        target = None if deal is None else resolve_or_error(errors, "deal", lambda: self._deal_of(deal))
+        owner = (
+            None if assignee is None else resolve_or_error(errors, "assignee", lambda: self.user(assignee))
+        )
+        due = (
+            None
+            if deadline is None
+            else resolve_or_error(errors, "deadline", lambda: values.parse_datetime(deadline))
+        )
+        if not isinstance(column, str) or not column.strip():
+            errors["column"] = "is required"
+        if errors:
+            raise InvalidInput(fields=errors, code="invalid_task")
+        task = Task(
+            title=clean_title,
+            description=description or "",
+            deal=target,
+            assignee=owner,
+            group=group,
+            column=column.strip(),
+            deadline=due,
+            status="open",
+            data=jsonable(dict(data or {})),
+            process_instance_id=process_instance_id,
+            element_id=element_id,
+            created_at=self.now(),
+            created_by_kind=cause.kind,
+            created_by_ref=cause.ref,
+        )
+        self.session.add(task)
+        self.session.flush()
+        if target is not None:
+            who = f" for {owner.name}" if owner else (f" in {group}" if group else "")
+            self._timeline(
+                target,
+                "task_created",
+                f"Task created{who}: {clean_title}",
+                cause,
+                {
+                    "task_id": task.id,
+                    "assignee_id": owner.id if owner else None,
+                    "group": group,
+                    "deadline": jsonable(due),
+                },
+            )
+        self._publish(TaskCreated(task_id=task.id, deal_id=task.deal_id, cause=cause))
+        return task
+
+    def assign_task(self, task: Task, user: User | int | str | None, *, cause: Cause) -> Task:
+        """Give the task to someone (None: back to the group); no-op if they already have it."""
+        owner = None if user is None else self.user(user)
+        previous = task.assignee
+        if (previous.id if previous else None) == (owner.id if owner else None):
+            return task
+        task.assignee = owner
+        if task.deal is not None:
+            text = (
+                f"Task '{task.title}' assigned to {owner.name}"
+                if owner
+                else f"Task '{task.title}' unassigned"
+            )
+            self._timeline(
+                task.deal,
+                "task_assigned",
+                text,
+                cause,
+                {
+                    "task_id": task.id,
+                    "from_user_id": previous.id if previous else None,
+                    "to_user_id": owner.id if owner else None,
+                },
+            )
+        self._publish(
+            TaskAssigned(
+                task_id=task.id,
+                deal_id=task.deal_id,
+                from_user_id=previous.id if previous else None,
+                to_user_id=owner.id if owner else None,
+                cause=cause,
+            )
+        )
+        return task
+
+    def move_task(self, task: Task, column: str, *, cause: Cause) -> Task:
+        """Drag a card to another kanban column of its group; no-op if it is already there."""
+        if not isinstance(column, str) or not column.strip():
+            raise InvalidInput(fields={"column": "is required"})
+        column = column.strip()
+        if task.column == column:
+            return task
+        if task.status == "archived":
+            raise Conflict(f"Task {task.id} is archived", code="task_archived")
+        previous = task.column
+        task.column = column
+        if task.deal is not None:
+            self._timeline(
+                task.deal,
+                "task_moved",
+                f"Task '{task.title}': {previous} → {column}",
+                cause,
+                {
+                    "task_id": task.id,
+                    "from_column": previous,
+                    "to_column": column,
+                },
+            )
+        self._publish(
+            TaskMoved(
+                task_id=task.id, deal_id=task.deal_id, from_column=previous, to_column=column, cause=cause
+            )
+        )
+        return task
+
+    def complete_task(self, task: Task, *, cause: Cause, result: Mapping[str, Any] | None = None) -> Task:
+        """Done, once: a second completion is a Conflict, so a process never resumes twice."""
+        if task.status != "open":
+            raise Conflict(f"Task {task.id} is already {task.status}", code="task_not_open")
+        task.status = "done"
+        task.completed_at = self.now()
+        task.completed_by_id = self._acting_user_id(cause)
+        if result:
+            task.data = {**task.data, "result": jsonable(dict(result))}
+        if task.deal is not None:
+            self._timeline(
+                task.deal,
+                "task_completed",
+                f"Task completed: {task.title}",
+                cause,
+                {
+                    "task_id": task.id,
+                    "result": jsonable(dict(result or {})),
+                },
+            )
+        self._publish(TaskCompleted(task_id=task.id, deal_id=task.deal_id, cause=cause))
+        return task
+
+    def archive_task(self, task: Task, *, cause: Cause) -> Task:
+        """Off the board, done or not; archiving again changes nothing."""
+        if task.status == "archived":
+            return task
+        task.status = "archived"
+        if task.deal is not None:
+            self._timeline(
+                task.deal,
+                "task_archived",
+                f"Task archived: {task.title}",
+                cause,
+                {
+                    "task_id": task.id,
+                },
+            )
+        self._publish(TaskArchived(task_id=task.id, deal_id=task.deal_id, cause=cause))
+        return task
+
+    # --- the feed and comments -----------------------------------------------------------
+
+    def notify(
+        self,
+        user: User | int | str,
+        text: str,
+        *,
+        deal: Deal | int | None = None,
+        kind: str = "info",
+        cause: Cause,
+    ) -> Notification:
+        errors: dict[str, str] = {}
+        recipient = resolve_or_error(errors, "user", lambda: self.user(user))
+        message = require_text(errors, "text", text)
+        target = None if deal is None else resolve_or_error(errors, "deal", lambda: self._deal_of(deal))
+        if errors:
+            raise InvalidInput(fields=errors, code="invalid_notification")
+        assert recipient is not None
+        notification = Notification(
+            user=recipient, text=message, deal=target, kind=kind or "info", created_at=self.now()
+        )
+        self.session.add(notification)
+        self.session.flush()
+        if target is not None:
+            self._timeline(
+                target,
+                "notified",
+                f"Notified {recipient.name}: {message}",
+                cause,
+                {
+                    "notification_id": notification.id,
+                    "user_id": recipient.id,
+                    "kind": notification.kind,
+                },
+            )
+        self._publish(
+            NotificationCreated(
+                notification_id=notification.id,
+                user_id=recipient.id,
+                deal_id=notification.deal_id,
+                cause=cause,
+            )
+        )
+        return notification
+
+    def notifications(self, user: User | int | str, *, unread_only: bool = False) -> list[Notification]:
+        """A user's feed, newest first."""
+        recipient = self.user(user)
+        query = select(Notification).where(Notification.user_id == recipient.id)
+        if unread_only:
+            query = query.where(Notification.read_at.is_(None))
+        return list(
+            self.session.scalars(query.order_by(Notification.created_at.desc(), Notification.id.desc()))
+        )
+
+    def mark_read(self, notification: Notification, *, cause: Cause) -> Notification:
+        if notification.read_at is None:
+            notification.read_at = self.now()
+            self.session.flush()
+        return notification
+
+    def add_comment(self, deal: Deal, text: str, *, cause: Cause) -> TimelineEntry:
+        errors: dict[str, str] = {}
+        message = require_text(errors, "text", text)
+        if errors:
+            raise InvalidInput(fields=errors, code="invalid_comment")
+        entry = self._timeline(deal, "comment", message, cause)
+        self.session.flush()
+        return entry
+
+    def _acting_user_id(self, cause: Cause) -> int | None:
+        if cause.kind != "user" or not cause.ref or not cause.ref.isdigit():
+            return None
+        user = self.session.get(User, int(cause.ref))
+        return user.id if user else None
