@@ -1,0 +1,264 @@
+"""Turn lark trees into nodes, checking at compile time all that can be checked without data.
+
+Rule and terminal names are read without the namespace prefix lark gives %imported rules,
+so a grammar that imports the expression grammar (templates, scripts, later robot files)
+is built by the same code. Literal values (dates, durations, escapes, digit limits) and
+function calls (whitelist, argument count) are checked here, with the token's position.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from lark import Token, Tree
+
+from dsl import limits, nodes
+from dsl.durations import dsl_duration
+from dsl.errors import DslCallError, DslSyntaxError
+from dsl.functions import FUNCTIONS
+from dsl.parser import position
+from dsl.values import as_utc
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
+
+
+def rule_name(tree: Tree) -> str:
+    return str(tree.data).rpartition("__")[2]
+
+
+def build_expression(tree: Tree | Token) -> nodes.Node:
+    """The node for an expression subtree of any grammar that %imports `expr`."""
+    if isinstance(tree, Token):  # pragma: no cover - every operand is wrapped in a rule
+        raise DslSyntaxError(f"unexpected {tree.value!r}", tree.line, tree.column)
+    builder = _BUILDERS.get(rule_name(tree))
+    if builder is None:  # pragma: no cover - a grammar rule without a builder is a bug
+        raise DslSyntaxError(f"cannot build '{rule_name(tree)}'", *position(tree))
+    return builder(tree)
+
+
+def _at(item: Tree | Token) -> dict[str, int | None]:
+    line, column = position(item)
+    return {"line": line, "column": column}
+
+
+# --- literals ------------------------------------------------------------------------------
+
+
+def _token(tree: Tree) -> Token:
+    return tree.children[0]
+
+
+def _literal(convert: Callable[[str], Any]) -> Callable[[Tree], nodes.Node]:
+    def build(tree: Tree) -> nodes.Node:
+        token = _token(tree)
+        try:
+            value = convert(token.value)
+        except (ValueError, OverflowError) as error:
+            raise DslSyntaxError(f"{token.value!r} is not valid: {error}", token.line, token.column) from None
+        return nodes.Literal(value, **_at(token))
+
+    return build
+
+
+def _check_digits(text: str) -> str:
+    digits = sum(char.isdigit() for char in text)
+    if digits > limits.MAX_DIGITS:
+        raise ValueError(f"more than {limits.MAX_DIGITS} digits")
+    return text
+
+
+def _string(text: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        code = match.group(1)
+        if code.startswith("u") and len(code) == 5:
+            return chr(int(code[1:], 16))
+        if code in _ESCAPES:
+            return _ESCAPES[code]
+        raise ValueError(f"unknown escape '\\{code}'")
+
+    return _ESCAPE.sub(replace, text[1:-1])
+
+
+def _datetime(text: str) -> datetime:
+    return as_utc(datetime.fromisoformat(text))
+
+
+_LITERALS: dict[str, Callable[[Tree], nodes.Node]] = {
+    "int": _literal(lambda text: int(_check_digits(text))),
+    "decimal": _literal(lambda text: Decimal(_check_digits(text))),
+    "string": _literal(_string),
+    "date": _literal(date.fromisoformat),
+    "datetime": _literal(_datetime),
+    "duration": _literal(lambda text: dsl_duration(_check_digits(text))),
+    "true": _literal(lambda _: True),
+    "false": _literal(lambda _: False),
+    "null": _literal(lambda _: None),
+}
+
+
+# --- structure -----------------------------------------------------------------------------
+
+
+def _subtrees(tree: Tree) -> list[nodes.Node]:
+    return [build_expression(child) for child in tree.children if isinstance(child, Tree)]
+
+
+def _name(tree: Tree) -> nodes.Node:
+    return nodes.Name(str(_token(tree)), **_at(tree))
+
+
+def _attr(tree: Tree) -> nodes.Node:
+    obj, name = tree.children
+    return nodes.Attr(build_expression(obj), str(name), **_at(name))
+
+
+def _index(tree: Tree) -> nodes.Node:
+    obj, index = _subtrees(tree)
+    return nodes.Index(obj, index, **_at(tree.children[1]))
+
+
+def _call(tree: Tree) -> nodes.Node:
+    name = _token(tree)
+    args = tuple(_subtrees(tree))
+    function = FUNCTIONS.get(str(name))
+    if function is None:
+        raise DslCallError(f"unknown function '{name}'", name.line, name.column, sorted(FUNCTIONS))
+    too_few = len(args) < function.min_args
+    if too_few or (function.max_args is not None and len(args) > function.max_args):
+        raise DslCallError(
+            f"{name}() takes {function.arity_text()} argument(s), not {len(args)}", name.line, name.column
+        )
+    return nodes.Call(str(name), args, function, **_at(name))
+
+
+def _list(tree: Tree) -> nodes.Node:
+    items = tuple(_subtrees(tree))
+    if len(items) > limits.MAX_LIST_LENGTH:
+        raise DslSyntaxError(f"list longer than {limits.MAX_LIST_LENGTH} items", *position(tree))
+    return nodes.ListNode(items, **_at(tree))
+
+
+def _group(tree: Tree) -> nodes.Node:
+    (inner,) = _subtrees(tree)
+    return inner
+
+
+def _not(tree: Tree) -> nodes.Node:
+    (operand,) = _subtrees(tree)
+    return nodes.Not(operand, **_at(tree))
+
+
+def _neg(tree: Tree) -> nodes.Node:
+    (operand,) = _subtrees(tree)
+    return nodes.Neg(operand, **_at(tree))
+
+
+def _logical(operator: str) -> Callable[[Tree], nodes.Node]:
+    def build(tree: Tree) -> nodes.Node:
+        operands = _subtrees(tree)
+        first = operands[0]
+        # `(a and b) and c` is the same chain as `a and b and c`: keep one canonical tree.
+        if isinstance(first, nodes.Logical) and first.operator == operator:
+            operands = [*first.operands, *operands[1:]]
+        return nodes.Logical(operator, tuple(operands), **_at(tree))
+
+    return build
+
+
+def _arithmetic(tree: Tree) -> nodes.Node:
+    operands = [build_expression(child) for child in tree.children[::2]]
+    tokens = tree.children[1::2]
+    operators = [str(token) for token in tokens]
+    positions = [position(token) for token in tokens]
+    first = operands[0]
+    # `(a - b) + c` is the same chain as `a - b + c` (left to right): keep one canonical tree.
+    if isinstance(first, nodes.Arithmetic) and _level(first.operators[0]) == _level(operators[0]):
+        operands = [*first.operands, *operands[1:]]
+        operators = [*first.operators, *operators]
+        positions = [*first.positions, *positions]
+    return nodes.Arithmetic(tuple(operands), tuple(operators), tuple(positions), **_at(tree))
+
+
+def _level(operator: str) -> int:
+    return 1 if operator in "+-" else 2
+
+
+def _compare(tree: Tree) -> nodes.Node:
+    left, operator, right = tree.children
+    return nodes.Compare(str(operator), build_expression(left), build_expression(right), **_at(operator))
+
+
+def _membership(operator: str) -> Callable[[Tree], nodes.Node]:
+    def build(tree: Tree) -> nodes.Node:
+        left, right = _subtrees(tree)
+        return nodes.Compare(operator, left, right, **_at(tree))
+
+    return build
+
+
+def _is_null(negated: bool) -> Callable[[Tree], nodes.Node]:
+    def build(tree: Tree) -> nodes.Node:
+        (operand,) = _subtrees(tree)
+        return nodes.IsNull(operand, negated, **_at(tree))
+
+    return build
+
+
+def _start(tree: Tree) -> nodes.Node:
+    (expression,) = _subtrees(tree)
+    return expression
+
+
+_BUILDERS: dict[str, Callable[[Tree], nodes.Node]] = {
+    **_LITERALS,
+    "name": _name,
+    "attr": _attr,
+    "index": _index,
+    "call": _call,
+    "list": _list,
+    "group": _group,
+    "not_": _not,
+    "neg": _neg,
+    "or_expr": _logical("or"),
+    "and_expr": _logical("and"),
+    "sum": _arithmetic,
+    "product": _arithmetic,
+    "compare": _compare,
+    "in_": _membership("in"),
+    "not_in": _membership("not in"),
+    "is_null": _is_null(False),
+    "is_not_null": _is_null(True),
+    "start": _start,
+}
+
+
+# --- templates and scripts -----------------------------------------------------------------
+
+
+def build_template(tree: Tree) -> tuple[str | nodes.Node, ...]:
+    """Template parts in order: literal text (braces unescaped) and expression nodes."""
+    parts: list[str | nodes.Node] = []
+    for child in tree.children:
+        if isinstance(child, Token):
+            parts.append(child.value.replace("{{", "{").replace("}}", "}"))
+        else:
+            (hole,) = child.children
+            parts.append(build_expression(hole))
+    return tuple(parts)
+
+
+def build_script(tree: Tree) -> tuple[nodes.Assignment, ...]:
+    """Script statements in order; each is a dotted target and the expression assigned."""
+    statements = []
+    for statement in tree.children:
+        if not isinstance(statement, Tree) or rule_name(statement) != "statement":
+            continue
+        target, value = statement.children
+        names = tuple(str(token) for token in target.children)
+        statements.append(nodes.Assignment(names, build_expression(value), **_at(target)))
+    return tuple(statements)

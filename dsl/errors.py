@@ -1,0 +1,72 @@
+"""Errors that every caller can show to a person: a message, and where in the text it is.
+
+Syntax errors come from parsing (always with a line and column); evaluation errors come
+from running an expression against data and carry the position of the offending node
+when one is known. Nothing else ever leaves the dsl package for bad process or robot text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DslError(Exception):
+    """Base class: catch this to handle any problem with DSL text or its evaluation."""
+
+    kind = "error"
+
+    def __init__(
+        self,
+        message: str,
+        line: int | None = None,
+        column: int | None = None,
+        expected: list[str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+        self.expected = list(expected or [])
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.message
+        return f"{self.message} (line {self.line}, column {self.column})"
+
+    def at(self, line: int | None, column: int | None) -> DslError:
+        """Fill in a position if the error has none yet, so the innermost node wins."""
+        if self.line is None and line is not None:
+            self.line, self.column = line, column
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The machine-readable body the API returns and the designer underlines."""
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "line": self.line,
+            "column": self.column,
+            "expected": list(self.expected),
+        }
+
+
+class DslSyntaxError(DslError):
+    """The text is not valid DSL (or breaks a limit that can be seen without running it)."""
+
+    kind = "syntax"
+
+
+class DslEvalError(DslError):
+    """The text is valid but evaluating it against the given data failed."""
+
+    kind = "evaluation"
+
+
+class DslCallError(DslSyntaxError, DslEvalError):
+    """A call the function whitelist cannot serve (unknown name, wrong number of arguments).
+
+    It is found when the text is compiled, so code that compiles and catches DslSyntaxError
+    sees it; it is also a DslEvalError because, to a person, it is about meaning, not syntax.
+    """
+
+    kind = "evaluation"
