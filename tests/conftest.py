@@ -55,10 +55,7 @@ def _sqlite(tmp_path) -> Database:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request, tmp_path) -> Iterator[Database]:
     """A migrated, empty database; the test runs once per backend."""
-    if request.param == "sqlite":
-        db = _sqlite(tmp_path)
-    else:
-        db = _postgres(request.getfixturevalue("postgres_schema"))
+    db = _sqlite(tmp_path) if request.param == "sqlite" else _postgres(request.getfixturevalue("postgres_schema"))
     yield db
     db.dispose()
 

@@ -1,0 +1,46 @@
+"""Every error leaves the API as JSON with a stable code; nothing leaks as a 500 page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify
+from marshmallow import ValidationError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+from crm.errors import Conflict, CrmError, InvalidInput
+from crm.errors import NotFound as CrmNotFound
+from engine.errors import EngineError, InvalidProcess, InvalidState, StartRefused
+from engine.errors import NotFound as EngineNotFound
+
+
+def _body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return body
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ValidationError)
+    def invalid_payload(err: ValidationError) -> Any:
+        return jsonify(_body("invalid_payload", "the request body is invalid", err.messages)), 422
+
+    @app.errorhandler(EngineError)
+    def engine_error(err: EngineError) -> Any:
+        status = {InvalidProcess: 422, StartRefused: 422, EngineNotFound: 404, InvalidState: 409}.get(type(err), 400)
+        return jsonify(err.to_dict()), status
+
+    @app.errorhandler(CrmError)
+    def crm_error(err: CrmError) -> Any:
+        status = {CrmNotFound: 404, InvalidInput: 422, Conflict: 409}.get(type(err), 400)
+        return jsonify(_body(err.code, str(err), getattr(err, "fields", None) or None)), status
+
+    @app.errorhandler(StaleDataError)
+    def stale(err: StaleDataError) -> Any:
+        return jsonify(_body("conflict", "someone else changed this first; reload and try again")), 409
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException) -> Any:
+        return jsonify(_body(err.name.lower().replace(" ", "_"), err.description or err.name)), err.code

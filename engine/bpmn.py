@@ -1,0 +1,238 @@
+"""Reading a BPMN file safely and turning it into a deployable Spiff spec.
+
+The XML is untrusted: a DTD (and with it XXE and entity-expansion bombs) is refused before
+lxml sees the text, and lxml then parses with entity resolution and network access off.
+dealflow's own attributes (start parameters, required deal fields) sit in extension
+elements of the `dealflow` namespace; service tasks, user-task properties and scripts use
+SpiffWorkflow's extension format so diagrams stay compatible with Spiff tooling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import defusedxml.ElementTree as safe_et
+from defusedxml import DefusedXmlException
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+from SpiffWorkflow.bpmn.parser.event_parsers import EventDefinitionParser
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+from dsl import DslError, compile_expression, compile_script
+from engine.errors import InvalidProcess
+from engine.timers import TIMER_CLASSES
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+DEALFLOW_NS = "https://dealflow.dev/schema/bpmn"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+NS = {"bpmn": BPMN_NS, "dealflow": DEALFLOW_NS, "spiffworkflow": SPIFF_NS}
+
+MAX_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 64
+PARAMETER_TYPES = {"string", "number", "money", "date", "datetime", "bool", "duration"}
+
+
+@dataclass
+class Parameter:
+    name: str
+    type: str = "string"
+    label: str | None = None
+    required: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, "label": self.label, "required": self.required}
+
+
+@dataclass
+class ParsedProcess:
+    key: str
+    name: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    parameters: list[Parameter] = field(default_factory=list)
+    required_fields: list[dict[str, str | None]] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    start_messages: list[str] = field(default_factory=list)
+
+
+class _DealflowEvents:
+    """Mixed into Spiff's event parsers: clocked timers, and message payloads kept as `event`."""
+
+    def parse_timer_event(self, event: Any) -> Any:
+        definition = super().parse_timer_event(event)
+        ours = TIMER_CLASSES[type(definition)]
+        return ours(definition.name, definition.expression, description=definition.description)
+
+    def parse_message_event(self, message_event: Any) -> Any:
+        definition = super().parse_message_event(message_event)
+        if getattr(definition, "message_var", None) is None:
+            definition.message_var = "event"
+        return definition
+
+
+def _with_dealflow_events(classes: dict[str, tuple[type, type]]) -> dict[str, tuple[type, type]]:
+    out = {}
+    for tag, (parser_cls, spec_cls) in classes.items():
+        if issubclass(parser_cls, EventDefinitionParser):
+            parser_cls = type(f"Dealflow{parser_cls.__name__}", (_DealflowEvents, parser_cls), {})
+        out[tag] = (parser_cls, spec_cls)
+    return out
+
+
+class DealflowParser(SpiffBpmnParser):
+    OVERRIDE_PARSER_CLASSES = _with_dealflow_events(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES)
+
+
+_VALIDATOR: BpmnValidator | None = None
+
+
+def _validator() -> BpmnValidator:
+    global _VALIDATOR
+    if _VALIDATOR is None:
+        _VALIDATOR = BpmnValidator()
+    return _VALIDATOR
+
+
+def load_xml(xml: str | bytes) -> etree._Element:
+    """Parse untrusted BPMN XML, refusing DTDs, entities, oversize and over-deep documents."""
+    data = xml.encode("utf-8") if isinstance(xml, str) else xml
+    if len(data) > MAX_BYTES:
+        raise InvalidProcess(f"the BPMN file is larger than {MAX_BYTES // 1024} KiB")
+    try:
+        safe_et.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as err:
+        raise InvalidProcess("BPMN files may not contain a DTD or entity declarations") from err
+    except safe_et.ParseError as err:
+        raise InvalidProcess(f"not well-formed XML: {err}") from err
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False, remove_comments=True
+    )
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as err:
+        raise InvalidProcess(f"not well-formed XML: {err}") from err
+    if _depth(root) > MAX_DEPTH:
+        raise InvalidProcess(f"the BPMN document is nested deeper than {MAX_DEPTH} levels")
+    return root
+
+
+def _depth(root: etree._Element) -> int:
+    deepest = 0
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            return deepest
+        stack.extend((child, depth + 1) for child in node)
+    return deepest
+
+
+def parse_process(xml: str | bytes) -> tuple[ParsedProcess, etree._Element]:
+    """Parse and check a BPMN file; raise InvalidProcess listing every problem found."""
+    root = load_xml(xml)
+    processes = root.findall("bpmn:process", NS)
+    executable = [p for p in processes if p.get("isExecutable", "true").lower() == "true"] or processes
+    if not executable:
+        raise InvalidProcess("the file has no bpmn:process")
+    process_el = executable[0]
+    key = process_el.get("id")
+    parser = DealflowParser(validator=_validator())
+    try:
+        parser.add_bpmn_xml(etree.ElementTree(root), filename=f"{key}.bpmn")
+        spec = parser.get_spec(key)
+        subprocess_specs = parser.get_subprocess_specs(key)
+    except ValidationException as err:
+        element = getattr(err, "id", None) or getattr(err, "name", None)
+        raise InvalidProcess(str(err).splitlines()[0], [{"element": element, "message": str(err)}]) from err
+    except Exception as err:  # Spiff raises assorted errors on malformed diagrams
+        raise InvalidProcess(f"the diagram cannot be executed: {err}") from err
+    parsed = ParsedProcess(
+        key=key,
+        name=process_el.get("name") or key,
+        spec=spec,
+        subprocess_specs=subprocess_specs,
+        parameters=_parameters(process_el),
+        required_fields=_required_fields(process_el),
+        messages=_message_names(root, process_el, start=False),
+        start_messages=_message_names(root, process_el, start=True),
+    )
+    return parsed, root
+
+
+def _parameters(process_el: etree._Element) -> list[Parameter]:
+    params = []
+    errors = []
+    for el in process_el.iterfind("bpmn:extensionElements/dealflow:parameter", NS):
+        name, ptype = el.get("name"), el.get("type", "string")
+        if not name or not name.isidentifier():
+            errors.append({"element": process_el.get("id"), "message": f"bad parameter name {name!r}"})
+            continue
+        if ptype not in PARAMETER_TYPES:
+            errors.append({"element": process_el.get("id"), "message": f"parameter {name}: unknown type {ptype}"})
+            continue
+        required = el.get("required", "true").lower() != "false"
+        params.append(Parameter(name, ptype, el.get("label"), required))
+    if errors:
+        raise InvalidProcess("invalid process parameters", errors)
+    return params
+
+
+def _required_fields(process_el: etree._Element) -> list[dict[str, str | None]]:
+    return [
+        {"name": el.get("name"), "label": el.get("label")}
+        for el in process_el.iterfind("bpmn:extensionElements/dealflow:requiredField", NS)
+        if el.get("name")
+    ]
+
+
+def _message_names(root: etree._Element, process_el: etree._Element, *, start: bool) -> list[str]:
+    names = {m.get("id"): m.get("name") or m.get("id") for m in root.iterfind("bpmn:message", NS)}
+    found = set()
+    for ref_el in process_el.iter(f"{{{BPMN_NS}}}messageEventDefinition"):
+        is_start = ref_el.getparent().tag == f"{{{BPMN_NS}}}startEvent"
+        if is_start == start and ref_el.get("messageRef") in names:
+            found.add(names[ref_el.get("messageRef")])
+    if not start:
+        for task in process_el.iter(f"{{{BPMN_NS}}}receiveTask"):
+            if task.get("messageRef") in names:
+                found.add(names[task.get("messageRef")])
+    return sorted(found)
+
+
+def check_texts(root: etree._Element, knows_action: Any) -> list[dict[str, str]]:
+    """Every dsl text and action name in the diagram, checked now rather than at run time."""
+    problems: list[dict[str, str]] = []
+
+    def owner(el: etree._Element) -> str:
+        while el is not None and el.get("id") is None:
+            el = el.getparent()
+        return el.get("id") if el is not None else "?"
+
+    def check(el: etree._Element, text: str | None, compile_fn: Any, what: str) -> None:
+        if text is None or not text.strip():
+            return
+        try:
+            compile_fn(text)
+        except DslError as err:
+            problems.append({"element": owner(el), "message": f"{what}: {err}"})
+
+    for el in root.iter(f"{{{BPMN_NS}}}conditionExpression"):
+        check(el, el.text, compile_expression, "condition")
+    for tag in ("timeDate", "timeDuration", "timeCycle"):
+        for el in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            check(el, el.text, compile_expression, "timer")
+    for el in root.iter(f"{{{BPMN_NS}}}script"):
+        check(el, el.text, compile_script, "script")
+    for tag in ("preScript", "postScript"):
+        for el in root.iter(f"{{{SPIFF_NS}}}{tag}"):
+            check(el, el.text, compile_script, tag)
+    for op in root.iter(f"{{{SPIFF_NS}}}serviceTaskOperator"):
+        name = op.get("id")
+        if not knows_action(name):
+            problems.append({"element": owner(op), "message": f"unknown action {name!r}"})
+        for param in op.iterfind("spiffworkflow:parameters/spiffworkflow:parameter", NS):
+            check(param, param.get("value"), compile_expression, f"parameter {param.get('id')}")
+    return problems

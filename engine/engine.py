@@ -1,0 +1,173 @@
+"""The long-lived engine object: configuration, caches, and units of work.
+
+It is built once per process (web server, worker, CLI, test) and handed the action
+registry; each operation runs in a `unit()` — one transaction with one `Runtime`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event as sa_event
+
+from crm.clock import Clock
+from crm.db import Database
+from crm.events import Cause, DealFieldsChanged, Listeners, TaskCompleted, TaskMoved
+from crm.service import Crm
+from engine.actions import ActionRunner
+from engine.jobs import due_job_ids, lock_job
+from engine.models import Incident, Job, ProcessInstance, ProcessVersion
+from engine.runtime import Runtime
+from engine.serialization import StateSerializer
+
+log = logging.getLogger(__name__)
+
+RUNTIME_KEY = "dealflow.runtime"
+JobHandler = Callable[[Runtime, Job], None]
+
+
+class Engine:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        actions: ActionRunner,
+        listeners: Listeners | None = None,
+        *,
+        max_attempts: int = 3,
+        retry_backoff: timedelta = timedelta(seconds=30),
+        max_advances_per_unit: int = 200,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.actions = actions
+        self.listeners = listeners or Listeners()
+        self.max_attempts = max_attempts
+        self.retry_backoff = retry_backoff
+        self.max_advances_per_unit = max_advances_per_unit
+        self.serializer = StateSerializer()
+        self.job_handlers: dict[str, JobHandler] = {}
+        self._specs: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self._wire_listeners()
+
+    # ------------------------------------------------------------------ units of work
+
+    @contextmanager
+    def unit(self) -> Iterator[Runtime]:
+        """One transaction: everything done through the runtime commits together or not at all."""
+        with self.db.transaction() as session:
+            runtime = self.runtime_for(Crm(session, self.clock, self.listeners))
+            yield runtime
+            runtime.drain()
+
+    def runtime_for(self, crm: Crm) -> Runtime:
+        """The runtime of this CRM session, created on first use and drained before commit."""
+        runtime = crm.session.info.get(RUNTIME_KEY)
+        if runtime is None:
+            runtime = Runtime(self, crm)
+            crm.session.info[RUNTIME_KEY] = runtime
+            sa_event.listen(crm.session, "before_commit", lambda _s: runtime.drain())
+            sa_event.listen(crm.session, "after_transaction_end", self._forget_runtime)
+        return runtime
+
+    @staticmethod
+    def _forget_runtime(session: Any, transaction: Any) -> None:
+        if transaction.parent is None:
+            session.info.pop(RUNTIME_KEY, None)
+
+    def spec_for(self, version: ProcessVersion) -> tuple[Any, dict[str, Any]]:
+        """Restored spec objects per version: versions are immutable, so they are cached for good."""
+        cached = self._specs.get(version.id)
+        if cached is None:
+            cached = self.serializer.spec_from_dict(version.spec)
+            self._specs[version.id] = cached
+        return cached
+
+    # ------------------------------------------------------------------ conveniences
+
+    def deploy(self, xml: str | bytes) -> ProcessVersion:
+        with self.unit() as rt:
+            return rt.deploy(xml)
+
+    def start(self, key: str, deal_id: int | None, params: Mapping[str, Any] | None = None,
+              *, cause: Cause | None = None) -> ProcessInstance:
+        with self.unit() as rt:
+            return rt.start(key, deal_id, params, cause=cause or Cause.system())
+
+    def send_message(self, deal_id: int, message: str, payload: Mapping[str, Any] | None = None,
+                     *, cause: Cause | None = None) -> list[int]:
+        with self.unit() as rt:
+            return rt.send_message(deal_id, message, payload, cause=cause or Cause.system())
+
+    def retry_incident(self, incident_id: int, *, cause: Cause | None = None) -> ProcessInstance:
+        with self.unit() as rt:
+            return rt.retry_incident(incident_id, cause=cause or Cause.system())
+
+    def run_due_jobs(self, limit: int = 100) -> int:
+        """Run the jobs due by the clock's now, each in its own transaction; returns how many ran."""
+        with self.db.transaction() as session:
+            ids = due_job_ids(session, self.clock.now(), limit)
+        ran = 0
+        for job_id in ids:
+            try:
+                with self.unit() as rt:
+                    job = lock_job(rt.session, job_id)
+                    if job is None:
+                        continue
+                    rt.run_job(job)
+                    job.status, job.finished_at = "done", self.clock.now()
+                ran += 1
+            except Exception as err:  # the job's transaction rolled back; record why and back off
+                log.exception("job %s failed", job_id)
+                self._job_failed(job_id, err)
+        return ran
+
+    def _job_failed(self, job_id: int, err: Exception) -> None:
+        with self.db.transaction() as session:
+            job = session.get(Job, job_id)
+            if job is None or job.status != "pending":
+                return
+            job.attempts += 1
+            job.last_error = f"{type(err).__name__}: {err}"
+            now = self.clock.now()
+            if job.attempts < self.max_attempts:
+                job.due_at = now + self.retry_backoff * (2 ** (job.attempts - 1))
+                return
+            job.status, job.finished_at = "failed", now
+            if job.instance_id is not None:
+                instance = session.get(ProcessInstance, job.instance_id)
+                if instance is not None and instance.status == "running":
+                    instance.status = "incident"
+                session.add(Incident(
+                    instance_id=job.instance_id, element_id=job.element_id, task_id=job.task_id,
+                    message=job.last_error, attempts=job.attempts, status="open", created_at=now,
+                ))
+
+    # ------------------------------------------------------------------ CRM events
+
+    def _wire_listeners(self) -> None:
+        self.listeners.on(TaskCompleted, self._on_task_completed)
+        self.listeners.on(TaskMoved, self._on_task_moved)
+        self.listeners.on(DealFieldsChanged, self._on_fields_changed)
+
+    def _on_task_completed(self, crm: Crm, event: TaskCompleted) -> None:
+        task = crm.task(event.task_id)
+        spiff_task_id = (task.data or {}).get("spiff_task_id")
+        if task.process_instance_id is None or spiff_task_id is None:
+            return
+        result = {"task_result": (task.data or {}).get("result", {}), "completed_task_id": task.id}
+        self.runtime_for(crm).complete_user_task(task.process_instance_id, spiff_task_id, result, event.cause)
+
+    def _on_task_moved(self, crm: Crm, event: TaskMoved) -> None:
+        if event.deal_id is None:
+            return
+        payload = {"task_id": event.task_id, "column": event.to_column, "from_column": event.from_column}
+        self.runtime_for(crm).send_message(event.deal_id, f"task.column.{event.to_column}", payload,
+                                           cause=event.cause)
+
+    def _on_fields_changed(self, crm: Crm, event: DealFieldsChanged) -> None:
+        self.runtime_for(crm).replan_date_timers(event.deal_id, event.changes.keys(), event.cause)

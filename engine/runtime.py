@@ -1,0 +1,585 @@
+"""One transaction's worth of process execution.
+
+A `Runtime` is bound to one database session (through a `Crm` service). Every change it
+makes — instance state, CRM writes by actions, jobs, waits, history, incidents — lands in
+that session and commits together. Work that other code asks for while an instance is
+being stepped (an action completing a task, a field change re-planning a timer) is queued
+as a signal and applied after the current step is saved, so an instance is never loaded
+twice at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from crm.events import Cause
+from dsl import compile_expression, compile_template
+from engine.actions import ActionContext, ActionInputError
+from engine.bpmn import check_texts, parse_process
+from engine.errors import InvalidProcess, InvalidState, NotFound, StartRefused
+from engine.models import HistoryEntry, Incident, Job, MessageWait, ProcessInstance, ProcessVersion
+from engine.parameters import coerce_parameters
+from engine.scripting import DslScriptEngine, to_json_safe
+from engine.timers import CycleTimer, DateTimer, is_waiting_timer
+
+if TYPE_CHECKING:
+    from crm.service import Crm
+    from engine.engine import Engine
+
+log = logging.getLogger(__name__)
+
+ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+USER_TASK_TYPES = ("UserTask", "ManualTask")
+MAX_STEPS_PER_ADVANCE = 500
+
+
+@dataclass
+class Signal:
+    instance_id: int
+    label: str
+    apply: Callable[[BpmnWorkflow], None] | None = None
+    cause: Cause = field(default_factory=Cause.system)
+
+
+class StepFailed(Exception):
+    def __init__(self, task: Any, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.task = task
+        self.error = error
+
+
+def all_tasks(workflow: BpmnWorkflow, **kwargs: Any) -> list[Any]:
+    """Tasks of the top workflow and of every subprocess."""
+    tasks = workflow.get_tasks(**kwargs)
+    for sub in workflow.subprocesses.values():
+        tasks.extend(sub.get_tasks(**kwargs))
+    return tasks
+
+
+def _root_error(error: BaseException) -> BaseException:
+    seen = set()
+    while id(error) not in seen:
+        seen.add(id(error))
+        inner = getattr(error, "exception", None) or error.__cause__
+        if inner is None:
+            break
+        error = inner
+    return error
+
+
+def element_label(task: Any) -> str:
+    spec = task.task_spec
+    return spec.bpmn_name or spec.bpmn_id or spec.name
+
+
+class Runtime:
+    """Process operations inside one transaction; get one from `Engine.unit()`."""
+
+    def __init__(self, engine: Engine, crm: Crm) -> None:
+        self.engine = engine
+        self.crm = crm
+        self.session = crm.session
+        self.clock = crm.clock
+        self._queue: deque[Signal] = deque()
+        self._busy = False
+        self._advances = 0
+
+    # ------------------------------------------------------------------ definitions
+
+    def deploy(self, xml: str | bytes) -> ProcessVersion:
+        """A new immutable version of the process in `xml`; the same text twice gives one version."""
+        parsed, root = parse_process(xml)
+        problems = check_texts(root, self.engine.actions.knows)
+        if problems:
+            raise InvalidProcess(f"{len(problems)} problem(s) in the diagram", problems)
+        text = xml.decode("utf-8") if isinstance(xml, bytes) else xml
+        checksum = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        latest = self.latest_version(parsed.key, required=False)
+        if latest is not None and latest.checksum == checksum:
+            return latest
+        version = ProcessVersion(
+            key=parsed.key,
+            version=(latest.version + 1) if latest else 1,
+            name=parsed.name,
+            xml=text,
+            checksum=checksum,
+            spec=self.engine.serializer.spec_to_dict(parsed.spec, parsed.subprocess_specs),
+            parameters=[p.as_dict() for p in parsed.parameters],
+            required_fields=parsed.required_fields,
+            messages=parsed.messages,
+            start_messages=parsed.start_messages,
+            created_at=self.clock.now(),
+        )
+        self.session.add(version)
+        self.session.flush()
+        return version
+
+    def latest_version(self, key: str, *, required: bool = True) -> ProcessVersion | None:
+        version = self.session.scalars(
+            select(ProcessVersion).where(ProcessVersion.key == key).order_by(ProcessVersion.version.desc()).limit(1)
+        ).first()
+        if version is None and required:
+            raise NotFound(f"no process {key!r} is deployed")
+        return version
+
+    # ------------------------------------------------------------------ instances
+
+    def start(
+        self,
+        key: str,
+        deal_id: int | None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        cause: Cause,
+        version: int | None = None,
+        is_sandbox: bool = False,
+    ) -> ProcessInstance:
+        """Start an instance, or refuse with every missing field and bad parameter, writing nothing."""
+        pv = self._version(key, version)
+        deal = self.crm.deal(deal_id) if deal_id is not None else None
+        values, invalid = coerce_parameters(pv.parameters, params or {})
+        missing = self.crm.missing_fields(deal, [f["name"] for f in pv.required_fields]) if deal else []
+        if deal is None and pv.required_fields:
+            missing = [f["name"] for f in pv.required_fields]
+        if missing or invalid:
+            labels = {f["name"]: f.get("label") or f["name"] for f in pv.required_fields}
+            parts = []
+            if missing:
+                parts.append("missing deal fields: " + ", ".join(labels[m] for m in missing))
+            if invalid:
+                parts.append("invalid parameters: " + ", ".join(f"{k} ({v})" for k, v in invalid.items()))
+            raise StartRefused(
+                f"{pv.name} cannot start: " + "; ".join(parts),
+                {"missing_fields": missing, "invalid_parameters": invalid},
+            )
+        spec, subs = self.engine.spec_for(pv)
+        workflow = BpmnWorkflow(spec, subs)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(values)
+        now = self.clock.now()
+        instance = ProcessInstance(
+            version_id=pv.id,
+            key=pv.key,
+            deal_id=deal_id,
+            status="running",
+            state="",
+            started_by=cause.as_dict(),
+            started_at=now,
+            updated_at=now,
+            is_sandbox=is_sandbox,
+        )
+        self.session.add(instance)
+        self.session.flush()
+        self._history(instance, "process", pv.name, "Process", "started", {"params": to_json_safe(values)})
+        self._step(instance, workflow, None, cause)
+        self.drain()
+        return instance
+
+    def send_message(
+        self, deal_id: int, message: str, payload: Mapping[str, Any] | None = None, *, cause: Cause
+    ) -> list[int]:
+        """Deliver a CRM event to the instances of this deal that wait for it; returns their ids."""
+        waits = self.session.scalars(
+            select(MessageWait).where(MessageWait.deal_id == deal_id, MessageWait.message == message)
+        ).all()
+        instance_ids = sorted({w.instance_id for w in waits})
+        body = to_json_safe(dict(payload or {}))
+        for instance_id in instance_ids:
+            self.signal(instance_id, f"message {message}", self._catch_message(message, body), cause)
+        self.drain()
+        return instance_ids
+
+    def complete_user_task(
+        self, instance_id: int, spiff_task_id: str, result: Mapping[str, Any] | None, cause: Cause
+    ) -> None:
+        result = to_json_safe(dict(result or {}))
+
+        def apply(workflow: BpmnWorkflow) -> None:
+            task = workflow.get_task_from_id(UUID(spiff_task_id))
+            if task is None or task.state != TaskState.READY:
+                raise InvalidState("that task is not waiting to be completed")
+            task.data.update(result)
+            task.run()
+
+        self.signal(instance_id, "user task completed", apply, cause)
+        self.drain()
+
+    def cancel(self, instance_id: int, *, cause: Cause) -> ProcessInstance:
+        instance = self.instance(instance_id)
+        if instance.status in ("completed", "cancelled"):
+            raise InvalidState(f"instance {instance_id} is already {instance.status}")
+        workflow = self._load(instance)
+        workflow.cancel()
+        self._history(instance, "process", None, "Process", "cancelled", cause.as_dict())
+        self._save(instance, workflow)
+        instance.status = "cancelled"
+        instance.ended_at = self.clock.now()
+        return instance
+
+    def retry_incident(self, incident_id: int, *, cause: Cause) -> ProcessInstance:
+        """Run the failed step again, typically after the data or the action was fixed."""
+        incident = self.session.get(Incident, incident_id)
+        if incident is None:
+            raise NotFound(f"no incident {incident_id}")
+        if incident.status != "open":
+            raise InvalidState(f"incident {incident_id} is already {incident.status}")
+        incident.status = "resolved"
+        incident.resolved_at = self.clock.now()
+        instance = self.instance(incident.instance_id)
+        instance.status = "running"
+        self.signal(instance.id, "incident retried", self._rerun(incident.task_id, fresh=True), cause)
+        self.drain()
+        return instance
+
+    def replan_date_timers(self, deal_id: int, changed: Iterable[str], cause: Cause) -> None:
+        """A deal field a date timer reads has changed: its due time follows the new value."""
+        changed_paths = {f"deal.{name}" for name in changed}
+        jobs = self.session.scalars(
+            select(Job).where(Job.deal_id == deal_id, Job.kind == "timer", Job.status == "pending")
+        ).all()
+        for instance_id in sorted({j.instance_id for j in jobs if changed_paths & set(j.payload.get("paths", []))}):
+            self.signal(instance_id, "timer re-planned", self._replan, cause)
+        self.drain()
+
+    # ------------------------------------------------------------------ jobs
+
+    def run_job(self, job: Job) -> None:
+        """Run one claimed job in this transaction; the caller marks it done."""
+        if job.kind == "timer":
+            self.signal(job.instance_id, f"timer {job.element_id}", None, Cause("system", None, "timer"))
+        elif job.kind == "retry":
+            self.signal(job.instance_id, f"retry {job.element_id}", self._rerun(job.task_id), Cause.system("retry"))
+        else:
+            handler = self.engine.job_handlers.get(job.kind)
+            if handler is None:
+                raise InvalidState(f"no handler for jobs of kind {job.kind!r}")
+            handler(self, job)
+        self.drain()
+
+    # ------------------------------------------------------------------ queue
+
+    def signal(self, instance_id: int, label: str, apply: Callable[[BpmnWorkflow], None] | None, cause: Cause) -> None:
+        self._queue.append(Signal(instance_id, label, apply, cause))
+
+    def drain(self) -> None:
+        """Apply queued signals, one instance at a time, until none are left."""
+        if self._busy:
+            return
+        while self._queue:
+            sig = self._queue.popleft()
+            self._advances += 1
+            if self._advances > self.engine.max_advances_per_unit:
+                raise InvalidState("too many chained process steps in one transaction (automation loop?)")
+            instance = self.instance(sig.instance_id)
+            if instance.status not in ("running",):
+                log.info("signal %s for instance %s ignored: %s", sig.label, instance.id, instance.status)
+                continue
+            self._step(instance, self._load(instance), sig.apply, sig.cause)
+
+    # ------------------------------------------------------------------ stepping
+
+    def _step(
+        self,
+        instance: ProcessInstance,
+        workflow: BpmnWorkflow,
+        apply: Callable[[BpmnWorkflow], None] | None,
+        cause: Cause,
+    ) -> None:
+        self._busy = True
+        try:
+            self._bind(instance, workflow, cause)
+            before = {t.id for t in all_tasks(workflow, state=TaskState.COMPLETED)}
+            try:
+                if apply is not None:
+                    self._guard(workflow, lambda: apply(workflow))
+                self._run(workflow)
+            except StepFailed as failure:
+                self._record_completed(instance, workflow, before)
+                self._failed(instance, failure)
+            else:
+                self._record_completed(instance, workflow, before)
+            self._save(instance, workflow)
+        finally:
+            self._busy = False
+
+    def _guard(self, workflow: BpmnWorkflow, fn: Callable[[], Any]) -> None:
+        try:
+            fn()
+        except (InvalidState, NotFound):
+            raise
+        except Exception as err:
+            failed = next(iter(all_tasks(workflow, state=TaskState.ERROR)), None)
+            raise StepFailed(failed, err) from err
+
+    def _run(self, workflow: BpmnWorkflow) -> None:
+        for _ in range(MAX_STEPS_PER_ADVANCE):
+            self._guard(workflow, workflow.do_engine_steps)
+            self._guard(workflow, workflow.refresh_waiting_tasks)
+            if not any(not t.task_spec.manual for t in all_tasks(workflow, state=TaskState.READY)):
+                return
+        raise StepFailed(None, RuntimeError(f"more than {MAX_STEPS_PER_ADVANCE} steps without waiting"))
+
+    def _bind(self, instance: ProcessInstance, workflow: BpmnWorkflow, cause: Cause) -> None:
+        """Give the workflow a script engine that sees this instance's deal and calls our actions."""
+        deal = self.crm.deal(instance.deal_id) if instance.deal_id is not None else None
+        record = self.crm.record(deal) if deal is not None else None
+        process_cause = Cause("process", str(instance.id), instance.key, cause.chain)
+
+        def env(task: Any) -> dict[str, Any]:
+            data = dict(task.data) if task is not None else dict(workflow.data)
+            data["deal"] = record
+            data["process"] = {"id": instance.id, "key": instance.key}
+            return data
+
+        def call_action(task: Any, name: str, params: dict[str, Any]) -> Any:
+            ctx = ActionContext(self.crm, deal, process_cause, dict(task.data), instance.id)
+            with self.session.begin_nested():
+                return self.engine.actions.call(name, ctx, params)
+
+        workflow.script_engine = DslScriptEngine(self.clock, env, call_action)
+
+    def _load(self, instance: ProcessInstance) -> BpmnWorkflow:
+        pv = self.session.get(ProcessVersion, instance.version_id)
+        spec, subs = self.engine.spec_for(pv)
+        return self.engine.serializer.loads(instance.state, spec, subs)
+
+    def _save(self, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+        now = self.clock.now()
+        instance.state = self.engine.serializer.dumps(workflow)
+        instance.updated_at = now
+        if workflow.is_completed() and instance.status == "running":
+            instance.status = "completed"
+            instance.ended_at = now
+            self._history(instance, "process", None, "Process", "completed", {})
+        self._sync_user_tasks(instance, workflow)
+        self._sync_waits(instance, workflow)
+        self._sync_timers(instance, workflow)
+        self.session.flush()
+
+    # ------------------------------------------------------------------ failure handling
+
+    def _failed(self, instance: ProcessInstance, failure: StepFailed) -> None:
+        task = failure.task
+        error = _root_error(failure.error)
+        element = task.task_spec.bpmn_id if task is not None else None
+        message = f"{type(error).__name__}: {error}" if not isinstance(error, ActionInputError) else str(error)
+        previous = self.session.scalars(
+            select(Job).where(
+                Job.instance_id == instance.id, Job.kind == "retry", Job.task_id == (str(task.id) if task else None)
+            ).order_by(Job.id.desc()).limit(1)
+        ).first()
+        attempts = (previous.attempts if previous is not None else 0) + 1
+        retryable = task is not None and not isinstance(error, ActionInputError)
+        name, etype = (element_label(task), type(task.task_spec).__name__) if task else (None, None)
+        self._history(instance, element or "process", name, etype, "error", {"message": message, "attempt": attempts})
+        if retryable and attempts < self.engine.max_attempts:
+            delay = self.engine.retry_backoff * (2 ** (attempts - 1))
+            self.session.add(Job(
+                kind="retry", status="pending", due_at=self.clock.now() + delay, instance_id=instance.id,
+                deal_id=instance.deal_id, task_id=str(task.id), element_id=element, attempts=attempts,
+                last_error=message, payload={}, created_at=self.clock.now(),
+            ))
+            return
+        instance.status = "incident"
+        self.session.add(Incident(
+            instance_id=instance.id, element_id=element, task_id=str(task.id) if task else None,
+            message=message, attempts=attempts, status="open", created_at=self.clock.now(),
+        ))
+        self._history(instance, element or "process", None, "Incident", "incident", {"message": message})
+
+    def _rerun(self, task_id: str | None, *, fresh: bool = False) -> Callable[[BpmnWorkflow], None]:
+        def apply(workflow: BpmnWorkflow) -> None:
+            if task_id is None:
+                return
+            task = workflow.get_task_from_id(UUID(task_id))
+            if task is not None and task.state == TaskState.ERROR:
+                task._set_state(TaskState.READY)
+        if fresh and task_id is not None:
+            for job in self.session.scalars(select(Job).where(Job.task_id == task_id, Job.kind == "retry")):
+                job.attempts = 0
+        return apply
+
+    # ------------------------------------------------------------------ events
+
+    def _catch_message(self, message: str, payload: dict[str, Any]) -> Callable[[BpmnWorkflow], None]:
+        def apply(workflow: BpmnWorkflow) -> None:
+            definition = _waiting_message_definition(workflow, message)
+            if definition is None:
+                return
+            workflow.catch(BpmnEvent(definition, payload))
+        return apply
+
+    def _replan(self, workflow: BpmnWorkflow) -> None:
+        for task in all_tasks(workflow, state=TaskState.WAITING):
+            if isinstance(getattr(task.task_spec, "event_definition", None), DateTimer):
+                task.internal_data.pop("event_value", None)
+                task.internal_data.pop("event_fired", None)
+
+    # ------------------------------------------------------------------ derived rows
+
+    def _record_completed(self, instance: ProcessInstance, workflow: BpmnWorkflow, before: set[Any]) -> None:
+        for task in all_tasks(workflow, state=TaskState.COMPLETED):
+            if task.id in before or task.task_spec.bpmn_id is None:
+                continue
+            detail: dict[str, Any] = {}
+            event = task.data.get("event") if "event" in task.data else None
+            if event is not None and type(task.task_spec).__name__.endswith("Event"):
+                detail["event"] = event
+            self._history(instance, task.task_spec.bpmn_id, element_label(task), type(task.task_spec).__name__,
+                          "completed", detail)
+
+    def _history(self, instance: ProcessInstance, element_id: str, name: str | None, etype: str | None,
+                 outcome: str, detail: dict[str, Any]) -> None:
+        self.session.add(HistoryEntry(
+            instance_id=instance.id, at=self.clock.now(), element_id=element_id, element_name=name,
+            element_type=etype or "", outcome=outcome, detail=to_json_safe(detail),
+        ))
+
+    def _sync_user_tasks(self, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+        from crm.models import Task  # crm is below the engine; imported late to keep start-up light
+
+        existing = {
+            t.data.get("spiff_task_id"): t
+            for t in self.session.scalars(
+                select(Task).where(Task.process_instance_id == instance.id, Task.status == "open")
+            )
+        }
+        ready = {
+            str(t.id): t for t in all_tasks(workflow, state=TaskState.READY)
+            if type(t.task_spec).__name__ in USER_TASK_TYPES
+        }
+        for spiff_id, crm_task in existing.items():
+            if spiff_id not in ready:
+                self.crm.archive_task(crm_task, cause=Cause("process", str(instance.id), instance.key))
+        for spiff_id, task in ready.items():
+            if spiff_id not in existing:
+                self._create_crm_task(instance, workflow, task, spiff_id)
+
+    def _create_crm_task(self, instance: ProcessInstance, workflow: BpmnWorkflow, task: Any, spiff_id: str) -> None:
+        props = (task.task_spec.extensions or {}).get("properties", {})
+        engine = workflow.script_engine
+        env = engine.environment_for(task)
+        now = self.clock.now()
+
+        def template(name: str, default: str = "") -> str:
+            text = props.get(name)
+            return compile_template(text).render(env, now) if text else default
+
+        def expression(name: str) -> Any:
+            text = props.get(name)
+            return compile_expression(text).evaluate(env, now) if text else None
+
+        assignee = expression("assignee")
+        deadline = expression("deadline")
+        if isinstance(deadline, timedelta):
+            deadline = now + deadline
+        data = {"spiff_task_id": spiff_id}
+        for key, text in props.items():
+            if key.startswith("data."):
+                data[key[5:]] = to_json_safe(compile_expression(text).evaluate(env, now))
+        self.crm.create_task(
+            title=template("title", element_label(task)),
+            description=template("description"),
+            deal=self.crm.deal(instance.deal_id) if instance.deal_id else None,
+            assignee=getattr(assignee, "id", assignee),
+            group=props.get("group"),
+            column=props.get("column", "new"),
+            deadline=deadline if isinstance(deadline, datetime) else None,
+            data=data,
+            process_instance_id=instance.id,
+            element_id=task.task_spec.bpmn_id,
+            cause=Cause("process", str(instance.id), instance.key),
+        )
+
+    def _sync_waits(self, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+        wanted = set()
+        if instance.status == "running":
+            for task in all_tasks(workflow, state=ACTIVE):
+                for name in _message_names(task):
+                    wanted.add((name, task.task_spec.bpmn_id))
+        current = {(w.message, w.element_id): w for w in self.session.scalars(
+            select(MessageWait).where(MessageWait.instance_id == instance.id))}
+        for key, wait in current.items():
+            if key not in wanted:
+                self.session.delete(wait)
+        for name, element in wanted - set(current):
+            self.session.add(MessageWait(instance_id=instance.id, deal_id=instance.deal_id, message=name,
+                                         element_id=element, created_at=self.clock.now()))
+
+    def _sync_timers(self, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+        wanted: dict[str, tuple[datetime, Any]] = {}
+        if instance.status == "running":
+            for task in all_tasks(workflow, state=TaskState.WAITING):
+                if is_waiting_timer(task):
+                    due = task.task_spec.event_definition.due_at(task)
+                    if due is not None:
+                        wanted[str(task.id)] = (due, task)
+        jobs = {j.task_id: j for j in self.session.scalars(
+            select(Job).where(Job.instance_id == instance.id, Job.kind == "timer", Job.status == "pending"))}
+        now = self.clock.now()
+        for task_id, job in jobs.items():
+            if task_id not in wanted:
+                job.status, job.finished_at = "cancelled", now
+            elif job.due_at != wanted[task_id][0]:
+                job.due_at = wanted[task_id][0]
+        for task_id, (due, task) in wanted.items():
+            if task_id in jobs:
+                continue
+            definition = task.task_spec.event_definition
+            paths = sorted(compile_expression(definition.expression).paths) if isinstance(definition, DateTimer) else []
+            self.session.add(Job(
+                kind="timer", status="pending", due_at=due, instance_id=instance.id, deal_id=instance.deal_id,
+                task_id=task_id, element_id=task.task_spec.bpmn_id, created_at=now,
+                payload={"timer": "cycle" if isinstance(definition, CycleTimer) else type(definition).__name__,
+                         "paths": paths},
+            ))
+
+    # ------------------------------------------------------------------ lookups
+
+    def _version(self, key: str, version: int | None) -> ProcessVersion:
+        if version is None:
+            return self.latest_version(key)
+        pv = self.session.scalars(
+            select(ProcessVersion).where(ProcessVersion.key == key, ProcessVersion.version == version)
+        ).first()
+        if pv is None:
+            raise NotFound(f"process {key!r} has no version {version}")
+        return pv
+
+    def instance(self, instance_id: int) -> ProcessInstance:
+        instance = self.session.get(ProcessInstance, instance_id)
+        if instance is None:
+            raise NotFound(f"no process instance {instance_id}")
+        return instance
+
+
+def _message_names(task: Any) -> list[str]:
+    definition = getattr(task.task_spec, "event_definition", None)
+    if definition is None:
+        return []
+    inner = getattr(definition, "event_definitions", None)
+    candidates = inner if inner is not None else [definition]
+    return [d.name for d in candidates if isinstance(d, MessageEventDefinition)]
+
+
+def _waiting_message_definition(workflow: BpmnWorkflow, message: str) -> Any:
+    for task in all_tasks(workflow, state=ACTIVE):
+        definition = getattr(task.task_spec, "event_definition", None)
+        inner = getattr(definition, "event_definitions", None)
+        for candidate in inner if inner is not None else [definition]:
+            if isinstance(candidate, MessageEventDefinition) and candidate.name == message:
+                return candidate
+    return None

@@ -1,0 +1,41 @@
+"""The job loop: APScheduler wakes it every interval; the jobs themselves live in our table.
+
+APScheduler only provides the heartbeat, so a restart loses nothing: whatever was due while
+the process was down is simply found due on the next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from engine.engine import Engine
+
+log = logging.getLogger(__name__)
+
+
+class JobLoop:
+    def __init__(self, engine: Engine, interval_seconds: float = 1.0, batch: int = 100) -> None:
+        self.engine = engine
+        self.batch = batch
+        self._scheduler = BackgroundScheduler(timezone="UTC")
+        self._scheduler.add_job(
+            self.tick, "interval", seconds=interval_seconds, id="dealflow-jobs",
+            max_instances=1, coalesce=True,
+        )
+
+    def tick(self) -> int:
+        """Run due jobs until a batch comes back short, so a backlog drains without waiting a tick."""
+        total = 0
+        while True:
+            ran = self.engine.run_due_jobs(self.batch)
+            total += ran
+            if ran < self.batch:
+                return total
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        self._scheduler.shutdown(wait=True)

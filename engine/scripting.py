@@ -1,0 +1,77 @@
+"""SpiffWorkflow's script engine, replaced by one backed by the dsl evaluator.
+
+Spiff's default engine runs `eval`/`exec` on text from the diagram. Here every gateway
+condition, script task, timer expression and service-task parameter is dsl text, evaluated
+against the task's variables plus a read-only view of the instance's deal. No Python from
+a process ever runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+
+from crm.clock import Clock
+from dsl import DslError, compile_expression, compile_script
+
+ServiceCaller = Callable[[Any, str, dict[str, Any]], Any]
+EnvFactory = Callable[[Any], dict[str, Any]]
+
+
+def to_json_safe(value: Any) -> Any:
+    """Action results go into task data, which Spiff serializes: keep them plain."""
+    if isinstance(value, Mapping):
+        return {str(k): to_json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_json_safe(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return value
+
+
+class DslScriptEngine(PythonScriptEngine):
+    """Evaluates process text with the dsl; calls actions for service tasks."""
+
+    def __init__(self, clock: Clock, env: EnvFactory, call_action: ServiceCaller) -> None:
+        super().__init__(environment=None)
+        self.clock = clock
+        self._env = env
+        self._call_action = call_action
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def validate(self, expression: str) -> None:
+        compile_expression(expression)
+
+    def environment_for(self, task: Any) -> dict[str, Any]:
+        return self._env(task)
+
+    def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
+        try:
+            return compile_expression(expression).evaluate(self._env(task), self.clock.now())
+        except DslError as err:
+            raise WorkflowTaskException(f"Expression {expression!r}: {err}", task=task, exception=err) from err
+
+    def execute(self, task: Any, script: str, external_context: Any = None) -> bool:
+        try:
+            compile_script(script).run(self._env(task), task.data, self.clock.now())
+        except DslError as err:
+            raise WorkflowTaskException(f"Script error: {err}", task=task, exception=err) from err
+        return True
+
+    def call_service(self, task: Any, **kwargs: Any) -> str:
+        operation = kwargs["operation_name"]
+        params = {name: spec["value"] for name, spec in (kwargs.get("operation_params") or {}).items()}
+        result = self._call_action(task, operation, params)
+        return json.dumps(to_json_safe(result))

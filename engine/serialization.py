@@ -1,0 +1,82 @@
+"""Instance state without its spec: the spec is stored once per process version.
+
+Spiff's serializer writes the whole process spec into every workflow. We keep one copy per
+deployed version (in `process_versions.spec`), keep its restored objects in memory per
+version, and hand them to the restore instead of re-reading them for every step.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+from engine.timers import CycleTimer, DateTimer, DurationTimer
+
+
+class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
+    """Writes a workflow without `spec`/`subprocess_specs`; restores with spec objects put back."""
+
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+
+def _registry() -> Any:
+    config = dict(SPIFF_CONFIG)
+    for timer in (DateTimer, DurationTimer, CycleTimer):
+        config[timer] = TimerConditionalEventDefinitionConverter
+    config[BpmnWorkflow] = SpecFreeWorkflowConverter
+    registry = BpmnWorkflowSerializer.configure(config)
+    registry.register(
+        Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]), typename="Decimal"
+    )
+    registry.register(
+        date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]), typename="date"
+    )
+    return registry
+
+
+class StateSerializer:
+    """Spec-free JSON text for instance state, using Spiff's own encoder for task data.
+
+    Spiff's registry switches into "encoder mode" through a flag on itself, so serializing
+    is guarded by a lock: server threads share one engine.
+    """
+
+    def __init__(self) -> None:
+        self._serializer = BpmnWorkflowSerializer(_registry())
+        self._registry = self._serializer.registry
+        self._lock = threading.Lock()
+
+    def spec_to_dict(self, spec: Any, subprocess_specs: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "spec": self._registry.convert(spec),
+            "subprocess_specs": {name: self._registry.convert(s) for name, s in subprocess_specs.items()},
+        }
+
+    def spec_from_dict(self, dct: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        spec = self._registry.restore(dct["spec"])
+        subs = {name: self._registry.restore(s) for name, s in dct["subprocess_specs"].items()}
+        return spec, subs
+
+    def dumps(self, workflow: BpmnWorkflow) -> str:
+        with self._lock:
+            return self._serializer.serialize_json(workflow)
+
+    def loads(self, text: str, spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
+        dct = json.loads(text)
+        self._serializer.migrate(dct)
+        dct["spec"] = spec
+        dct["subprocess_specs"] = dict(subprocess_specs)
+        return self._registry.restore(dct)

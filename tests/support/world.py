@@ -1,0 +1,34 @@
+"""A ready CRM world for engine, robot and scenario tests: demo data and a deal factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm.clock import VirtualClock
+from crm.db import Database
+from crm.demo import load_demo
+from crm.events import Cause
+from engine.engine import Engine
+from robots.actions import registry
+
+TEST_CAUSE = Cause("user", None, "test")
+
+
+def demo_engine(database: Database, clock: VirtualClock, **kwargs: Any) -> Engine:
+    engine = Engine(database, clock, registry, **kwargs)
+    with engine.unit() as rt:
+        load_demo(rt.crm)
+    return engine
+
+
+def make_deal(engine: Engine, *, stage: str = "main.new", responsible: str | None = "manager.north1",
+              fields: dict[str, Any] | None = None, **kwargs: Any) -> int:
+    with engine.unit() as rt:
+        crm = rt.crm
+        pipeline = crm.pipeline(stage.split(".")[0])
+        deal = crm.create_deal(
+            title=kwargs.pop("title", "Washing machine"), pipeline=pipeline.code, stage=crm.stage(stage, pipeline),
+            responsible=crm.user(responsible) if responsible else None, fields=fields or {},
+            cause=TEST_CAUSE, **kwargs,
+        )
+        return deal.id
