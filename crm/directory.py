@@ -140,9 +140,9 @@ class DirectoryMixin(ServiceBase):
             raise InvalidInput(fields=errors, code="invalid_stage")
         stage = Stage(code=code, name=name.strip(), kind=kind, is_start=False)
         ordered.insert(position, stage)
-        pipeline.stages.append(stage)
         for sort, each in enumerate(ordered):
             each.sort = sort
+        pipeline.stages = ordered  # keep the loaded collection in display order too
         self.session.flush()
         return stage
 
