@@ -20,7 +20,7 @@ from SpiffWorkflow.bpmn.parser.event_parsers import EventDefinitionParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from dsl import DslError, compile_expression, compile_script
+from dsl import DslError, compile_expression, compile_script, compile_template
 from engine.errors import InvalidProcess
 from engine.timers import TIMER_CLASSES
 
@@ -31,6 +31,8 @@ NS = {"bpmn": BPMN_NS, "dealflow": DEALFLOW_NS, "spiffworkflow": SPIFF_NS}
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 64
+USER_TASK_TEMPLATES = {"title", "description"}
+USER_TASK_EXPRESSIONS = {"assignee", "deadline"}
 PARAMETER_TYPES = {"string", "number", "money", "date", "datetime", "bool", "duration"}
 
 
@@ -207,7 +209,8 @@ def check_texts(root: etree._Element, knows_action: Any) -> list[dict[str, str]]
     problems: list[dict[str, str]] = []
 
     def owner(el: etree._Element) -> str:
-        while el is not None and el.get("id") is None:
+        """The BPMN element (task, flow, event) a piece of text belongs to."""
+        while el is not None and not (el.get("id") and el.tag.startswith(f"{{{BPMN_NS}}}")):
             el = el.getparent()
         return el.get("id") if el is not None else "?"
 
@@ -229,6 +232,12 @@ def check_texts(root: etree._Element, knows_action: Any) -> list[dict[str, str]]
     for tag in ("preScript", "postScript"):
         for el in root.iter(f"{{{SPIFF_NS}}}{tag}"):
             check(el, el.text, compile_script, tag)
+    for prop in root.iter(f"{{{SPIFF_NS}}}property"):
+        name = prop.get("name", "")
+        if name in USER_TASK_TEMPLATES:
+            check(prop, prop.get("value"), compile_template, name)
+        elif name in USER_TASK_EXPRESSIONS or name.startswith("data."):
+            check(prop, prop.get("value"), compile_expression, name)
     for op in root.iter(f"{{{SPIFF_NS}}}serviceTaskOperator"):
         name = op.get("id")
         if not knows_action(name):

@@ -118,8 +118,9 @@ class Engine:
                     job = lock_job(rt.session, job_id)
                     if job is None:
                         continue
-                    rt.run_job(job)
+                    # Done before running: what the run schedules (a cycle's next tick) is a new row.
                     job.status, job.finished_at = "done", self.clock.now()
+                    rt.run_job(job)
                 ran += 1
             except Exception as err:  # the job's transaction rolled back; record why and back off
                 log.exception("job %s failed", job_id)

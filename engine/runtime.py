@@ -33,7 +33,7 @@ from engine.errors import InvalidProcess, InvalidState, NotFound, StartRefused
 from engine.models import HistoryEntry, Incident, Job, MessageWait, ProcessInstance, ProcessVersion
 from engine.parameters import coerce_parameters
 from engine.scripting import DslScriptEngine, to_json_safe
-from engine.timers import CycleTimer, DateTimer, is_waiting_timer
+from engine.timers import CycleTimer, DateTimer, event_definitions, waiting_timer
 
 if TYPE_CHECKING:
     from crm.service import Crm
@@ -327,7 +327,7 @@ class Runtime:
     def _run(self, workflow: BpmnWorkflow) -> None:
         for _ in range(MAX_STEPS_PER_ADVANCE):
             self._guard(workflow, workflow.do_engine_steps)
-            self._guard(workflow, workflow.refresh_waiting_tasks)
+            self._guard(workflow, workflow.refresh_timers)
             if not any(not t.task_spec.manual for t in all_tasks(workflow, state=TaskState.READY)):
                 return
         raise StepFailed(None, RuntimeError(f"more than {MAX_STEPS_PER_ADVANCE} steps without waiting"))
@@ -424,7 +424,7 @@ class Runtime:
 
     def _replan(self, workflow: BpmnWorkflow) -> None:
         for task in all_tasks(workflow, state=TaskState.WAITING):
-            if isinstance(getattr(task.task_spec, "event_definition", None), DateTimer):
+            if isinstance(waiting_timer(task), DateTimer):
                 task.internal_data.pop("event_value", None)
                 task.internal_data.pop("event_fired", None)
 
@@ -520,13 +520,13 @@ class Runtime:
                                          element_id=element, created_at=self.clock.now()))
 
     def _sync_timers(self, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
-        wanted: dict[str, tuple[datetime, Any]] = {}
+        wanted: dict[str, tuple[datetime, Any, Any]] = {}
         if instance.status == "running":
             for task in all_tasks(workflow, state=TaskState.WAITING):
-                if is_waiting_timer(task):
-                    due = task.task_spec.event_definition.due_at(task)
-                    if due is not None:
-                        wanted[str(task.id)] = (due, task)
+                definition = waiting_timer(task)
+                due = definition.due_at(task) if definition is not None else None
+                if due is not None:
+                    wanted[str(task.id)] = (due, task, definition)
         jobs = {j.task_id: j for j in self.session.scalars(
             select(Job).where(Job.instance_id == instance.id, Job.kind == "timer", Job.status == "pending"))}
         now = self.clock.now()
@@ -535,10 +535,9 @@ class Runtime:
                 job.status, job.finished_at = "cancelled", now
             elif job.due_at != wanted[task_id][0]:
                 job.due_at = wanted[task_id][0]
-        for task_id, (due, task) in wanted.items():
+        for task_id, (due, task, definition) in wanted.items():
             if task_id in jobs:
                 continue
-            definition = task.task_spec.event_definition
             paths = sorted(compile_expression(definition.expression).paths) if isinstance(definition, DateTimer) else []
             self.session.add(Job(
                 kind="timer", status="pending", due_at=due, instance_id=instance.id, deal_id=instance.deal_id,
@@ -567,19 +566,12 @@ class Runtime:
 
 
 def _message_names(task: Any) -> list[str]:
-    definition = getattr(task.task_spec, "event_definition", None)
-    if definition is None:
-        return []
-    inner = getattr(definition, "event_definitions", None)
-    candidates = inner if inner is not None else [definition]
-    return [d.name for d in candidates if isinstance(d, MessageEventDefinition)]
+    return [d.name for d in event_definitions(task) if isinstance(d, MessageEventDefinition)]
 
 
 def _waiting_message_definition(workflow: BpmnWorkflow, message: str) -> Any:
     for task in all_tasks(workflow, state=ACTIVE):
-        definition = getattr(task.task_spec, "event_definition", None)
-        inner = getattr(definition, "event_definitions", None)
-        for candidate in inner if inner is not None else [definition]:
+        for candidate in event_definitions(task):
             if isinstance(candidate, MessageEventDefinition) and candidate.name == message:
                 return candidate
     return None

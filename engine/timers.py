@@ -129,6 +129,17 @@ TIMER_CLASSES = {
 }
 
 
-def is_waiting_timer(task: Any) -> bool:
+def event_definitions(task: Any) -> list[Any]:
+    """The event definitions a task waits on; an event-based gateway waits on several."""
     definition = getattr(task.task_spec, "event_definition", None)
-    return task.state == TaskState.WAITING and isinstance(definition, DateTimer | DurationTimer | CycleTimer)
+    if definition is None:
+        return []
+    inner = getattr(definition, "event_definitions", None)
+    return list(inner) if inner is not None else [definition]
+
+
+def waiting_timer(task: Any) -> Any:
+    """The timer a WAITING task waits on, if any."""
+    if task.state != TaskState.WAITING:
+        return None
+    return next((d for d in event_definitions(task) if isinstance(d, DateTimer | DurationTimer | CycleTimer)), None)

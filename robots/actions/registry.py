@@ -64,6 +64,12 @@ class ActionRegistry:
         instance = schema() if isinstance(schema, type) else schema
         self._actions[name] = ActionSpec(name, func, instance, description, category)
 
+    def copy(self) -> ActionRegistry:
+        """A registry with the same actions, to extend without touching this one (tests, sandboxes)."""
+        other = ActionRegistry()
+        other._actions = dict(self._actions)
+        return other
+
     def knows(self, name: str) -> bool:
         return name in self._actions
 

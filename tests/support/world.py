@@ -32,3 +32,20 @@ def make_deal(engine: Engine, *, stage: str = "main.new", responsible: str | Non
             cause=TEST_CAUSE, **kwargs,
         )
         return deal.id
+
+
+def tasks_of(rt: Any, deal_id: int) -> list[Any]:
+    from sqlalchemy import select
+
+    from crm.models import Task
+
+    return list(rt.session.scalars(select(Task).where(Task.deal_id == deal_id).order_by(Task.id)))
+
+
+def notes_of(rt: Any, deal_id: int) -> list[str]:
+    from sqlalchemy import select
+
+    from crm.models import Notification
+
+    return [n.text for n in rt.session.scalars(
+        select(Notification).where(Notification.deal_id == deal_id).order_by(Notification.id))]
