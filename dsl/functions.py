@@ -120,15 +120,15 @@ def _round(value: Any, places: Any = 0) -> Any:
     if isinstance(value, int) and places >= 0:
         return value
     exponent = Decimal(1).scaleb(-places)
-    rounded = Decimal(value).quantize(
-        exponent, rounding=decimal.ROUND_HALF_UP, context=values.DECIMAL_CONTEXT
-    )
+    rounded = Decimal(value).quantize(exponent, rounding=decimal.ROUND_HALF_UP, context=values.DECIMAL_CONTEXT)
     return int(rounded) if places <= 0 else rounded
 
 
 def _abs(value: Any) -> Any:
     if value is None:
         return None
+    if isinstance(value, Decimal):
+        return values.DECIMAL_CONTEXT.abs(value)
     if is_number(value) or isinstance(value, timedelta):
         return abs(value)
     raise DslEvalError(f"abs() needs a number or a duration, not {type_name(value)}")

@@ -202,9 +202,7 @@ class Arithmetic(Node):
     def eval(self, ctx: Context) -> Any:
         ctx.tick()
         result = self.operands[0].eval(ctx)
-        for operator, operand, position in zip(
-            self.operators, self.operands[1:], self.positions, strict=True
-        ):
+        for operator, operand, position in zip(self.operators, self.operands[1:], self.positions, strict=True):
             right = operand.eval(ctx)
             try:
                 result = values.ARITHMETIC[operator](result, right)

@@ -102,14 +102,14 @@ def position(item: Tree | Token) -> tuple[int | None, int | None]:
 def _syntax_error(error: UnexpectedInput, text: str, grammar: GrammarName) -> DslSyntaxError:
     if isinstance(error, UnexpectedToken):
         token = error.token
-        expected = describe_expected(
-            _acceptable_before(grammar, text, token) or error.accepts or error.expected
-        )
+        expected = describe_expected(_acceptable_before(grammar, text, token) or error.accepts or error.expected)
         if token.type == "$END":
             line, column = _end_position(text)
         else:
             line, column = token.line, token.column
         message = f"unexpected {_describe_token(token)}"
+        if grammar == "template" and token.value == "}" and "'}'" not in expected:
+            message = _describe_character("}", grammar)
     elif isinstance(error, UnexpectedCharacters):
         expected = describe_expected(error.allowed or ())
         line, column = error.line, error.column

@@ -9,6 +9,7 @@ Every function raises DslEvalError without a position; the node that called it a
 from __future__ import annotations
 
 import decimal
+import functools
 import math
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
@@ -90,7 +91,10 @@ def normalize(value: Any) -> Any:
 def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise DslEvalError("the date is out of range") from None
 
 
 def date_as_datetime(value: date) -> datetime:
@@ -113,15 +117,24 @@ def truthy(value: Any) -> bool:
 
 
 def check_number(value: int | Decimal) -> int | Decimal:
-    """Reject numbers with more than MAX_DIGITS digits before they can grow further."""
+    """Reject numbers with more than MAX_DIGITS digits before or after the point.
+
+    Checked after every operation, so repeated multiplication in a script stops early.
+    """
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise DslEvalError("the result is not a finite number")
-        if value and value.adjusted() >= limits.MAX_DIGITS:
+        too_big = value and value.adjusted() >= limits.MAX_DIGITS
+        if too_big or value.as_tuple().exponent < -limits.MAX_DIGITS:  # type: ignore[operator]
             raise DslEvalError(f"number has more than {limits.MAX_DIGITS} digits")
-    elif abs(value) >= 10**limits.MAX_DIGITS:
+    elif abs(value) >= _integer_bound(limits.MAX_DIGITS):
         raise DslEvalError(f"number has more than {limits.MAX_DIGITS} digits")
     return value
+
+
+@functools.cache
+def _integer_bound(digits: int) -> int:
+    return 10**digits
 
 
 def check_text(value: str) -> str:
@@ -342,6 +355,8 @@ def modulo(left: Any, right: Any) -> Any:
 
 
 def negate(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return DECIMAL_CONTEXT.minus(value)
     if is_number(value):
         return -value
     if isinstance(value, timedelta):
@@ -393,7 +408,7 @@ def to_text(value: Any) -> str:
     if isinstance(value, Record):
         return _record_text(value)
     if isinstance(value, Mapping):
-        pairs = (f"{key}: {to_text(normalize(item))}" for key, item in value.items())
+        pairs = (f"{to_text(normalize(key))}: {to_text(normalize(item))}" for key, item in value.items())
         return check_text(", ".join(pairs))
     return f"<{type_name(value)}>"
 

@@ -148,9 +148,7 @@ def test_operators_of_one_level_apply_left_to_right():
 
 def test_comparison_binds_tighter_than_not_which_binds_tighter_than_and_then_or():
     assert tree("not a == b") == n.Not(n.Compare("==", n.Name("a"), n.Name("b")))
-    assert tree("a or b and c") == n.Logical(
-        "or", (n.Name("a"), n.Logical("and", (n.Name("b"), n.Name("c"))))
-    )
+    assert tree("a or b and c") == n.Logical("or", (n.Name("a"), n.Logical("and", (n.Name("b"), n.Name("c")))))
 
 
 def test_unary_minus_binds_tighter_than_multiplication_but_looser_than_paths():
