@@ -75,6 +75,7 @@ class Database:
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
+        self._engine_kwargs = engine_kwargs
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -90,3 +91,7 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def reopen(self) -> Database:
+        """A new Database on the same URL and settings, as another process would open it."""
+        return Database(self.url, **self._engine_kwargs)

@@ -141,6 +141,7 @@ def parse_process(xml: str | bytes) -> tuple[ParsedProcess, etree._Element]:
         raise InvalidProcess("the file has no bpmn:process")
     process_el = executable[0]
     key = process_el.get("id")
+    _refuse_ids_shadowed_by_actions(root)
     parser = DealflowParser(validator=_validator())
     try:
         parser.add_bpmn_xml(etree.ElementTree(root), filename=f"{key}.bpmn")
@@ -162,6 +163,20 @@ def parse_process(xml: str | bytes) -> tuple[ParsedProcess, etree._Element]:
         start_messages=_message_names(root, process_el, start=True),
     )
     return parsed, root
+
+
+def _refuse_ids_shadowed_by_actions(root: etree._Element) -> None:
+    """Spiff finds elements by id anywhere in the file, so an element named like the action it
+    calls (`serviceTaskOperator id="notify"` inside `serviceTask id="notify"`) is mistaken for it."""
+    operators = {op.get("id") for op in root.iter(f"{{{SPIFF_NS}}}serviceTaskOperator")}
+    clashes = sorted(
+        el.get("id") for el in root.iter(f"{{{BPMN_NS}}}*") if el.get("id") in operators
+    )
+    if clashes:
+        raise InvalidProcess(
+            "element ids may not equal the name of an action the diagram calls",
+            [{"element": c, "message": f"rename element {c!r}: it is also the name of an action"} for c in clashes],
+        )
 
 
 def _parameters(process_el: etree._Element) -> list[Parameter]:

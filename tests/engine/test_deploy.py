@@ -86,3 +86,10 @@ def test_python_in_a_script_task_is_not_accepted(engine):
     xml = simple(script="import os\nos.system('echo pwned')")
     with pytest.raises(InvalidProcess):
         engine.deploy(xml)
+
+
+def test_an_element_named_like_the_action_it_calls_is_refused_with_a_reason(engine):
+    xml = Bpmn("p").start().service("notify", "notify", text='"hi"').end().chain("start", "notify", "end").xml()
+    with pytest.raises(InvalidProcess) as refused:
+        engine.deploy(xml)
+    assert refused.value.details == [{"element": "notify", "message": "rename element 'notify': it is also the name of an action"}]
