@@ -92,4 +92,6 @@ def test_an_element_named_like_the_action_it_calls_is_refused_with_a_reason(engi
     xml = Bpmn("p").start().service("notify", "notify", text='"hi"').end().chain("start", "notify", "end").xml()
     with pytest.raises(InvalidProcess) as refused:
         engine.deploy(xml)
-    assert refused.value.details == [{"element": "notify", "message": "rename element 'notify': it is also the name of an action"}]
+    assert refused.value.details == [
+        {"element": "notify", "message": "rename element 'notify': it is also the name of an action"}
+    ]
