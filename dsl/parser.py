@@ -102,7 +102,9 @@ def position(item: Tree | Token) -> tuple[int | None, int | None]:
 def _syntax_error(error: UnexpectedInput, text: str, grammar: GrammarName) -> DslSyntaxError:
     if isinstance(error, UnexpectedToken):
         token = error.token
-        expected = describe_expected(_acceptable_before(grammar, text, token) or error.accepts or error.expected)
+        stop = None if token.type == "$END" else token.start_pos
+        accepted = _acceptable_before(grammar, text, stop)
+        expected = describe_expected(accepted or error.accepts or error.expected)
         if token.type == "$END":
             line, column = _end_position(text)
         else:
@@ -111,7 +113,8 @@ def _syntax_error(error: UnexpectedInput, text: str, grammar: GrammarName) -> Ds
         if grammar == "template" and token.value == "}" and "'}'" not in expected:
             message = _describe_character("}", grammar)
     elif isinstance(error, UnexpectedCharacters):
-        expected = describe_expected(error.allowed or ())
+        accepted = _acceptable_before(grammar, text, error.pos_in_stream)
+        expected = describe_expected(accepted or error.allowed or ())
         line, column = error.line, error.column
         message = _describe_character(text[error.pos_in_stream], grammar)
     else:  # pragma: no cover - only Earley raises UnexpectedEOF
@@ -121,19 +124,19 @@ def _syntax_error(error: UnexpectedInput, text: str, grammar: GrammarName) -> Ds
     return DslSyntaxError(message, line, column, expected)
 
 
-def _acceptable_before(grammar: GrammarName, text: str, failing: Token) -> set[str]:
-    """The terminals the parser would have taken in place of `failing`.
+def _acceptable_before(grammar: GrammarName, text: str, stop: int | None) -> set[str]:
+    """The terminals the parser would have taken at offset `stop` (None: at the end).
 
     lark reports the expected set after it has reduced on the failing token, which for
-    `(1 + 2` leaves only ')'; replaying the parse up to that token gives the full set,
-    operators included. Only runs on the error path.
+    `(1 + 2` leaves only ')', and the lexer's set is that of a state shared by several
+    contexts; replaying the parse up to the failure gives the exact set. Error path only.
     """
     parser = lark_parser(grammar)
     terminals = {terminal.name for terminal in parser.terminals} | {"$END"}
     interactive = parser.parse_interactive(text)
     try:
         for token in interactive.iter_parse():
-            if token.start_pos == failing.start_pos and token.type == failing.type:
+            if stop is not None and token.start_pos >= stop:
                 break
     except UnexpectedInput:
         pass
@@ -157,10 +160,10 @@ def describe_expected(terminals: object) -> list[str]:
     """Terminal names → the few words a person needs ("an expression", "')'")."""
     names = {terminal_name(str(name)) for name in terminals}  # type: ignore[attr-defined]
     words = []
-    if names & (_OPERAND_STARTS - {"NAME"}):
+    if names & (_OPERAND_STARTS - {"NAME", "NULL"}):
         words.append("an expression")
         names -= _OPERAND_STARTS | _ALSO_OPERAND_STARTS
-    if names & _OPERATORS:
+    if names & (_OPERATORS - {"_IN"}):
         words.append("an operator")
         names -= _OPERATORS | _ALSO_OPERATORS
     for name in sorted(names, key=lambda n: (n == "$END", n)):
@@ -189,6 +192,8 @@ def _describe_token(token: Token) -> str:
         return "end of the line"
     if kind == "NAME":
         return f"name '{token.value}'"
+    if kind == "TEXT":  # template text the lexer fell back to inside a hole
+        return f"character {token.value[0]!r}"
     if kind == "STRING":
         return f"text {_clip(token.value)}"
     if kind in _OPERAND_STARTS:

@@ -491,3 +491,16 @@ def test_data_nested_absurdly_deep_is_an_error_not_a_crash():
         nested = [nested]
     with pytest.raises(DslEvalError):
         ev("x == y", {"x": nested, "y": [nested]})
+
+
+def test_numbers_with_more_than_100_digits_after_the_point_are_errors():
+    env = {"tiny": Decimal("1e-60")}
+    with pytest.raises(DslEvalError, match="more than 100 digits"):
+        ev("tiny * tiny", env)
+
+
+def test_decimal_arithmetic_keeps_34_significant_digits_whatever_the_thread_context():
+    digits = "1.234567890123456789012345678901234"
+    assert ev(f"-{digits}") == Decimal("-" + digits)
+    assert ev(f"abs(-{digits})") == Decimal(digits)
+    assert ev(f"{digits} + 0") == Decimal(digits)

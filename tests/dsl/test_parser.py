@@ -245,6 +245,20 @@ def test_doubled_operator():
     assert error.column == 4
 
 
+def test_after_is_only_not_or_null_may_follow():
+    assert syntax_error("a is 1").message == "unexpected value 1; expected 'not' or 'null'"
+    assert syntax_error("a is not 1").expected == ["'null'"]
+
+
+def test_after_a_not_that_follows_an_operand_only_in_may_follow():
+    assert syntax_error("a not b").message == "unexpected name 'b'; expected 'in'"
+
+
+def test_a_single_equals_sign_is_not_an_operator():
+    error = syntax_error("x = 1")
+    assert error.message == "unexpected character '='; expected an operator, '(' or the end of the text"
+
+
 def test_unterminated_string():
     error = syntax_error("x == 'abc")
     assert "missing its closing quote" in error.message
