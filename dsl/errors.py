@@ -28,6 +28,10 @@ class DslError(Exception):
         self.column = column
         self.expected = list(expected or [])
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keeps position and expectations when an error crosses a process boundary.
+        return (type(self), (self.message, self.line, self.column, self.expected))
+
     def __str__(self) -> str:
         if self.line is None:
             return self.message

@@ -366,3 +366,16 @@ def test_every_error_is_a_dsl_error():
     for text in ["1 +", "foo()", "x == 2026-13-01", "(" * 100]:
         with pytest.raises(DslError):
             compile_expression(text)
+
+
+def test_errors_survive_pickling_with_their_position():
+    import pickle
+
+    error = pickle.loads(pickle.dumps(syntax_error("1 +")))
+    assert isinstance(error, DslSyntaxError)
+    assert (error.message, error.line, error.column, error.expected) == (
+        "unexpected end of the text; expected an expression",
+        1,
+        4,
+        ["an expression"],
+    )
