@@ -13,6 +13,8 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event as sa_event
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from crm.clock import Clock
 from crm.db import Database
@@ -20,7 +22,7 @@ from crm.events import Cause, DealFieldsChanged, Listeners, TaskCompleted, TaskM
 from crm.service import Crm
 from engine.actions import ActionRunner
 from engine.jobs import due_job_ids, lock_job
-from engine.models import Incident, Job, ProcessInstance, ProcessVersion
+from engine.models import Incident, Job, ProcessInstance, ProcessVersion, VersionSummary
 from engine.runtime import Runtime
 from engine.serialization import StateSerializer
 
@@ -52,6 +54,7 @@ class Engine:
         self.serializer = StateSerializer()
         self.job_handlers: dict[str, JobHandler] = {}
         self._specs: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self._versions: dict[int, VersionSummary] = {}
         self._wire_listeners()
 
     # ------------------------------------------------------------------ units of work
@@ -79,12 +82,20 @@ class Engine:
         if transaction.parent is None:
             session.info.pop(RUNTIME_KEY, None)
 
-    def spec_for(self, version: ProcessVersion) -> tuple[Any, dict[str, Any]]:
+    def spec_for(self, session: Session, version_id: int) -> tuple[Any, dict[str, Any]]:
         """Restored spec objects per version: versions are immutable, so they are cached for good."""
-        cached = self._specs.get(version.id)
+        cached = self._specs.get(version_id)
         if cached is None:
-            cached = self.serializer.spec_from_dict(version.spec)
-            self._specs[version.id] = cached
+            spec = session.scalar(select(ProcessVersion.spec).where(ProcessVersion.id == version_id))
+            cached = self.serializer.spec_from_dict(spec)
+            self._specs[version_id] = cached
+        return cached
+
+    def version_summary(self, session: Session, version_id: int) -> VersionSummary:
+        cached = self._versions.get(version_id)
+        if cached is None:
+            cached = VersionSummary.of(session.get(ProcessVersion, version_id))
+            self._versions[version_id] = cached
         return cached
 
     # ------------------------------------------------------------------ conveniences

@@ -7,6 +7,7 @@ retries, delayed robots): a restart loses nothing because nothing waits only in 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,14 +25,30 @@ class ProcessVersion(Base):
     key: Mapped[str] = mapped_column(String(100), index=True)
     version: Mapped[int]
     name: Mapped[str] = mapped_column(String(200))
-    xml: Mapped[str] = mapped_column(Text)
+    xml: Mapped[str] = mapped_column(Text, deferred=True)
     checksum: Mapped[str] = mapped_column(String(64))
-    spec: Mapped[dict[str, Any]]
+    spec: Mapped[dict[str, Any]] = mapped_column(deferred=True)
     parameters: Mapped[list[Any]]
     required_fields: Mapped[list[Any]]
     messages: Mapped[list[Any]]
     start_messages: Mapped[list[Any]]
     created_at: Mapped[datetime]
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    """What running an instance needs to know of its (immutable) version, cached per process."""
+
+    id: int
+    key: str
+    version: int
+    name: str
+    parameters: list[Any]
+    required_fields: list[Any]
+
+    @staticmethod
+    def of(row: ProcessVersion) -> VersionSummary:
+        return VersionSummary(row.id, row.key, row.version, row.name, row.parameters, row.required_fields)
 
 
 class ProcessInstance(Base):
@@ -43,6 +60,8 @@ class ProcessInstance(Base):
     deal_id: Mapped[int | None] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)  # running/completed/cancelled/incident
     state: Mapped[str] = mapped_column(Text)
+    # What the derived rows (CRM tasks, message waits, timer jobs) were after the last save.
+    derived: Mapped[dict[str, Any]] = mapped_column(default=dict)
     started_by: Mapped[dict[str, Any]]
     started_at: Mapped[datetime]
     updated_at: Mapped[datetime]

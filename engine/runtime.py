@@ -23,14 +23,22 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from crm.events import Cause
 from dsl import compile_expression, compile_template
 from engine.actions import ActionContext, ActionInputError
 from engine.bpmn import check_texts, parse_process
 from engine.errors import InvalidProcess, InvalidState, NotFound, StartRefused
-from engine.models import HistoryEntry, Incident, Job, MessageWait, ProcessInstance, ProcessVersion
+from engine.models import (
+    HistoryEntry,
+    Incident,
+    Job,
+    MessageWait,
+    ProcessInstance,
+    ProcessVersion,
+    VersionSummary,
+)
 from engine.parameters import coerce_parameters
 from engine.scripting import DslScriptEngine, to_json_safe
 from engine.timers import CycleTimer, DateTimer, event_definitions, waiting_timer
@@ -96,6 +104,7 @@ class Runtime:
         self._queue: deque[Signal] = deque()
         self._busy = False
         self._advances = 0
+        self._history_rows: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ definitions
 
@@ -165,7 +174,7 @@ class Runtime:
                 f"{pv.name} cannot start: " + "; ".join(parts),
                 {"missing_fields": missing, "invalid_parameters": invalid},
             )
-        spec, subs = self.engine.spec_for(pv)
+        spec, subs = self.engine.spec_for(self.session, pv.id)
         workflow = BpmnWorkflow(spec, subs)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(values)
@@ -223,10 +232,9 @@ class Runtime:
             raise InvalidState(f"instance {instance_id} is already {instance.status}")
         workflow = self._load(instance)
         workflow.cancel()
+        instance.status, instance.ended_at = "cancelled", self.clock.now()
         self._history(instance, "process", None, "Process", "cancelled", cause.as_dict())
         self._save(instance, workflow)
-        instance.status = "cancelled"
-        instance.ended_at = self.clock.now()
         return instance
 
     def retry_incident(self, incident_id: int, *, cause: Cause) -> ProcessInstance:
@@ -326,8 +334,7 @@ class Runtime:
 
     def _run(self, workflow: BpmnWorkflow) -> None:
         for _ in range(MAX_STEPS_PER_ADVANCE):
-            self._guard(workflow, workflow.do_engine_steps)
-            self._guard(workflow, workflow.refresh_timers)
+            self._guard(workflow, workflow.do_engine_steps)  # ends by refreshing timers
             if not any(not t.task_spec.manual for t in all_tasks(workflow, state=TaskState.READY)):
                 return
         raise StepFailed(None, RuntimeError(f"more than {MAX_STEPS_PER_ADVANCE} steps without waiting"))
@@ -352,11 +359,15 @@ class Runtime:
         workflow.script_engine = DslScriptEngine(self.clock, env, call_action)
 
     def _load(self, instance: ProcessInstance) -> BpmnWorkflow:
-        pv = self.session.get(ProcessVersion, instance.version_id)
-        spec, subs = self.engine.spec_for(pv)
+        spec, subs = self.engine.spec_for(self.session, instance.version_id)
         return self.engine.serializer.loads(instance.state, spec, subs)
 
     def _save(self, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+        """Write the instance and bring the rows derived from it (tasks, waits, timers) in line.
+
+        `instance.derived` remembers what those rows were after the last save, so an unchanged
+        wait costs no query; only differences touch the tables.
+        """
         now = self.clock.now()
         instance.state = self.engine.serializer.dumps(workflow)
         instance.updated_at = now
@@ -364,9 +375,17 @@ class Runtime:
             instance.status = "completed"
             instance.ended_at = now
             self._history(instance, "process", None, "Process", "completed", {})
-        self._sync_user_tasks(instance, workflow)
-        self._sync_waits(instance, workflow)
-        self._sync_timers(instance, workflow)
+        derived = dict(instance.derived or {})
+        tasks = dict(derived.get("tasks", {}))
+        self._sync_user_tasks(instance, workflow, tasks)
+        instance.derived = {
+            "tasks": tasks,
+            "waits": self._sync_waits(instance, workflow, derived.get("waits", [])),
+            "timers": self._sync_timers(instance, workflow, derived.get("timers", {})),
+        }
+        if self._history_rows:
+            self.session.execute(insert(HistoryEntry), self._history_rows)
+            self._history_rows = []
         self.session.flush()
 
     # ------------------------------------------------------------------ failure handling
@@ -443,32 +462,31 @@ class Runtime:
 
     def _history(self, instance: ProcessInstance, element_id: str, name: str | None, etype: str | None,
                  outcome: str, detail: dict[str, Any]) -> None:
-        self.session.add(HistoryEntry(
-            instance_id=instance.id, at=self.clock.now(), element_id=element_id, element_name=name,
-            element_type=etype or "", outcome=outcome, detail=to_json_safe(detail),
-        ))
+        """Buffered and written in one statement when the instance is saved."""
+        self._history_rows.append({
+            "instance_id": instance.id, "at": self.clock.now(), "element_id": element_id, "element_name": name,
+            "element_type": etype or "", "outcome": outcome, "detail": to_json_safe(detail),
+        })
 
-    def _sync_user_tasks(self, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    def _sync_user_tasks(self, instance: ProcessInstance, workflow: BpmnWorkflow, known: dict[str, Any]) -> None:
         from crm.models import Task  # crm is below the engine; imported late to keep start-up light
 
-        existing = {
-            t.data.get("spiff_task_id"): t
-            for t in self.session.scalars(
-                select(Task).where(Task.process_instance_id == instance.id, Task.status == "open")
-            )
-        }
         ready = {
             str(t.id): t for t in all_tasks(workflow, state=TaskState.READY)
             if type(t.task_spec).__name__ in USER_TASK_TYPES
-        }
-        for spiff_id, crm_task in existing.items():
+        } if instance.status == "running" else {}
+        cause = Cause("process", str(instance.id), instance.key)
+        for spiff_id, crm_task_id in list(known.items()):
             if spiff_id not in ready:
-                self.crm.archive_task(crm_task, cause=Cause("process", str(instance.id), instance.key))
+                crm_task = self.session.get(Task, crm_task_id)
+                if crm_task is not None and crm_task.status == "open":
+                    self.crm.archive_task(crm_task, cause=cause)
+                del known[spiff_id]
         for spiff_id, task in ready.items():
-            if spiff_id not in existing:
-                self._create_crm_task(instance, workflow, task, spiff_id)
+            if spiff_id not in known:
+                known[spiff_id] = self._create_crm_task(instance, workflow, task, spiff_id).id
 
-    def _create_crm_task(self, instance: ProcessInstance, workflow: BpmnWorkflow, task: Any, spiff_id: str) -> None:
+    def _create_crm_task(self, instance: ProcessInstance, workflow: BpmnWorkflow, task: Any, spiff_id: str) -> Any:
         props = (task.task_spec.extensions or {}).get("properties", {})
         engine = workflow.script_engine
         env = engine.environment_for(task)
@@ -490,7 +508,7 @@ class Runtime:
         for key, text in props.items():
             if key.startswith("data."):
                 data[key[5:]] = to_json_safe(compile_expression(text).evaluate(env, now))
-        self.crm.create_task(
+        return self.crm.create_task(
             title=template("title", element_label(task)),
             description=template("description"),
             deal=self.crm.deal(instance.deal_id) if instance.deal_id else None,
@@ -504,22 +522,22 @@ class Runtime:
             cause=Cause("process", str(instance.id), instance.key),
         )
 
-    def _sync_waits(self, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    def _sync_waits(self, instance: ProcessInstance, workflow: BpmnWorkflow, known: list[list[str]]) -> list[list[str]]:
         wanted = set()
         if instance.status == "running":
             for task in all_tasks(workflow, state=ACTIVE):
-                for name in _message_names(task):
-                    wanted.add((name, task.task_spec.bpmn_id))
-        current = {(w.message, w.element_id): w for w in self.session.scalars(
-            select(MessageWait).where(MessageWait.instance_id == instance.id))}
-        for key, wait in current.items():
-            if key not in wanted:
-                self.session.delete(wait)
-        for name, element in wanted - set(current):
+                wanted.update((name, task.task_spec.bpmn_id) for name in _message_names(task))
+        current = {tuple(pair) for pair in known}
+        if current - wanted:
+            for wait in self.session.scalars(select(MessageWait).where(MessageWait.instance_id == instance.id)):
+                if (wait.message, wait.element_id) not in wanted:
+                    self.session.delete(wait)
+        for name, element in wanted - current:
             self.session.add(MessageWait(instance_id=instance.id, deal_id=instance.deal_id, message=name,
                                          element_id=element, created_at=self.clock.now()))
+        return sorted([name, element] for name, element in wanted)
 
-    def _sync_timers(self, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    def _sync_timers(self, instance: ProcessInstance, workflow: BpmnWorkflow, known: dict[str, str]) -> dict[str, str]:
         wanted: dict[str, tuple[datetime, Any, Any]] = {}
         if instance.status == "running":
             for task in all_tasks(workflow, state=TaskState.WAITING):
@@ -527,9 +545,12 @@ class Runtime:
                 due = definition.due_at(task) if definition is not None else None
                 if due is not None:
                     wanted[str(task.id)] = (due, task, definition)
+        planned = {task_id: due.isoformat() for task_id, (due, _, _) in wanted.items()}
+        if planned == known:
+            return known
+        now = self.clock.now()
         jobs = {j.task_id: j for j in self.session.scalars(
             select(Job).where(Job.instance_id == instance.id, Job.kind == "timer", Job.status == "pending"))}
-        now = self.clock.now()
         for task_id, job in jobs.items():
             if task_id not in wanted:
                 job.status, job.finished_at = "cancelled", now
@@ -545,18 +566,21 @@ class Runtime:
                 payload={"timer": "cycle" if isinstance(definition, CycleTimer) else type(definition).__name__,
                          "paths": paths},
             ))
+        return planned
 
     # ------------------------------------------------------------------ lookups
 
-    def _version(self, key: str, version: int | None) -> ProcessVersion:
+    def _version(self, key: str, version: int | None) -> VersionSummary:
+        query = select(ProcessVersion.id).where(ProcessVersion.key == key)
         if version is None:
-            return self.latest_version(key)
-        pv = self.session.scalars(
-            select(ProcessVersion).where(ProcessVersion.key == key, ProcessVersion.version == version)
-        ).first()
-        if pv is None:
-            raise NotFound(f"process {key!r} has no version {version}")
-        return pv
+            query = query.order_by(ProcessVersion.version.desc()).limit(1)
+        else:
+            query = query.where(ProcessVersion.version == version)
+        version_id = self.session.scalar(query)
+        if version_id is None:
+            raise NotFound(f"no process {key!r} is deployed" if version is None
+                           else f"process {key!r} has no version {version}")
+        return self.engine.version_summary(self.session, version_id)
 
     def instance(self, instance_id: int) -> ProcessInstance:
         instance = self.session.get(ProcessInstance, instance_id)

@@ -66,7 +66,7 @@ def get_instance(instance_id: int) -> Any:
     with engine.unit() as rt:
         instance = rt.instance(instance_id)
         version = rt.session.get(ProcessVersion, instance.version_id)
-        workflow = engine.serializer.loads(instance.state, *engine.spec_for(version))
+        workflow = engine.serializer.loads(instance.state, *engine.spec_for(rt.session, version.id))
         active = sorted({t.task_spec.bpmn_id for t in all_tasks(workflow, state=ACTIVE) if t.task_spec.bpmn_id})
         history = list(rt.session.scalars(
             select(HistoryEntry).where(HistoryEntry.instance_id == instance_id).order_by(HistoryEntry.id)))
