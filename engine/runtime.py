@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import insert, select
@@ -41,7 +43,7 @@ from engine.models import (
 )
 from engine.parameters import coerce_parameters
 from engine.scripting import DslScriptEngine, to_json_safe
-from engine.timers import CycleTimer, DateTimer, event_definitions, waiting_timer
+from engine.timers import CycleTimer, DateTimer, event_definitions, spec_event_definitions, waiting_timer
 
 if TYPE_CHECKING:
     from crm.service import Crm
@@ -439,6 +441,7 @@ class Runtime:
             if definition is None:
                 return
             workflow.catch(BpmnEvent(definition, payload))
+            _rearm_message_boundaries(workflow)
         return apply
 
     def _replan(self, workflow: BpmnWorkflow) -> None:
@@ -587,6 +590,31 @@ class Runtime:
         if instance is None:
             raise NotFound(f"no process instance {instance_id}")
         return instance
+
+
+def _rearm_message_boundaries(workflow: BpmnWorkflow) -> None:
+    """Keep non-interrupting message boundary events listening while their activity runs.
+
+    In BPMN such an event may fire any number of times (every drag of a task to `problem`
+    notifies); Spiff arms it once per activity, so a fired one gets a fresh waiting sibling.
+    """
+    for split in all_tasks(workflow, state=TaskState.COMPLETED):
+        if not isinstance(split.task_spec, BoundaryEventSplit):
+            continue
+        children = split.children
+        main = next((c for c in children if not isinstance(c.task_spec, BoundaryEvent)), None)
+        if main is None or not main.has_state(ACTIVE):
+            continue
+        for spec in {c.task_spec for c in children if _is_repeatable_boundary(c.task_spec)}:
+            same = [c for c in children if c.task_spec is spec]
+            if not any(c.state == TaskState.WAITING for c in same):
+                armed = split._add_child(spec, TaskState.WAITING)
+                spec._predict(armed, mask=TaskState.NOT_FINISHED_MASK)
+
+
+def _is_repeatable_boundary(spec: Any) -> bool:
+    return (isinstance(spec, BoundaryEvent) and not spec.cancel_activity
+            and any(isinstance(d, MessageEventDefinition) for d in spec_event_definitions(spec)))
 
 
 def _message_names(task: Any) -> list[str]:

@@ -131,7 +131,11 @@ TIMER_CLASSES = {
 
 def event_definitions(task: Any) -> list[Any]:
     """The event definitions a task waits on; an event-based gateway waits on several."""
-    definition = getattr(task.task_spec, "event_definition", None)
+    return spec_event_definitions(task.task_spec)
+
+
+def spec_event_definitions(spec: Any) -> list[Any]:
+    definition = getattr(spec, "event_definition", None)
     if definition is None:
         return []
     inner = getattr(definition, "event_definitions", None)

@@ -148,7 +148,7 @@ def test_a_message_nobody_waits_for_changes_nothing(engine):
     assert stage_of(engine, deal_id) == "main.new"
 
 
-def test_moving_a_process_task_to_a_column_is_a_message_to_its_instance(engine):
+def test_every_move_of_a_process_task_to_a_column_is_a_message_to_its_instance(engine):
     xml = (Bpmn("buy").start().user("purchase", title="Buy it", group="purchasing").end("done")
            .boundary("problem", "purchase", message="task.column.problem", interrupting=False)
            .service("tell", "notify", text='"Contact purchasing"').end("told")
@@ -161,6 +161,10 @@ def test_moving_a_process_task_to_a_column_is_a_message_to_its_instance(engine):
         rt.crm.move_task(task, "problem", cause=TEST_CAUSE)
     with engine.unit() as rt:
         assert notes_of(rt, deal_id) == ["Contact purchasing"]
+        rt.crm.move_task(tasks_of(rt, deal_id)[0], "new", cause=TEST_CAUSE)
+        rt.crm.move_task(tasks_of(rt, deal_id)[0], "problem", cause=TEST_CAUSE)
+    with engine.unit() as rt:
+        assert notes_of(rt, deal_id) == ["Contact purchasing", "Contact purchasing"]
         assert tasks_of(rt, deal_id)[0].status == "open"
         rt.crm.complete_task(tasks_of(rt, deal_id)[0], cause=TEST_CAUSE)
     assert status(engine, instance.id) == "completed"

@@ -1,0 +1,1 @@
+"""Tables of the robots runtime (automation sources and the automation log)."""

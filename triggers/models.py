@@ -1,0 +1,1 @@
+"""Tables of the event intake (stored events, idempotency keys)."""
