@@ -258,8 +258,7 @@ def load_demo(crm: Crm) -> None:
         crm.create_field_def(**field, cause=CAUSE)
     _load_people(crm)
     contacts = [
-        crm.create_contact(name=name, phones=phones, emails=emails, cause=CAUSE)
-        for name, phones, emails in CONTACTS
+        crm.create_contact(name=name, phones=phones, emails=emails, cause=CAUSE) for name, phones, emails in CONTACTS
     ]
     for title, stage, responsible, contact, department, products, fields in DEALS:
         crm.create_deal(

@@ -73,9 +73,7 @@ class DirectoryMixin(ServiceBase):
             pipeline_code, code = ref.split(".", 1)
             pipeline = self.pipeline(pipeline_code)
         elif pipeline is None:
-            raise NotFound(
-                f"Stage '{ref}' needs its pipeline: write it as pipeline.stage", code="stage_not_found"
-            )
+            raise NotFound(f"Stage '{ref}' needs its pipeline: write it as pipeline.stage", code="stage_not_found")
         else:
             code = ref
             pipeline = self._pipeline_of(pipeline)
@@ -83,16 +81,12 @@ class DirectoryMixin(ServiceBase):
             if stage.code == code:
                 return stage
         known = ", ".join(stage.code for stage in pipeline.stages)
-        raise NotFound(
-            f"Pipeline '{pipeline.code}' has no stage '{code}'; stages: {known}", code="stage_not_found"
-        )
+        raise NotFound(f"Pipeline '{pipeline.code}' has no stage '{code}'; stages: {known}", code="stage_not_found")
 
     def start_stage(self, pipeline: Pipeline) -> Stage:
         return next(stage for stage in pipeline.stages if stage.is_start)
 
-    def create_pipeline(
-        self, code: str, name: str, stages: Sequence[Mapping[str, Any]], *, cause: Cause
-    ) -> Pipeline:
+    def create_pipeline(self, code: str, name: str, stages: Sequence[Mapping[str, Any]], *, cause: Cause) -> Pipeline:
         """Stages in order; if none is marked is_start the first one is."""
         errors: dict[str, str] = {}
         self._check_code(errors, "code", code)
@@ -155,9 +149,7 @@ class DirectoryMixin(ServiceBase):
                 code="closing_stage",
             )
         if stage.is_start:
-            raise Conflict(
-                f"Stage '{stage.ref}' is the start stage and cannot be deleted", code="start_stage"
-            )
+            raise Conflict(f"Stage '{stage.ref}' is the start stage and cannot be deleted", code="start_stage")
         deals = self.session.scalar(select(func.count(Deal.id)).where(Deal.stage_id == stage.id))
         if deals:
             raise Conflict(f"Stage '{stage.ref}' still holds {deals} deal(s)", code="stage_not_empty")
@@ -198,9 +190,7 @@ class DirectoryMixin(ServiceBase):
         target = self._pipeline_of(pipeline) if pipeline is not None else None
         pipeline_id = target.id if target else None
         scope = FieldDef.pipeline_id.is_(None) if target is None else FieldDef.pipeline_id == pipeline_id
-        if "code" not in errors and self.session.scalar(
-            select(FieldDef.id).where(FieldDef.code == code, scope)
-        ):
+        if "code" not in errors and self.session.scalar(select(FieldDef.id).where(FieldDef.code == code, scope)):
             errors["code"] = f"field '{code}' already exists"
         if errors:
             raise InvalidInput(fields=errors, code="invalid_field_def")

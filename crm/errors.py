@@ -39,9 +39,7 @@ class Conflict(CrmError):
 class InvalidInput(CrmError):
     code = "invalid_input"
 
-    def __init__(
-        self, message: str | None = None, *, fields: Mapping[str, str], code: str | None = None
-    ) -> None:
+    def __init__(self, message: str | None = None, *, fields: Mapping[str, str], code: str | None = None) -> None:
         self.fields = dict(fields)
         if message is None:
             message = "; ".join(f"{name}: {reason}" for name, reason in self.fields.items())

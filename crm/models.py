@@ -41,9 +41,7 @@ class Department(Base):
     # deferred (use_alter) constraint; the service checks the head exists instead.
     head_id: Mapped[int | None] = mapped_column(index=True)
 
-    head: Mapped[User | None] = relationship(
-        primaryjoin="foreign(Department.head_id) == User.id", post_update=True
-    )
+    head: Mapped[User | None] = relationship(primaryjoin="foreign(Department.head_id) == User.id", post_update=True)
 
 
 class User(Base):

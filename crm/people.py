@@ -47,9 +47,7 @@ class PeopleMixin(ServiceBase):
             if value is None:
                 continue
             query = (
-                select(Contact)
-                .join(ContactChannel)
-                .where(ContactChannel.kind == kind, ContactChannel.value == value)
+                select(Contact).join(ContactChannel).where(ContactChannel.kind == kind, ContactChannel.value == value)
             )
             for contact in self.session.scalars(query):
                 found.setdefault(contact.id, contact)
@@ -151,9 +149,7 @@ class PeopleMixin(ServiceBase):
         self.session.flush()
         return lead
 
-    def _channels(
-        self, errors: dict[str, str], key: str, kind: str, raw_values: list[str]
-    ) -> list[ContactChannel]:
+    def _channels(self, errors: dict[str, str], key: str, kind: str, raw_values: list[str]) -> list[ContactChannel]:
         rows: list[ContactChannel] = []
         for index, raw in enumerate(raw_values):
             value = channels.normalize(kind, raw)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm import values
+from crm import values as typed
 from crm.base import ServiceBase, jsonable, resolve_or_error
 from crm.clock import Clock
 from crm.directory import DirectoryMixin
@@ -75,20 +75,18 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
 
     def missing_fields(self, deal: Deal, codes: Iterable[str]) -> list[str]:
         """The codes among `codes` that are empty on the deal; an unknown code counts as empty."""
-        return [code for code in codes if values.is_empty(self._raw_value(deal, code))]
+        return [code for code in codes if typed.is_empty(self._raw_value(deal, code))]
 
     def field_value(self, deal: Deal, code: str) -> Any:
         """A custom field in its Python form (user fields as user id), None when unset."""
         definition = self.field_defs(deal.pipeline).get(code)
         if definition is None:
             raise NotFound(f"Pipeline '{deal.pipeline.code}' has no field '{code}'", code="field_not_found")
-        return values.from_json(definition.type, deal.fields.get(code))
+        return typed.from_json(definition.type, deal.fields.get(code))
 
     def timeline(self, deal: Deal) -> list[TimelineEntry]:
         query = (
-            select(TimelineEntry)
-            .where(TimelineEntry.deal_id == deal.id)
-            .order_by(TimelineEntry.at, TimelineEntry.id)
+            select(TimelineEntry).where(TimelineEntry.deal_id == deal.id).order_by(TimelineEntry.at, TimelineEntry.id)
         )
         return list(self.session.scalars(query))
 
@@ -147,7 +145,7 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
         for key, value in parsed_core.items():
             self._apply_core(deal, key, value)
         deal.fields = {
-            code: values.to_json(definition.type, value)
+            code: typed.to_json(definition.type, value)
             for code, (definition, value) in parsed_custom.items()
             if value is not None
         }
@@ -177,10 +175,7 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
         if source_pipeline.id == target.pipeline.id:
             text = f"Stage: {source_stage.name} → {target.name}"
         else:
-            text = (
-                f"Stage: {source_pipeline.name} / {source_stage.name}"
-                f" → {target.pipeline.name} / {target.name}"
-            )
+            text = f"Stage: {source_pipeline.name} / {source_stage.name} → {target.pipeline.name} / {target.name}"
         self._timeline(
             deal,
             "stage_moved",
@@ -205,9 +200,7 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
         )
         return True
 
-    def set_fields(
-        self, deal: Deal, values_: Mapping[str, Any], *, cause: Cause
-    ) -> dict[str, tuple[Any, Any]]:
+    def set_fields(self, deal: Deal, values: Mapping[str, Any], *, cause: Cause) -> dict[str, tuple[Any, Any]]:
         """Set core attributes and custom fields at once; all valid or nothing written.
 
         Returns the real changes, key -> (old, new) in Python form (custom user fields and
@@ -215,7 +208,7 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
         entry is written and no event published.
         """
         errors: dict[str, str] = {}
-        requested = {ALIASES.get(key, key): value for key, value in values_.items()}
+        requested = {ALIASES.get(key, key): value for key, value in values.items()}
         core = {key: value for key, value in requested.items() if key in CORE_FIELDS}
         custom = {key: value for key, value in requested.items() if key not in CORE_FIELDS}
         parsed_core = self._parse_core_values(core, errors)
@@ -233,14 +226,14 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
                 self._apply_core(deal, key, value)
         stored = dict(deal.fields)
         for code, (definition, value) in parsed_custom.items():
-            old = values.from_json(definition.type, stored.get(code))
+            old = typed.from_json(definition.type, stored.get(code))
             if old != value:
                 changes[code] = (old, value)
                 labels[code] = definition.name
                 if value is None:
                     stored.pop(code, None)
                 else:
-                    stored[code] = values.to_json(definition.type, value)
+                    stored[code] = typed.to_json(definition.type, value)
         if not changes:
             return {}
         deal.fields = stored
@@ -283,7 +276,7 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
         parsed: dict[str, Any] = {}
         for key, value in core.items():
             if key == "products":
-                products, product_errors = values.parse_products(value)
+                products, product_errors = typed.parse_products(value)
                 errors.update(product_errors)
                 parsed[key] = products
                 continue
@@ -295,21 +288,21 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
 
     def _parse_core(self, key: str, value: Any) -> Any:
         if key == "title":
-            if values.is_empty(value):
+            if typed.is_empty(value):
                 raise ValueError("is required")
-            return values.parse_string(value).strip()
+            return typed.parse_string(value).strip()
         if key == "amount":
-            amount = values.parse_money(0 if value is None else value)
+            amount = typed.parse_money(0 if value is None else value)
             if amount < 0:
                 raise ValueError("must not be negative")
             return amount
         if key == "currency":
-            code = values.parse_string(value or "").strip().upper()
+            code = typed.parse_string(value or "").strip().upper()
             if len(code) != 3 or not code.isalpha():
                 raise ValueError("must be a three-letter currency code")
             return code
         if key == "source":
-            return None if values.is_empty(value) else values.parse_string(value).strip()
+            return None if typed.is_empty(value) else typed.parse_string(value).strip()
         if value is None:
             return None
         if key == "responsible_id":
@@ -335,11 +328,11 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
         return parsed
 
     def _parse_custom(self, definition: FieldDef, value: Any) -> Any:
-        if values.is_empty(value):
+        if typed.is_empty(value):
             return None
         if definition.type == "user":
             return self.user(value).id
-        return values.parse_field(definition.type, value, definition.options)
+        return typed.parse_field(definition.type, value, definition.options)
 
     def _apply_core(self, deal: Deal, key: str, value: Any) -> None:
         # References go through the relationship so deal.responsible etc. are never stale.
@@ -365,8 +358,7 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
 
     def _is_user_field(self, code: str) -> bool:
         return (
-            self.session.scalar(select(FieldDef.id).where(FieldDef.code == code, FieldDef.type == "user"))
-            is not None
+            self.session.scalar(select(FieldDef.id).where(FieldDef.code == code, FieldDef.type == "user")) is not None
         )
 
 

@@ -58,13 +58,9 @@ class WorkMixin(ServiceBase):
         errors: dict[str, str] = {}
         clean_title = require_text(errors, "title", title)
         target = None if deal is None else resolve_or_error(errors, "deal", lambda: self._deal_of(deal))
-        owner = (
-            None if assignee is None else resolve_or_error(errors, "assignee", lambda: self.user(assignee))
-        )
+        owner = None if assignee is None else resolve_or_error(errors, "assignee", lambda: self.user(assignee))
         due = (
-            None
-            if deadline is None
-            else resolve_or_error(errors, "deadline", lambda: values.parse_datetime(deadline))
+            None if deadline is None else resolve_or_error(errors, "deadline", lambda: values.parse_datetime(deadline))
         )
         if not isinstance(column, str) or not column.strip():
             errors["column"] = "is required"
@@ -113,11 +109,7 @@ class WorkMixin(ServiceBase):
             return task
         task.assignee = owner
         if task.deal is not None:
-            text = (
-                f"Task '{task.title}' assigned to {owner.name}"
-                if owner
-                else f"Task '{task.title}' unassigned"
-            )
+            text = f"Task '{task.title}' assigned to {owner.name}" if owner else f"Task '{task.title}' unassigned"
             self._timeline(
                 task.deal,
                 "task_assigned",
@@ -164,9 +156,7 @@ class WorkMixin(ServiceBase):
                 },
             )
         self._publish(
-            TaskMoved(
-                task_id=task.id, deal_id=task.deal_id, from_column=previous, to_column=column, cause=cause
-            )
+            TaskMoved(task_id=task.id, deal_id=task.deal_id, from_column=previous, to_column=column, cause=cause)
         )
         return task
 
@@ -262,9 +252,7 @@ class WorkMixin(ServiceBase):
         query = select(Notification).where(Notification.user_id == recipient.id)
         if unread_only:
             query = query.where(Notification.read_at.is_(None))
-        return list(
-            self.session.scalars(query.order_by(Notification.created_at.desc(), Notification.id.desc()))
-        )
+        return list(self.session.scalars(query.order_by(Notification.created_at.desc(), Notification.id.desc())))
 
     def mark_read(self, notification: Notification, *, cause: Cause) -> Notification:
         if notification.read_at is None:

@@ -17,9 +17,9 @@ def ivan(world):
     )
 
 
-@pytest.mark.parametrize("phone", ["+7 (916) 111-22-33", "8 916 111 22 33", "89161112233", "9161112233"])
-def test_a_contact_is_found_by_any_spelling_of_its_phone(world, ivan, phone):
-    assert world.find_contact(phone=phone) is ivan
+def test_a_contact_is_found_by_any_spelling_of_its_phone(world, ivan):
+    for phone in ["+7 (916) 111-22-33", "8 916 111 22 33", "89161112233", "9161112233", "+7-916-1112233"]:
+        assert world.find_contact(phone=phone) is ivan, phone
 
 
 def test_a_contact_is_found_by_email_ignoring_case_and_otherwise_not_at_all(world, ivan):

@@ -46,12 +46,12 @@ def test_stages_are_found_qualified_or_relative_to_a_pipeline(world):
         world.stage("won")
 
 
-@pytest.mark.parametrize("stage", ["main.won", "main.lost", "main.new"])
-def test_closing_and_start_stages_cannot_be_deleted(world, stage):
-    with pytest.raises(Conflict):
-        world.delete_stage(stage, cause=ADMIN)
-
-    assert world.stage(stage)
+def test_closing_and_start_stages_cannot_be_deleted(world):
+    for stage, code in [("main.won", "closing_stage"), ("main.lost", "closing_stage"), ("main.new", "start_stage")]:
+        with pytest.raises(Conflict) as refused:
+            world.delete_stage(stage, cause=ADMIN)
+        assert refused.value.code == code
+        assert world.stage(stage)
 
 
 def test_an_ordinary_empty_stage_can_be_deleted_but_not_one_holding_deals(world):

@@ -72,10 +72,13 @@ def test_people_are_records_too(world, deal):
     assert len(contact.dsl_get("phones")) == 2
 
 
-@pytest.mark.parametrize("name", ["session", "fields", "__class__", "_deal", "bank_officer", "delete"])
-def test_unknown_names_are_refused(world, deal, name):
+def test_unknown_names_are_refused(world, deal):
+    record = world.record(deal)
+    for name in ["session", "fields", "__class__", "_deal", "bank_officer", "delete", "version"]:
+        with pytest.raises(KeyError):
+            record.dsl_get(name)
     with pytest.raises(KeyError):
-        world.record(deal).dsl_get(name)
+        record.dsl_get("responsible").dsl_get("password_hash")
 
 
 def test_fields_follow_the_pipeline_the_deal_is_in(world, deal):
