@@ -14,11 +14,15 @@ from crm.demo import load_demo
 from crm.events import Cause
 from crm.models import Pipeline
 from engine.engine import Engine
+from robots import runtime as robots_runtime
 from robots.actions import registry
 
 
 def build_engine(db: Database, clock: Clock | None = None) -> Engine:
-    return Engine(db, clock or WallClock(), registry)
+    """The engine with every automation layer wired in: robots, triggers, the action library."""
+    engine = Engine(db, clock or WallClock(), registry)
+    robots_runtime.install(engine)
+    return engine
 
 
 def prepare_database(engine: Engine, *, demo: bool, templates_dir: Path | None) -> None:

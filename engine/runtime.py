@@ -104,6 +104,7 @@ class Runtime:
         self.session = crm.session
         self.clock = crm.clock
         self._queue: deque[Signal] = deque()
+        self._deferred: deque[Callable[[], None]] = deque()
         self._busy = False
         self._advances = 0
         self._history_rows: list[dict[str, Any]] = []
@@ -284,15 +285,27 @@ class Runtime:
     def signal(self, instance_id: int, label: str, apply: Callable[[BpmnWorkflow], None] | None, cause: Cause) -> None:
         self._queue.append(Signal(instance_id, label, apply, cause))
 
+    def defer(self, work: Callable[[], None]) -> None:
+        """Run `work` in this transaction once the current change is complete (robots use this
+        to run a stage's immediate robots after the move that entered it, not in its middle)."""
+        self._deferred.append(work)
+
     def drain(self) -> None:
-        """Apply queued signals, one instance at a time, until none are left."""
+        """Apply queued signals and deferred work, one at a time, until none are left."""
         if self._busy:
             return
-        while self._queue:
-            sig = self._queue.popleft()
+        while self._queue or self._deferred:
             self._advances += 1
             if self._advances > self.engine.max_advances_per_unit:
-                raise InvalidState("too many chained process steps in one transaction (automation loop?)")
+                raise InvalidState("too many chained automation steps in one transaction (automation loop?)")
+            if not self._queue:
+                self._busy = True
+                try:
+                    self._deferred.popleft()()
+                finally:
+                    self._busy = False
+                continue
+            sig = self._queue.popleft()
             instance = self.instance(sig.instance_id)
             if instance.status not in ("running",):
                 log.info("signal %s for instance %s ignored: %s", sig.label, instance.id, instance.status)
@@ -308,7 +321,7 @@ class Runtime:
         apply: Callable[[BpmnWorkflow], None] | None,
         cause: Cause,
     ) -> None:
-        self._busy = True
+        was_busy, self._busy = self._busy, True
         try:
             self._bind(instance, workflow, cause)
             before = {t.id for t in all_tasks(workflow, state=TaskState.COMPLETED)}
@@ -323,7 +336,7 @@ class Runtime:
                 self._record_completed(instance, workflow, before)
             self._save(instance, workflow)
         finally:
-            self._busy = False
+            self._busy = was_busy
 
     def _guard(self, workflow: BpmnWorkflow, fn: Callable[[], Any]) -> None:
         try:

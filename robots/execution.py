@@ -1,0 +1,36 @@
+"""Running the action lines of a robot or trigger: arguments are dsl expressions, evaluated
+when the action runs, then handed to the same registry BPMN service tasks use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from crm.events import Cause
+from dsl.automation import ActionCall
+from engine.actions import ActionContext, ActionInputError
+
+
+def bind(actions: Any, call: ActionCall, env: Mapping[str, Any], now: Any) -> dict[str, Any]:
+    """Evaluate the arguments of `call` and name the positional ones by the action's signature."""
+    positional = [arg.value.evaluate(env, now) for arg in call.args if arg.name is None]
+    named = {arg.name: arg.value.evaluate(env, now) for arg in call.args if arg.name is not None}
+    binder = getattr(actions, "bind_args", None)
+    if binder is not None:
+        return binder(call.name, positional, named)
+    if positional:
+        raise ActionInputError(f"{call.name}: name the arguments (this registry has no positional order)")
+    return named
+
+
+def run_actions(runtime: Any, deal: Any, actions: Iterable[ActionCall], env: Mapping[str, Any],
+                cause: Cause) -> list[Any]:
+    """Run the calls in order in the runtime's transaction; the first failure stops the rest."""
+    registry = runtime.engine.actions
+    now = runtime.clock.now()
+    results = []
+    for call in actions:
+        params = bind(registry, call, env, now)
+        ctx = ActionContext(runtime.crm, deal, cause, dict(env))
+        results.append({"action": call.name, "result": registry.call(call.name, ctx, params)})
+    return results

@@ -1,0 +1,33 @@
+"""Writing the automation log: every robot and trigger evaluation, with its reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm.clock import Clock
+from engine.scripting import to_json_safe
+from robots.models import AutomationLogEntry
+
+OUTCOMES = {"scheduled", "waiting", "ran", "skipped", "cancelled", "failed", "stopped", "matched", "no_match"}
+
+
+def record(session: Session, clock: Clock, *, deal_id: int | None, kind: str, key: str, outcome: str,
+           reason: str, scope: str | None = None, stage: str | None = None, name: str | None = None,
+           detail: dict[str, Any] | None = None, job_id: int | None = None) -> AutomationLogEntry:
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    entry = AutomationLogEntry(
+        deal_id=deal_id, at=clock.now(), kind=kind, scope=scope, stage=stage, key=key, name=name,
+        outcome=outcome, reason=reason, detail=to_json_safe(detail or {}), job_id=job_id,
+    )
+    session.add(entry)
+    return entry
+
+
+def for_deal(session: Session, deal_id: int) -> list[AutomationLogEntry]:
+    return list(session.scalars(
+        select(AutomationLogEntry).where(AutomationLogEntry.deal_id == deal_id).order_by(AutomationLogEntry.id)
+    ))

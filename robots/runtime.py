@@ -1,0 +1,339 @@
+"""Stage robots: scheduled when a deal enters a stage, cancelled when it leaves, fired as jobs.
+
+Every robot waiting to fire is a row in the engine's jobs table (kind "robot"), so a restart
+loses nothing and the cost of a million waiting robots is a million rows, not memory. A
+robot's condition is checked when it fires, with the values it saw written to the
+automation log, which records every decision with its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from crm.clock import as_utc
+from crm.events import Cause, DealCreated, DealFieldsChanged, DealMoved
+from dsl import DslError
+from dsl.automation import AutomationFile, Robot, StageBlock
+from engine.engine import Engine
+from engine.jobs import lock_job
+from engine.models import Job
+from engine.runtime import Runtime
+from robots import log as automation_log
+from robots.calendar import at_time_of_day, company_timezone, next_working_moment
+from robots.execution import run_actions
+from robots.sources import load_automation
+
+logger = logging.getLogger(__name__)
+
+ROBOT_JOB = "robot"
+# Automated moves in one chain (robot → move → robot of the next stage → ...) before the
+# loop guard stops it; a person's move starts a new chain.
+MAX_CHAIN = 10
+LIVE = ("pending", "waiting")
+
+
+def install(engine: Engine) -> None:
+    """Wire robots into an engine: CRM events schedule and cancel, the job loop fires."""
+    engine.listeners.on(DealCreated, lambda crm, e: _on_entered(engine.runtime_for(crm), e.deal_id, e.cause))
+    engine.listeners.on(DealMoved, lambda crm, e: _on_moved(engine.runtime_for(crm), e))
+    engine.listeners.on(DealFieldsChanged, lambda crm, e: _on_fields_changed(engine.runtime_for(crm), e))
+    engine.job_handlers[ROBOT_JOB] = fire
+
+
+# ---------------------------------------------------------------------- entering and leaving
+
+
+def _on_moved(rt: Runtime, event: DealMoved) -> None:
+    deal = rt.crm.deal(event.deal_id)
+    cancel_pending(rt, event.deal_id, f"the deal moved to {deal.pipeline.code}.{deal.stage.code} before it ran")
+    _on_entered(rt, event.deal_id, event.cause)
+
+
+def _on_entered(rt: Runtime, deal_id: int, cause: Cause) -> None:
+    deal = rt.crm.deal(deal_id)
+    automation = load_automation(rt.session, deal.pipeline.code)
+    block = automation.stage(deal.stage.code) if automation else None
+    if block is None:
+        return
+    schedule_stage(rt, deal, automation, block, cause)
+
+
+def schedule_stage(rt: Runtime, deal: Any, automation: AutomationFile, block: StageBlock, cause: Cause) -> None:
+    """Schedule the first step of every chain of `block` for a deal that just entered it."""
+    if not block.enabled:
+        automation_log.record(rt.session, rt.clock, deal_id=deal.id, kind="robot", key=f"{block.code}.*",
+                              scope=automation.scope, stage=block.code, outcome="skipped",
+                              reason=f"robots are switched off for stage {block.code}")
+        return
+    entered = deal.stage_entered_at
+    for chain in block.chains:
+        _schedule_step(rt, deal, automation.scope, block.code, chain.steps[0], base=entered,
+                       chain=cause.chain, entered_at=entered)
+
+
+def cancel_pending(rt: Runtime, deal_id: int, reason: str) -> int:
+    jobs = rt.session.scalars(
+        select(Job).where(Job.deal_id == deal_id, Job.kind == ROBOT_JOB, Job.status.in_(LIVE))
+    ).all()
+    now = rt.clock.now()
+    for job in jobs:
+        job.status, job.finished_at = "cancelled", now
+        automation_log.record(rt.session, rt.clock, deal_id=deal_id, kind="robot", key=job.payload["key"],
+                              scope=job.payload["scope"], stage=job.payload["stage"], outcome="cancelled",
+                              reason=reason, job_id=job.id)
+    return len(jobs)
+
+
+def apply_to_deals_on_stage(rt: Runtime, scope: str, stage: str, cause: Cause) -> int:
+    """Run a stage's (changed) robots for the deals already on it — only when asked to."""
+    from crm.models import Deal
+
+    automation = load_automation(rt.session, scope)
+    block = automation.stage(stage) if automation else None
+    if block is None:
+        return 0
+    stage_row = rt.crm.stage(f"{scope}.{stage}")
+    deals = rt.session.scalars(select(Deal).where(Deal.stage_id == stage_row.id)).all()
+    for deal in deals:
+        cancel_pending(rt, deal.id, "the stage's robots were re-applied")
+        schedule_stage(rt, deal, automation, block, cause)
+    return len(deals)
+
+
+# ---------------------------------------------------------------------- when a robot fires
+
+
+def _schedule_step(rt: Runtime, deal: Any, scope: str, stage: str, robot: Robot, *, base: datetime,
+                   chain: Iterable[str], entered_at: datetime, attempt: int = 0) -> Job:
+    env = {"deal": rt.crm.record(deal)}
+    payload = {
+        "scope": scope, "stage": stage, "key": robot.key, "base": base.isoformat(),
+        "entered_at": entered_at.isoformat(), "chain": list(chain), "attempt": attempt,
+        "paths": sorted(_delay_paths(robot)),
+    }
+    job = Job(kind=ROBOT_JOB, status="pending", due_at=base, deal_id=deal.id, element_id=robot.key,
+              payload=payload, created_at=rt.clock.now())
+    rt.session.add(job)
+    _plan(rt, deal, robot, job, env)
+    return job
+
+
+def _plan(rt: Runtime, deal: Any, robot: Robot, job: Job, env: dict[str, Any]) -> None:
+    """Set the job's due time from the robot's delay, or park it until a date field is set."""
+    base = datetime.fromisoformat(job.payload["base"])
+    log_args = {"deal_id": deal.id, "kind": "robot", "key": robot.key, "scope": job.payload["scope"],
+                "stage": job.payload["stage"], "name": robot.name}
+    try:
+        due = due_time(robot, base, env, rt.clock.now(), deal)
+    except (DslError, ValueError, TypeError) as err:
+        job.status, job.finished_at = "failed", rt.clock.now()
+        rt.session.flush()
+        automation_log.record(rt.session, rt.clock, outcome="failed", reason=f"its time cannot be computed: {err}",
+                              job_id=job.id, **log_args)
+        return
+    if due is None:
+        job.status = "waiting"
+        rt.session.flush()
+        automation_log.record(rt.session, rt.clock, outcome="waiting",
+                              reason=f"waiting for {', '.join(job.payload['paths']) or 'its date'} to be set",
+                              job_id=job.id, **log_args)
+        return
+    job.status, job.due_at = "pending", due
+    rt.session.flush()
+    now = rt.clock.now()
+    when = "now" if due <= now else f"at {due.isoformat()}"
+    automation_log.record(rt.session, rt.clock, outcome="scheduled", reason=f"runs {when}",
+                          detail={"due_at": due}, job_id=job.id, **log_args)
+    if due <= now:
+        job_id = job.id
+        rt.defer(lambda: _fire_now(rt, job_id))
+
+
+def due_time(robot: Robot, base: datetime, env: dict[str, Any], now: datetime, deal: Any) -> datetime | None:
+    """When `robot` should fire, counted from `base`; None while the date it waits for is empty."""
+    delay = robot.delay
+    due = base
+    if delay.kind == "after" and delay.amount is not None:
+        amount = delay.amount.evaluate(env, now)
+        if not isinstance(amount, timedelta):
+            raise ValueError(f"'after' needs a duration such as 2d, got {amount!r}")
+        due = base + amount
+    elif delay.kind == "at" and delay.moment is not None:
+        moment = delay.moment.evaluate(env, now)
+        if moment is None:
+            return None
+        due = _as_moment(moment)
+    tz = company_timezone()
+    if delay.time_of_day is not None:
+        due = at_time_of_day(due, delay.time_of_day, tz)
+    if delay.working_hours == "company":
+        due = next_working_moment(due, None, tz)
+    elif delay.working_hours == "responsible":
+        user = deal.responsible
+        hours = user.working_hours if user is not None else None
+        due = next_working_moment(due, hours, _zone(user.timezone) if user is not None else tz)
+    return due
+
+
+def _zone(name: str | None) -> Any:
+    from zoneinfo import ZoneInfo
+
+    try:
+        return ZoneInfo(name or "UTC")
+    except (KeyError, ValueError):
+        return company_timezone()
+
+
+def _as_moment(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if isinstance(value, date):
+        return datetime.combine(value, time(0), company_timezone()).astimezone(UTC)
+    raise ValueError(f"'at' needs a date or a date and time, got {value!r}")
+
+
+def _delay_paths(robot: Robot) -> set[str]:
+    paths: set[str] = set()
+    for expression in (robot.delay.amount, robot.delay.moment):
+        if expression is not None:
+            paths |= set(expression.paths)
+    return paths
+
+
+def _fire_now(rt: Runtime, job_id: int) -> None:
+    job = lock_job(rt.session, job_id)
+    if job is None:
+        return
+    job.status, job.finished_at = "done", rt.clock.now()
+    fire(rt, job)
+
+
+def fire(rt: Runtime, job: Job) -> None:
+    """The job handler: check the deal is still where the robot belongs, then run it."""
+    payload = job.payload
+    log_args = {"deal_id": job.deal_id, "kind": "robot", "key": payload["key"], "scope": payload["scope"],
+                "stage": payload["stage"], "job_id": job.id}
+    deal = rt.crm.deal(job.deal_id)
+    if (deal.pipeline.code, deal.stage.code) != (payload["scope"], payload["stage"]) or \
+            deal.stage_entered_at.isoformat() != payload["entered_at"]:
+        automation_log.record(rt.session, rt.clock, outcome="cancelled",
+                              reason="the deal is no longer on the stage it was scheduled for", **log_args)
+        return
+    automation = load_automation(rt.session, payload["scope"])
+    block = automation.stage(payload["stage"]) if automation else None
+    located = _locate(block, payload["key"]) if block else None
+    if located is None:
+        automation_log.record(rt.session, rt.clock, outcome="cancelled",
+                              reason="the robot no longer exists in the stage's automation", **log_args)
+        return
+    if not block.enabled:
+        automation_log.record(rt.session, rt.clock, outcome="skipped",
+                              reason=f"robots are switched off for stage {block.code}", **log_args)
+        return
+    chain, step = located
+    robot = chain.steps[step]
+    log_args["name"] = robot.name
+    chain_keys = tuple(payload.get("chain", ()))
+    if len(chain_keys) >= MAX_CHAIN:
+        automation_log.record(rt.session, rt.clock, outcome="stopped",
+                              reason=f"loop guard: {len(chain_keys)} automated steps in a row without a person "
+                                     f"({' → '.join(chain_keys[-4:])}); move the deal by hand to go on",
+                              detail={"chain": list(chain_keys)}, **log_args)
+        return
+    env = {"deal": rt.crm.record(deal)}
+    now = rt.clock.now()
+    if robot.condition is not None:
+        seen = _values_seen(robot.condition, env, now)
+        try:
+            passed = bool(robot.condition.evaluate(env, now))
+        except DslError as err:
+            automation_log.record(rt.session, rt.clock, outcome="failed",
+                                  reason=f"its condition could not be evaluated: {err}", detail={"seen": seen},
+                                  **log_args)
+            return
+        if not passed:
+            automation_log.record(rt.session, rt.clock, outcome="skipped",
+                                  reason=f"the condition {robot.condition.text} was false",
+                                  detail={"seen": seen}, **log_args)
+            return
+    cause = Cause("robot", robot.key, robot.name or robot.key, (*chain_keys, robot.key))
+    try:
+        with rt.session.begin_nested():
+            results = run_actions(rt, deal, robot.actions, env, cause)
+    except Exception as err:  # an action failed: nothing it wrote stays; retry, then give up
+        _failed(rt, deal, job, robot, err, log_args)
+        return
+    automation_log.record(rt.session, rt.clock, outcome="ran", reason="ran its actions",
+                          detail={"results": results}, **log_args)
+    if step + 1 < len(chain.steps) and _still_on_stage(rt, deal, payload):
+        _schedule_step(rt, deal, payload["scope"], payload["stage"], chain.steps[step + 1], base=now,
+                       chain=chain_keys, entered_at=deal.stage_entered_at)
+
+
+def _failed(rt: Runtime, deal: Any, job: Job, robot: Robot, err: Exception, log_args: dict[str, Any]) -> None:
+    attempt = int(job.payload.get("attempt", 0)) + 1
+    message = f"{type(err).__name__}: {err}"
+    if attempt < rt.engine.max_attempts:
+        retry_at = rt.clock.now() + rt.engine.retry_backoff * (2 ** (attempt - 1))
+        automation_log.record(rt.session, rt.clock, outcome="failed",
+                              reason=f"{message}; retrying at {retry_at.isoformat()}", **log_args)
+        rt.session.add(Job(kind=ROBOT_JOB, status="pending", due_at=retry_at, deal_id=job.deal_id,
+                           element_id=job.element_id, payload={**job.payload, "attempt": attempt},
+                           last_error=message, attempts=attempt, created_at=rt.clock.now()))
+        return
+    automation_log.record(rt.session, rt.clock, outcome="failed",
+                          reason=f"{message}; gave up after {attempt} attempts", **log_args)
+
+
+def _still_on_stage(rt: Runtime, deal: Any, payload: dict[str, Any]) -> bool:
+    rt.session.refresh(deal)
+    return (deal.pipeline.code, deal.stage.code) == (payload["scope"], payload["stage"]) and \
+        deal.stage_entered_at.isoformat() == payload["entered_at"]
+
+
+def _locate(block: StageBlock, key: str) -> tuple[Any, int] | None:
+    for chain in block.chains:
+        for index, robot in enumerate(chain.steps):
+            if robot.key == key:
+                return chain, index
+    return None
+
+
+def _values_seen(condition: Any, env: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """What the condition read, so a skipped robot's log line shows why."""
+    from dsl import compile_expression
+
+    seen = {}
+    for path in sorted(condition.paths):
+        try:
+            seen[path] = compile_expression(path).evaluate(env, now)
+        except DslError as err:
+            seen[path] = f"<{err.message}>"
+    return seen
+
+
+# ---------------------------------------------------------------------- date fields move
+
+
+def _on_fields_changed(rt: Runtime, event: DealFieldsChanged) -> None:
+    """A robot waiting on a date field follows the field."""
+    changed = {f"deal.{name}" for name in event.changes}
+    jobs = [j for j in rt.session.scalars(
+        select(Job).where(Job.deal_id == event.deal_id, Job.kind == ROBOT_JOB, Job.status.in_(LIVE)))
+        if changed & set(j.payload.get("paths", ()))]
+    if not jobs:
+        return
+    deal = rt.crm.deal(event.deal_id)
+    automation = load_automation(rt.session, deal.pipeline.code)
+    for job in jobs:
+        block = automation.stage(job.payload["stage"]) if automation else None
+        located = _locate(block, job.payload["key"]) if block else None
+        if located is None:
+            continue
+        chain, step = located
+        _plan(rt, deal, chain.steps[step], job, {"deal": rt.crm.record(deal)})

@@ -1,0 +1,102 @@
+"""The automation text in force for a scope, parsed once per saved version.
+
+Texts are checked when they are saved (unknown actions, fields, stages are refused with
+line and column), so what is stored always parses; the parsed file is cached per version.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm.clock import Clock
+from dsl import DslError
+from dsl.automation import AutomationFile, Catalog
+from robots.models import AutomationSource
+
+_cache: dict[tuple[str, int], AutomationFile] = {}
+_lock = threading.Lock()
+
+
+class InvalidAutomation(Exception):
+    """The text was refused; `errors` lists every problem with its line and column."""
+
+    code = "invalid_automation"
+
+    def __init__(self, errors: list[DslError]) -> None:
+        super().__init__(f"{len(errors)} problem(s) in the automation text")
+        self.errors = errors
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": str(self),
+                "details": [e.to_dict() for e in self.errors]}
+
+
+def _parse(text: str) -> AutomationFile:
+    from dsl.automation_parser import parse_automation
+
+    return parse_automation(text)
+
+
+def latest(session: Session, scope: str) -> AutomationSource | None:
+    return session.scalars(
+        select(AutomationSource).where(AutomationSource.scope == scope)
+        .order_by(AutomationSource.version.desc()).limit(1)
+    ).first()
+
+
+def load_automation(session: Session, scope: str) -> AutomationFile | None:
+    """The parsed automation of `scope` (a pipeline code or "global"), or None if there is none."""
+    row = session.execute(
+        select(AutomationSource.version, AutomationSource.id).where(AutomationSource.scope == scope)
+        .order_by(AutomationSource.version.desc()).limit(1)
+    ).first()
+    if row is None:
+        return None
+    key = (scope, row.version)
+    with _lock:
+        cached = _cache.get(key)
+    if cached is None:
+        text = session.scalar(select(AutomationSource.text).where(AutomationSource.id == row.id))
+        cached = _parse(text)
+        with _lock:
+            _cache[key] = cached
+    return cached
+
+
+def validate(text: str, catalog: Catalog, scope: str | None = None) -> tuple[AutomationFile | None, list[DslError]]:
+    """Parse and check; returns the file and every problem found."""
+    from dsl.automation_check import check_automation
+
+    try:
+        parsed = _parse(text)
+    except DslError as err:
+        return None, list(getattr(err, "errors", None) or [err])
+    errors = list(check_automation(parsed, catalog))
+    if scope is not None and parsed.scope != scope:
+        errors.append(DslError(f"this file is for {parsed.scope!r}, not {scope!r}", 1, 1))
+    return parsed, errors
+
+
+def save_automation(session: Session, clock: Clock, scope: str, text: str, catalog: Catalog,
+                    saved_by: str | None = None,
+                    on_saved: Callable[[AutomationFile], None] | None = None) -> AutomationSource:
+    """Store a new version of `scope`'s automation, or refuse it whole with every error."""
+    parsed, errors = validate(text, catalog, scope)
+    if errors or parsed is None:
+        raise InvalidAutomation(errors)
+    previous = latest(session, scope)
+    if previous is not None and previous.text == text:
+        return previous
+    row = AutomationSource(scope=scope, version=(previous.version + 1) if previous else 1, text=text,
+                           saved_at=clock.now(), saved_by=saved_by)
+    session.add(row)
+    session.flush()
+    with _lock:
+        _cache[(scope, row.version)] = parsed
+    if on_saved is not None:
+        on_saved(parsed)
+    return row
