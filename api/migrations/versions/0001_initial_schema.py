@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 21:58:57.733762
+Create Date: 2026-11-23 22:01:11.218112
 """
 
 from alembic import op
@@ -65,6 +65,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('departments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_departments_head_id'), ['head_id'], unique=False)
+
+    op.create_table('events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('type', sa.String(length=100), nullable=False),
+    sa.Column('source', sa.String(length=64), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=200), nullable=True),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('deal_id', sa.Integer(), nullable=True),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('processed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('outcome', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_events')),
+    sa.UniqueConstraint('source', 'idempotency_key', name='uq_events_source_idempotency_key')
+    )
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.create_index('ix_events_deal_id_received_at', ['deal_id', 'received_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_events_type'), ['type'], unique=False)
 
     op.create_table('incidents',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -446,6 +463,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_incidents_instance_id'))
 
     op.drop_table('incidents')
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_events_type'))
+        batch_op.drop_index('ix_events_deal_id_received_at')
+
+    op.drop_table('events')
     with op.batch_alter_table('departments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_departments_head_id'))
 
