@@ -1,0 +1,84 @@
+"""The minimal process API: deploy, start, send events, read instances, as a store or manager would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from api.app import create_app
+from api.settings import Settings
+from api.wiring import build_engine
+from crm.demo import load_demo
+from tests.support.world import make_deal
+
+BPMN = Path(__file__).resolve().parents[2] / "bpmn"
+
+
+@pytest.fixture
+def engine(database, clock):
+    engine = build_engine(database, clock)
+    with engine.unit() as rt:
+        load_demo(rt.crm)
+    return engine
+
+
+@pytest.fixture
+def client(engine):
+    app = create_app(engine, Settings(database_url=engine.db.url))
+    return app.test_client()
+
+
+CREDIT_FIELDS = {"credit_type": "credit", "bank": "Sber", "id_document": "4510 123456", "term_months": 12,
+                 "down_payment": 10000}
+
+
+def test_send_to_bank_through_the_api(client, engine):
+    deployed = client.post("/api/v1/processes", data=(BPMN / "send_to_bank.bpmn").read_bytes())
+    assert deployed.status_code == 201 and deployed.json["key"] == "send_to_bank"
+    deal_id = make_deal(engine, stage="main.product_agreement", fields=CREDIT_FIELDS)
+    started = client.post("/api/v1/processes/send_to_bank/start",
+                          json={"deal_id": deal_id, "params": {"ready_date": "2026-01-07T10:00:00Z"}})
+    assert started.status_code == 201
+    instance_id = started.json["id"]
+    state = client.get(f"/api/v1/instances/{instance_id}").json
+    assert state["status"] == "running" and "move_to_credit_pipeline" in state["completed_elements"]
+    assert client.get(f"/api/v1/deals/{deal_id}").json["pipeline"] == "credit"
+    sent = client.post("/api/v1/events", json={"deal_id": deal_id, "message": "bank.decision",
+                                               "payload": {"approved": True}})
+    assert sent.status_code == 202 and sent.json["resumed_instances"] == [instance_id]
+    assert client.get(f"/api/v1/instances/{instance_id}").json["status"] == "completed"
+    assert client.get(f"/api/v1/deals/{deal_id}").json["stage"] == "order_assembly"
+
+
+def test_a_refused_start_names_every_missing_field_and_creates_nothing(client, engine):
+    client.post("/api/v1/processes", data=(BPMN / "send_to_bank.bpmn").read_bytes())
+    deal_id = make_deal(engine, fields={"credit_type": "credit"})
+    refused = client.post("/api/v1/processes/send_to_bank/start", json={"deal_id": deal_id, "params": {}})
+    assert refused.status_code == 422
+    assert refused.json["code"] == "start_refused"
+    assert refused.json["details"]["missing_fields"] == ["bank", "id_document", "term_months", "down_payment"]
+    assert client.get(f"/api/v1/deals/{deal_id}").json["pipeline"] == "main"
+
+
+@pytest.mark.parametrize(("method", "url", "body", "status"), [
+    ("post", "/api/v1/events", {"deal_id": "one", "message": "x"}, 422),
+    ("post", "/api/v1/events", {"deal_id": 1, "message": "x", "extra": 1}, 422),
+    ("post", "/api/v1/events", {"deal_id": 999999, "message": "x"}, 404),
+    ("post", "/api/v1/processes/nope/start", {"deal_id": 1}, 404),
+    ("get", "/api/v1/instances/999999", None, 404),
+    ("post", "/api/v1/incidents/999999/retry", None, 404),
+    ("post", "/api/v1/tasks/999999/complete", {}, 404),
+    ("post", "/api/v1/tasks/1/move", {"column": ""}, 422),
+    ("get", "/api/v1/nowhere", None, 404),
+])
+def test_bad_requests_get_a_json_error_with_a_stable_code(client, method, url, body, status):
+    response = getattr(client, method)(url, json=body)
+    assert response.status_code == status
+    assert set(response.json) >= {"code", "message"}
+
+
+def test_hostile_bpmn_is_refused_with_422(client):
+    xxe = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>'
+    response = client.post("/api/v1/processes", data=xxe)
+    assert response.status_code == 422 and response.json["code"] == "invalid_process"
