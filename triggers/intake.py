@@ -1,0 +1,196 @@
+"""Accepting an outside event: validate, store once, then let it act — in one transaction.
+
+    store webhook / bank / telephony / mail / form / API
+            │
+    validate (every bad field at once; nothing written)
+            │
+    store once per (source, idempotency key)  ── seen before? → the first answer, nothing else
+            │
+    resolve the deal(s) → trigger rules → BPMN: start message-start processes, deliver the message
+
+Everything an event causes commits with its row or not at all, so "stored" means "applied".
+
+Order: events of one deal are applied in the order they are accepted. Each call runs in its
+own transaction and the deal row is locked (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite has a
+single writer) before the rules run, so a second event about the same deal waits for the
+first to commit and then sees its effects; nothing is queued or reordered in between.
+
+Duplicates: the database decides. The row is written with `INSERT ... ON CONFLICT DO NOTHING`
+on the UNIQUE (source, idempotency_key): a second copy arriving at the same moment on another
+worker waits for the first transaction, inserts nothing, and returns the stored outcome of the
+first. (A savepoint around a plain INSERT would do the same on PostgreSQL, but pysqlite
+commits the outer transaction when the first statement of a unit is a released savepoint.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from crm.base import jsonable
+from crm.events import Cause
+from crm.models import Deal
+from engine.errors import StartRefused
+from engine.models import ProcessVersion
+from triggers.errors import InvalidEvent
+from triggers.models import Event
+from triggers.resolution import resolve_deals
+from triggers.rules import GLOBAL_SCOPE, AutomationLookup, apply_triggers, automation_for
+from triggers.schemas import validate_payload
+
+NATURAL_KEYS = {"order.created", "order.paid", "order.cancelled"}
+
+
+@dataclass
+class EventResult:
+    """What one event did. A repeat returns the first delivery's result with duplicate=True."""
+
+    event_id: int | None
+    type: str
+    source: str
+    duplicate: bool = False
+    deal_ids: list[int] = field(default_factory=list)
+    note: str | None = None
+    evaluations: list[dict[str, Any]] = field(default_factory=list)
+    started: list[int] = field(default_factory=list)
+    refused: list[dict[str, Any]] = field(default_factory=list)
+    resumed: list[int] = field(default_factory=list)  # instances that were already waiting
+
+    @property
+    def matched_rules(self) -> list[str]:
+        return [e["rule"] for e in self.evaluations if e["outcome"] == "matched"]
+
+    def outcome(self) -> dict[str, Any]:
+        """What is stored on the event row (and handed back to a repeat)."""
+        return jsonable({
+            "deal_ids": self.deal_ids, "note": self.note, "evaluations": self.evaluations,
+            "started": self.started, "refused": self.refused, "resumed": self.resumed,
+        })
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"event_id": self.event_id, "type": self.type, "source": self.source,
+                "duplicate": self.duplicate, **self.outcome()}
+
+    @staticmethod
+    def of(row: Event, *, duplicate: bool) -> EventResult:
+        stored = row.outcome or {}
+        return EventResult(
+            event_id=row.id, type=row.type, source=row.source, duplicate=duplicate,
+            deal_ids=list(stored.get("deal_ids", [])), note=stored.get("note"),
+            evaluations=list(stored.get("evaluations", [])), started=list(stored.get("started", [])),
+            refused=list(stored.get("refused", [])), resumed=list(stored.get("resumed", [])),
+        )
+
+
+def natural_key(event_type: str, payload: Mapping[str, Any]) -> str | None:
+    """A key for store order events that came without one: an order is created (paid,
+    cancelled) once, so its number is enough to recognise a repeat."""
+    if event_type in NATURAL_KEYS:
+        return f"{event_type}:{payload['order_id']}"
+    return None
+
+
+def accept_event(
+    runtime: Any,
+    type: str,
+    payload: Mapping[str, Any],
+    *,
+    idempotency_key: str | None,
+    source: str,
+    cause: Cause,
+    automation: AutomationLookup = automation_for,
+) -> EventResult:
+    """Validate, store once and apply one event in the runtime's transaction.
+
+    Raises `InvalidEvent` (listing every bad field) for a bad payload, an unknown type, or a
+    deal or task id that does not exist; nothing is written then. `automation` finds the
+    automation file of a scope (tests and the designer's test bench hand in their own).
+    """
+    crm = runtime.crm
+    data = validate_payload(type, payload)
+    if not isinstance(source, str) or not source.strip() or len(source) > 64:
+        raise InvalidEvent(type, {"source": "is required (up to 64 characters)"})
+    key = idempotency_key if idempotency_key is not None else natural_key(type, data)
+    resolution = resolve_deals(crm, type, data)
+
+    row = _claim(runtime, type, source, key, data)
+    if row is None:
+        first = runtime.session.scalars(
+            select(Event).where(Event.source == source, Event.idempotency_key == key)
+        ).one()
+        return EventResult.of(first, duplicate=True)
+
+    result = EventResult(event_id=row.id, type=type, source=source,
+                         deal_ids=[d.id for d in resolution.deals], note=resolution.note)
+    if resolution.note is None:
+        _apply(runtime, type, data, resolution.deals, cause, result, automation)
+    row.deal_id = result.deal_ids[0] if result.deal_ids else None
+    row.processed_at = runtime.clock.now()
+    row.outcome = result.outcome()
+    runtime.session.flush()
+    return result
+
+
+def _claim(runtime: Any, type_: str, source: str, key: str | None, data: Mapping[str, Any]) -> Event | None:
+    """The new event row, or None if (source, key) was stored before (committed by anyone)."""
+    session = runtime.session
+    values = {"type": type_, "source": source, "idempotency_key": key, "payload": jsonable(dict(data)),
+              "received_at": runtime.clock.now(), "outcome": {}}
+    if key is None:
+        row = Event(**values)
+        session.add(row)
+        session.flush()
+        return row
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (insert(Event).values(**values)
+                 .on_conflict_do_nothing(index_elements=["source", "idempotency_key"])
+                 .returning(Event.id))
+    event_id = session.execute(statement).scalar()
+    return session.get(Event, event_id) if event_id is not None else None
+
+
+def _apply(runtime: Any, type_: str, data: Mapping[str, Any], deals: list[Deal], cause: Cause,
+           result: EventResult, automation: AutomationLookup) -> None:
+    crm = runtime.crm
+    if not deals:
+        file = automation(runtime.session, GLOBAL_SCOPE)
+        result.evaluations += [e.as_dict() for e in apply_triggers(runtime, None, type_, data, file, cause)]
+        _start_and_deliver(runtime, None, type_, data, cause, result)
+        return
+    for deal in deals:
+        locked = crm.deal(deal.id, for_update=True)
+        file = automation(runtime.session, locked.pipeline.code)
+        result.evaluations += [e.as_dict() for e in apply_triggers(runtime, locked, type_, data, file, cause)]
+        _start_and_deliver(runtime, locked.id, type_, data, cause, result)
+
+
+def _start_and_deliver(runtime: Any, deal_id: int | None, type_: str, data: Mapping[str, Any], cause: Cause,
+                       result: EventResult) -> None:
+    """Start the processes whose start event waits for this message, then deliver it once to
+    every instance of the deal waiting for it — the new ones included, so each gets it once."""
+    for key in processes_started_by(runtime.session, type_):
+        try:
+            instance = runtime.start(key, deal_id, {}, cause=cause)
+        except StartRefused as refusal:
+            result.refused.append({"process": key, "deal_id": deal_id, "reason": str(refusal)})
+            continue
+        result.started.append(instance.id)
+    started = set(result.started)
+    delivered = runtime.send_message(deal_id, type_, dict(data), cause=cause)  # type: ignore[arg-type]
+    result.resumed += [instance_id for instance_id in delivered if instance_id not in started]
+
+
+def processes_started_by(session: Any, message: str) -> list[str]:
+    """Keys of processes whose latest version has a message start event for `message`."""
+    latest: dict[str, tuple[int, list[Any]]] = {}
+    for key, version, starts in session.execute(
+        select(ProcessVersion.key, ProcessVersion.version, ProcessVersion.start_messages)
+    ):
+        if key not in latest or version > latest[key][0]:
+            latest[key] = (version, starts or [])
+    return sorted(key for key, (_, starts) in latest.items() if message in starts)

@@ -1,0 +1,295 @@
+"""Trigger rules: which rule of an automation file an event sets off, and what it does.
+
+A pipeline's triggers are read in pipeline order — rules inside stage blocks by the position
+of their stage in the pipeline, then top-level rules in file order — and the first rule whose
+condition holds and that can act wins; the rest are not evaluated. Predictable beats clever:
+a designer reads the file top to bottom and knows which rule fires.
+
+A stage rule moves the deal to its stage, forward only unless it says `allow_backward`
+(moving into another pipeline counts as forward). A matching stage rule that cannot act —
+the deal is already there, or the move would go back — is passed over and the next rule is
+tried, so "when paid, go to in_processing" does not swallow a later "when paid and shipped,
+go to won" once the deal is past in_processing. A top-level rule runs its actions, which
+may move the deal themselves.
+
+Every evaluation is returned (and written to the automation log when there is one) with the
+values its condition saw, so "why did my trigger not fire?" has an answer.
+
+Automation can feed itself: a rule sets a field, the field change sets off a rule that moves
+the deal, its stage robot sets the field again... Every automated step extends
+`Cause.chain`, and a per-transaction count backs it up for steps that lose the chain; after
+`MAX_CHAIN` steps the rule is stopped and the stop is recorded like an incident.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from crm.base import jsonable
+from crm.errors import CrmError
+from crm.events import Cause
+from crm.models import Deal, Stage
+from dsl import DslError, Record, compile_expression
+from dsl.automation import ActionCall, AutomationFile, Trigger
+from engine.actions import ActionInputError
+
+log = logging.getLogger(__name__)
+
+GLOBAL_SCOPE = "global"
+MAX_CHAIN = 10
+_COUNT_KEY = "dealflow.trigger_steps"
+AUTOMATED = ("robot", "trigger", "process")
+
+AutomationLookup = Callable[[Session, str], AutomationFile | None]
+ActionRunner = Callable[[Any, Deal | None, Sequence[ActionCall], Mapping[str, Any], Cause], list[Any]]
+
+
+@dataclass
+class Evaluation:
+    """One rule looked at for one event: whether it matched, why, and what it did.
+
+    outcome: "no_match" (condition false), "matched" (it acted and won), "skipped" (matched but
+    could not act: already there, or backward), "failed" (condition or action error; nothing it
+    wrote stays), "stopped" (loop guard).
+    """
+
+    rule: str
+    name: str | None
+    scope: str
+    event: str
+    deal_id: int | None
+    outcome: str
+    reason: str
+    matched: bool = False
+    seen: dict[str, Any] = field(default_factory=dict)
+    target: str | None = None
+    moved: dict[str, str] | None = None
+    actions: list[Any] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return jsonable(asdict(self))
+
+
+# ---------------------------------------------------------------------- finding the parts
+
+
+def automation_for(session: Session, scope: str) -> AutomationFile | None:
+    """The automation file in force for a pipeline code or "global", None if there is none
+    (or the robots runtime that stores them is not installed)."""
+    if importlib.util.find_spec("robots.sources") is None:
+        return None
+    sources = importlib.import_module("robots.sources")
+    return sources.load_automation(session, scope)
+
+
+def default_action_runner() -> ActionRunner | None:
+    """`robots.execution.run_actions`, the one way robots and triggers run action lines."""
+    if importlib.util.find_spec("robots.execution") is None:
+        return None
+    return importlib.import_module("robots.execution").run_actions
+
+
+def ordered_triggers(runtime: Any, deal: Deal | None, file: AutomationFile, event_type: str) -> list[Trigger]:
+    """The file's rules for this event in the order they are tried (see the module docstring)."""
+    staged: list[tuple[int, int, Trigger]] = []
+    index = 0
+    for block in file.stages:
+        for trigger in block.triggers:
+            if trigger.event == event_type:
+                target = _target_stage(runtime, deal, file, trigger, block.code)
+                staged.append((target.sort if target is not None else 1 << 30, index, trigger))
+            index += 1
+    staged.sort(key=lambda item: (item[0], item[1]))
+    top = [t for t in file.triggers if t.event == event_type]
+    return [t for _, _, t in staged] + top
+
+
+# ---------------------------------------------------------------------- applying
+
+
+def apply_triggers(
+    runtime: Any,
+    deal: Deal | None,
+    event_type: str,
+    payload: Mapping[str, Any],
+    file: AutomationFile | None,
+    cause: Cause,
+    *,
+    run_actions: ActionRunner | None = None,
+) -> list[Evaluation]:
+    """Try `file`'s rules for this event on `deal` (None for the global rules) until one acts."""
+    if file is None:
+        return []
+    runner = run_actions or default_action_runner()
+    crm = runtime.crm
+    env = {"deal": crm.record(deal) if deal is not None else None, "event": dict(payload)}
+    now = runtime.clock.now()
+    stage_of = {trigger.key: block.code for block in file.stages for trigger in block.triggers}
+    evaluations: list[Evaluation] = []
+    for trigger in ordered_triggers(runtime, deal, file, event_type):
+        evaluation = Evaluation(rule=trigger.key, name=trigger.name, scope=file.scope, event=event_type,
+                                deal_id=deal.id if deal is not None else None, outcome="no_match", reason="")
+        evaluations.append(evaluation)
+        block_code = stage_of.get(trigger.key)
+        if not _condition_holds(trigger, env, now, evaluation):
+            _record(runtime, evaluation, block_code)
+            continue
+        evaluation.matched = True
+        target = None
+        if block_code is not None or trigger.target_stage is not None:
+            target = _target_stage(runtime, deal, file, trigger, block_code)
+            if not _can_move(deal, trigger, target, evaluation):
+                _record(runtime, evaluation, block_code)
+                continue
+        steps = _chain_steps(runtime, deal, cause)
+        if steps >= MAX_CHAIN:
+            evaluation.outcome = "stopped"
+            evaluation.reason = (f"loop guard: {steps} automated steps in a row without a person "
+                                 f"({' → '.join(cause.chain[-4:])}); the rule did not run")
+            log.warning("trigger %s stopped on deal %s: %s", trigger.key, evaluation.deal_id, evaluation.reason)
+            _record(runtime, evaluation, block_code)
+            return evaluations
+        _count_step(runtime, deal, cause)
+        rule_cause = Cause("trigger", trigger.key, trigger.name or trigger.key,
+                           (*cause.chain, f"trigger:{trigger.key}"))
+        _act(runtime, deal, trigger, target, env, rule_cause, runner, evaluation)
+        _record(runtime, evaluation, block_code)
+        return evaluations
+    return evaluations
+
+
+def _condition_holds(trigger: Trigger, env: Mapping[str, Any], now: Any, evaluation: Evaluation) -> bool:
+    if trigger.condition is None:
+        evaluation.reason = "no condition"
+        return True
+    evaluation.seen = values_seen(trigger.condition, env, now)
+    try:
+        holds = bool(trigger.condition.evaluate(env, now))
+    except DslError as err:
+        evaluation.outcome = "failed"
+        evaluation.reason = f"its condition could not be evaluated: {err}"
+        return False
+    evaluation.reason = f"the condition {trigger.condition.text} was {'true' if holds else 'false'}"
+    return holds
+
+
+def _can_move(deal: Deal | None, trigger: Trigger, target: Stage | None, evaluation: Evaluation) -> bool:
+    if deal is None or target is None:
+        evaluation.outcome = "failed"
+        evaluation.reason = ("a stage rule needs a deal" if deal is None
+                             else f"its stage {trigger.target_stage!r} does not exist")
+        return False
+    evaluation.target = target.ref
+    if target.id == deal.stage_id:
+        evaluation.outcome, evaluation.reason = "skipped", f"the deal is already on {target.ref}"
+        return False
+    backward = target.pipeline_id == deal.pipeline_id and target.sort < deal.stage.sort
+    if backward and not trigger.allow_backward:
+        evaluation.outcome = "skipped"
+        evaluation.reason = f"{target.ref} is behind {deal.stage.ref}; the rule moves forward only"
+        return False
+    return True
+
+
+def _act(runtime: Any, deal: Deal | None, trigger: Trigger, target: Stage | None, env: Mapping[str, Any],
+         cause: Cause, runner: ActionRunner | None, evaluation: Evaluation) -> None:
+    """Move and run the actions as one piece: if any of it fails, none of it stays and the
+    failure is recorded; the event itself is still accepted (a retry by the sender could not
+    fix a rule)."""
+    before = deal.stage.ref if deal is not None else None
+    try:
+        with runtime.session.begin_nested():
+            if target is not None and deal is not None:
+                runtime.crm.move_deal(deal, target, cause=cause)
+            if trigger.actions:
+                if runner is None:
+                    raise RuntimeError("no action runner is installed (robots.execution is missing)")
+                evaluation.actions = list(runner(runtime, deal, trigger.actions, env, cause))
+    except Exception as err:
+        if not isinstance(err, CrmError | DslError | ActionInputError | RuntimeError):
+            log.exception("trigger %s failed on deal %s", trigger.key, evaluation.deal_id)
+        evaluation.outcome = "failed"
+        evaluation.reason = f"{evaluation.reason}; its actions failed: {type(err).__name__}: {err}"
+        evaluation.actions = []
+        return
+    evaluation.outcome = "matched"
+    after = deal.stage.ref if deal is not None else None
+    if after != before:
+        evaluation.moved = {"from": before, "to": after}
+    done = f"moved the deal to {after}" if evaluation.moved else "ran its actions"
+    evaluation.reason = f"{evaluation.reason}; {done}"
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _target_stage(runtime: Any, deal: Deal | None, file: AutomationFile, trigger: Trigger,
+                  block_code: str | None) -> Stage | None:
+    ref = trigger.target_stage or block_code
+    if ref is None:
+        return None
+    pipeline = deal.pipeline if deal is not None and file.scope == GLOBAL_SCOPE else file.scope
+    try:
+        return runtime.crm.stage(ref, pipeline)
+    except CrmError:
+        return None
+
+
+def values_seen(condition: Any, env: Mapping[str, Any], now: Any) -> dict[str, Any]:
+    """What a condition read (`Expression.paths`), JSON-safe, so a log line shows why it was false."""
+    seen: dict[str, Any] = {}
+    for path in sorted(condition.paths):
+        try:
+            seen[path] = _plain(compile_expression(path).evaluate(env, now))
+        except DslError as err:
+            seen[path] = f"<{err.message}>"
+    return seen
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Record):
+        try:
+            return {"id": value.dsl_get("id")}
+        except KeyError:
+            return repr(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return jsonable(value)
+
+
+def _chain_steps(runtime: Any, deal: Deal | None, cause: Cause) -> int:
+    counts = runtime.session.info.get(_COUNT_KEY, {})
+    return max(len(cause.chain), counts.get(deal.id if deal is not None else None, 0))
+
+
+def _count_step(runtime: Any, deal: Deal | None, cause: Cause) -> None:
+    """Only steps set off by automation count: a person or an outside system starts afresh."""
+    if not cause.chain and cause.kind not in AUTOMATED:
+        return
+    counts = runtime.session.info.setdefault(_COUNT_KEY, {})
+    key = deal.id if deal is not None else None
+    counts[key] = counts.get(key, 0) + 1
+
+
+def _record(runtime: Any, evaluation: Evaluation, stage: str | None) -> None:
+    """Into the robots' automation log when it is installed; the evaluation is returned anyway."""
+    if importlib.util.find_spec("robots.log") is None:
+        return
+    record = getattr(importlib.import_module("robots.log"), "record", None)
+    if record is None:
+        return
+    record(runtime.session, runtime.clock, deal_id=evaluation.deal_id, kind="trigger", key=evaluation.rule,
+           scope=evaluation.scope, stage=stage, name=evaluation.name, outcome=evaluation.outcome,
+           reason=evaluation.reason, detail={
+               "event": evaluation.event, "seen": evaluation.seen, "target": evaluation.target,
+               "moved": evaluation.moved, "actions": jsonable(evaluation.actions),
+           })
