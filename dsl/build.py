@@ -1,5 +1,9 @@
 """Turn lark trees into nodes, checking at compile time all that can be checked without data.
 
+A string literal with braces is a template: its text (escapes already resolved) is parsed
+by the template grammar and its node positions are moved back onto the literal's place in
+the source, so an error in a hole points where the person typed it.
+
 Rule and terminal names are read without the namespace prefix lark gives %imported rules,
 so a grammar that imports the expression grammar (templates, scripts, later robot files)
 is built by the same code. Literal values (dates, durations, escapes, digit limits) and
@@ -8,6 +12,7 @@ function calls (whitelist, argument count) are checked here, with the token's po
 
 from __future__ import annotations
 
+import contextvars
 import re
 from collections.abc import Callable
 from datetime import date, datetime
@@ -20,11 +25,12 @@ from dsl import limits, nodes
 from dsl.durations import dsl_duration
 from dsl.errors import DslCallError, DslSyntaxError
 from dsl.functions import FUNCTIONS
-from dsl.parser import position
+from dsl.parser import parse, position
 from dsl.values import as_utc
 
+_TEMPLATE_NESTING: contextvars.ContextVar[int] = contextvars.ContextVar("template_nesting", default=0)
+_BRACE_HINT = "write '{{' or '}}' for a brace in text"
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
-_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
 
 
 def rule_name(tree: Tree) -> str:
@@ -72,16 +78,89 @@ def _check_digits(text: str) -> str:
     return text
 
 
-def _string(text: str) -> str:
-    def replace(match: re.Match[str]) -> str:
-        code = match.group(1)
-        if code.startswith("u") and len(code) == 5:
-            return chr(int(code[1:], 16))
-        if code in _ESCAPES:
-            return _ESCAPES[code]
-        raise ValueError(f"unknown escape '\\{code}'")
+def _string_node(token: Token) -> nodes.Node:
+    """A plain Literal, or a TextTemplate when the text has braces (`{{`/`}}` are escapes)."""
+    try:
+        value, offsets = _unescape(token.value)
+    except ValueError as error:
+        raise DslSyntaxError(f"{token.value!r} is not valid: {error}", token.line, token.column) from None
+    if "{" not in value and "}" not in value:
+        return nodes.Literal(value, **_at(token))
+    nesting = _TEMPLATE_NESTING.get()
+    if nesting >= limits.MAX_TEMPLATE_NESTING:
+        raise DslSyntaxError(
+            f"text with holes nested more than {limits.MAX_TEMPLATE_NESTING} levels deep", token.line, token.column
+        )
+    place = _Relocation(token, value, offsets)
+    reset = _TEMPLATE_NESTING.set(nesting + 1)
+    try:
+        parts = build_template(parse("template", value))
+    except DslSyntaxError as error:
+        if "'}}'" not in error.message:
+            error.message = f"{error.message} ({_BRACE_HINT})"
+        error.line, error.column = place.source_position(error.line, error.column)
+        raise
+    finally:
+        _TEMPLATE_NESTING.reset(reset)
+    if not any(isinstance(part, nodes.Node) for part in parts):
+        return nodes.Literal("".join(parts), **_at(token))  # type: ignore[arg-type]
+    for part in parts:
+        if isinstance(part, nodes.Node):
+            place.relocate(part)
+    return nodes.TextTemplate(parts, token.value, **_at(token))
 
-    return _ESCAPE.sub(replace, text[1:-1])
+
+class _Relocation:
+    """Maps positions in a string literal's unescaped text back to the source text."""
+
+    def __init__(self, token: Token, value: str, offsets: list[int]) -> None:
+        self.line = token.line
+        self.column = token.column + 1  # past the opening quote
+        self.offsets = offsets
+        self.line_starts = [0] + [i + 1 for i, char in enumerate(value) if char == "\n"]
+
+    def source_position(self, line: int | None, column: int | None) -> tuple[int | None, int | None]:
+        if line is None or column is None:
+            return self.line, self.column - 1
+        offset = self.line_starts[min(line, len(self.line_starts)) - 1] + column - 1
+        return self.line, self.column + self.offsets[min(offset, len(self.offsets) - 1)]
+
+    def relocate(self, node: nodes.Node) -> None:
+        """Rewrite positions in place: the nodes were built just now and are not shared yet."""
+        for current in nodes.walk(node):
+            if current.line is not None:
+                line, column = self.source_position(current.line, current.column)
+                object.__setattr__(current, "line", line)
+                object.__setattr__(current, "column", column)
+            if isinstance(current, nodes.Arithmetic):
+                moved = tuple(self.source_position(*where) for where in current.positions)
+                object.__setattr__(current, "positions", moved)
+
+
+def _unescape(literal: str) -> tuple[str, list[int]]:
+    """The text of a quoted literal, and for each of its characters (and its end) the offset
+    in the literal's inner source where it was written."""
+    inner = literal[1:-1]
+    chars: list[str] = []
+    offsets: list[int] = []
+    index = 0
+    while index < len(inner):
+        offsets.append(index)
+        if inner[index] != "\\":
+            chars.append(inner[index])
+            index += 1
+            continue
+        code = inner[index + 1]
+        if code == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", inner[index + 2 : index + 6]):
+            chars.append(chr(int(inner[index + 2 : index + 6], 16)))
+            index += 6
+        elif code in _ESCAPES:
+            chars.append(_ESCAPES[code])
+            index += 2
+        else:
+            raise ValueError(f"unknown escape '\\{code}'")
+    offsets.append(len(inner))
+    return "".join(chars), offsets
 
 
 def _datetime(text: str) -> datetime:
@@ -91,7 +170,7 @@ def _datetime(text: str) -> datetime:
 _LITERALS: dict[str, Callable[[Tree], nodes.Node]] = {
     "int": _literal(lambda text: int(_check_digits(text))),
     "decimal": _literal(lambda text: Decimal(_check_digits(text))),
-    "string": _literal(_string),
+    "string": lambda tree: _string_node(_token(tree)),
     "date": _literal(date.fromisoformat),
     "datetime": _literal(_datetime),
     "duration": _literal(lambda text: dsl_duration(_check_digits(text))),

@@ -1,7 +1,8 @@
 """Print expressions back in one canonical form, for the designer and for diffs of robot files.
 
 Single spaces around binary operators, parentheses only where precedence needs them,
-strings in double quotes. Parsing the output gives the same node tree as the input.
+strings in double quotes (string literals with holes are printed exactly as written).
+Parsing the output gives the same node tree as the input.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def _child(node: nodes.Node, weakest_allowed: int) -> str:
 def _format(node: nodes.Node) -> str:
     if isinstance(node, nodes.Literal):
         return format_literal(node.value)
+    if isinstance(node, nodes.TextTemplate):
+        return node.source  # as written: the text is the person's, the holes read better untouched
     if isinstance(node, nodes.Name):
         return node.name
     if isinstance(node, nodes.Attr):
@@ -107,6 +110,8 @@ def format_literal(value: Any) -> str:
 
 
 def format_string(value: str) -> str:
+    """A string literal for `value`; braces are doubled, since a brace opens a template hole."""
+    value = value.replace("{", "{{").replace("}", "}}")
     escaped = "".join(
         _STRING_ESCAPES.get(char) or (f"\\u{ord(char):04x}" if ord(char) < 32 else char) for char in value
     )

@@ -9,3 +9,4 @@ MAX_STEPS = 10_000  # nodes evaluated per evaluate/render/run call
 MAX_TEXT_LENGTH = 100_000  # characters in any string produced
 MAX_LIST_LENGTH = 10_000  # items in any list produced
 MAX_DIGITS = 100  # digits in any number, literal or computed
+MAX_TEMPLATE_NESTING = 4  # string literals with holes inside the holes of string literals

@@ -55,6 +55,38 @@ class Literal(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class TextTemplate(Node):
+    """A string literal with `{expression}` holes; it evaluates to the rendered text.
+
+    `source` is the literal as written (quotes and escapes included), which the formatter
+    prints back unchanged; equality looks at the parts only.
+    """
+
+    parts: tuple[str | Node, ...]
+    source: str = field(default="", compare=False, repr=False)
+
+    def eval(self, ctx: Context) -> str:
+        ctx.tick()
+        return render_parts(self.parts, ctx)
+
+    def children(self) -> Iterator[Node]:
+        return (part for part in self.parts if isinstance(part, Node))
+
+
+def render_parts(parts: tuple[str | Node, ...], ctx: Context) -> str:
+    """Literal text and hole values shown as people read them, within the text limit."""
+    pieces: list[str] = []
+    length = 0
+    for part in parts:
+        piece = part if isinstance(part, str) else values.to_text(part.eval(ctx))
+        length += len(piece)
+        if length > limits.MAX_TEXT_LENGTH:
+            raise DslEvalError(f"text longer than {limits.MAX_TEXT_LENGTH} characters")
+        pieces.append(piece)
+    return "".join(pieces)
+
+
+@dataclass(frozen=True, slots=True)
 class ListNode(Node):
     items: tuple[Node, ...]
 

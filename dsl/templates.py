@@ -7,12 +7,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from dsl import limits, nodes
+from dsl import nodes
 from dsl.build import build_template
 from dsl.errors import DslEvalError
-from dsl.expression import COMPILE_CACHE_SIZE, evaluate_node
+from dsl.expression import COMPILE_CACHE_SIZE
 from dsl.parser import parse
-from dsl.values import to_text
 
 
 class Template:
@@ -32,15 +31,10 @@ class Template:
 
     def render(self, env: Mapping[str, Any], now: datetime | None = None) -> str:
         ctx = nodes.Context(env, now)
-        pieces: list[str] = []
-        length = 0
-        for part in self.parts:
-            piece = part if isinstance(part, str) else to_text(evaluate_node(part, ctx))
-            length += len(piece)
-            if length > limits.MAX_TEXT_LENGTH:
-                raise DslEvalError(f"text longer than {limits.MAX_TEXT_LENGTH} characters")
-            pieces.append(piece)
-        return "".join(pieces)
+        try:
+            return nodes.render_parts(self.parts, ctx)
+        except RecursionError:
+            raise DslEvalError("the data is nested too deeply to evaluate") from None
 
     def __repr__(self) -> str:
         return f"Template({self.text!r})"

@@ -25,6 +25,10 @@ LITERALS = [
     "30m",
     "1w",
     "45s",
+    "'Call {deal.contact.name}'",
+    '"{{braces}} and {count + 1}"',
+    "\"{x} of {coalesce(x, 'none')}\"",
+    "'{'",
 ]
 FUNCTIONS = {
     "now": 0,

@@ -36,8 +36,8 @@ def test_doubled_braces_are_literal_braces():
     assert show("a }} b {{") == "a } b {"
 
 
-def test_strings_inside_holes_may_contain_braces():
-    assert show("{'{' + '}'}") == "{}"
+def test_strings_inside_holes_may_contain_doubled_braces():
+    assert show("{'{{' + '}}'}") == "{}"
 
 
 @pytest.mark.parametrize(
