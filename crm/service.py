@@ -254,6 +254,54 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
         self._publish(DealFieldsChanged(deal_id=deal.id, changes=changes, cause=cause))
         return changes
 
+    def copy_deal(
+        self,
+        deal: Deal,
+        *,
+        stage: Stage | str | None = None,
+        pipeline: Pipeline | str = "main",
+        title: str | None = None,
+        cause: Cause,
+    ) -> Deal:
+        """A new deal for the same client (a repeat sale, S8): contact, responsible, department,
+        source, amount, products and the custom fields the target pipeline knows are copied;
+        both deals' timelines say where the other one is.
+
+        `stage` is "pipeline.stage" or a stage of `pipeline`; its start stage if None.
+        """
+        target = self._pipeline_of(stage.pipeline if isinstance(stage, Stage) else pipeline)
+        if isinstance(stage, str) and "." in stage:
+            target = self.pipeline(stage.split(".", 1)[0])
+        definitions = self.field_defs(target)
+        copied_fields = {
+            code: typed.from_json(definitions[code].type, raw)
+            for code, raw in (deal.fields or {}).items()
+            if code in definitions
+        }
+        copy = self.create_deal(
+            title=title if title is not None and title.strip() else deal.title,
+            pipeline=target,
+            stage=stage,
+            amount=deal.amount,
+            currency=deal.currency,
+            responsible=deal.responsible,
+            contact=deal.contact,
+            department=deal.department,
+            source=deal.source,
+            products=[dict(product) for product in deal.products or []],
+            fields=copied_fields,
+            is_sandbox=deal.is_sandbox,
+            cause=cause,
+        )
+        self._timeline(
+            deal, "copied_to", f"Copied to deal #{copy.id}: {copy.title}", cause, {"deal_id": copy.id}
+        )
+        self._timeline(
+            copy, "copied_from", f"Copy of deal #{deal.id}: {deal.title}", cause, {"deal_id": deal.id}
+        )
+        self.session.flush()
+        return copy
+
     # --- helpers -------------------------------------------------------------------------
 
     def _stage_or_start(self, stage: Stage | str | None, pipeline: Pipeline) -> Stage:

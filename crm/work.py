@@ -7,6 +7,7 @@ what resumes the process, through the TaskCompleted event the engine listens to.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,13 @@ from crm.events import (
     TaskMoved,
 )
 from crm.models import Deal, Notification, Task, TimelineEntry, User
+
+NOTE_KIND = re.compile(r"^[a-z][a-z0-9_]*$")
+#: Timeline kinds only the CRM's own methods write.
+RESERVED_KINDS = frozenset({
+    "created", "stage_moved", "field_changed", "task_created", "task_assigned", "task_moved", "task_completed",
+    "task_archived", "notified", "comment", "copied_to", "copied_from",
+})
 
 
 class WorkMixin(ServiceBase):
@@ -266,6 +274,24 @@ class WorkMixin(ServiceBase):
         if errors:
             raise InvalidInput(fields=errors, code="invalid_comment")
         entry = self._timeline(deal, "comment", message, cause)
+        self.session.flush()
+        return entry
+
+    def add_note(
+        self, deal: Deal, kind: str, text: str, *, data: Mapping[str, Any] | None = None, cause: Cause
+    ) -> TimelineEntry:
+        """An automation's remark on the deal's history that is not a change of the deal itself:
+        a message queued or failed, a suspected duplicate. The CRM's own kinds are refused so
+        that a history line always means what its kind says."""
+        errors: dict[str, str] = {}
+        message = require_text(errors, "text", text)
+        if not isinstance(kind, str) or not NOTE_KIND.match(kind):
+            errors["kind"] = "must be lower-case letters, digits and _"
+        elif kind in RESERVED_KINDS:
+            errors["kind"] = f"'{kind}' is written by the CRM itself"
+        if errors:
+            raise InvalidInput(fields=errors, code="invalid_note")
+        entry = self._timeline(deal, kind, message, cause, jsonable(dict(data or {})))
         self.session.flush()
         return entry
 

@@ -1,0 +1,93 @@
+"""Where a webhook may go: public addresses only, unless an operator allowed more.
+
+A process designer writes the URL, so without this check a webhook could reach the
+database, the cloud metadata endpoint or an admin page inside the network (SSRF). The host
+is resolved first and every address it resolves to is checked, so a public name pointing
+at 127.0.0.1 is refused too; delivery checks again, since DNS answers can change.
+
+`DEALFLOW_WEBHOOK_ALLOW` lists hosts and networks that are allowed anyway, comma-separated:
+`127.0.0.1, 10.0.0.0/8, erp.internal`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+ALLOW_ENV = "DEALFLOW_WEBHOOK_ALLOW"
+
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class AddressRefused(ValueError):
+    """The URL is malformed, does not resolve, or points somewhere webhooks may not go."""
+
+
+def allow_list(raw: str | None = None) -> tuple[set[str], list[IpNetwork]]:
+    """(host names, networks) from `raw`, by default the DEALFLOW_WEBHOOK_ALLOW setting."""
+    text = os.environ.get(ALLOW_ENV, "") if raw is None else raw
+    hosts: set[str] = set()
+    networks: list[IpNetwork] = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            hosts.add(item.lower().rstrip("."))
+    return hosts, networks
+
+
+def is_public(address: IpAddress) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return not (address.is_loopback or address.is_link_local or address.is_private or address.is_reserved
+                or address.is_multicast or address.is_unspecified or getattr(address, "is_site_local", False))
+
+
+def resolve(host: str, port: int) -> list[IpAddress]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as err:
+        raise AddressRefused(f"cannot resolve host {host!r}: {err}") from err
+    found: list[IpAddress] = []
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if address not in found:
+            found.append(address)
+    return found
+
+
+def check_url(url: str, allow: str | None = None) -> str:
+    """Return the URL if a webhook may call it, else raise AddressRefused saying why."""
+    parts = urlsplit(url.strip() if isinstance(url, str) else "")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise AddressRefused(f"{url!r} is not an http(s) URL")
+    if parts.username or parts.password:
+        raise AddressRefused("credentials in the URL are not allowed; pass them in headers")
+    host = parts.hostname.lower().rstrip(".")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as err:
+        raise AddressRefused(f"{url!r} has an invalid port") from err
+    hosts, networks = allow_list(allow)
+    if host in hosts:
+        return url.strip()
+    refused = [address for address in resolve(host, port) if not _allowed(address, networks)]
+    if refused:
+        shown = ", ".join(str(address) for address in refused)
+        raise AddressRefused(
+            f"{host} resolves to {shown}, a loopback, link-local or private address; "
+            f"add it to {ALLOW_ENV} to allow it")
+    return url.strip()
+
+
+def _allowed(address: IpAddress, networks: Iterable[IpNetwork]) -> bool:
+    if is_public(address):
+        return True
+    plain = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped else address
+    return any(plain.version == network.version and plain in network for network in networks)

@@ -1,0 +1,231 @@
+"""The outbox: external calls (email, SMS, webhooks) leave dealflow through here, at least once.
+
+An action never talks to the outside world in the middle of a transaction that may still
+roll back. It writes an outbox row in the caller's transaction instead, so the message
+exists exactly when the deal change that caused it commits. `deliver_due` sends due rows
+later, each in its own transaction, retrying with exponential backoff; after the last
+attempt the row is `failed` and the deal's timeline says so, for a person to look at and
+`retry`. Every attempt carries the same idempotency key, so a receiver can drop repeats:
+a crash between sending and committing means the message goes again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from crm.clock import Clock
+from crm.db import Database
+from crm.events import Cause
+from crm.models import Deal
+from crm.service import Crm
+from dsl import Record
+from robots.actions.tables import OUTBOX_KINDS, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+BACKOFF = timedelta(minutes=1)
+OUTBOX_CAUSE = Cause.system("outbox")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a transport is handed: the message, and which attempt this is (1 for the first)."""
+
+    id: int
+    kind: str
+    idempotency_key: str
+    payload: dict[str, Any]
+    attempt: int
+    deal_id: int | None
+
+
+class Transport(Protocol):
+    def send(self, delivery: Delivery) -> None:
+        """Deliver or raise; raise PermanentDeliveryError when retrying cannot help."""
+
+
+class DeliveryError(Exception):
+    """A delivery attempt failed; it will be retried."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """A delivery that can never succeed as it is (refused address, 4xx): no more attempts."""
+
+
+def json_safe(value: Any) -> Any:
+    """Payloads computed by expressions, reduced to what JSON (and the hash of the key) can hold."""
+    if isinstance(value, Record):
+        return value.dsl_get("id")
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, float):
+        return value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Mapping):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_safe(item) for item in value]
+    return str(value)
+
+
+def idempotency_key(action: str, deal_id: int | None, source: str | None, payload: Mapping[str, Any]) -> str:
+    """sha256 of what makes a message this message: the same step sending the same thing again
+    (a retried service task, a re-run robot) gets the same key and is not sent twice."""
+    body = json.dumps([action, deal_id, source, json_safe(dict(payload))], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def source_of(cause: Cause, instance_id: int | None = None) -> str:
+    """`process:12` for a BPMN instance, else the cause (`robot:credit.documents.1`)."""
+    if instance_id is not None:
+        return f"process:{instance_id}"
+    parts = [f"{cause.kind}:{cause.ref or cause.label or ''}", *cause.chain]
+    return "/".join(parts)[:200]
+
+
+def enqueue(
+    crm: Crm,
+    kind: str,
+    payload: Mapping[str, Any],
+    *,
+    deal: Deal | None,
+    source: str | None,
+    cause: Cause,
+    action: str | None = None,
+    key: str | None = None,
+    summary: str | None = None,
+) -> tuple[OutboxMessage, bool]:
+    """Queue a message in the caller's transaction; (row, True) if new, (existing row, False) if
+    a message with the same idempotency key was queued before."""
+    if kind not in OUTBOX_KINDS:
+        raise ValueError(f"outbox kind must be one of {OUTBOX_KINDS}, not {kind!r}")
+    body = json_safe(dict(payload))
+    deal_id = deal.id if deal is not None else None
+    key = key or idempotency_key(action or kind, deal_id, source, body)
+    existing = _by_key(crm, key)
+    if existing is not None:
+        return existing, False
+    now = crm.now()
+    message = OutboxMessage(kind=kind, idempotency_key=key, deal_id=deal_id, source=source, payload=body,
+                            status="pending", attempts=0, next_attempt_at=now, created_at=now)
+    try:
+        with crm.session.begin_nested():
+            crm.session.add(message)
+    except IntegrityError:  # queued at the same moment by another transaction
+        found = _by_key(crm, key)
+        if found is None:
+            raise
+        return found, False
+    if deal is not None:
+        crm.add_note(deal, f"{kind}_queued", summary or f"{kind.capitalize()} queued", cause=cause,
+                     data={"outbox_id": message.id, "idempotency_key": key})
+    return message, True
+
+
+def deliver_due(
+    db: Database,
+    clock: Clock,
+    transports: Mapping[str, Transport],
+    limit: int = 100,
+    *,
+    max_attempts: int = MAX_ATTEMPTS,
+    backoff: timedelta = BACKOFF,
+) -> int:
+    """Attempt the messages due by the clock, each in its own transaction; returns how many were sent.
+
+    A failed attempt is retried after backoff * 2**(attempts - 1); the attempt that reaches
+    `max_attempts` (or a permanent failure) marks the row `failed` and notes it on the deal.
+    """
+    now = clock.now()
+    with db.transaction() as session:
+        ids = list(session.scalars(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(limit)
+        ))
+    sent = 0
+    for message_id in ids:
+        with db.transaction() as session:
+            message = session.scalar(
+                select(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+                .with_for_update(skip_locked=True)
+            )
+            if message is None or message.next_attempt_at > now:
+                continue  # another worker has it, or already sent it
+            if _attempt(Crm(session, clock), message, transports, max_attempts, backoff):
+                sent += 1
+    return sent
+
+
+def retry(crm: Crm, message_id: int, *, cause: Cause) -> OutboxMessage:
+    """Give a failed message a fresh set of attempts (a person fixed the address or the receiver)."""
+    message = crm.session.get(OutboxMessage, message_id)
+    if message is None:
+        raise LookupError(f"outbox message {message_id} does not exist")
+    if message.status == "failed":
+        message.status, message.attempts, message.next_attempt_at = "pending", 0, crm.now()
+        if message.deal_id is not None:
+            crm.add_note(crm.deal(message.deal_id), "delivery_retried",
+                         f"{message.kind.capitalize()} delivery retried", cause=cause,
+                         data={"outbox_id": message.id})
+    return message
+
+
+def pending(crm: Crm, deal: Deal | None = None) -> list[OutboxMessage]:
+    query = select(OutboxMessage).where(OutboxMessage.status == "pending").order_by(OutboxMessage.id)
+    if deal is not None:
+        query = query.where(OutboxMessage.deal_id == deal.id)
+    return list(crm.session.scalars(query))
+
+
+def _attempt(crm: Crm, message: OutboxMessage, transports: Mapping[str, Transport], max_attempts: int,
+             backoff: timedelta) -> bool:
+    now = crm.now()
+    message.attempts += 1
+    delivery = Delivery(message.id, message.kind, message.idempotency_key, dict(message.payload),
+                        message.attempts, message.deal_id)
+    try:
+        transport = transports.get(message.kind)
+        if transport is None:
+            raise PermanentDeliveryError(f"no transport is configured for {message.kind}")
+        transport.send(delivery)
+    except Exception as err:
+        message.last_error = f"{type(err).__name__}: {err}"[:2000]
+        if message.attempts < max_attempts and not isinstance(err, PermanentDeliveryError):
+            message.next_attempt_at = now + backoff * (2 ** (message.attempts - 1))
+            log.warning("outbox %s attempt %s failed: %s", message.id, message.attempts, message.last_error)
+            return False
+        message.status = "failed"
+        log.error("outbox %s failed for good: %s", message.id, message.last_error)
+        if message.deal_id is not None:
+            crm.add_note(
+                crm.deal(message.deal_id), "delivery_failed",
+                f"{message.kind.capitalize()} could not be delivered after {message.attempts} attempt(s): "
+                f"{message.last_error}",
+                cause=OUTBOX_CAUSE, data={"outbox_id": message.id, "attempts": message.attempts},
+            )
+        return False
+    message.status, message.sent_at, message.last_error = "sent", now, None
+    return True
+
+
+def _by_key(crm: Crm, key: str) -> OutboxMessage | None:
+    return crm.session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == key))
