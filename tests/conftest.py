@@ -8,8 +8,10 @@ are left alone; tables are emptied between tests.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -46,24 +48,37 @@ def _postgres(schema: str) -> Database:
     return db
 
 
-def _sqlite(tmp_path) -> Database:
-    db = Database(f"sqlite:///{tmp_path / 'dealflow.sqlite3'}")
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """Migrated once per run; each test gets a copy, which is much faster than migrating again."""
+    path = tmp_path_factory.mktemp("template") / "dealflow.sqlite3"
+    db = Database(f"sqlite:///{path}")
     create_schema(db)
-    return db
+    db.dispose()
+    return path
+
+
+def _sqlite(tmp_path: Path, template: Path) -> Database:
+    path = tmp_path / "dealflow.sqlite3"
+    shutil.copyfile(template, path)
+    return Database(f"sqlite:///{path}")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request, tmp_path) -> Iterator[Database]:
     """A migrated, empty database; the test runs once per backend."""
-    db = _sqlite(tmp_path) if request.param == "sqlite" else _postgres(request.getfixturevalue("postgres_schema"))
+    if request.param == "sqlite":
+        db = _sqlite(tmp_path, request.getfixturevalue("sqlite_template"))
+    else:
+        db = _postgres(request.getfixturevalue("postgres_schema"))
     yield db
     db.dispose()
 
 
 @pytest.fixture
-def sqlite_database(tmp_path) -> Iterator[Database]:
+def sqlite_database(tmp_path, sqlite_template) -> Iterator[Database]:
     """For tests whose subject does not depend on the backend."""
-    db = _sqlite(tmp_path)
+    db = _sqlite(tmp_path, sqlite_template)
     yield db
     db.dispose()
 
