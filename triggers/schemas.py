@@ -156,7 +156,7 @@ EmailReceivedSchema = Schema.from_dict(
 
 class CallSchema(_Strict):
     phone = fields.String(required=True, validate=[validate.Length(max=50),
-                                                   validate.Regexp(r"\d", error="has no digits")])
+                                                   validate.Regexp(r"^\D*\d", error="has no digits")])
     line = _text(max_length=100)
     duration = fields.Integer(load_default=0, validate=validate.Range(min=0))
     call_id = Reference(allow_none=True)
