@@ -76,6 +76,14 @@ def database(request, tmp_path) -> Iterator[Database]:
 
 
 @pytest.fixture
+def postgres_database(postgres_schema) -> Iterator[Database]:
+    """For behaviour only PostgreSQL has (row locks); such tests run on it alone, never skipped."""
+    db = _postgres(postgres_schema)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
 def sqlite_database(tmp_path, sqlite_template) -> Iterator[Database]:
     """For tests whose subject does not depend on the backend."""
     db = _sqlite(tmp_path, sqlite_template)

@@ -14,7 +14,7 @@ from crm.errors import InvalidInput, NotFound
 from crm.events import Cause, DealCreated, DealFieldsChanged, DealMoved
 from crm.models import Deal, TimelineEntry
 from crm.service import Crm
-from tests.crm.conftest import MANAGER_CAUSE
+from tests.crm.conftest import MANAGER_CAUSE, build_world
 
 ROBOT = Cause("robot", "delivery-task", "Robot: delivery task")
 
@@ -262,18 +262,21 @@ class TestConcurrency:
         with database.sessions() as fresh:
             assert fresh.get(Deal, deal_id).fields == {"bank": "Sberbank"}
 
-    def test_for_update_locks_the_row_on_postgresql(self, world, database, clock):
-        if database.dialect != "postgresql":
-            pytest.skip("SQLite has a single writer; FOR UPDATE does not exist there")
-        deal_id = new_deal(world).id
-        world.session.commit()
-
-        with database.sessions() as first, database.sessions() as second:
-            Crm(first, clock).deal(deal_id, for_update=True)
-            with pytest.raises(OperationalError, match="could not obtain lock"):
-                second.scalar(select(Deal).where(Deal.id == deal_id).with_for_update(nowait=True))
-
     def test_an_unknown_deal_is_not_found(self, world):
         with pytest.raises(NotFound) as missing:
             world.deal(404)
         assert missing.value.code == "deal_not_found"
+
+
+def test_for_update_locks_the_row_on_postgresql(postgres_database, clock):
+    """SQLite has a single writer and no FOR UPDATE; on PostgreSQL a locked deal blocks other writers."""
+    with postgres_database.sessions() as setup:
+        crm = Crm(setup, clock)
+        build_world(crm)
+        deal_id = new_deal(crm).id
+        setup.commit()
+
+    with postgres_database.sessions() as first, postgres_database.sessions() as second:
+        Crm(first, clock).deal(deal_id, for_update=True)
+        with pytest.raises(OperationalError, match="could not obtain lock"):
+            second.scalar(select(Deal).where(Deal.id == deal_id).with_for_update(nowait=True))
