@@ -6,9 +6,9 @@ once — but they run the deal's trigger rules exactly like an outside event, an
 evaluation lands in the automation log. The engine already turns a task move into the BPMN
 message `task.column.<column>`; that is not repeated here.
 
-When the runtime can defer work (it does while a process step or a robot is running), the
-rules run right after that change is complete rather than in its middle, so a rule never
-moves a deal half-way through another automation's action list.
+The rules run as deferred work of the runtime (`Runtime.defer`): after the change that set
+them off is complete and before the transaction commits, so a rule never moves a deal
+half-way through a person's edit, a process step or another automation's action list.
 """
 
 from __future__ import annotations
@@ -71,6 +71,5 @@ def _apply(engine: Any, crm: Any, deal_id: int, event_type: str, payload: Mappin
     defer = getattr(runtime, "defer", None)
     if defer is None:
         work()
-        return
-    defer(work)
-    runtime.drain()  # runs it now unless a process step or a robot is in progress
+    else:
+        defer(work)  # the runtime drains it before the transaction commits
