@@ -32,13 +32,13 @@ def main() -> None:
 def run() -> None:
     """Serve the API and run the job loop (SQLite with demo data by default)."""
     from api.app import create_app
-    from api.wiring import build_engine, prepare_database
+    from api.wiring import build_engine, outbox_delivery, prepare_database
     from engine.scheduler import JobLoop
 
     settings = _settings()
     engine = build_engine(_database(settings))
     prepare_database(engine, demo=settings.load_demo, templates_dir=settings.templates_dir)
-    loop = JobLoop(engine, settings.scheduler_interval)
+    loop = JobLoop(engine, settings.scheduler_interval, also=[outbox_delivery(engine)])
     loop.start()
     click.echo(f"dealflow on http://{settings.host}:{settings.port} (database {settings.database_url})")
     try:

@@ -5,7 +5,9 @@ The engine is handed the action registry here, so `engine` never imports `robots
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from api.migrations import upgrade
 from crm.clock import Clock, WallClock
@@ -16,13 +18,26 @@ from crm.models import Pipeline
 from engine.engine import Engine
 from robots import runtime as robots_runtime
 from robots.actions import registry
+from robots.actions.custom import load_configured_actions
+from robots.actions.transports import default_transports
+from robots.outbox import deliver_due
+from triggers import listeners as triggers_listeners
 
 
 def build_engine(db: Database, clock: Clock | None = None) -> Engine:
-    """The engine with every automation layer wired in: robots, triggers, the action library."""
+    """The engine with every automation layer wired in: robots, triggers, the action library
+    (with the custom actions named in the configuration)."""
+    load_configured_actions(registry)
     engine = Engine(db, clock or WallClock(), registry)
     robots_runtime.install(engine)
+    triggers_listeners.install(engine.listeners, engine)
     return engine
+
+
+def outbox_delivery(engine: Engine, transports: Mapping[str, Any] | None = None) -> Callable[[], int]:
+    """The job loop's second duty: send due emails, SMS and webhooks."""
+    chosen = transports if transports is not None else default_transports()
+    return lambda: deliver_due(engine.db, engine.clock, chosen)
 
 
 def prepare_database(engine: Engine, *, demo: bool, templates_dir: Path | None) -> None:

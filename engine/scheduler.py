@@ -7,6 +7,7 @@ the process was down is simply found due on the next tick.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -16,9 +17,11 @@ log = logging.getLogger(__name__)
 
 
 class JobLoop:
-    def __init__(self, engine: Engine, interval_seconds: float = 1.0, batch: int = 100) -> None:
+    def __init__(self, engine: Engine, interval_seconds: float = 1.0, batch: int = 100,
+                 also: Iterable[Callable[[], int]] = ()) -> None:
         self.engine = engine
         self.batch = batch
+        self.also = list(also)
         self._scheduler = BackgroundScheduler(timezone="UTC")
         self._scheduler.add_job(
             self.tick, "interval", seconds=interval_seconds, id="dealflow-jobs",
@@ -32,7 +35,13 @@ class JobLoop:
             ran = self.engine.run_due_jobs(self.batch)
             total += ran
             if ran < self.batch:
-                return total
+                break
+        for duty in self.also:
+            try:
+                total += duty()
+            except Exception:  # one failing duty must not stop timers from firing
+                log.exception("job loop duty failed")
+        return total
 
     def start(self) -> None:
         self._scheduler.start()

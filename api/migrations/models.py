@@ -2,7 +2,7 @@
 
 import crm.models  # noqa: F401
 import engine.models  # noqa: F401
-import robots.actions.tables  # noqa: F401
+import robots.actions.tables
 import robots.models  # noqa: F401
 import triggers.models  # noqa: F401
 from crm.db import Base
