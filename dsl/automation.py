@@ -131,6 +131,7 @@ class AutomationFile:
     triggers: tuple[Trigger, ...] = ()
     is_global: bool = False
     comments: tuple[tuple[int, str], ...] = field(default=())
+    pos: Pos | None = None  # of the `pipeline`/`global` line
 
     def stage(self, code: str) -> StageBlock | None:
         return next((s for s in self.stages if s.code == code), None)

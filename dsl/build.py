@@ -110,6 +110,14 @@ def _string_node(token: Token) -> nodes.Node:
     return nodes.TextTemplate(parts, token.value, **_at(token))
 
 
+def string_value(token: Token) -> str:
+    """A quoted literal read as plain text, braces and all: names and titles have no holes."""
+    try:
+        return _unescape(token.value)[0]
+    except ValueError as error:
+        raise DslSyntaxError(f"{token.value!r} is not valid: {error}", token.line, token.column) from None
+
+
 class _Relocation:
     """Maps positions in a string literal's unescaped text back to the source text."""
 

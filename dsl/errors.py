@@ -74,3 +74,30 @@ class DslCallError(DslSyntaxError, DslEvalError):
     """
 
     kind = "evaluation"
+
+
+class DslErrorList(DslError):
+    """Several problems found in one text; `errors` lists them in order, each with its place.
+
+    It reads as its first error (message, line, column), so code that shows one error still
+    shows the right one; the designer underlines all of `errors`.
+    """
+
+    def __init__(self, errors: list[DslError]) -> None:
+        first = errors[0]
+        super().__init__(f"{len(errors)} problems; the first: {first.message}", first.line, first.column)
+        self.expected = list(first.expected)
+        self.errors = list(errors)
+        self.kind = first.kind
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.errors,))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "errors": [error.to_dict() for error in self.errors]}
+
+
+class DslCheckError(DslError):
+    """The text parses but does not fit the world it runs in (unknown action, stage, field)."""
+
+    kind = "check"

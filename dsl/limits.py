@@ -4,6 +4,8 @@ Tests may patch these module attributes; the code reads them at use time.
 """
 
 MAX_SOURCE_LENGTH = 10_000  # characters of expression, template or script text
+MAX_FILE_LENGTH = 200_000  # characters of an automation file
+MAX_ERRORS = 20  # syntax errors reported for one automation file before giving up
 MAX_DEPTH = 50  # nesting of the syntax tree (parentheses, calls, lists, unary operators)
 MAX_STEPS = 10_000  # nodes evaluated per evaluate/render/run call
 MAX_TEXT_LENGTH = 100_000  # characters in any string produced

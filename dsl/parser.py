@@ -17,7 +17,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, Un
 from dsl import limits
 from dsl.errors import DslSyntaxError
 
-GrammarName = Literal["expression", "template", "script"]
+GrammarName = Literal["expression", "template", "script", "automation"]
 
 # Terminals that can only start an operand: when one is expected, say "an expression".
 _OPERAND_STARTS = {"NAME", "INT", "DECIMAL", "STRING", "DATE", "DATETIME", "DURATION"}
@@ -41,12 +41,30 @@ _PUNCTUATION = {
     "TEXT": "text",
     "_NL": "a new line",
     "$END": "the end of the text",
+    # automation files
+    "COLON": "':'",
+    "_INDENT": "an indented block",
+    "TIME": "a time like 10:00",
+    "IN_WORKING_HOURS": "'in working hours'",
+    "PIPELINE": "'pipeline <code>'",
+    "STRING": "a name in quotes",
 }
+# Words an automation file reads as one idea, each described once.
+_GROUPS = (
+    ({"NAME", "MOVE_TO"}, "an action like notify(...) or move_to stage"),
+    ({"IMMEDIATELY", "AFTER", "AT"}, "a delay (immediately, after 2d, at deal.date, at 10:00)"),
+)
+_VALUE_STARTS = {"INT", "DECIMAL", "DATE", "DATETIME", "DURATION", "TRUE", "FALSE"}
 
 
 @functools.cache
 def lark_parser(grammar: GrammarName) -> Lark:
     """The LALR parser for one of the package's grammars (built once per process)."""
+    options = {}
+    if grammar == "automation":
+        from dsl.indentation import AutomationIndenter
+
+        options["postlex"] = AutomationIndenter()
     return Lark.open(
         f"{grammar}.lark",
         rel_to=__file__,
@@ -54,6 +72,7 @@ def lark_parser(grammar: GrammarName) -> Lark:
         lexer="contextual",
         propagate_positions=True,
         maybe_placeholders=False,
+        **options,
     )
 
 
@@ -66,7 +85,7 @@ def parse(grammar: GrammarName, text: str) -> Tree:
     try:
         tree = lark_parser(grammar).parse(text)
     except UnexpectedInput as error:
-        raise _syntax_error(error, text, grammar) from None
+        raise syntax_error(error, text, grammar) from None
     except LarkError as error:  # pragma: no cover - lark's other errors are grammar bugs
         raise DslSyntaxError(f"cannot parse the text: {error}") from None
     check_depth(tree)
@@ -99,7 +118,8 @@ def position(item: Tree | Token) -> tuple[int | None, int | None]:
     return item.meta.line, item.meta.column
 
 
-def _syntax_error(error: UnexpectedInput, text: str, grammar: GrammarName) -> DslSyntaxError:
+def syntax_error(error: UnexpectedInput, text: str, grammar: GrammarName) -> DslSyntaxError:
+    """The DslSyntaxError for a lark error: position, what was found, what was expected."""
     if isinstance(error, UnexpectedToken):
         token = error.token
         stop = None if token.type == "$END" else token.start_pos
@@ -132,13 +152,15 @@ def _acceptable_before(grammar: GrammarName, text: str, stop: int | None) -> set
     contexts; replaying the parse up to the failure gives the exact set. Error path only.
     """
     parser = lark_parser(grammar)
-    terminals = {terminal.name for terminal in parser.terminals} | {"$END"}
+    terminals = {terminal.name for terminal in parser.terminals} | {"$END", "_INDENT"}
     interactive = parser.parse_interactive(text)
     try:
         for token in interactive.iter_parse():
-            if stop is not None and token.start_pos >= stop:
+            # Indentation tokens stand at the start of the line whose first token failed.
+            at_stop = stop is not None and token.start_pos is not None and token.start_pos >= stop
+            if at_stop and token.type not in ("_INDENT", "_DEDENT"):
                 break
-    except UnexpectedInput:
+    except (UnexpectedInput, DslSyntaxError):  # the indentation of automation files raises the latter
         pass
     config = copy.copy(interactive.parser_state.parse_conf)
     config.callbacks = {}
@@ -159,8 +181,13 @@ def _acceptable_before(grammar: GrammarName, text: str, stop: int | None) -> set
 def describe_expected(terminals: object) -> list[str]:
     """Terminal names → the few words a person needs ("an expression", "')'")."""
     names = {terminal_name(str(name)) for name in terminals}  # type: ignore[attr-defined]
+    names.discard("_DEDENT")  # a block ends by writing less indented lines, not by a token
     words = []
-    if names & (_OPERAND_STARTS - {"NAME", "NULL"}):
+    for group, word in _GROUPS:
+        if group <= names:
+            words.append(word)
+            names -= group
+    if names & _VALUE_STARTS:
         words.append("an expression")
         names -= _OPERAND_STARTS | _ALSO_OPERAND_STARTS
     if names & (_OPERATORS - {"_IN"}):
@@ -175,7 +202,7 @@ def describe_expected(terminals: object) -> list[str]:
 
 def _operator_word(name: str) -> str:
     words = {"MINUS": "'-'", "NOT": "'not'", "_IN": "'in'", "NULL": "'null'"}
-    return words.get(name, name.strip("_").lower())
+    return words.get(name, f"'{name.strip('_').lower()}'" if name.isupper() else name)
 
 
 def _join(words: list[str]) -> str:
@@ -190,6 +217,10 @@ def _describe_token(token: Token) -> str:
         return "end of the text"
     if kind == "_NL":
         return "end of the line"
+    if kind == "_INDENT":
+        return "indentation"
+    if kind == "_DEDENT":
+        return "end of the block" if token.value == "" and token.line is None else "less indented line"
     if kind == "NAME":
         return f"name '{token.value}'"
     if kind == "TEXT":  # template text the lexer fell back to inside a hole
