@@ -7,6 +7,7 @@ from robots.actions import (  # noqa: F401  (each module registers its built-ins
     deal_actions,
     duplicates,
     message_actions,
+    order_actions,
     process_actions,
 )
 from robots.actions.custom import ActionLoadError, load_configured_actions, load_custom_actions
