@@ -29,7 +29,7 @@ from crm.events import Cause
 from crm.models import Deal
 from crm.service import Crm
 from dsl import Record
-from robots.actions.tables import OUTBOX_KINDS, OutboxMessage
+from robots.actions.tables import OUTBOX_KINDS, OutboxMessage, savepoint
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +125,9 @@ def enqueue(
     message = OutboxMessage(kind=kind, idempotency_key=key, deal_id=deal_id, source=source, payload=body,
                             status="pending", attempts=0, next_attempt_at=now, created_at=now)
     try:
-        with crm.session.begin_nested():
+        with savepoint(crm.session):
             crm.session.add(message)
+            crm.session.flush()
     except IntegrityError:  # queued at the same moment by another transaction
         found = _by_key(crm, key)
         if found is None:

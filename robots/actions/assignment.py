@@ -35,7 +35,7 @@ from dsl import Record
 from engine.actions import ActionContext, ActionInputError
 from robots.actions.crm_actions import deal_of
 from robots.actions.registry import action
-from robots.actions.tables import AssignmentTurn
+from robots.actions.tables import AssignmentTurn, savepoint
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: A user without a table of their own works the company's hours.
@@ -85,9 +85,10 @@ def _lock_turn(crm: Crm, pool: str) -> AssignmentTurn:
     if turn is not None:
         return turn
     try:
-        with crm.session.begin_nested():
+        with savepoint(crm.session):
             turn = AssignmentTurn(pool=pool, last_user_id=None, turns=0, updated_at=crm.now())
             crm.session.add(turn)
+            crm.session.flush()
     except IntegrityError:  # another worker created the pool a moment ago
         turn = crm.session.scalar(query)
         if turn is None:

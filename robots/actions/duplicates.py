@@ -21,7 +21,7 @@ from engine.actions import ActionContext
 from robots.actions.crm_actions import deal_of, supervisor_of
 from robots.actions.fields import Days
 from robots.actions.registry import action
-from robots.actions.tables import DuplicateFlag
+from robots.actions.tables import DuplicateFlag, savepoint
 
 
 def same_client_deals(crm: Crm, deal: Deal, window: timedelta, channel: str) -> list[tuple[Deal, str]]:
@@ -59,9 +59,10 @@ def _claim_pair(crm: Crm, one: Deal, other: Deal, matched_by: str) -> bool:
     if crm.session.scalar(exists) is not None:
         return False
     try:
-        with crm.session.begin_nested():
+        with savepoint(crm.session):
             crm.session.add(DuplicateFlag(first_deal_id=first, second_deal_id=second, matched_by=matched_by,
                                           flagged_at=crm.now()))
+            crm.session.flush()
     except IntegrityError:
         return False
     return True

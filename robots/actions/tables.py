@@ -7,11 +7,12 @@ shared database, written in the caller's transaction like everything else.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from crm.db import Base
 
@@ -74,3 +75,16 @@ class DuplicateFlag(Base):
     second_deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id"), index=True)
     matched_by: Mapped[str] = mapped_column(String(16))
     flagged_at: Mapped[datetime]
+
+
+def savepoint(session: Session) -> AbstractContextManager[Any]:
+    """A savepoint to survive a lost insert race on PostgreSQL; none on SQLite.
+
+    pysqlite does not open a transaction before a SAVEPOINT, so a savepoint taken before the
+    first write of a transaction is committed by its RELEASE, outside the caller's
+    transaction. SQLite has a single writer anyway, so the race the savepoint guards against
+    cannot happen there.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return nullcontext()
+    return session.begin_nested()
