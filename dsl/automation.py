@@ -21,9 +21,9 @@ compiled `dsl.Expression`s, so nothing here is ever run as Python.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import time
-from typing import Literal
+from typing import Any, Literal
 
 from dsl.expression import Expression
 
@@ -141,6 +141,20 @@ class AutomationFile:
 
     def all_triggers(self) -> list[Trigger]:
         return [*self.triggers, *(t for stage in self.stages for t in stage.triggers)]
+
+
+def without_positions(value: Any) -> Any:
+    """`value` (any part of the AST) as plain tuples without positions and comments, so two
+    parses of the same automation compare equal however they were laid out. Expressions
+    become their node trees, which compare by structure."""
+    if isinstance(value, Expression):
+        return value.node
+    if is_dataclass(value) and not isinstance(value, type):
+        kept = (f.name for f in fields(value) if f.name not in ("pos", "comments"))
+        return (type(value).__name__, *((name, without_positions(getattr(value, name))) for name in kept))
+    if isinstance(value, tuple):
+        return tuple(without_positions(item) for item in value)
+    return value
 
 
 # ---------------------------------------------------------------------- save-time checking

@@ -111,7 +111,11 @@ def format_literal(value: Any) -> str:
 
 def format_string(value: str) -> str:
     """A string literal for `value`; braces are doubled, since a brace opens a template hole."""
-    value = value.replace("{", "{{").replace("}", "}}")
+    return quote_text(value.replace("{", "{{").replace("}", "}}"))
+
+
+def quote_text(value: str) -> str:
+    """`value` in double quotes with escapes, braces as they are (names and titles)."""
     escaped = "".join(
         _STRING_ESCAPES.get(char) or (f"\\u{ord(char):04x}" if ord(char) < 32 else char) for char in value
     )
