@@ -5,7 +5,7 @@ Text is parsed by lark into a small tree of nodes and evaluated against plain da
 """
 
 from dsl.durations import parse_duration
-from dsl.errors import DslCallError, DslError, DslEvalError, DslSyntaxError
+from dsl.errors import DslCallError, DslCheckError, DslError, DslErrorList, DslEvalError, DslSyntaxError
 from dsl.expression import Expression, compile_expression, evaluate
 from dsl.record import Record
 from dsl.scripts import Script, compile_script
@@ -13,7 +13,9 @@ from dsl.templates import Template, compile_template, render
 
 __all__ = [
     "DslCallError",
+    "DslCheckError",
     "DslError",
+    "DslErrorList",
     "DslEvalError",
     "DslSyntaxError",
     "Expression",

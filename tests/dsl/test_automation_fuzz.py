@@ -16,7 +16,9 @@ from dsl.automation_parser import parse_automation
 from tests.dsl.automation_samples import CREDIT, MAIN, STORE, catalog
 from tests.dsl.strategies import token_soup
 
-FUZZ = settings(max_examples=int(os.environ.get("DSL_FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# DSL_FUZZ_EXAMPLES=5000 for a long run before a release.
+EXAMPLES = int(os.environ.get("DSL_FUZZ_EXAMPLES", "150"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SAMPLES = [CREDIT, MAIN, STORE]
 WORDS = [
     "pipeline", "global", "stage", "robot", "then", "trigger", "on", "if", "allow backward", "immediately",
