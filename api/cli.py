@@ -65,13 +65,15 @@ def db_upgrade() -> None:
 @main.command()
 def demo() -> None:
     """Load the demo world (pipelines, people, deals) and deploy the shipped processes."""
-    from api.wiring import build_engine, deploy_templates, prepare_database
+    from api.wiring import SHIPPED_AUTOMATION, build_engine, deploy_templates, prepare_database, save_shipped_automation
 
     settings = _settings()
     engine = build_engine(_database(settings))
-    prepare_database(engine, demo=True, templates_dir=None)
+    prepare_database(engine, demo=True, templates_dir=None, automation_dir=None)
     for line in deploy_templates(engine, settings.templates_dir):
         click.echo(f"deployed {line}")
+    for scope in save_shipped_automation(engine, SHIPPED_AUTOMATION):
+        click.echo(f"saved robots and triggers of {scope}")
 
 
 @main.command("test-processes")
@@ -84,7 +86,8 @@ def test_processes(path: Path) -> None:
     def factory(tmp: Path) -> tuple:
         clock = VirtualClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
         engine = build_engine(Database(f"sqlite:///{tmp / 'cases.sqlite3'}"), clock)
-        prepare_database(engine, demo=True, templates_dir=None)
+        # A process is tested on its own: the shipped robots would start processes of their own.
+        prepare_database(engine, demo=True, templates_dir=None, automation_dir=None)
         return engine, clock
 
     results = run_case_files(find_case_files(path), factory)

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, jsonify
 from marshmallow import ValidationError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -40,6 +41,13 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(StaleDataError)
     def stale(err: StaleDataError) -> Any:
         return jsonify(_body("conflict", "someone else changed this first; reload and try again")), 409
+
+    @app.errorhandler(OperationalError)
+    def busy(err: OperationalError) -> Any:
+        # SQLite refuses a write from an outdated snapshot with "database is locked".
+        if "database is locked" in str(err.orig):
+            return jsonify(_body("conflict", "someone else is changing this; try again")), 409
+        raise err
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> Any:

@@ -15,13 +15,17 @@ from crm.db import Database
 from crm.demo import load_demo
 from crm.events import Cause
 from crm.models import Pipeline
+from dsl.automation import Catalog
 from engine.engine import Engine
 from robots import runtime as robots_runtime
 from robots.actions import registry
 from robots.actions.custom import load_configured_actions
 from robots.actions.transports import default_transports
+from robots.catalog import build_catalog
 from robots.outbox import deliver_due
+from robots.sources import save_automation
 from triggers import listeners as triggers_listeners
+from triggers.schemas import EVENT_FIELDS
 
 
 def build_engine(db: Database, clock: Clock | None = None) -> Engine:
@@ -40,8 +44,13 @@ def outbox_delivery(engine: Engine, transports: Mapping[str, Any] | None = None)
     return lambda: deliver_due(engine.db, engine.clock, chosen)
 
 
-def prepare_database(engine: Engine, *, demo: bool, templates_dir: Path | None) -> None:
-    """Migrate, and on an empty database load the demo world and deploy the shipped processes."""
+SHIPPED_AUTOMATION = Path(__file__).resolve().parent.parent / "robots" / "shipped"
+
+
+def prepare_database(engine: Engine, *, demo: bool, templates_dir: Path | None,
+                     automation_dir: Path | None = SHIPPED_AUTOMATION) -> None:
+    """Migrate, and on an empty database load the demo world, deploy the shipped processes and
+    save the shipped robots and triggers."""
     upgrade(engine.db)
     if not demo:
         return
@@ -49,8 +58,29 @@ def prepare_database(engine: Engine, *, demo: bool, templates_dir: Path | None) 
         first_start = rt.session.query(Pipeline).first() is None
         if first_start:
             load_demo(rt.crm)
-    if first_start and templates_dir is not None:
+    if not first_start:
+        return
+    if templates_dir is not None:
         deploy_templates(engine, templates_dir)
+    if automation_dir is not None:
+        save_shipped_automation(engine, automation_dir)
+
+
+def catalog(engine: Engine, crm: Any) -> Catalog:
+    """What automation texts are checked against: this engine's actions, the CRM's stages and
+    fields, the known event types."""
+    return build_catalog(crm, engine.actions, EVENT_FIELDS)
+
+
+def save_shipped_automation(engine: Engine, automation_dir: Path) -> list[str]:
+    saved = []
+    for path in sorted(automation_dir.glob("*.flow")):
+        text = path.read_text(encoding="utf-8")
+        with engine.unit() as rt:
+            scope = path.stem
+            save_automation(rt.session, rt.clock, scope, text, catalog(engine, rt.crm), "shipped")
+        saved.append(scope)
+    return saved
 
 
 def deploy_templates(engine: Engine, templates_dir: Path) -> list[str]:

@@ -53,6 +53,9 @@ class Base(DeclarativeBase):
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling commits at odd moments (a savepoint released before
+    # the first write ends the outer transaction); we issue BEGIN ourselves instead.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -61,11 +64,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Any) -> None:
+    """Units of work begin IMMEDIATE: they take the write lock up front, so concurrent units
+    queue (busy_timeout) instead of failing when an outdated snapshot tries to write. Plain
+    read sessions begin DEFERRED."""
+    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with the settings dealflow relies on for each backend."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -78,6 +90,9 @@ class Database:
         self._engine_kwargs = engine_kwargs
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._unit_sessions = sessionmaker(
+            self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
+        )
 
     @property
     def dialect(self) -> str:
@@ -86,7 +101,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """Commit everything done in the block at once, or nothing if it raises."""
-        with self.sessions() as session, session.begin():
+        with self._unit_sessions() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

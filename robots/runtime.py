@@ -164,7 +164,13 @@ def due_time(robot: Robot, base: datetime, env: dict[str, Any], now: datetime, d
             raise ValueError(f"'after' needs a duration such as 2d, got {amount!r}")
         due = base + amount
     elif delay.kind == "at" and delay.moment is not None:
-        moment = delay.moment.evaluate(env, now)
+        try:
+            moment = delay.moment.evaluate(env, now)
+        except DslError:
+            # `deal.ready_date - 2h` with no date yet: wait for the field rather than fail.
+            if any(value is None for value in _values_seen(delay.moment, env, now).values()):
+                return None
+            raise
         if moment is None:
             return None
         due = _as_moment(moment)

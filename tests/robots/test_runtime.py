@@ -81,7 +81,7 @@ def test_the_condition_is_checked_when_the_robot_fires_and_the_log_shows_what_it
     with engine.unit() as rt:
         from robots.log import for_deal
 
-        entry = [e for e in for_deal(rt.session, deal_id) if e.outcome == "skipped"][0]
+        entry = next(e for e in for_deal(rt.session, deal_id) if e.outcome == "skipped")
         assert entry.detail["seen"] == {"deal.payment_status": "paid"}
 
 
