@@ -7,7 +7,7 @@ shared database, written in the caller's transaction like everything else.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -78,13 +78,6 @@ class DuplicateFlag(Base):
 
 
 def savepoint(session: Session) -> AbstractContextManager[Any]:
-    """A savepoint to survive a lost insert race on PostgreSQL; none on SQLite.
-
-    pysqlite does not open a transaction before a SAVEPOINT, so a savepoint taken before the
-    first write of a transaction is committed by its RELEASE, outside the caller's
-    transaction. SQLite has a single writer anyway, so the race the savepoint guards against
-    cannot happen there.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        return nullcontext()
+    """A savepoint around an insert that may lose a race to another transaction (unique key):
+    the loser catches IntegrityError and reads the winner's row, its own transaction intact."""
     return session.begin_nested()

@@ -40,7 +40,8 @@ BUILT_INS = {
 
 
 def test_the_built_in_vocabulary_with_its_positional_order():
-    assert {name: sig.positional for name, sig in registry.catalog_signatures().items()} == BUILT_INS
+    signatures = registry.catalog_signatures()
+    assert {name: signatures[name].positional for name in BUILT_INS if name in signatures} == BUILT_INS
 
 
 def test_create_task_speaks_the_dsls_words():
