@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
 from crm.clock import Clock
-from dsl import DslError, compile_expression, compile_script
+from dsl import DslError, Record, compile_expression, compile_script
 
 ServiceCaller = Callable[[Any, str, dict[str, Any]], Any]
 EnvFactory = Callable[[Any], dict[str, Any]]
@@ -36,7 +36,20 @@ def to_json_safe(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, timedelta):
         return value.total_seconds()
+    if isinstance(value, Record):
+        return _record_summary(value)
     return value
+
+
+def _record_summary(record: Record) -> dict[str, Any]:
+    """A deal, user or contact seen by an expression, as a log line can show it."""
+    summary: dict[str, Any] = {"type": record.dsl_type}
+    for name in ("id", "login", "name", "title"):
+        try:
+            summary[name] = to_json_safe(record.dsl_get(name))
+        except KeyError:
+            continue
+    return summary
 
 
 class DslScriptEngine(PythonScriptEngine):

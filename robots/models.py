@@ -25,6 +25,9 @@ class AutomationSource(Base):
     scope: Mapped[str] = mapped_column(String(100))
     version: Mapped[int]
     text: Mapped[str] = mapped_column(Text)
+    # sha256 of the text: parsed files are cached by it, so two databases (tests, sandboxes)
+    # holding different texts under the same version never share a cache entry.
+    checksum: Mapped[str] = mapped_column(String(64))
     saved_at: Mapped[datetime]
     saved_by: Mapped[str | None] = mapped_column(String(200))
 

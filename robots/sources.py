@@ -6,6 +6,7 @@ line and column), so what is stored always parses; the parsed file is cached per
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 
@@ -17,7 +18,7 @@ from dsl import DslError
 from dsl.automation import AutomationFile, Catalog
 from robots.models import AutomationSource
 
-_cache: dict[tuple[str, int], AutomationFile] = {}
+_cache: dict[str, AutomationFile] = {}
 _lock = threading.Lock()
 
 
@@ -51,12 +52,12 @@ def latest(session: Session, scope: str) -> AutomationSource | None:
 def load_automation(session: Session, scope: str) -> AutomationFile | None:
     """The parsed automation of `scope` (a pipeline code or "global"), or None if there is none."""
     row = session.execute(
-        select(AutomationSource.version, AutomationSource.id).where(AutomationSource.scope == scope)
+        select(AutomationSource.checksum, AutomationSource.id).where(AutomationSource.scope == scope)
         .order_by(AutomationSource.version.desc()).limit(1)
     ).first()
     if row is None:
         return None
-    key = (scope, row.version)
+    key = row.checksum
     with _lock:
         cached = _cache.get(key)
     if cached is None:
@@ -91,12 +92,13 @@ def save_automation(session: Session, clock: Clock, scope: str, text: str, catal
     previous = latest(session, scope)
     if previous is not None and previous.text == text:
         return previous
+    checksum = hashlib.sha256(text.encode("utf-8")).hexdigest()
     row = AutomationSource(scope=scope, version=(previous.version + 1) if previous else 1, text=text,
-                           saved_at=clock.now(), saved_by=saved_by)
+                           checksum=checksum, saved_at=clock.now(), saved_by=saved_by)
     session.add(row)
     session.flush()
     with _lock:
-        _cache[(scope, row.version)] = parsed
+        _cache[checksum] = parsed
     if on_saved is not None:
         on_saved(parsed)
     return row

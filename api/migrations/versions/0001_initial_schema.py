@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 22:05:32.237671
+Create Date: 2026-11-23 22:25:07.987466
 """
 
 from alembic import op
@@ -49,6 +49,7 @@ def upgrade() -> None:
     sa.Column('scope', sa.String(length=100), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('checksum', sa.String(length=64), nullable=False),
     sa.Column('saved_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('saved_by', sa.String(length=200), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_automation_sources'))
