@@ -50,7 +50,25 @@ def latest(session: Session, scope: str) -> AutomationSource | None:
 
 
 def load_automation(session: Session, scope: str) -> AutomationFile | None:
-    """The parsed automation of `scope` (a pipeline code or "global"), or None if there is none."""
+    """The parsed automation of `scope` (a pipeline code or "global"), or None if there is none.
+
+    Looked up once per transaction: a batch of moves in one unit asks the database once."""
+    per_transaction = _transaction_cache(session)
+    if scope not in per_transaction:
+        per_transaction[scope] = _load(session, scope)
+    return per_transaction[scope]
+
+
+def _transaction_cache(session: Session) -> dict[str, AutomationFile | None]:
+    transaction = session.get_transaction()
+    owner, cache = session.info.get("dealflow.automation", (None, None))
+    if owner is not transaction or cache is None:
+        cache = {}
+        session.info["dealflow.automation"] = (transaction, cache)
+    return cache
+
+
+def _load(session: Session, scope: str) -> AutomationFile | None:
     row = session.execute(
         select(AutomationSource.checksum, AutomationSource.id).where(AutomationSource.scope == scope)
         .order_by(AutomationSource.version.desc()).limit(1)
@@ -99,6 +117,7 @@ def save_automation(session: Session, clock: Clock, scope: str, text: str, catal
     session.flush()
     with _lock:
         _cache[checksum] = parsed
+    _transaction_cache(session)[scope] = parsed
     if on_saved is not None:
         on_saved(parsed)
     return row
