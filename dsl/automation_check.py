@@ -42,7 +42,8 @@ _FITS = {
     "money": {"number"},
     "bool": {"bool"},
     "date": {"date", "datetime", "template"},
-    "datetime": {"date", "datetime", "template"},
+    # a duration where a moment is expected means "that long from now" (due: 4h)
+    "datetime": {"date", "datetime", "duration", "template"},
     "duration": {"duration", "template"},
     "user": {"text", "template", "number", "list"},
     "stage": {"text", "template"},

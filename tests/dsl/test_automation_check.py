@@ -69,7 +69,7 @@ def test_positional_after_named_and_twice_given():
         ("title: 'x', hours: 'about {deal.amount}'", "'hours' needs a number, not text"),
         ("title: 'x', hours: true", "'hours' needs a number, not true or false"),
         ("title: ['a']", "'title' needs text, not a list"),
-        ("title: 'x', due: 2d", "'due' needs a datetime, not a duration"),
+        ("title: 'x', due: true", "'due' needs a datetime, not true or false"),
     ],
 )
 def test_literal_of_the_wrong_type(args, message):
@@ -81,6 +81,7 @@ def test_literal_of_the_wrong_type(args, message):
     [
         "title: 'x', due: '2026-01-05'",
         "title: 'x', due: 2026-01-05T10:00",
+        "title: 'x', due: 4h",  # a duration where a moment is expected: that long from now
         "title: 42, hours: -1.5",
         "title: 'x', due: deal.title",  # not a literal: known only at run time
         "title: 'x', due: null, hours: null",
