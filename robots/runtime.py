@@ -25,12 +25,13 @@ from engine.models import Job
 from engine.runtime import Runtime
 from robots import log as automation_log
 from robots.calendar import at_time_of_day, company_timezone, next_working_moment
-from robots.execution import run_actions
+from robots.execution import bind, run_actions
 from robots.sources import load_automation
 
 logger = logging.getLogger(__name__)
 
 ROBOT_JOB = "robot"
+WAIT_ACTION = "wait_for_event"
 # Automated moves in one chain (robot → move → robot of the next stage → ...) before the
 # loop guard stops it; a person's move starts a new chain.
 MAX_CHAIN = 10
@@ -267,18 +268,87 @@ def fire(rt: Runtime, job: Job) -> None:
                                   reason=f"the condition {robot.condition.text} was false",
                                   detail={"seen": seen}, **log_args)
             return
+    if payload.get("wait_event") and not payload.get("event_arrived"):
+        automation_log.record(rt.session, rt.clock, outcome="skipped",
+                              reason=f"gave up waiting for {payload['wait_event']}; the chain stops here", **log_args)
+        return
     cause = Cause("robot", robot.key, robot.name or robot.key, (*chain_keys, robot.key))
     try:
+        actions, wait = _split_wait(robot.actions)
+    except ValueError as err:
+        automation_log.record(rt.session, rt.clock, outcome="failed", reason=str(err), **log_args)
+        return
+    try:
         with rt.session.begin_nested():
-            results = run_actions(rt, deal, robot.actions, env, cause)
+            results = run_actions(rt, deal, actions, env, cause)
+            waiting = _wait_args(rt, wait, env, now) if wait is not None else None
     except Exception as err:  # an action failed: nothing it wrote stays; retry, then give up
         _failed(rt, deal, job, robot, err, log_args)
         return
     automation_log.record(rt.session, rt.clock, outcome="ran", reason="ran its actions",
                           detail={"results": results}, **log_args)
     if step + 1 < len(chain.steps) and _still_on_stage(rt, deal, payload):
-        _schedule_step(rt, deal, payload["scope"], payload["stage"], chain.steps[step + 1], base=now,
-                       chain=chain_keys, entered_at=deal.stage_entered_at)
+        following = chain.steps[step + 1]
+        if waiting is None:
+            _schedule_step(rt, deal, payload["scope"], payload["stage"], following, base=now,
+                           chain=chain_keys, entered_at=deal.stage_entered_at)
+        else:
+            _wait_for(rt, deal, payload, following, chain_keys, *waiting)
+
+
+def _split_wait(actions: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
+    """A chain step ending in wait_for_event(...): its actions, and the wait."""
+    if actions and actions[-1].name == WAIT_ACTION:
+        return actions[:-1], actions[-1]
+    if any(a.name == WAIT_ACTION for a in actions):
+        raise ValueError("wait_for_event must be the last action of its step")
+    return actions, None
+
+
+def _wait_args(rt: Runtime, call: Any, env: dict[str, Any], now: datetime) -> tuple[str, timedelta | None]:
+    params = bind(rt.engine.actions, call, env, now)
+    timeout = params.get("timeout")
+    if timeout is not None and not isinstance(timeout, timedelta):
+        raise ValueError(f"wait_for_event's timeout must be a duration such as 2d, not {timeout!r}")
+    return str(params["event"]), timeout
+
+
+def _wait_for(rt: Runtime, deal: Any, payload: dict[str, Any], robot: Robot, chain: tuple[str, ...],
+              event: str, timeout: timedelta | None) -> None:
+    """Park the next step until `event` arrives for the deal (see `event_arrived`)."""
+    now = rt.clock.now()
+    job = Job(kind=ROBOT_JOB, status="pending" if timeout else "waiting", due_at=now + (timeout or timedelta(0)),
+              deal_id=deal.id, element_id=robot.key, created_at=now,
+              payload={"scope": payload["scope"], "stage": payload["stage"], "key": robot.key,
+                       "base": now.isoformat(), "entered_at": payload["entered_at"], "chain": list(chain),
+                       "attempt": 0, "paths": sorted(_delay_paths(robot)), "wait_event": event})
+    rt.session.add(job)
+    rt.session.flush()
+    until = f" until {job.due_at.isoformat()}" if timeout else ""
+    automation_log.record(rt.session, rt.clock, deal_id=deal.id, kind="robot", key=robot.key,
+                          scope=payload["scope"], stage=payload["stage"], name=robot.name, outcome="waiting",
+                          reason=f"waiting for {event}{until}", job_id=job.id)
+
+
+def event_arrived(rt: Runtime, deal_id: int, event_type: str) -> int:
+    """Release the chain steps of this deal waiting for `event_type`; they run after their own delay."""
+    jobs = [j for j in rt.session.scalars(
+        select(Job).where(Job.deal_id == deal_id, Job.kind == ROBOT_JOB, Job.status.in_(LIVE)))
+        if j.payload.get("wait_event") == event_type and not j.payload.get("event_arrived")]
+    if not jobs:
+        return 0
+    deal = rt.crm.deal(deal_id)
+    automation = load_automation(rt.session, deal.pipeline.code)
+    for job in jobs:
+        job.payload = {**job.payload, "event_arrived": True, "base": rt.clock.now().isoformat()}
+        block = automation.stage(job.payload["stage"]) if automation else None
+        located = _locate(block, job.payload["key"]) if block else None
+        if located is None:
+            job.status = "cancelled"
+            continue
+        chain, step = located
+        _plan(rt, deal, chain.steps[step], job, {"deal": rt.crm.record(deal)})
+    return len(jobs)
 
 
 def _failed(rt: Runtime, deal: Any, job: Job, robot: Robot, err: Exception, log_args: dict[str, Any]) -> None:
@@ -337,6 +407,8 @@ def _on_fields_changed(rt: Runtime, event: DealFieldsChanged) -> None:
     deal = rt.crm.deal(event.deal_id)
     automation = load_automation(rt.session, deal.pipeline.code)
     for job in jobs:
+        if job.payload.get("wait_event") and not job.payload.get("event_arrived"):
+            continue  # its time starts when the event arrives
         block = automation.stage(job.payload["stage"]) if automation else None
         located = _locate(block, job.payload["key"]) if block else None
         if located is None:

@@ -36,6 +36,7 @@ from crm.events import Cause
 from crm.models import Deal
 from engine.errors import StartRefused
 from engine.models import ProcessVersion
+from robots.runtime import event_arrived
 from triggers.errors import InvalidEvent
 from triggers.models import Event
 from triggers.resolution import resolve_deals
@@ -166,6 +167,7 @@ def _apply(runtime: Any, type_: str, data: Mapping[str, Any], deals: list[Deal],
         locked = crm.deal(deal.id, for_update=True)
         file = automation(runtime.session, locked.pipeline.code)
         result.evaluations += [e.as_dict() for e in apply_triggers(runtime, locked, type_, data, file, cause)]
+        event_arrived(runtime, locked.id, type_)
         _start_and_deliver(runtime, locked.id, type_, data, cause, result)
 
 

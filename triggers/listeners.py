@@ -18,6 +18,7 @@ from typing import Any
 
 from crm.base import jsonable
 from crm.events import Cause, DealFieldsChanged, Listeners, TaskCompleted, TaskMoved
+from robots.runtime import event_arrived
 from triggers.rules import AutomationLookup, apply_triggers, automation_for
 from triggers.schemas import validate_payload
 
@@ -58,10 +59,11 @@ def _fields_changed(engine: Any, crm: Any, event: DealFieldsChanged, automation:
 def _apply(engine: Any, crm: Any, deal_id: int, event_type: str, payload: Mapping[str, Any], cause: Cause,
            automation: AutomationLookup) -> None:
     deal = crm.deal(deal_id)
+    runtime = engine.runtime_for(crm)
+    event_arrived(runtime, deal_id, event_type)
     file = automation(crm.session, deal.pipeline.code)
     if file is None or not any(t.event == event_type for t in file.all_triggers()):
         return
-    runtime = engine.runtime_for(crm)
     data = validate_payload(event_type, payload)
 
     def work() -> None:

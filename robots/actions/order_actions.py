@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import Schema
+from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from crm.models import Deal
@@ -88,6 +88,18 @@ def _fields(order: dict[str, Any]) -> dict[str, Any]:
         values.update({"credit_type": credit["type"], "bank": credit.get("bank"),
                        "term_months": credit.get("term_months"), "down_payment": credit.get("down_payment")})
     return {k: v for k, v in values.items() if v is not None}
+
+
+class WaitForEventSchema(Schema):
+    event = fields.String(required=True, metadata={"description": "the event type, e.g. order.paid"})
+    timeout = fields.Raw(load_default=None, metadata={"description": "give up after this long (a duration)"})
+
+
+@action("wait_for_event", WaitForEventSchema, category="flow", positional=("event", "timeout"),
+        description="In a robot chain: the following 'then' steps wait until this event arrives for the deal "
+                    "(or the chain stops after the timeout)")
+def wait_for_event(ctx: ActionContext, event: str, timeout: Any) -> dict[str, Any]:
+    raise ActionInputError("wait_for_event is a step of a robot chain; a BPMN process waits with a message event")
 
 
 class IgnoreSchema(Schema):

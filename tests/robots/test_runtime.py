@@ -211,3 +211,45 @@ stage in_processing:
     with engine.unit() as rt:
         assert notes_of(rt, deal_id) == []
     assert "failed" in outcomes(engine, deal_id, "bad")
+
+
+WAITING = '''pipeline main "Sales"
+
+stage in_processing:
+  robot "ask to pay" immediately:
+    notify(text: "Please pay {deal.title}")
+    wait_for_event("order.paid", 3d)
+  then "thank" after 1h:
+    notify(text: "Thanks for paying")
+'''
+
+
+def test_a_chain_can_wait_for_an_event_and_goes_on_after_its_own_delay(engine, clock):
+    from triggers.intake import accept_event
+
+    save(engine, "main", WAITING)
+    deal_id = make_deal(engine, fields={"order_id": "W-1"})
+    move(engine, deal_id, "in_processing")
+    advance(engine, clock, timedelta(days=1))
+    with engine.unit() as rt:
+        assert notes_of(rt, deal_id) == ["Please pay Washing machine"]
+        accept_event(rt, "order.paid", {"order_id": "W-1", "paid": True}, idempotency_key=None, source="store",
+                     cause=TEST_CAUSE)
+    advance(engine, clock, timedelta(minutes=59))
+    with engine.unit() as rt:
+        assert notes_of(rt, deal_id) == ["Please pay Washing machine"]
+    advance(engine, clock, timedelta(minutes=1))
+    with engine.unit() as rt:
+        assert notes_of(rt, deal_id) == ["Please pay Washing machine", "Thanks for paying"]
+
+
+def test_a_chain_waiting_for_an_event_stops_at_its_timeout(engine, clock):
+    save(engine, "main", WAITING)
+    deal_id = make_deal(engine, fields={"order_id": "W-2"})
+    move(engine, deal_id, "in_processing")
+    advance(engine, clock, timedelta(days=4))
+    with engine.unit() as rt:
+        assert notes_of(rt, deal_id) == ["Please pay Washing machine"]
+    reasons = [r for k, o, r in log_of(engine, deal_id) if k == "thank"]
+    assert reasons[0].startswith("waiting for order.paid until")
+    assert reasons[-1] == "gave up waiting for order.paid; the chain stops here"
