@@ -100,3 +100,59 @@ def test_processes(path: Path) -> None:
     click.echo(f"{passed} passed, {len(results) - passed} failed")
     if not results or passed != len(results):
         sys.exit(1)
+
+
+@main.group()
+def automation() -> None:
+    """Robots and triggers: check and save automation files."""
+
+
+@automation.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def automation_check(files: tuple[Path, ...]) -> None:
+    """Check FILES against this database's pipelines, fields, actions and events; exit 1 on errors."""
+    from api.wiring import build_engine, catalog
+    from robots.sources import validate
+
+    engine = build_engine(_database(_settings()))
+    failed = False
+    with engine.unit() as rt:
+        known = catalog(engine, rt.crm)
+    for path in files:
+        _, errors = validate(path.read_text(encoding="utf-8"), known)
+        for error in errors:
+            click.echo(f"{path}:{error.line or 1}:{error.column or 1}: {error.message}")
+        failed = failed or bool(errors)
+    if failed:
+        sys.exit(1)
+    click.echo(f"{len(files)} file(s) OK")
+
+
+@automation.command("save")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--apply-to-existing", is_flag=True,
+              help="also run the changed stages' robots for deals already on them")
+def automation_save(file: Path, apply_to_existing: bool) -> None:
+    """Save FILE as the automation of its pipeline (or the global rules); refused whole on any error."""
+    from api.wiring import build_engine, catalog
+    from crm.events import Cause
+    from robots.runtime import apply_to_deals_on_stage
+    from robots.sources import InvalidAutomation, save_automation, validate
+
+    engine = build_engine(_database(_settings()))
+    text = file.read_text(encoding="utf-8")
+    try:
+        with engine.unit() as rt:
+            parsed, errors = validate(text, catalog(engine, rt.crm))
+            if errors or parsed is None:
+                raise InvalidAutomation(errors)
+            scope = parsed.scope
+            row = save_automation(rt.session, rt.clock, scope, text, catalog(engine, rt.crm), "cli")
+            if apply_to_existing:
+                for stage in parsed.stages:
+                    apply_to_deals_on_stage(rt, scope, stage.code, Cause("user", None, "dealflow cli"))
+    except InvalidAutomation as refused:
+        for error in refused.errors:
+            click.echo(f"{file}:{error.line or 1}:{error.column or 1}: {error.message}")
+        sys.exit(1)
+    click.echo(f"saved {scope} version {row.version}")
