@@ -25,7 +25,10 @@ EnvFactory = Callable[[Any], dict[str, Any]]
 
 
 def to_json_safe(value: Any) -> Any:
-    """Action results go into task data, which Spiff serializes: keep them plain."""
+    """Plain JSON for whatever expressions and actions produce: action results go into task
+    data (which Spiff serializes), log details and outbox payloads into JSON columns."""
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
     if isinstance(value, Mapping):
         return {str(k): to_json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
@@ -38,7 +41,7 @@ def to_json_safe(value: Any) -> Any:
         return value.total_seconds()
     if isinstance(value, Record):
         return _record_summary(value)
-    return value
+    return str(value)
 
 
 def _record_summary(record: Record) -> dict[str, Any]:

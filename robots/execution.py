@@ -7,8 +7,21 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from crm.events import Cause
+from dsl import DslError, Expression, compile_expression
 from dsl.automation import ActionCall
 from engine.actions import ActionContext, ActionInputError
+from engine.scripting import to_json_safe
+
+
+def values_seen(condition: Expression, env: Mapping[str, Any], now: Any) -> dict[str, Any]:
+    """What an expression read (its paths), JSON-safe, so a log line shows why it came out as it did."""
+    seen: dict[str, Any] = {}
+    for path in sorted(condition.paths):
+        try:
+            seen[path] = to_json_safe(compile_expression(path).evaluate(env, now))
+        except DslError as err:
+            seen[path] = f"<{err.message}>"
+    return seen
 
 
 def bind(actions: Any, call: ActionCall, env: Mapping[str, Any], now: Any) -> dict[str, Any]:

@@ -16,8 +16,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -28,7 +27,7 @@ from crm.db import Database
 from crm.events import Cause
 from crm.models import Deal
 from crm.service import Crm
-from dsl import Record
+from engine.scripting import to_json_safe as json_safe
 from robots.actions.tables import OUTBOX_KINDS, OutboxMessage, savepoint
 
 log = logging.getLogger(__name__)
@@ -61,27 +60,6 @@ class DeliveryError(Exception):
 
 class PermanentDeliveryError(DeliveryError):
     """A delivery that can never succeed as it is (refused address, 4xx): no more attempts."""
-
-
-def json_safe(value: Any) -> Any:
-    """Payloads computed by expressions, reduced to what JSON (and the hash of the key) can hold."""
-    if isinstance(value, Record):
-        return value.dsl_get("id")
-    if isinstance(value, bool | int | str) or value is None:
-        return value
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, float):
-        return value
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, Mapping):
-        return {str(key): json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [json_safe(item) for item in value]
-    return str(value)
 
 
 def idempotency_key(action: str, deal_id: int | None, source: str | None, payload: Mapping[str, Any]) -> str:

@@ -25,7 +25,7 @@ from engine.models import Job
 from engine.runtime import Runtime
 from robots import log as automation_log
 from robots.calendar import at_time_of_day, company_timezone, next_working_moment
-from robots.execution import bind, run_actions
+from robots.execution import bind, run_actions, values_seen
 from robots.sources import load_automation
 
 logger = logging.getLogger(__name__)
@@ -169,7 +169,7 @@ def due_time(robot: Robot, base: datetime, env: dict[str, Any], now: datetime, d
             moment = delay.moment.evaluate(env, now)
         except DslError:
             # `deal.ready_date - 2h` with no date yet: wait for the field rather than fail.
-            if any(value is None for value in _values_seen(delay.moment, env, now).values()):
+            if any(value is None for value in values_seen(delay.moment, env, now).values()):
                 return None
             raise
         if moment is None:
@@ -255,7 +255,7 @@ def fire(rt: Runtime, job: Job) -> None:
     env = {"deal": rt.crm.record(deal)}
     now = rt.clock.now()
     if robot.condition is not None:
-        seen = _values_seen(robot.condition, env, now)
+        seen = values_seen(robot.condition, env, now)
         try:
             passed = bool(robot.condition.evaluate(env, now))
         except DslError as err:
@@ -378,19 +378,6 @@ def _locate(block: StageBlock, key: str) -> tuple[Any, int] | None:
             if robot.key == key:
                 return chain, index
     return None
-
-
-def _values_seen(condition: Any, env: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """What the condition read, so a skipped robot's log line shows why."""
-    from dsl import compile_expression
-
-    seen = {}
-    for path in sorted(condition.paths):
-        try:
-            seen[path] = compile_expression(path).evaluate(env, now)
-        except DslError as err:
-            seen[path] = f"<{err.message}>"
-    return seen
 
 
 # ---------------------------------------------------------------------- date fields move

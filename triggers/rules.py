@@ -23,8 +23,6 @@ the deal, its stage robot sets the field again... Every automated step extends
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -36,9 +34,13 @@ from crm.base import jsonable
 from crm.errors import CrmError
 from crm.events import Cause
 from crm.models import Deal, Stage
-from dsl import DslError, Record, compile_expression
+from dsl import DslError
 from dsl.automation import ActionCall, AutomationFile, Trigger
 from engine.actions import ActionInputError
+from robots import log as automation_log
+from robots.execution import run_actions as robots_run_actions
+from robots.execution import values_seen
+from robots.sources import load_automation
 
 log = logging.getLogger(__name__)
 
@@ -81,19 +83,8 @@ class Evaluation:
 
 
 def automation_for(session: Session, scope: str) -> AutomationFile | None:
-    """The automation file in force for a pipeline code or "global", None if there is none
-    (or the robots runtime that stores them is not installed)."""
-    if importlib.util.find_spec("robots.sources") is None:
-        return None
-    sources = importlib.import_module("robots.sources")
-    return sources.load_automation(session, scope)
-
-
-def default_action_runner() -> ActionRunner | None:
-    """`robots.execution.run_actions`, the one way robots and triggers run action lines."""
-    if importlib.util.find_spec("robots.execution") is None:
-        return None
-    return importlib.import_module("robots.execution").run_actions
+    """The automation file in force for a pipeline code or "global", None if there is none."""
+    return load_automation(session, scope)
 
 
 def ordered_triggers(runtime: Any, deal: Deal | None, file: AutomationFile, event_type: str) -> list[Trigger]:
@@ -127,7 +118,7 @@ def apply_triggers(
     """Try `file`'s rules for this event on `deal` (None for the global rules) until one acts."""
     if file is None:
         return []
-    runner = run_actions or default_action_runner()
+    runner = run_actions or robots_run_actions
     crm = runtime.crm
     env = {"deal": crm.record(deal) if deal is not None else None, "event": dict(payload)}
     now = runtime.clock.now()
@@ -199,7 +190,7 @@ def _can_move(deal: Deal | None, trigger: Trigger, target: Stage | None, evaluat
 
 
 def _act(runtime: Any, deal: Deal | None, trigger: Trigger, target: Stage | None, env: Mapping[str, Any],
-         cause: Cause, runner: ActionRunner | None, evaluation: Evaluation) -> None:
+         cause: Cause, runner: ActionRunner, evaluation: Evaluation) -> None:
     """Move and run the actions as one piece: if any of it fails, none of it stays and the
     failure is recorded; the event itself is still accepted (a retry by the sender could not
     fix a rule)."""
@@ -209,8 +200,6 @@ def _act(runtime: Any, deal: Deal | None, trigger: Trigger, target: Stage | None
             if target is not None and deal is not None:
                 runtime.crm.move_deal(deal, target, cause=cause)
             if trigger.actions:
-                if runner is None:
-                    raise RuntimeError("no action runner is installed (robots.execution is missing)")
                 evaluation.actions = list(runner(runtime, deal, trigger.actions, env, cause))
     except Exception as err:
         if not isinstance(err, CrmError | DslError | ActionInputError | RuntimeError):
@@ -242,30 +231,6 @@ def _target_stage(runtime: Any, deal: Deal | None, file: AutomationFile, trigger
         return None
 
 
-def values_seen(condition: Any, env: Mapping[str, Any], now: Any) -> dict[str, Any]:
-    """What a condition read (`Expression.paths`), JSON-safe, so a log line shows why it was false."""
-    seen: dict[str, Any] = {}
-    for path in sorted(condition.paths):
-        try:
-            seen[path] = _plain(compile_expression(path).evaluate(env, now))
-        except DslError as err:
-            seen[path] = f"<{err.message}>"
-    return seen
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Record):
-        try:
-            return {"id": value.dsl_get("id")}
-        except KeyError:
-            return repr(value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return jsonable(value)
-
-
 def _chain_steps(runtime: Any, deal: Deal | None, cause: Cause) -> int:
     counts = runtime.session.info.get(_COUNT_KEY, {})
     return max(len(cause.chain), counts.get(deal.id if deal is not None else None, 0))
@@ -281,15 +246,11 @@ def _count_step(runtime: Any, deal: Deal | None, cause: Cause) -> None:
 
 
 def _record(runtime: Any, evaluation: Evaluation, stage: str | None) -> None:
-    """Into the robots' automation log when it is installed; the evaluation is returned anyway."""
-    if importlib.util.find_spec("robots.log") is None:
-        return
-    record = getattr(importlib.import_module("robots.log"), "record", None)
-    if record is None:
-        return
-    record(runtime.session, runtime.clock, deal_id=evaluation.deal_id, kind="trigger", key=evaluation.rule,
-           scope=evaluation.scope, stage=stage, name=evaluation.name, outcome=evaluation.outcome,
-           reason=evaluation.reason, detail={
-               "event": evaluation.event, "seen": evaluation.seen, "target": evaluation.target,
-               "moved": evaluation.moved, "actions": jsonable(evaluation.actions),
-           })
+    """Into the automation log, next to the robots' entries of the same deal."""
+    automation_log.record(
+        runtime.session, runtime.clock, deal_id=evaluation.deal_id, kind="trigger", key=evaluation.rule,
+        scope=evaluation.scope, stage=stage, name=evaluation.name, outcome=evaluation.outcome,
+        reason=evaluation.reason, detail={
+            "event": evaluation.event, "seen": evaluation.seen, "target": evaluation.target,
+            "moved": evaluation.moved, "actions": jsonable(evaluation.actions),
+        })
