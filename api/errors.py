@@ -23,6 +23,11 @@ def _body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return body
 
 
+def _status(err: Exception, statuses: dict[type, int]) -> int:
+    """The status of the most specific listed class the error is an instance of (subclasses included)."""
+    return next((status for cls, status in statuses.items() if isinstance(err, cls)), 400)
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ValidationError)
     def invalid_payload(err: ValidationError) -> Any:
@@ -30,12 +35,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(EngineError)
     def engine_error(err: EngineError) -> Any:
-        status = {InvalidProcess: 422, StartRefused: 422, EngineNotFound: 404, InvalidState: 409}.get(type(err), 400)
-        return jsonify(err.to_dict()), status
+        return jsonify(err.to_dict()), _status(err, {InvalidProcess: 422, StartRefused: 422, EngineNotFound: 404,
+                                                     InvalidState: 409})
 
     @app.errorhandler(CrmError)
     def crm_error(err: CrmError) -> Any:
-        status = {CrmNotFound: 404, InvalidInput: 422, Conflict: 409}.get(type(err), 400)
+        status = _status(err, {CrmNotFound: 404, InvalidInput: 422, Conflict: 409})
         return jsonify(_body(err.code, str(err), getattr(err, "fields", None) or None)), status
 
     @app.errorhandler(StaleDataError)

@@ -16,9 +16,10 @@ class StartProcessSchema(StrictSchema):
 
 
 class EventSchema(StrictSchema):
-    deal_id = fields.Integer(required=True, strict=True)
-    message = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    type = fields.String(required=True, validate=validate.Length(min=1, max=200))
     payload = fields.Dict(keys=fields.String(), load_default=dict)
+    idempotency_key = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    source = fields.String(load_default="api", validate=validate.Length(min=1, max=64))
 
 
 class CompleteTaskSchema(StrictSchema):

@@ -11,6 +11,7 @@ from api.schemas import EventSchema, StartProcessSchema
 from crm.events import Cause
 from engine.models import HistoryEntry, Incident, ProcessVersion
 from engine.runtime import ACTIVE, all_tasks
+from triggers.intake import accept_event
 
 bp = Blueprint("processes", __name__, url_prefix="/api/v1")
 API_CAUSE = Cause("user", None, "api")
@@ -53,11 +54,12 @@ def start(key: str) -> Any:
 
 @bp.post("/events")
 def send_event() -> Any:
+    """An event in: validated, stored once per (source, idempotency key), then applied."""
     body = EventSchema().load(request.get_json(silent=True) or {})
     with _engine().unit() as rt:
-        rt.crm.deal(body["deal_id"])
-        resumed = rt.send_message(body["deal_id"], body["message"], body["payload"], cause=API_CAUSE)
-        return jsonify({"resumed_instances": resumed}), 202
+        result = accept_event(rt, body["type"], body["payload"], idempotency_key=body["idempotency_key"],
+                              source=body["source"], cause=Cause("system", body["source"], body["source"]))
+        return jsonify(result.as_dict()), 200 if result.duplicate else 202
 
 
 @bp.get("/instances/<int:instance_id>")

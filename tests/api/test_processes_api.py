@@ -44,9 +44,12 @@ def test_send_to_bank_through_the_api(client, engine):
     state = client.get(f"/api/v1/instances/{instance_id}").json
     assert state["status"] == "running" and "move_to_credit_pipeline" in state["completed_elements"]
     assert client.get(f"/api/v1/deals/{deal_id}").json["pipeline"] == "credit"
-    sent = client.post("/api/v1/events", json={"deal_id": deal_id, "message": "bank.decision",
-                                               "payload": {"approved": True}})
-    assert sent.status_code == 202 and sent.json["resumed_instances"] == [instance_id]
+    decision = {"type": "bank.decision", "payload": {"deal_id": deal_id, "approved": True},
+                "idempotency_key": "bank-1", "source": "bank"}
+    sent = client.post("/api/v1/events", json=decision)
+    assert sent.status_code == 202 and sent.json["resumed"] == [instance_id]
+    again = client.post("/api/v1/events", json=decision)
+    assert again.status_code == 200 and again.json["duplicate"] is True
     assert client.get(f"/api/v1/instances/{instance_id}").json["status"] == "completed"
     assert client.get(f"/api/v1/deals/{deal_id}").json["stage"] == "order_assembly"
 
@@ -62,9 +65,10 @@ def test_a_refused_start_names_every_missing_field_and_creates_nothing(client, e
 
 
 @pytest.mark.parametrize(("method", "url", "body", "status"), [
-    ("post", "/api/v1/events", {"deal_id": "one", "message": "x"}, 422),
-    ("post", "/api/v1/events", {"deal_id": 1, "message": "x", "extra": 1}, 422),
-    ("post", "/api/v1/events", {"deal_id": 999999, "message": "x"}, 404),
+    ("post", "/api/v1/events", {"type": 5}, 422),
+    ("post", "/api/v1/events", {"type": "bank.decision", "extra": 1}, 422),
+    ("post", "/api/v1/events", {"type": "bank.decision", "payload": {"deal_id": 999999, "approved": True}}, 422),
+    ("post", "/api/v1/events", {"type": "no.such.event", "payload": {}}, 422),
     ("post", "/api/v1/processes/nope/start", {"deal_id": 1}, 404),
     ("get", "/api/v1/instances/999999", None, 404),
     ("post", "/api/v1/incidents/999999/retry", None, 404),
