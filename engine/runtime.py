@@ -473,6 +473,9 @@ class Runtime:
             event = task.data.get("event") if "event" in task.data else None
             if event is not None and type(task.task_spec).__name__.endswith("Event"):
                 detail["event"] = event
+            result_variable = getattr(task.task_spec, "result_variable", None)
+            if result_variable is not None and result_variable in task.data:
+                detail["result"] = task.data[result_variable]
             self._history(instance, task.task_spec.bpmn_id, element_label(task), type(task.task_spec).__name__,
                           "completed", detail)
 

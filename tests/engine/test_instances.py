@@ -125,6 +125,16 @@ def test_history_lists_each_element_in_the_order_it_ran(engine):
     ]
 
 
+def test_history_keeps_what_each_action_returned(engine):
+    engine.deploy(Bpmn("acts").start().service("go", "move_to", stage='"in_processing"').end()
+                  .chain("start", "go", "end").xml())
+    instance = engine.start("acts", make_deal(engine))
+    with engine.unit() as rt:
+        entry = rt.session.scalars(select(HistoryEntry).where(
+            HistoryEntry.instance_id == instance.id, HistoryEntry.element_id == "go")).one()
+    assert entry.detail["result"] == {"moved": True, "stage": "in_processing"}
+
+
 def test_cancelling_an_instance_archives_its_open_tasks_and_stops_its_waits(engine):
     engine.deploy(Bpmn("c").start().user("u", title="Do it").end().chain("start", "u", "end").xml())
     deal_id = make_deal(engine)
