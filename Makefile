@@ -34,7 +34,8 @@ services:
 	@bash .ci/services.sh
 
 bench: $(STAMP) services
-	$(PY) bench/engine.py
+	$(PY) bench/engine.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
+	$(PY) bench/robots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
