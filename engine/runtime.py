@@ -259,7 +259,7 @@ class Runtime:
         """A deal field a date timer reads has changed: its due time follows the new value."""
         changed_paths = {f"deal.{name}" for name in changed}
         jobs = self.session.scalars(
-            select(Job).where(Job.deal_id == deal_id, Job.kind == "timer", Job.status == "pending")
+            select(Job).where(Job.deal_id == deal_id, Job.kind == "timer", Job.status.in_(("pending", "waiting")))
         ).all()
         for instance_id in sorted({j.instance_id for j in jobs if changed_paths & set(j.payload.get("paths", []))}):
             self.signal(instance_id, "timer re-planned", self._replan, cause)
@@ -557,31 +557,37 @@ class Runtime:
         return sorted([name, element] for name, element in wanted)
 
     def _sync_timers(self, instance: ProcessInstance, workflow: BpmnWorkflow, known: dict[str, str]) -> dict[str, str]:
-        wanted: dict[str, tuple[datetime, Any, Any]] = {}
+        """One job row per waiting timer: pending at its due time, or "waiting" while the date it
+        reads is empty (the row keeps the paths, so setting the field re-plans it)."""
+        wanted: dict[str, tuple[datetime | None, Any, Any]] = {}
         if instance.status == "running":
             for task in all_tasks(workflow, state=TaskState.WAITING):
                 definition = waiting_timer(task)
-                due = definition.due_at(task) if definition is not None else None
-                if due is not None:
+                if definition is None:
+                    continue
+                due = definition.due_at(task)
+                if due is not None or isinstance(definition, DateTimer):
                     wanted[str(task.id)] = (due, task, definition)
-        planned = {task_id: due.isoformat() for task_id, (due, _, _) in wanted.items()}
+        planned = {task_id: due.isoformat() if due else "waiting" for task_id, (due, _, _) in wanted.items()}
         if planned == known:
             return known
         now = self.clock.now()
-        jobs = {j.task_id: j for j in self.session.scalars(
-            select(Job).where(Job.instance_id == instance.id, Job.kind == "timer", Job.status == "pending"))}
+        jobs = {j.task_id: j for j in self.session.scalars(select(Job).where(
+            Job.instance_id == instance.id, Job.kind == "timer", Job.status.in_(("pending", "waiting"))))}
         for task_id, job in jobs.items():
             if task_id not in wanted:
                 job.status, job.finished_at = "cancelled", now
-            elif job.due_at != wanted[task_id][0]:
-                job.due_at = wanted[task_id][0]
+            else:
+                due = wanted[task_id][0]
+                job.status, job.due_at = ("pending", due) if due is not None else ("waiting", job.due_at)
         for task_id, (due, task, definition) in wanted.items():
             if task_id in jobs:
                 continue
             paths = sorted(compile_expression(definition.expression).paths) if isinstance(definition, DateTimer) else []
             self.session.add(Job(
-                kind="timer", status="pending", due_at=due, instance_id=instance.id, deal_id=instance.deal_id,
-                task_id=task_id, element_id=task.task_spec.bpmn_id, created_at=now,
+                kind="timer", status="pending" if due is not None else "waiting", due_at=due or now,
+                instance_id=instance.id, deal_id=instance.deal_id, task_id=task_id,
+                element_id=task.task_spec.bpmn_id, created_at=now,
                 payload={"timer": "cycle" if isinstance(definition, CycleTimer) else type(definition).__name__,
                          "paths": paths},
             ))

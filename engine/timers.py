@@ -53,18 +53,23 @@ def _evaluate(my_task: Any, expression: str) -> Any:
 class _ClockedTimer:
     """Shared by the one-shot timers: compute the due time once, fire when the clock passes it."""
 
-    def due_at(self, my_task: Any) -> datetime:
+    def due_at(self, my_task: Any) -> datetime | None:
+        """When the timer fires; None while the date it reads is empty (it waits for it)."""
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
-            event_value = self.compute_due(my_task).isoformat()
+            due = self.compute_due(my_task)
+            if due is None:
+                return None
+            event_value = due.isoformat()
             my_task._set_internal_data(event_value=event_value)
         return datetime.fromisoformat(event_value)
 
-    def compute_due(self, my_task: Any) -> datetime:
+    def compute_due(self, my_task: Any) -> datetime | None:
         raise NotImplementedError
 
     def has_fired(self, my_task: Any) -> bool:
-        if self.due_at(my_task) <= _now(my_task):
+        due = self.due_at(my_task)
+        if due is not None and due <= _now(my_task):
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
 
@@ -72,8 +77,9 @@ class _ClockedTimer:
 class DateTimer(_ClockedTimer, TimeDateEventDefinition):
     """Fires at a moment, usually read from a deal field; re-planned when the field changes."""
 
-    def compute_due(self, my_task: Any) -> datetime:
-        return to_datetime(_evaluate(my_task, self.expression))
+    def compute_due(self, my_task: Any) -> datetime | None:
+        value = _evaluate(my_task, self.expression)
+        return None if value is None else to_datetime(value)
 
 
 class DurationTimer(_ClockedTimer, DurationTimerEventDefinition):

@@ -65,6 +65,23 @@ def test_a_date_timer_follows_the_deal_field_it_reads(engine, clock):
     assert stage_of(engine, deal_id) == "main.in_processing"
 
 
+def test_a_date_timer_on_an_empty_field_waits_for_it_to_be_set(engine, clock):
+    engine.deploy(RETURN)
+    deal_id = make_deal(engine, fields={"return_date": "2026-01-10T09:00:00Z"})
+    instance = engine.start("ret", deal_id)
+    with engine.unit() as rt:
+        rt.crm.set_fields(rt.crm.deal(deal_id), {"return_date": None}, cause=TEST_CAUSE)
+    assert pending_timers(engine, instance.id) == []
+    advance(engine, clock, timedelta(days=30))
+    assert stage_of(engine, deal_id) == "main.new"
+    assert status(engine, instance.id) == "running"
+    with engine.unit() as rt:
+        rt.crm.set_fields(rt.crm.deal(deal_id), {"return_date": "2026-02-10T09:00:00Z"}, cause=TEST_CAUSE)
+    assert pending_timers(engine, instance.id) == [datetime(2026, 2, 10, 9, 0, tzinfo=UTC)]
+    advance(engine, clock, timedelta(days=7))
+    assert stage_of(engine, deal_id) == "main.in_processing"
+
+
 def test_a_date_already_past_fires_at_once(engine):
     engine.deploy(RETURN)
     deal_id = make_deal(engine, fields={"return_date": "2025-12-31T00:00:00Z"})
