@@ -21,7 +21,9 @@ Money = Numeric(14, 2)
 
 STAGE_KINDS = ("in_progress", "won", "lost")
 FIELD_TYPES = ("string", "number", "money", "date", "datetime", "bool", "enum", "user")
-ROLES = ("administrator", "designer", "head", "manager", "driver", "purchaser", "logistician", "integration")
+ROLES = (
+    "administrator", "director", "designer", "head", "manager", "driver", "purchaser", "logistician", "integration",
+)
 TASK_STATUSES = ("open", "done", "archived")
 LEAD_STATUSES = ("new", "converted", "junk")
 CHANNEL_KINDS = ("phone", "email")

@@ -1,0 +1,116 @@
+"""Who sees which deals and who may do what (SCENARIOS.md S9).
+
+Stores compete: a manager sees the deals of their own store (department), and a deal becomes
+visible to every store's staff once it reaches `shipped` in the sales pipeline (from then on
+logistics and any store may have to answer the client). Heads see their department; the
+administrator and the director see everything; designers see everything read-only so they
+can build processes on real examples; drivers, logisticians and purchasers see the deals they
+have tasks for. The rules are written twice on purpose — as a predicate for one deal and as a
+SQL filter for lists — and the tests hold them to the same answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+
+from crm.models import Deal, Pipeline, Stage, Task, User
+
+SALES_PIPELINE = "main"
+PUBLIC_FROM_STAGE = "shipped"
+
+SEE_ALL = {"administrator", "director", "designer", "integration"}
+STORE_ROLES = {"head", "manager"}
+TASK_GROUP_OF_ROLE = {"logistician": "logistics", "purchaser": "purchasing"}
+
+PERMISSIONS: dict[str, set[str]] = {
+    "manage_users": {"administrator"},
+    "manage_secrets": {"administrator"},
+    "edit_processes": {"administrator", "designer"},
+    "edit_robots": {"administrator", "designer"},
+    "run_test_bench": {"administrator", "designer"},
+    "start_processes": {"administrator", "director", "head", "manager"},
+    "move_deals": {"administrator", "director", "head", "manager", "logistician", "integration"},
+    "edit_deals": {"administrator", "director", "head", "manager", "integration"},
+    "work_tasks": {"administrator", "director", "head", "manager", "driver", "logistician", "purchaser"},
+    "send_events": {"administrator", "integration"},
+    "retry_incidents": {"administrator", "designer", "head"},
+}
+
+
+def roles_of(user: User) -> set[str]:
+    return set(user.roles or ()) if user.active else set()
+
+
+def can(user: User, permission: str) -> bool:
+    """Whether `user` holds a role that grants `permission` (an unknown permission grants nothing)."""
+    return bool(roles_of(user) & PERMISSIONS.get(permission, set()))
+
+
+def can_see_deal(user: User, deal: Deal) -> bool:
+    roles = roles_of(user)
+    if roles & SEE_ALL:
+        return True
+    own_store = user.department_id is not None and deal.department_id == user.department_id
+    if roles & STORE_ROLES and (own_store or is_public(deal)):
+        return True
+    return any(_has_task(user, role, task) for task in deal_tasks(deal) for role in roles)
+
+
+def is_public(deal: Deal) -> bool:
+    """Shipped or further on in sales (won included, lost not): every store may need it now."""
+    if deal.pipeline.code != SALES_PIPELINE:
+        return False
+    shipped = next((s for s in deal.pipeline.stages if s.code == PUBLIC_FROM_STAGE), None)
+    if shipped is None:
+        return False
+    return deal.stage.kind == "won" or (deal.stage.kind == "in_progress" and deal.stage.sort >= shipped.sort)
+
+
+def deal_tasks(deal: Deal) -> list[Task]:
+    from sqlalchemy.orm import object_session
+
+    session = object_session(deal)
+    return list(session.scalars(select(Task).where(Task.deal_id == deal.id))) if session else []
+
+
+def _has_task(user: User, role: str, task: Task) -> bool:
+    if role == "driver":
+        return task.assignee_id == user.id
+    group = TASK_GROUP_OF_ROLE.get(role)
+    return group is not None and (task.group == group or task.assignee_id == user.id)
+
+
+def visible_deals(user: User) -> ColumnElement[bool]:
+    """A WHERE clause for `select(Deal)` keeping only the deals `user` may see."""
+    roles = roles_of(user)
+    if roles & SEE_ALL:
+        return true()
+    clauses: list[Any] = []
+    if roles & STORE_ROLES:
+        if user.department_id is not None:
+            clauses.append(Deal.department_id == user.department_id)
+        clauses.append(_public_clause())
+    task_clauses = []
+    if "driver" in roles:
+        task_clauses.append(Task.assignee_id == user.id)
+    for role, group in TASK_GROUP_OF_ROLE.items():
+        if role in roles:
+            task_clauses.append(or_(Task.group == group, Task.assignee_id == user.id))
+    if task_clauses:
+        clauses.append(exists().where(Task.deal_id == Deal.id, or_(*task_clauses)))
+    return or_(*clauses) if clauses else false()
+
+
+def _public_clause() -> ColumnElement[bool]:
+    shipped = (
+        select(Stage.sort).join(Pipeline, Stage.pipeline_id == Pipeline.id)
+        .where(Pipeline.code == SALES_PIPELINE, Stage.code == PUBLIC_FROM_STAGE).scalar_subquery()
+    )
+    current = select(Stage).where(Stage.id == Deal.stage_id)
+    sales = select(Pipeline.id).where(Pipeline.code == SALES_PIPELINE).scalar_subquery()
+    return and_(
+        Deal.pipeline_id == sales,
+        exists(current.where(or_(Stage.kind == "won", and_(Stage.kind == "in_progress", Stage.sort >= shipped)))),
+    )

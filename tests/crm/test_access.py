@@ -1,0 +1,67 @@
+"""S9, who sees what: stores see their own deals until a deal is shipped, then everyone's."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from crm.access import can, can_see_deal, visible_deals
+from crm.demo import load_demo
+from crm.events import Cause
+from crm.models import Deal
+from crm.service import Crm
+
+CAUSE = Cause.system("test")
+
+
+@pytest.fixture
+def world(database, clock):
+    with database.sessions() as session:
+        crm = Crm(session, clock)
+        load_demo(crm)
+        session.commit()
+        yield crm
+
+
+def deal_in(crm: Crm, department: str, stage: str, title: str) -> Deal:
+    return crm.create_deal(title=title, pipeline="main", stage=crm.stage(stage), department=department, cause=CAUSE)
+
+
+def visible_titles(crm: Crm, login: str, titles: set[str]) -> set[str]:
+    user = crm.user(login)
+    listed = {d.title for d in crm.session.scalars(select(Deal).where(visible_deals(user))) if d.title in titles}
+    one_by_one = {d.title for d in crm.session.scalars(select(Deal)) if d.title in titles and can_see_deal(user, d)}
+    assert listed == one_by_one, "the list filter and the per-deal rule disagree"
+    return listed
+
+
+def test_managers_see_their_own_store_and_every_store_once_shipped(world):
+    deal_in(world, "store_north", "main.in_processing", "north new")
+    deal_in(world, "store_south", "main.in_processing", "south new")
+    deal_in(world, "store_south", "main.shipped", "south shipped")
+    deal_in(world, "store_south", "main.won", "south won")
+    deal_in(world, "store_south", "main.lost", "south lost")
+    titles = {"north new", "south new", "south shipped", "south won", "south lost"}
+    assert visible_titles(world, "manager.north1", titles) == {"north new", "south shipped", "south won"}
+    assert visible_titles(world, "head.south", titles) == {"south new", "south shipped", "south won", "south lost"}
+    assert visible_titles(world, "admin", titles) == titles
+
+
+def test_drivers_see_only_deals_they_have_a_task_for(world):
+    mine = deal_in(world, "store_north", "main.delivery", "to deliver")
+    deal_in(world, "store_north", "main.delivery", "someone else's")
+    world.create_task(title="Deliver", deal=mine, assignee=world.user("driver1"), group="logistics", cause=CAUSE)
+    titles = {"to deliver", "someone else's"}
+    assert visible_titles(world, "driver1", titles) == {"to deliver"}
+    assert visible_titles(world, "logist1", titles) == {"to deliver"}
+    assert visible_titles(world, "driver2", titles) == set()
+
+
+def test_permissions_follow_roles(world):
+    assert can(world.user("designer"), "edit_robots")
+    assert not can(world.user("manager.north1"), "edit_robots")
+    assert can(world.user("manager.north1"), "start_processes")
+    assert not can(world.user("driver1"), "start_processes")
+    assert can(world.user("admin"), "manage_users")
+    assert not can(world.user("head.north"), "manage_users")
+    assert not can(world.user("admin"), "no such permission")
