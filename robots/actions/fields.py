@@ -146,19 +146,16 @@ class Duration(fields.Field):
         raise ValidationError("expected a duration such as 2d or 4h")
 
 
-class Days(fields.Field):
+class Days(Duration):
     """A number of days, or a duration (`30` and `30d` mean the same)."""
 
     dealflow_type = "number"
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> timedelta:
-        if isinstance(value, timedelta):
-            return value
-        if isinstance(value, str):
-            try:
-                return parse_duration(value)
-            except DslError:
-                pass
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError:
+            pass  # not a duration: a number of days
         if isinstance(value, bool):
             raise ValidationError("expected a number of days")
         try:
