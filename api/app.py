@@ -9,6 +9,7 @@ from flask import Flask, jsonify
 from api.blueprints import crm as crm_bp
 from api.blueprints import processes as processes_bp
 from api.errors import register_error_handlers
+from api.live import init_live
 from api.settings import Settings
 from engine.engine import Engine
 
@@ -23,6 +24,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
     app.register_blueprint(processes_bp.bp)
     app.register_blueprint(crm_bp.bp)
     register_error_handlers(app)
+    init_live(app, engine, settings)
 
     @app.get("/api/v1/health")
     def health() -> Any:

@@ -42,7 +42,9 @@ def run() -> None:
     loop.start()
     click.echo(f"dealflow on http://{settings.host}:{settings.port} (database {settings.database_url})")
     try:
-        create_app(engine, settings).run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
+        app = create_app(engine, settings)
+        app.extensions["dealflow.socketio"].run(app, host=settings.host, port=settings.port, use_reloader=False,
+                                                allow_unsafe_werkzeug=True)
     finally:
         loop.stop()
 

@@ -22,6 +22,8 @@ class Settings:
     secret_key: str = "dev-only-change-me"
     templates_dir: Path = ROOT / "bpmn"
     load_demo: bool = True
+    # Several server processes share live updates through this Redis (socket.io message queue).
+    redis_url: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -35,4 +37,5 @@ class Settings:
             secret_key=env.get("DEALFLOW_SECRET_KEY", defaults.secret_key),
             templates_dir=Path(env.get("DEALFLOW_TEMPLATES_DIR", defaults.templates_dir)),
             load_demo=env.get("DEALFLOW_DEMO", "1") not in ("0", "false", "no"),
+            redis_url=env.get("DEALFLOW_REDIS_URL") or None,
         )

@@ -104,6 +104,11 @@ class Database:
         with self._unit_sessions() as session, session.begin():
             yield session
 
+    @property
+    def session_makers(self) -> tuple[sessionmaker, ...]:
+        """Every factory of this database's sessions, for listeners that must see them all."""
+        return (self.sessions, self._unit_sessions)
+
     def dispose(self) -> None:
         self.engine.dispose()
 

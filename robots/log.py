@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.clock import Clock
+from engine.broadcast import Broadcast, deal_room, pipeline_room
 from engine.scripting import to_json_safe
 from robots.models import AutomationLogEntry
 
@@ -25,6 +26,19 @@ def record(session: Session, clock: Clock, *, deal_id: int | None, kind: str, ke
     )
     session.add(entry)
     return entry
+
+
+def broadcast_of(session: Session, entry: AutomationLogEntry) -> Broadcast | None:
+    """The live `robot.log` line for a new entry: to the deal's room and its pipeline's."""
+    if entry not in session.new or (entry.deal_id is None and entry.scope is None):
+        return None
+    rooms = [] if entry.deal_id is None else [deal_room(entry.deal_id)]
+    if entry.scope is not None:
+        rooms.append(pipeline_room(entry.scope))
+    payload = {"id": entry.id, "deal_id": entry.deal_id, "at": entry.at.isoformat(), "kind": entry.kind,
+               "scope": entry.scope, "stage": entry.stage, "key": entry.key, "name": entry.name,
+               "outcome": entry.outcome, "reason": entry.reason}
+    return Broadcast("robot.log", tuple(rooms), payload)
 
 
 def for_deal(session: Session, deal_id: int) -> list[AutomationLogEntry]:

@@ -1,0 +1,105 @@
+"""Live updates, transport side: a socket.io server that pushes committed changes to rooms.
+
+Clients `subscribe` to a room (``deal:12``, ``pipeline:main``, ``instance:7``, ``test-run:3``,
+``feed:5``) and then receive what `engine.broadcast` hands out after each commit. With
+`DEALFLOW_REDIS_URL` set, every server process publishes through one Redis message queue,
+so a client connected to one process hears about changes made through any other.
+Emits go through the `SocketIO` object, not a request's socket, so they also work from the
+job loop's thread.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Flask, request
+from flask_socketio import SocketIO, emit, join_room, leave_room
+
+from api.settings import Settings
+from engine.broadcast import Broadcast, broadcaster_for
+from engine.engine import Engine
+from robots.log import broadcast_of
+from robots.models import AutomationLogEntry
+
+ROOM = re.compile(r"^(deal|instance|test-run|feed):[1-9][0-9]{0,17}$|^pipeline:[A-Za-z0-9_.-]{1,64}$")
+LOCAL_ORIGINS = [f"{scheme}://{host}{port}" for scheme in ("http", "https")
+                 for host in ("localhost", "127.0.0.1") for port in ("", ":3000", ":5000", ":5173", ":8080")]
+
+
+def may_subscribe(user: Any, room: str) -> bool:
+    """Whether `user` may watch `room`; the one place subscriptions are authorized.
+
+    Everyone may watch everything until authentication lands (issue 4, auth): then a user
+    sees deals and pipelines they may read, and only their own feed.
+    """
+    return True
+
+
+def current_user() -> Any:
+    """The connected user; None until authentication lands."""
+    return None
+
+
+def parse_room(data: Any) -> str | None:
+    """The room named in a subscribe/unsubscribe message, or None if it is not one we know."""
+    room = data.get("room") if isinstance(data, dict) else data
+    if isinstance(room, str) and ROOM.match(room):
+        return room
+    return None
+
+
+def init_live(app: Flask, engine: Engine, settings: Settings) -> SocketIO:
+    """Attach the socket.io server to `app` and announce the engine's commits through it."""
+    socketio = SocketIO(app, message_queue=settings.redis_url or None, async_mode="threading",
+                        cors_allowed_origins=LOCAL_ORIGINS)
+    app.extensions["dealflow.socketio"] = socketio
+    broadcaster = broadcaster_for(engine)
+    broadcaster.on_row(AutomationLogEntry, broadcast_of)
+
+    def send(item: Broadcast) -> None:
+        socketio.emit(item.event, item.payload, to=list(item.rooms))
+
+    broadcaster.add_sink(send)
+    _register_handlers(socketio)
+    return socketio
+
+
+def _register_handlers(socketio: SocketIO) -> None:
+    @socketio.on("subscribe")
+    def subscribe(data: Any) -> dict[str, Any]:
+        room = _checked_room(data, "subscribe")
+        if room is None:
+            return {"ok": False}
+        join_room(room)
+        return {"ok": True, "room": room}
+
+    @socketio.on("unsubscribe")
+    def unsubscribe(data: Any) -> dict[str, Any]:
+        room = parse_room(data)
+        if room is None:
+            _error("unsubscribe", "bad_room", data)
+            return {"ok": False}
+        leave_room(room)
+        return {"ok": True, "room": room}
+
+
+def _checked_room(data: Any, action: str) -> str | None:
+    room = parse_room(data)
+    if room is None:
+        _error(action, "bad_room", data)
+        return None
+    if not may_subscribe(current_user(), room):
+        _error(action, "forbidden", data)
+        return None
+    return room
+
+
+def _error(action: str, code: str, data: Any) -> None:
+    """Tell only the sender what was wrong; a bad message never raises in the server."""
+    room = data.get("room") if isinstance(data, dict) else data
+    messages = {"bad_room": "room must look like deal:<id>, pipeline:<code>, instance:<id>, "
+                            "test-run:<id> or feed:<user id>",
+                "forbidden": "you may not watch this room"}
+    emit("error", {"action": action, "code": code, "room": room if isinstance(room, str) else None,
+                   "message": messages[code]}, to=request.sid)  # type: ignore[attr-defined]

@@ -1,0 +1,292 @@
+"""Live updates, domain side: what a transaction did, handed out only after it commits.
+
+Browsers watching a deal, a pipeline, an instance or their feed want to hear about stage
+moves, robot outcomes and process steps as they happen. Announcing from inside the
+transaction would tell them about changes that may still roll back, so this module collects
+`Broadcast`s on the session (`session.info`) while the work runs and gives them to the sinks
+in `after_commit`; a rollback (or a rolled-back savepoint) drops what it had collected.
+
+Two sources feed it: the CRM's events (published in the writer's transaction) and rows
+flushed by the engine and the robots (instance history, incidents, automation log), which
+are turned into broadcasts by per-model describers. There is no transport here: the API
+adds a sink that emits over socket.io, so `engine` stays free of Flask.
+
+Rooms: ``deal:<id>``, ``pipeline:<code>``, ``instance:<id>``, ``test-run:<id>``,
+``feed:<user_id>``.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
+
+from crm.events import (
+    DealCreated,
+    DealFieldsChanged,
+    DealMoved,
+    NotificationCreated,
+    TaskArchived,
+    TaskAssigned,
+    TaskCompleted,
+    TaskCreated,
+    TaskMoved,
+)
+from crm.models import Deal, Notification, Stage, Task
+from engine.models import HistoryEntry, Incident, ProcessInstance
+from engine.scripting import to_json_safe
+
+log = logging.getLogger(__name__)
+
+PENDING_KEY = "dealflow.broadcast.pending"
+MARKS_KEY = "dealflow.broadcast.marks"
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """One event for the rooms that care about it; the payload is plain JSON."""
+
+    event: str
+    rooms: tuple[str, ...]
+    payload: dict[str, Any]
+
+
+Sink = Callable[[Broadcast], None]
+Describer = Callable[[Session, Any], "Broadcast | None"]
+
+
+def deal_room(deal_id: int) -> str:
+    return f"deal:{deal_id}"
+
+
+def pipeline_room(code: str) -> str:
+    return f"pipeline:{code}"
+
+
+def instance_room(instance_id: int) -> str:
+    return f"instance:{instance_id}"
+
+
+def feed_room(user_id: int) -> str:
+    return f"feed:{user_id}"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+class Broadcaster:
+    """Collects broadcasts per transaction and hands them to the sinks after commit.
+
+    One per engine (see `broadcaster_for`): installing twice would announce everything twice.
+    """
+
+    def __init__(self) -> None:
+        self.sinks: list[Sink] = []
+        self._describers: dict[type, Describer] = {}
+        self._watched: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    # ------------------------------------------------------------------ wiring
+
+    def add_sink(self, sink: Sink) -> None:
+        self.sinks.append(sink)
+
+    def on_row(self, model: type, describer: Describer) -> None:
+        """Announce every new (or changed) row of `model` as `describer` says; None skips it."""
+        self._describers[model] = describer
+
+    def watch(self, session_factory: Any) -> None:
+        """Listen to the sessions a sessionmaker (or Session class) makes."""
+        if session_factory in self._watched:
+            return
+        self._watched.add(session_factory)
+        sa_event.listen(session_factory, "after_flush", self._after_flush)
+        sa_event.listen(session_factory, "after_transaction_create", self._after_transaction_create)
+        sa_event.listen(session_factory, "after_soft_rollback", self._after_soft_rollback)
+        sa_event.listen(session_factory, "after_commit", self._after_commit)
+
+    # ------------------------------------------------------------------ collecting
+
+    def add(self, session: Session, item: Broadcast | None) -> None:
+        """Queue a broadcast on the session's transaction (None is ignored)."""
+        if item is not None and item.rooms:
+            session.info.setdefault(PENDING_KEY, []).append(item)
+
+    def _after_flush(self, session: Session, _context: Any) -> None:
+        if not self._describers:
+            return
+        for obj in list(session.new) + [o for o in session.dirty if session.is_modified(o)]:
+            describer = self._describers.get(type(obj))
+            if describer is None:
+                continue
+            try:
+                self.add(session, describer(session, obj))
+            except Exception:  # an announcement must never break the work it describes
+                log.exception("could not describe %r for live updates", obj)
+
+    # ------------------------------------------------------------------ transaction ends
+
+    @staticmethod
+    def _after_transaction_create(session: Session, transaction: Any) -> None:
+        if transaction.nested:
+            marks = session.info.setdefault(MARKS_KEY, {})
+            marks[id(transaction)] = len(session.info.get(PENDING_KEY, ()))
+
+    @staticmethod
+    def _after_soft_rollback(session: Session, previous_transaction: Any) -> None:
+        marks = session.info.get(MARKS_KEY, {})
+        if previous_transaction.nested:
+            keep = marks.pop(id(previous_transaction), 0)
+            del session.info.get(PENDING_KEY, [])[keep:]
+        else:
+            session.info.pop(PENDING_KEY, None)
+            session.info.pop(MARKS_KEY, None)
+
+    def _after_commit(self, session: Session) -> None:
+        pending: list[Broadcast] = session.info.pop(PENDING_KEY, [])
+        session.info.pop(MARKS_KEY, None)
+        for item in pending:
+            for sink in self.sinks:
+                try:
+                    sink(item)
+                except Exception:  # the commit happened; a lost announcement is only logged
+                    log.exception("live update %s failed", item.event)
+
+
+_BY_ENGINE: weakref.WeakKeyDictionary[Any, Broadcaster] = weakref.WeakKeyDictionary()
+
+
+def broadcaster_for(engine: Any) -> Broadcaster:
+    """The engine's one broadcaster, installed on first use: CRM events, instance history,
+    incidents, on every session the engine's database makes."""
+    existing = _BY_ENGINE.get(engine)
+    if existing is not None:
+        return existing
+    broadcaster = Broadcaster()
+    _install_crm_events(broadcaster, engine.listeners)
+    broadcaster.on_row(HistoryEntry, describe_history)
+    broadcaster.on_row(Incident, describe_incident)
+    for factory in engine.db.session_makers:
+        broadcaster.watch(factory)
+    _BY_ENGINE[engine] = broadcaster
+    return broadcaster
+
+
+# ---------------------------------------------------------------------- CRM events
+
+
+def _install_crm_events(broadcaster: Broadcaster, listeners: Any) -> None:
+    def on(event_type: type, describe: Callable[[Session, Any], Broadcast | None]) -> None:
+        listeners.on(event_type, lambda crm, event: broadcaster.add(crm.session, describe(crm.session, event)))
+
+    on(DealMoved, describe_deal_moved)
+    on(DealCreated, describe_deal_created)
+    on(DealFieldsChanged, describe_deal_updated)
+    for task_event in (TaskCreated, TaskCompleted, TaskMoved, TaskAssigned, TaskArchived):
+        on(task_event, describe_task_changed)
+    on(NotificationCreated, describe_notification)
+
+
+def _stage_ref(session: Session, stage_id: int | None) -> dict[str, Any] | None:
+    if stage_id is None:
+        return None
+    stage = session.get(Stage, stage_id)
+    if stage is None:
+        return None
+    return {"pipeline": stage.pipeline.code, "stage": stage.code, "stage_id": stage.id, "name": stage.name}
+
+
+def describe_deal_moved(session: Session, event: DealMoved) -> Broadcast:
+    source, target = _stage_ref(session, event.from_stage_id), _stage_ref(session, event.to_stage_id)
+    rooms = [deal_room(event.deal_id)]
+    for ref in (target, source):
+        if ref is not None and pipeline_room(ref["pipeline"]) not in rooms:
+            rooms.append(pipeline_room(ref["pipeline"]))
+    payload = {"deal_id": event.deal_id, "from": source, "to": target, "cause": event.cause.as_dict()}
+    return Broadcast("deal.moved", tuple(rooms), payload)
+
+
+def describe_deal_created(session: Session, event: DealCreated) -> Broadcast | None:
+    deal = session.get(Deal, event.deal_id)
+    if deal is None:
+        return None
+    payload = {"deal_id": deal.id, "title": deal.title, "pipeline": deal.pipeline.code,
+               "stage": deal.stage.code, "cause": event.cause.as_dict()}
+    return Broadcast("deal.created", (deal_room(deal.id), pipeline_room(deal.pipeline.code)), payload)
+
+
+def describe_deal_updated(session: Session, event: DealFieldsChanged) -> Broadcast:
+    deal = session.get(Deal, event.deal_id)
+    rooms = [deal_room(event.deal_id)]
+    if deal is not None:
+        rooms.append(pipeline_room(deal.pipeline.code))
+    changes = {key: {"old": to_json_safe(old), "new": to_json_safe(new)}
+               for key, (old, new) in event.changes.items()}
+    payload = {"deal_id": event.deal_id, "changes": changes, "cause": event.cause.as_dict()}
+    return Broadcast("deal.updated", tuple(rooms), payload)
+
+
+_TASK_CHANGES = {TaskCreated: "created", TaskCompleted: "completed", TaskMoved: "moved",
+                 TaskAssigned: "assigned", TaskArchived: "archived"}
+
+
+def describe_task_changed(session: Session, event: Any) -> Broadcast:
+    task = session.get(Task, event.task_id)
+    rooms: list[str] = []
+    if event.deal_id is not None:
+        rooms.append(deal_room(event.deal_id))
+    payload: dict[str, Any] = {"task_id": event.task_id, "deal_id": event.deal_id,
+                               "change": _TASK_CHANGES[type(event)], "cause": event.cause.as_dict()}
+    if task is not None:
+        payload.update(title=task.title, column=task.column, status=task.status, assignee_id=task.assignee_id)
+        if task.assignee_id is not None:
+            rooms.append(feed_room(task.assignee_id))
+    if isinstance(event, TaskAssigned) and event.from_user_id is not None:
+        rooms.append(feed_room(event.from_user_id))
+    if isinstance(event, TaskMoved):
+        payload["from_column"] = event.from_column
+    return Broadcast("task.changed", tuple(dict.fromkeys(rooms)), payload)
+
+
+def describe_notification(session: Session, event: NotificationCreated) -> Broadcast:
+    note = session.get(Notification, event.notification_id)
+    payload: dict[str, Any] = {"id": event.notification_id, "user_id": event.user_id, "deal_id": event.deal_id}
+    if note is not None:
+        payload.update(text=note.text, kind=note.kind, created_at=_iso(note.created_at))
+    return Broadcast("notification", (feed_room(event.user_id),), payload)
+
+
+# ---------------------------------------------------------------------- engine rows
+
+
+def _instance_rooms(session: Session, instance_id: int) -> tuple[str, ...]:
+    """The instance's room, and its deal's if the instance is already in the session (no
+    query is issued from inside a flush)."""
+    rooms = [instance_room(instance_id)]
+    instance = session.identity_map.get(identity_key(ProcessInstance, instance_id))
+    if instance is not None and instance.deal_id is not None:
+        rooms.append(deal_room(instance.deal_id))
+    return tuple(rooms)
+
+
+def describe_history(session: Session, entry: HistoryEntry) -> Broadcast | None:
+    if entry not in session.new:  # history rows are written once; later edits are not news
+        return None
+    payload = {"instance_id": entry.instance_id, "element_id": entry.element_id,
+               "element_name": entry.element_name, "element_type": entry.element_type,
+               "outcome": entry.outcome, "at": _iso(entry.at), "detail": to_json_safe(entry.detail or {})}
+    return Broadcast("instance.step", _instance_rooms(session, entry.instance_id), payload)
+
+
+def describe_incident(session: Session, incident: Incident) -> Broadcast:
+    payload = {"id": incident.id, "instance_id": incident.instance_id, "element_id": incident.element_id,
+               "message": incident.message, "attempts": incident.attempts, "status": incident.status,
+               "created_at": _iso(incident.created_at), "resolved_at": _iso(incident.resolved_at)}
+    return Broadcast("instance.incident", _instance_rooms(session, incident.instance_id), payload)

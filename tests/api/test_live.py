@@ -1,0 +1,122 @@
+"""Live updates: committed changes reach subscribed socket.io clients, rolled-back ones never do."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.app import create_app
+from api.settings import Settings
+from api.wiring import build_engine
+from crm.demo import load_demo
+from crm.events import Cause
+from tests.support.world import make_deal
+
+CAUSE = Cause("user", None, "test")
+
+
+@pytest.fixture
+def engine(sqlite_database, clock):
+    engine = build_engine(sqlite_database, clock)
+    with engine.unit() as rt:
+        load_demo(rt.crm)
+    return engine
+
+
+@pytest.fixture
+def app(engine):
+    return create_app(engine, Settings(database_url=engine.db.url))
+
+
+@pytest.fixture
+def socket(app):
+    client = app.extensions["dealflow.socketio"].test_client(app)
+    yield client
+    client.disconnect()
+
+
+def _events(client, name: str) -> list[dict]:
+    return [message["args"][0] for message in client.get_received() if message["name"] == name]
+
+
+def _move(engine, deal_id: int, stage: str) -> None:
+    with engine.unit() as rt:
+        rt.crm.move_deal(rt.crm.deal(deal_id), stage, cause=CAUSE)
+
+
+def test_a_subscriber_hears_a_committed_stage_move(engine, socket):
+    deal_id = make_deal(engine)
+    assert socket.emit("subscribe", {"room": f"deal:{deal_id}"}, callback=True) == {
+        "ok": True, "room": f"deal:{deal_id}"}
+    socket.get_received()
+    _move(engine, deal_id, "main.in_processing")
+    [moved] = _events(socket, "deal.moved")
+    assert moved["deal_id"] == deal_id
+    assert (moved["from"]["pipeline"], moved["from"]["stage"]) == ("main", "new")
+    assert (moved["to"]["pipeline"], moved["to"]["stage"]) == ("main", "in_processing")
+    assert moved["cause"]["label"] == "test"
+
+
+def test_the_pipeline_room_hears_moves_and_new_deals_but_another_deal_room_does_not(engine, app, socket):
+    other = app.extensions["dealflow.socketio"].test_client(app)
+    deal_id = make_deal(engine)
+    socket.emit("subscribe", {"room": "pipeline:main"})
+    other.emit("subscribe", {"room": f"deal:{deal_id + 1000}"})
+    second = make_deal(engine, title="Fridge")
+    _move(engine, deal_id, "main.in_processing")
+    received = socket.get_received()
+    assert [m["name"] for m in received if m["name"].startswith("deal.")] == ["deal.created", "deal.moved"]
+    assert received[0]["args"][0]["deal_id"] == second
+    assert _events(other, "deal.moved") == []
+    other.disconnect()
+
+
+def test_a_rolled_back_move_is_never_announced(engine, socket):
+    deal_id = make_deal(engine)
+    socket.emit("subscribe", {"room": f"deal:{deal_id}"})
+    with pytest.raises(RuntimeError), engine.unit() as rt:
+        rt.crm.move_deal(rt.crm.deal(deal_id), "main.in_processing", cause=CAUSE)
+        rt.session.flush()
+        raise RuntimeError("changed my mind")
+    assert _events(socket, "deal.moved") == []
+    _move(engine, deal_id, "main.in_processing")  # the next commit does not carry the dropped one along
+    assert [m["to"]["stage"] for m in _events(socket, "deal.moved")] == ["in_processing"]
+
+
+def test_a_rolled_back_savepoint_drops_only_its_own_announcements(engine, socket):
+    deal_id = make_deal(engine)
+    socket.emit("subscribe", {"room": f"deal:{deal_id}"})
+    with engine.unit() as rt:
+        deal = rt.crm.deal(deal_id)
+        rt.crm.move_deal(deal, "main.in_processing", cause=CAUSE)
+        with pytest.raises(RuntimeError), rt.session.begin_nested():
+            rt.crm.move_deal(deal, "main.new", cause=CAUSE)
+            raise RuntimeError("robot failed")
+        rt.session.refresh(deal)
+    assert [m["to"]["stage"] for m in _events(socket, "deal.moved")] == ["in_processing"]
+
+
+def test_unsubscribing_stops_the_updates(engine, socket):
+    deal_id = make_deal(engine)
+    socket.emit("subscribe", {"room": f"deal:{deal_id}"})
+    assert socket.emit("unsubscribe", {"room": f"deal:{deal_id}"}, callback=True)["ok"] is True
+    _move(engine, deal_id, "main.in_processing")
+    assert _events(socket, "deal.moved") == []
+
+
+@pytest.mark.parametrize("message", [{"room": "deals:1"}, {"room": "deal:abc"}, {"room": "deal:1; drop"},
+                                     {}, "nonsense", None, {"room": 12}])
+def test_a_bad_room_gets_an_error_event_not_an_exception(socket, message):
+    reply = socket.emit("subscribe", message, callback=True)
+    assert reply == {"ok": False}
+    [error] = _events(socket, "error")
+    assert error["code"] == "bad_room" and error["action"] == "subscribe"
+    assert socket.is_connected()
+
+
+def test_subscriptions_go_through_the_authorization_check(monkeypatch, socket):
+    import api.live
+
+    monkeypatch.setattr(api.live, "may_subscribe", lambda user, room: room != "feed:1")
+    assert socket.emit("subscribe", {"room": "feed:1"}, callback=True) == {"ok": False}
+    assert _events(socket, "error")[0]["code"] == "forbidden"
+    assert socket.emit("subscribe", {"room": "feed:2"}, callback=True)["ok"] is True
