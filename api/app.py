@@ -5,24 +5,38 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify
+from flask_smorest import Api
 
-from api.blueprints import crm as crm_bp
-from api.blueprints import processes as processes_bp
+from api.blueprints import ALL as BLUEPRINTS
+from api.context import ENGINE_KEY
 from api.errors import register_error_handlers
 from api.live import init_live
+from api.schemas.common import ErrorSchema
 from api.settings import Settings
 from engine.engine import Engine
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
+class DealflowApi(Api):
+    """Errors are documented with the body the error handlers really send."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+
 def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
-    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
-    app.extensions["dealflow.engine"] = engine
-    app.register_blueprint(processes_bp.bp)
-    app.register_blueprint(crm_bp.bp)
+    app.config.update(
+        SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False,
+        API_TITLE="dealflow", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api", OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    )
+    app.extensions[ENGINE_KEY] = engine
+    api = DealflowApi(app)
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
     register_error_handlers(app)
     init_live(app, engine, settings)
 

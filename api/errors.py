@@ -14,6 +14,7 @@ from crm.errors import Conflict, CrmError, InvalidInput
 from crm.errors import NotFound as CrmNotFound
 from engine.errors import EngineError, InvalidProcess, InvalidState, StartRefused
 from engine.errors import NotFound as EngineNotFound
+from robots.sources import InvalidAutomation
 
 
 def _body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -54,6 +55,15 @@ def register_error_handlers(app: Flask) -> None:
             return jsonify(_body("conflict", "someone else is changing this; try again")), 409
         raise err
 
+    @app.errorhandler(InvalidAutomation)
+    def invalid_automation(err: InvalidAutomation) -> Any:
+        return jsonify(err.to_dict()), 422
+
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> Any:
+        # webargs (flask-smorest's argument parser) hands its field messages in `data`.
+        messages = (getattr(err, "data", None) or {}).get("messages")
+        if messages is not None:
+            details = next(iter(messages.values())) if len(messages) == 1 else messages
+            return jsonify(_body("invalid_payload", "the request is invalid", details)), err.code
         return jsonify(_body(err.name.lower().replace(" ", "_"), err.description or err.name)), err.code

@@ -1,93 +1,94 @@
-"""Processes and instances: deploy, start, send events, look at state, retry incidents."""
+"""Process definitions: deploy BPMN as a new version, read versions and XML, start instances."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Response, request
+from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from api.schemas import EventSchema, StartProcessSchema
-from crm.events import Cause
-from engine.models import HistoryEntry, Incident, ProcessVersion
-from engine.runtime import ACTIVE, all_tasks
-from triggers.intake import accept_event
+from api.context import request_cause, unit_of_work
+from api.schemas.automation import (
+    DeployJsonSchema,
+    InstanceSummarySchema,
+    ProcessVersionSchema,
+    ProcessXmlQuerySchema,
+    StartProcessSchema,
+)
+from engine.errors import InvalidProcess
+from engine.errors import NotFound as EngineNotFound
+from engine.models import ProcessVersion
 
-bp = Blueprint("processes", __name__, url_prefix="/api/v1")
-API_CAUSE = Cause("user", None, "api")
+bp = Blueprint("processes", __name__, url_prefix="/api/v1/processes", description="BPMN processes")
 
-
-def _engine() -> Any:
-    return current_app.extensions["dealflow.engine"]
-
-
-def _version_dict(v: ProcessVersion) -> dict[str, Any]:
-    return {"key": v.key, "version": v.version, "name": v.name, "parameters": v.parameters,
-            "required_fields": v.required_fields, "messages": v.messages, "created_at": v.created_at.isoformat()}
-
-
-@bp.get("/processes")
-def list_processes() -> Any:
-    with _engine().unit() as rt:
-        versions = rt.session.scalars(select(ProcessVersion).order_by(ProcessVersion.key, ProcessVersion.version))
-        latest: dict[str, ProcessVersion] = {}
-        for v in versions:
-            latest[v.key] = v
-        return jsonify([_version_dict(v) for v in latest.values()])
+XML_BODY = {"content": {
+    "application/xml": {"schema": {"type": "string"}},
+    "application/json": {"schema": DeployJsonSchema},
+}, "required": True}
 
 
-@bp.post("/processes")
-def deploy() -> Any:
+@bp.get("")
+@unit_of_work
+@bp.response(200, ProcessVersionSchema(many=True))
+def list_processes(*, rt: Any) -> Any:
+    """The newest version of every process."""
+    latest: dict[str, ProcessVersion] = {}
+    for version in rt.session.scalars(select(ProcessVersion).order_by(ProcessVersion.key, ProcessVersion.version)):
+        latest[version.key] = version
+    return list(latest.values())
+
+
+@bp.post("")
+@unit_of_work
+@bp.doc(requestBody=XML_BODY)
+@bp.response(201, ProcessVersionSchema)
+def deploy(*, rt: Any) -> Any:
+    """BPMN XML as the body (or JSON {"xml": ...}); the same text twice gives the same version."""
+    return rt.deploy(_xml_of_request())
+
+
+@bp.get("/<string:key>/versions")
+@unit_of_work
+@bp.response(200, ProcessVersionSchema(many=True))
+def list_versions(key: str, *, rt: Any) -> Any:
+    versions = list(rt.session.scalars(
+        select(ProcessVersion).where(ProcessVersion.key == key).order_by(ProcessVersion.version.desc())))
+    if not versions:
+        raise EngineNotFound(f"no process {key!r} is deployed")
+    return versions
+
+
+@bp.get("/<string:key>/xml")
+@unit_of_work
+@bp.arguments(ProcessXmlQuerySchema, location="query")
+@bp.response(200, description="the BPMN XML of the version",
+             content_type="application/xml")
+def get_xml(args: dict[str, Any], key: str, *, rt: Any) -> Any:
+    query = select(ProcessVersion.xml).where(ProcessVersion.key == key)
+    if args.get("version") is None:
+        query = query.order_by(ProcessVersion.version.desc()).limit(1)
+    else:
+        query = query.where(ProcessVersion.version == args["version"])
+    xml = rt.session.scalar(query)
+    if xml is None:
+        raise EngineNotFound(f"process {key!r} has no such version")
+    return Response(xml, mimetype="application/xml")
+
+
+@bp.post("/<string:key>/start")
+@unit_of_work
+@bp.arguments(StartProcessSchema)
+@bp.response(201, InstanceSummarySchema)
+def start(body: dict[str, Any], key: str, *, rt: Any) -> Any:
+    """Refused with every missing deal field and bad parameter at once (422), writing nothing."""
+    return rt.start(key, body["deal_id"], body["params"], version=body["version"], cause=request_cause())
+
+
+def _xml_of_request() -> bytes | str:
+    if request.is_json:
+        return DeployJsonSchema().load(request.get_json(silent=True) or {})["xml"]
     xml = request.get_data(cache=False)
-    with _engine().unit() as rt:
-        version = rt.deploy(xml)
-        return jsonify(_version_dict(version)), 201
-
-
-@bp.post("/processes/<key>/start")
-def start(key: str) -> Any:
-    body = StartProcessSchema().load(request.get_json(silent=True) or {})
-    with _engine().unit() as rt:
-        instance = rt.start(key, body["deal_id"], body["params"], cause=API_CAUSE)
-        return jsonify({"id": instance.id, "status": instance.status}), 201
-
-
-@bp.post("/events")
-def send_event() -> Any:
-    """An event in: validated, stored once per (source, idempotency key), then applied."""
-    body = EventSchema().load(request.get_json(silent=True) or {})
-    with _engine().unit() as rt:
-        result = accept_event(rt, body["type"], body["payload"], idempotency_key=body["idempotency_key"],
-                              source=body["source"], cause=Cause("system", body["source"], body["source"]))
-        return jsonify(result.as_dict()), 200 if result.duplicate else 202
-
-
-@bp.get("/instances/<int:instance_id>")
-def get_instance(instance_id: int) -> Any:
-    engine = _engine()
-    with engine.unit() as rt:
-        instance = rt.instance(instance_id)
-        version = rt.session.get(ProcessVersion, instance.version_id)
-        workflow = engine.serializer.loads(instance.state, *engine.spec_for(rt.session, version.id))
-        active = sorted({t.task_spec.bpmn_id for t in all_tasks(workflow, state=ACTIVE) if t.task_spec.bpmn_id})
-        history = list(rt.session.scalars(
-            select(HistoryEntry).where(HistoryEntry.instance_id == instance_id).order_by(HistoryEntry.id)))
-        incidents = rt.session.scalars(select(Incident).where(Incident.instance_id == instance_id))
-        return jsonify({
-            "id": instance.id, "key": instance.key, "version": version.version, "deal_id": instance.deal_id,
-            "status": instance.status, "active_elements": active,
-            "completed_elements": [h.element_id for h in history if h.outcome == "completed"],
-            "history": [{"at": h.at.isoformat(), "element_id": h.element_id, "name": h.element_name,
-                         "type": h.element_type, "outcome": h.outcome, "detail": h.detail}
-                        for h in history],
-            "incidents": [{"id": i.id, "element_id": i.element_id, "message": i.message, "status": i.status}
-                          for i in incidents],
-        })
-
-
-@bp.post("/incidents/<int:incident_id>/retry")
-def retry_incident(incident_id: int) -> Any:
-    with _engine().unit() as rt:
-        instance = rt.retry_incident(incident_id, cause=API_CAUSE)
-        return jsonify({"id": instance.id, "status": instance.status})
-
+    if not xml.strip():
+        raise InvalidProcess("the body holds no BPMN XML", [])
+    return xml

@@ -1,0 +1,57 @@
+"""Leads: people who are not clients yet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from api.context import request_cause, unit_of_work
+from api.paging import PageQuerySchema, page_of
+from api.schemas.crm import LeadQuerySchema, LeadSchema, LeadStatusSchema, NewLeadSchema
+from crm.models import Lead
+
+bp = Blueprint("leads", __name__, url_prefix="/api/v1/leads", description="Leads")
+
+
+class LeadListQuery(LeadQuerySchema, PageQuerySchema):
+    pass
+
+
+@bp.get("")
+@unit_of_work
+@bp.arguments(LeadListQuery, location="query")
+@bp.response(200, LeadSchema(many=True))
+def list_leads(args: dict[str, Any], *, rt: Any) -> Any:
+    query = select(Lead).order_by(Lead.id.desc())
+    if "status" in args:
+        query = query.where(Lead.status == args["status"])
+    return page_of(rt.session, query, args)
+
+
+@bp.post("")
+@unit_of_work
+@bp.arguments(NewLeadSchema)
+@bp.response(201, LeadSchema)
+def create_lead(body: dict[str, Any], *, rt: Any) -> Any:
+    return rt.crm.create_lead(
+        title=body["title"], name=body["name"], phone=body["phone"], email=body["email"], source=body["source"],
+        responsible=body["responsible_id"], department=body["department_id"], data=body["data"],
+        cause=request_cause(),
+    )
+
+
+@bp.get("/<int:lead_id>")
+@unit_of_work
+@bp.response(200, LeadSchema)
+def get_lead(lead_id: int, *, rt: Any) -> Any:
+    return rt.crm.lead(lead_id)
+
+
+@bp.post("/<int:lead_id>/status")
+@unit_of_work
+@bp.arguments(LeadStatusSchema)
+@bp.response(200, LeadSchema)
+def set_status(body: dict[str, Any], lead_id: int, *, rt: Any) -> Any:
+    return rt.crm.set_lead_status(rt.crm.lead(lead_id), body["status"], cause=request_cause())

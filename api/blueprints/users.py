@@ -1,0 +1,56 @@
+"""Users of the CRM: who deals and tasks go to. Sign-in and passwords belong to auth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from api.context import request_cause, unit_of_work
+from api.paging import PageQuerySchema, page_of_list
+from api.refs import ref
+from api.schemas.crm import NewUserSchema, PresenceSchema, UserQuerySchema, UserSchema
+
+bp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users")
+
+
+class UserListQuery(UserQuerySchema, PageQuerySchema):
+    pass
+
+
+@bp.get("")
+@unit_of_work
+@bp.arguments(UserListQuery, location="query")
+@bp.response(200, UserSchema(many=True))
+def list_users(args: dict[str, Any], *, rt: Any) -> Any:
+    department = ref(args["department"]) if "department" in args else None
+    found = rt.crm.users(role=args.get("role"), department=department, present=args.get("present"))
+    return page_of_list(found, args)
+
+
+@bp.post("")
+@unit_of_work
+@bp.arguments(NewUserSchema)
+@bp.response(201, UserSchema)
+def create_user(body: dict[str, Any], *, rt: Any) -> Any:
+    return rt.crm.create_user(
+        login=body["login"], name=body["name"], email=body["email"], phone=body["phone"],
+        department=body["department_id"], supervisor=body["supervisor_id"], roles=body["roles"],
+        cause=request_cause(),
+    )
+
+
+@bp.get("/<int:user_id>")
+@unit_of_work
+@bp.response(200, UserSchema)
+def get_user(user_id: int, *, rt: Any) -> Any:
+    return rt.crm.user(user_id)
+
+
+@bp.post("/<int:user_id>/presence")
+@unit_of_work
+@bp.arguments(PresenceSchema)
+@bp.response(200, UserSchema)
+def set_presence(body: dict[str, Any], user_id: int, *, rt: Any) -> Any:
+    """In office or away: who may get new deals in turn."""
+    return rt.crm.set_presence(user_id, body["present"], cause=request_cause())

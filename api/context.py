@@ -1,0 +1,43 @@
+"""What every handler needs from the request: the engine, who is acting, one unit of work.
+
+Authentication lands later; until then every change is made by an anonymous API user. Keeping
+the answer in one helper means adding `current_user` changes this file only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import current_app
+
+from crm.events import Cause
+from engine.engine import Engine
+
+ENGINE_KEY = "dealflow.engine"
+
+
+def engine() -> Engine:
+    return current_app.extensions[ENGINE_KEY]
+
+
+def request_cause() -> Cause:
+    """Who is acting for this request; the timeline and the instance history record it."""
+    return Cause("user", None, "api")
+
+
+def unit_of_work(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Run the view in ONE transaction handed to it as `rt`.
+
+    Placed outside flask-smorest's response decorator, the response is serialized while the
+    session is still open (relationships load) and the commit comes after it, so a conflict
+    found at commit still becomes a 409 instead of a 200 for a write that never happened.
+    """
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with engine().unit() as rt:
+            return view(*args, rt=rt, **kwargs)
+
+    return wrapper

@@ -1,0 +1,161 @@
+"""Processes, instances, robots, actions and events as the API shows and accepts them."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from api.schemas.common import StrictSchema
+
+
+class ProcessVersionSchema(Schema):
+    key = fields.String()
+    version = fields.Integer()
+    name = fields.String()
+    parameters = fields.List(fields.Dict())
+    required_fields = fields.List(fields.Dict())
+    messages = fields.List(fields.Raw())
+    created_at = fields.DateTime()
+
+
+class DeployJsonSchema(StrictSchema):
+    xml = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class ProcessXmlQuerySchema(StrictSchema):
+    version = fields.Integer(metadata={"description": "the newest if left out"})
+
+
+class StartProcessSchema(StrictSchema):
+    deal_id = fields.Integer(required=True, strict=True)
+    params = fields.Dict(keys=fields.String(), load_default=dict)
+    version = fields.Integer(strict=True, load_default=None, metadata={"description": "the newest if left out"})
+
+
+class InstanceSummarySchema(Schema):
+    id = fields.Integer()
+    key = fields.String()
+    deal_id = fields.Integer(allow_none=True)
+    status = fields.String()
+    started_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    ended_at = fields.DateTime(allow_none=True)
+    revision = fields.Integer()
+
+
+class InstanceSchema(InstanceSummarySchema):
+    version = fields.Integer()
+    active_elements = fields.List(fields.String())
+    completed_elements = fields.List(fields.String())
+
+
+class InstanceQuerySchema(StrictSchema):
+    key = fields.String(validate=validate.Length(min=1, max=100))
+    deal_id = fields.Integer()
+    status = fields.String(validate=validate.OneOf(["running", "completed", "cancelled", "incident"]))
+
+
+class HistoryEntrySchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    element_id = fields.String()
+    name = fields.String(attribute="element_name", allow_none=True)
+    type = fields.String(attribute="element_type")
+    outcome = fields.String()
+    detail = fields.Dict()
+
+
+class IncidentSchema(Schema):
+    id = fields.Integer()
+    instance_id = fields.Integer()
+    element_id = fields.String(allow_none=True)
+    message = fields.String()
+    attempts = fields.Integer()
+    status = fields.String()
+    created_at = fields.DateTime()
+    resolved_at = fields.DateTime(allow_none=True)
+
+
+class AutomationSchema(Schema):
+    scope = fields.String()
+    version = fields.Integer(allow_none=True, metadata={"description": "null when nothing was saved yet"})
+    text = fields.String()
+    saved_at = fields.DateTime(allow_none=True)
+    saved_by = fields.String(allow_none=True)
+    applied_to = fields.Integer(metadata={"description": "deals whose robots were re-planned (apply_to_existing)"})
+
+
+class AutomationTextSchema(StrictSchema):
+    text = fields.String(required=True, validate=validate.Length(max=1_000_000))
+
+
+class ApplyQuerySchema(StrictSchema):
+    apply_to_existing = fields.Boolean(load_default=False,
+                                       metadata={"description": "re-plan the robots of deals already on each stage"})
+
+
+class ValidateAutomationSchema(StrictSchema):
+    text = fields.String(required=True, validate=validate.Length(max=1_000_000))
+    scope = fields.String(load_default=None, validate=validate.Length(min=1, max=100),
+                          metadata={"description": "the pipeline the text must be for"})
+
+
+class DslProblemSchema(Schema):
+    kind = fields.String()
+    message = fields.String()
+    line = fields.Integer(allow_none=True)
+    column = fields.Integer(allow_none=True)
+    expected = fields.List(fields.String())
+
+
+class ValidationResultSchema(Schema):
+    valid = fields.Boolean()
+    errors = fields.List(fields.Nested(DslProblemSchema))
+
+
+class ActionParameterSchema(Schema):
+    type = fields.String()
+    required = fields.Boolean()
+    description = fields.String()
+
+
+class ActionSchema(Schema):
+    name = fields.String()
+    description = fields.String()
+    category = fields.String()
+    parameters = fields.Dict(keys=fields.String(), values=fields.Nested(ActionParameterSchema))
+    positional = fields.List(fields.String())
+    accepts_extra = fields.Boolean()
+
+
+class EventSchema(StrictSchema):
+    type = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    payload = fields.Dict(keys=fields.String(), load_default=dict)
+    idempotency_key = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    source = fields.String(load_default="api", validate=validate.Length(min=1, max=64))
+
+
+class EventResultSchema(Schema):
+    event_id = fields.Integer(allow_none=True)
+    type = fields.String()
+    source = fields.String()
+    duplicate = fields.Boolean()
+    deal_ids = fields.List(fields.Integer())
+    note = fields.String(allow_none=True)
+    evaluations = fields.List(fields.Dict())
+    started = fields.List(fields.Integer())
+    refused = fields.List(fields.Dict())
+    resumed = fields.List(fields.Integer())
+
+
+class AutomationLogEntrySchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    kind = fields.String()
+    scope = fields.String(allow_none=True)
+    stage = fields.String(allow_none=True)
+    key = fields.String()
+    name = fields.String(allow_none=True)
+    outcome = fields.String()
+    reason = fields.String()
+    detail = fields.Dict()
+    job_id = fields.Integer(allow_none=True)

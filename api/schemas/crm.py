@@ -1,0 +1,267 @@
+"""The CRM's resources as the API shows them and accepts them."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from api.schemas.common import StrictSchema
+from crm.models import LEAD_STATUSES, ROLES, STAGE_KINDS, TASK_STATUSES
+
+Text = validate.Length(min=1, max=300)
+Code = validate.Regexp(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+class StageSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    sort = fields.Integer()
+    kind = fields.String()
+    is_start = fields.Boolean()
+    ref = fields.String()
+
+
+class PipelineSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    sort = fields.Integer()
+    stages = fields.List(fields.Nested(StageSchema))
+
+
+class NewStageSchema(StrictSchema):
+    code = fields.String(required=True, validate=Code)
+    name = fields.String(required=True, validate=Text)
+    kind = fields.String(load_default="in_progress", validate=validate.OneOf(STAGE_KINDS))
+    is_start = fields.Boolean(load_default=False)
+
+
+class NewPipelineSchema(StrictSchema):
+    code = fields.String(required=True, validate=Code)
+    name = fields.String(required=True, validate=Text)
+    stages = fields.List(fields.Nested(NewStageSchema), required=True, validate=validate.Length(min=2, max=50))
+
+
+class AddStageSchema(StrictSchema):
+    code = fields.String(required=True, validate=Code)
+    name = fields.String(required=True, validate=Text)
+    kind = fields.String(load_default="in_progress", validate=validate.OneOf(STAGE_KINDS))
+    after = fields.String(load_default=None, validate=Code)
+
+
+class DealSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    amount = fields.Decimal(as_string=True)
+    currency = fields.String()
+    pipeline = fields.Function(lambda d: d.pipeline.code, metadata={"type": "string"})
+    stage = fields.Function(lambda d: d.stage.code, metadata={"type": "string"})
+    stage_ref = fields.Function(lambda d: d.stage.ref, metadata={"type": "string"})
+    responsible_id = fields.Integer(allow_none=True)
+    contact_id = fields.Integer(allow_none=True)
+    department_id = fields.Integer(allow_none=True)
+    source = fields.String(allow_none=True)
+    products = fields.List(fields.Dict())
+    fields_ = fields.Dict(data_key="fields", attribute="fields", metadata={"description": "custom fields by code"})
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    stage_entered_at = fields.DateTime()
+    version = fields.Integer(metadata={"description": "send it back on update to be told of a concurrent change"})
+
+
+class _DealValues(StrictSchema):
+    title = fields.String(validate=Text)
+    amount = fields.Decimal(places=2, validate=validate.Range(min=0, max=10**12))
+    currency = fields.String(validate=validate.Length(equal=3))
+    responsible_id = fields.Integer(strict=True, allow_none=True)
+    contact_id = fields.Integer(strict=True, allow_none=True)
+    department_id = fields.Integer(strict=True, allow_none=True)
+    source = fields.String(allow_none=True, validate=validate.Length(max=100))
+    products = fields.List(fields.Dict(keys=fields.String()), validate=validate.Length(max=200))
+    fields_ = fields.Dict(keys=fields.String(), data_key="fields", attribute="fields",
+                          metadata={"description": "custom fields by code"})
+
+
+class NewDealSchema(_DealValues):
+    title = fields.String(required=True, validate=Text)
+    pipeline = fields.String(load_default="main", validate=Code)
+    stage = fields.String(load_default=None, validate=validate.Length(min=1, max=130),
+                          metadata={"description": "stage code, or pipeline.stage; the start stage if left out"})
+
+
+class DealUpdateSchema(_DealValues):
+    version = fields.Integer(strict=True, metadata={"description": "the version you read; 409 if it moved on"})
+
+
+class MoveDealSchema(StrictSchema):
+    stage = fields.String(required=True, validate=validate.Length(min=1, max=130),
+                          metadata={"description": "stage code in the deal's pipeline, or pipeline.stage"})
+    version = fields.Integer(strict=True)
+
+
+class DealQuerySchema(StrictSchema):
+    pipeline = fields.String(validate=validate.Length(min=1, max=64))
+    stage = fields.String(validate=validate.Length(min=1, max=130))
+    responsible = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "user id or login"})
+    department = fields.String(validate=validate.Length(min=1, max=64),
+                               metadata={"description": "department id or code"})
+    q = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "part of the title"})
+
+
+class TimelineEntrySchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    kind = fields.String()
+    text = fields.String()
+    cause = fields.Function(lambda e: {"kind": e.cause_kind, "ref": e.cause_ref, "label": e.cause_label},
+                            metadata={"type": "object"})
+    data = fields.Dict()
+
+
+class ContactSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    phones = fields.List(fields.String())
+    emails = fields.List(fields.String())
+    created_at = fields.DateTime()
+
+
+class NewContactSchema(StrictSchema):
+    name = fields.String(required=True, validate=Text)
+    phones = fields.List(fields.String(validate=validate.Length(max=50)), load_default=list,
+                         validate=validate.Length(max=20))
+    emails = fields.List(fields.String(validate=validate.Length(max=200)), load_default=list,
+                         validate=validate.Length(max=20))
+
+
+class ContactQuerySchema(StrictSchema):
+    phone = fields.String(validate=validate.Length(min=1, max=50))
+    email = fields.String(validate=validate.Length(min=1, max=200))
+
+
+class LeadSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    name = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    source = fields.String(allow_none=True)
+    status = fields.String()
+    responsible_id = fields.Integer(allow_none=True)
+    department_id = fields.Integer(allow_none=True)
+    data = fields.Dict()
+    created_at = fields.DateTime()
+
+
+class NewLeadSchema(StrictSchema):
+    title = fields.String(required=True, validate=Text)
+    name = fields.String(load_default=None, validate=validate.Length(max=200))
+    phone = fields.String(load_default=None, validate=validate.Length(max=50))
+    email = fields.String(load_default=None, validate=validate.Length(max=200))
+    source = fields.String(load_default=None, validate=validate.Length(max=100))
+    responsible_id = fields.Integer(strict=True, load_default=None)
+    department_id = fields.Integer(strict=True, load_default=None)
+    data = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class LeadStatusSchema(StrictSchema):
+    status = fields.String(required=True, validate=validate.OneOf(LEAD_STATUSES))
+
+
+class LeadQuerySchema(StrictSchema):
+    status = fields.String(validate=validate.OneOf(LEAD_STATUSES))
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    login = fields.String()
+    name = fields.String()
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    department_id = fields.Integer(allow_none=True)
+    supervisor_id = fields.Integer(allow_none=True)
+    roles = fields.List(fields.String())
+    present = fields.Boolean()
+    timezone = fields.String()
+    active = fields.Boolean()
+
+
+class NewUserSchema(StrictSchema):
+    login = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.String(load_default=None, validate=validate.Length(max=200))
+    phone = fields.String(load_default=None, validate=validate.Length(max=50))
+    department_id = fields.Integer(strict=True, load_default=None)
+    supervisor_id = fields.Integer(strict=True, load_default=None)
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), load_default=list)
+
+
+class PresenceSchema(StrictSchema):
+    present = fields.Boolean(required=True)
+
+
+class UserQuerySchema(StrictSchema):
+    role = fields.String(validate=validate.OneOf(ROLES))
+    department = fields.String(validate=validate.Length(min=1, max=64))
+    present = fields.Boolean()
+
+
+class TaskSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    description = fields.String()
+    assignee_id = fields.Integer(allow_none=True)
+    group = fields.String(allow_none=True)
+    column = fields.String()
+    deadline = fields.DateTime(allow_none=True)
+    deal_id = fields.Integer(allow_none=True)
+    status = fields.String()
+    data = fields.Dict()
+    process_instance_id = fields.Integer(allow_none=True)
+    element_id = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
+    version = fields.Integer()
+
+
+class NewTaskSchema(StrictSchema):
+    title = fields.String(required=True, validate=Text)
+    description = fields.String(load_default="", validate=validate.Length(max=10000))
+    deal_id = fields.Integer(strict=True, load_default=None)
+    assignee_id = fields.Integer(strict=True, load_default=None)
+    group = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    column = fields.String(load_default="new", validate=validate.Length(min=1, max=64))
+    deadline = fields.AwareDateTime(load_default=None)
+    data = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class TaskQuerySchema(StrictSchema):
+    assignee_id = fields.Integer()
+    deal_id = fields.Integer()
+    status = fields.String(validate=validate.OneOf(TASK_STATUSES))
+    group = fields.String(validate=validate.Length(min=1, max=64))
+    column = fields.String(validate=validate.Length(min=1, max=64))
+
+
+class CompleteTaskSchema(StrictSchema):
+    result = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class MoveTaskSchema(StrictSchema):
+    column = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class NotificationSchema(Schema):
+    id = fields.Integer()
+    user_id = fields.Integer()
+    text = fields.String()
+    deal_id = fields.Integer(allow_none=True)
+    kind = fields.String()
+    created_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True)
+
+
+class FeedQuerySchema(StrictSchema):
+    user = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                         metadata={"description": "whose feed (id or login) until sign-in names the caller"})
+    unread_only = fields.Boolean(load_default=False)
