@@ -91,6 +91,7 @@ class Broadcaster:
     def __init__(self) -> None:
         self.sinks: list[Sink] = []
         self._describers: dict[type, Describer] = {}
+        self._changes: set[type] = set()
         self._watched: weakref.WeakSet[Any] = weakref.WeakSet()
 
     # ------------------------------------------------------------------ wiring
@@ -98,9 +99,13 @@ class Broadcaster:
     def add_sink(self, sink: Sink) -> None:
         self.sinks.append(sink)
 
-    def on_row(self, model: type, describer: Describer) -> None:
-        """Announce every new (or changed) row of `model` as `describer` says; None skips it."""
+    def on_row(self, model: type, describer: Describer, *, changes: bool = False) -> None:
+        """Announce every new row of `model` as `describer` says (None skips one), and changed
+        rows too with `changes`. Rows inserted in bulk (`session.execute(insert(model), rows)`)
+        are described from a transient object built from their values."""
         self._describers[model] = describer
+        if changes:
+            self._changes.add(model)
 
     def watch(self, session_factory: Any) -> None:
         """Listen to the sessions a sessionmaker (or Session class) makes."""
@@ -108,6 +113,7 @@ class Broadcaster:
             return
         self._watched.add(session_factory)
         sa_event.listen(session_factory, "after_flush", self._after_flush)
+        sa_event.listen(session_factory, "do_orm_execute", self._on_orm_execute)
         sa_event.listen(session_factory, "after_transaction_create", self._after_transaction_create)
         sa_event.listen(session_factory, "after_soft_rollback", self._after_soft_rollback)
         sa_event.listen(session_factory, "after_commit", self._after_commit)
@@ -122,14 +128,27 @@ class Broadcaster:
     def _after_flush(self, session: Session, _context: Any) -> None:
         if not self._describers:
             return
-        for obj in list(session.new) + [o for o in session.dirty if session.is_modified(o)]:
-            describer = self._describers.get(type(obj))
-            if describer is None:
-                continue
-            try:
-                self.add(session, describer(session, obj))
-            except Exception:  # an announcement must never break the work it describes
-                log.exception("could not describe %r for live updates", obj)
+        changed = [o for o in session.dirty if type(o) in self._changes and session.is_modified(o)]
+        for obj in list(session.new) + changed:
+            self._describe(session, obj)
+
+    def _on_orm_execute(self, state: Any) -> None:
+        """Bulk inserts bypass the unit of work, so their rows are described from the values."""
+        mapper = state.bind_mapper if state.is_insert else None
+        if mapper is None or mapper.class_ not in self._describers:
+            return
+        rows = state.parameters
+        for row in rows if isinstance(rows, list | tuple) else [rows] if rows else []:
+            self._describe(state.session, mapper.class_(**row))
+
+    def _describe(self, session: Session, obj: Any) -> None:
+        describer = self._describers.get(type(obj))
+        if describer is None:
+            return
+        try:
+            self.add(session, describer(session, obj))
+        except Exception:  # an announcement must never break the work it describes
+            log.exception("could not describe %r for live updates", obj)
 
     # ------------------------------------------------------------------ transaction ends
 
@@ -172,7 +191,7 @@ def broadcaster_for(engine: Any) -> Broadcaster:
     broadcaster = Broadcaster()
     _install_crm_events(broadcaster, engine.listeners)
     broadcaster.on_row(HistoryEntry, describe_history)
-    broadcaster.on_row(Incident, describe_incident)
+    broadcaster.on_row(Incident, describe_incident, changes=True)
     for factory in engine.db.session_makers:
         broadcaster.watch(factory)
     _BY_ENGINE[engine] = broadcaster
@@ -277,8 +296,6 @@ def _instance_rooms(session: Session, instance_id: int) -> tuple[str, ...]:
 
 
 def describe_history(session: Session, entry: HistoryEntry) -> Broadcast | None:
-    if entry not in session.new:  # history rows are written once; later edits are not news
-        return None
     payload = {"instance_id": entry.instance_id, "element_id": entry.element_id,
                "element_name": entry.element_name, "element_type": entry.element_type,
                "outcome": entry.outcome, "at": _iso(entry.at), "detail": to_json_safe(entry.detail or {})}

@@ -28,9 +28,9 @@ def record(session: Session, clock: Clock, *, deal_id: int | None, kind: str, ke
     return entry
 
 
-def broadcast_of(session: Session, entry: AutomationLogEntry) -> Broadcast | None:
+def broadcast_of(_session: Session, entry: AutomationLogEntry) -> Broadcast | None:
     """The live `robot.log` line for a new entry: to the deal's room and its pipeline's."""
-    if entry not in session.new or (entry.deal_id is None and entry.scope is None):
+    if entry.deal_id is None and entry.scope is None:
         return None
     rooms = [] if entry.deal_id is None else [deal_room(entry.deal_id)]
     if entry.scope is not None:

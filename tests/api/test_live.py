@@ -120,3 +120,58 @@ def test_subscriptions_go_through_the_authorization_check(monkeypatch, socket):
     assert socket.emit("subscribe", {"room": "feed:1"}, callback=True) == {"ok": False}
     assert _events(socket, "error")[0]["code"] == "forbidden"
     assert socket.emit("subscribe", {"room": "feed:2"}, callback=True)["ok"] is True
+
+
+ROBOTS = '''pipeline main "Sales"
+
+stage in_processing:
+  robot "welcome" immediately:
+    notify(text: "New deal {deal.title}")
+  robot "call back" after 2d:
+    create_task(title: "Call the client about {deal.title}", to: deal.responsible)
+'''
+
+
+def test_robot_outcomes_and_notifications_reach_the_deal_and_the_feed(engine, app, socket):
+    from tests.support.automation import save
+
+    save(engine, "main", ROBOTS)
+    deal_id = make_deal(engine)
+    with engine.unit() as rt:
+        responsible = rt.crm.deal(deal_id).responsible_id
+    feed = app.extensions["dealflow.socketio"].test_client(app)
+    socket.emit("subscribe", {"room": f"deal:{deal_id}"})
+    feed.emit("subscribe", {"room": f"feed:{responsible}"})
+    _move(engine, deal_id, "main.in_processing")
+    lines = [(line["key"], line["outcome"]) for line in _events(socket, "robot.log")]
+    assert ("welcome", "ran") in lines and ("call-back", "scheduled") in lines
+    [note] = _events(feed, "notification")
+    assert note["text"] == "New deal Washing machine" and note["deal_id"] == deal_id
+    feed.disconnect()
+
+
+def test_instance_steps_tasks_and_incidents_reach_the_instance_room(engine, socket, clock):
+    from datetime import timedelta
+
+    from engine.virtual_time import advance
+    from tests.support.bpmn import Bpmn
+
+    engine.deploy(Bpmn("review").start().user("check", title="Check the deal").end()
+                  .chain("start", "check", "end").xml())
+    engine.deploy(Bpmn("broken").start().service("tell", "notify").end().chain("start", "tell", "end").xml())
+    deal_id = make_deal(engine)
+    socket.emit("subscribe", {"room": f"deal:{deal_id}"})
+    instance = engine.start("review", deal_id)
+    received = socket.get_received()
+    steps = [m["args"][0] for m in received if m["name"] == "instance.step"]
+    assert {step["instance_id"] for step in steps} == {instance.id}
+    assert ("start", "completed") in {(step["element_id"], step["outcome"]) for step in steps}
+    assert any(m["name"] == "task.changed" and m["args"][0]["change"] == "created" for m in received)
+
+    broken = engine.start("broken", deal_id)
+    socket.emit("subscribe", {"room": f"instance:{broken.id}"})
+    socket.emit("unsubscribe", {"room": f"deal:{deal_id}"})
+    socket.get_received()
+    advance(engine, clock, timedelta(hours=1))  # the step fails its retries and becomes an incident
+    [incident] = _events(socket, "instance.incident")
+    assert incident["instance_id"] == broken.id and incident["status"] == "open"
