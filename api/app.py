@@ -9,6 +9,7 @@ from flask_smorest import Api
 
 from api.blueprints import ALL as BLUEPRINTS
 from api.context import ENGINE_KEY
+from api.converters import ScopeConverter, scope_schema
 from api.errors import register_error_handlers
 from api.live import init_live
 from api.schemas.common import ErrorSchema
@@ -34,7 +35,9 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
     )
     app.extensions[ENGINE_KEY] = engine
+    app.url_map.converters["scope"] = ScopeConverter
     api = DealflowApi(app)
+    api.register_converter(ScopeConverter, scope_schema)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     register_error_handlers(app)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from api.context import request_cause, unit_of_work
 from api.paging import PageQuerySchema, page_of, page_of_list
+from api.schemas.common import ID_RULE
 from api.schemas.crm import ContactQuerySchema, ContactSchema, NewContactSchema
 from crm.models import Contact
 
@@ -39,7 +40,7 @@ def create_contact(body: dict[str, Any], *, rt: Any) -> Any:
     return rt.crm.create_contact(cause=request_cause(), **body)
 
 
-@bp.get("/<int:contact_id>")
+@bp.get(f"/<{ID_RULE}:contact_id>")
 @unit_of_work
 @bp.response(200, ContactSchema)
 def get_contact(contact_id: int, *, rt: Any) -> Any:

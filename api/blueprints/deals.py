@@ -12,6 +12,7 @@ from api.context import request_cause, unit_of_work
 from api.paging import PageQuerySchema, page_of, page_of_list
 from api.refs import ref
 from api.schemas.automation import AutomationLogEntrySchema
+from api.schemas.common import ID_RULE
 from api.schemas.crm import (
     DealQuerySchema,
     DealSchema,
@@ -65,16 +66,16 @@ def create_deal(body: dict[str, Any], *, rt: Any) -> Any:
     )
 
 
-@bp.get("/<int:deal_id>")
+@bp.get(f"/<{ID_RULE}:deal_id>")
 @unit_of_work
 @bp.response(200, DealSchema)
 def get_deal(deal_id: int, *, rt: Any) -> Any:
     return rt.crm.deal(deal_id)
 
 
-@bp.patch("/<int:deal_id>")
+@bp.patch(f"/<{ID_RULE}:deal_id>")
 @unit_of_work
-@bp.arguments(DealUpdateSchema)
+@bp.arguments(DealUpdateSchema, required=False)
 @bp.response(200, DealSchema)
 def update_deal(body: dict[str, Any], deal_id: int, *, rt: Any) -> Any:
     """Core attributes and custom fields in one body; all valid or nothing changes."""
@@ -85,7 +86,7 @@ def update_deal(body: dict[str, Any], deal_id: int, *, rt: Any) -> Any:
     return deal
 
 
-@bp.post("/<int:deal_id>/move")
+@bp.post(f"/<{ID_RULE}:deal_id>/move")
 @unit_of_work
 @bp.arguments(MoveDealSchema)
 @bp.response(200, DealSchema)
@@ -95,7 +96,7 @@ def move_deal(body: dict[str, Any], deal_id: int, *, rt: Any) -> Any:
     return deal
 
 
-@bp.get("/<int:deal_id>/timeline")
+@bp.get(f"/<{ID_RULE}:deal_id>/timeline")
 @unit_of_work
 @bp.arguments(PageQuerySchema, location="query")
 @bp.response(200, TimelineEntrySchema(many=True))
@@ -103,7 +104,7 @@ def timeline(args: dict[str, Any], deal_id: int, *, rt: Any) -> Any:
     return page_of_list(rt.crm.timeline(rt.crm.deal(deal_id)), args)
 
 
-@bp.get("/<int:deal_id>/automation-log")
+@bp.get(f"/<{ID_RULE}:deal_id>/automation-log")
 @unit_of_work
 @bp.arguments(PageQuerySchema, location="query")
 @bp.response(200, AutomationLogEntrySchema(many=True))

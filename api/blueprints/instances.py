@@ -16,6 +16,7 @@ from api.schemas.automation import (
     InstanceSchema,
     InstanceSummarySchema,
 )
+from api.schemas.common import ID_RULE
 from engine.models import HistoryEntry, Incident, ProcessInstance, ProcessVersion
 from engine.runtime import ACTIVE, all_tasks
 
@@ -38,7 +39,7 @@ def list_instances(args: dict[str, Any], *, rt: Any) -> Any:
     return page_of(rt.session, query, args)
 
 
-@bp.get("/instances/<int:instance_id>")
+@bp.get(f"/instances/<{ID_RULE}:instance_id>")
 @unit_of_work
 @bp.response(200, InstanceSchema)
 def get_instance(instance_id: int, *, rt: Any) -> Any:
@@ -55,7 +56,7 @@ def get_instance(instance_id: int, *, rt: Any) -> Any:
             "started_at": instance.started_at, "updated_at": instance.updated_at, "ended_at": instance.ended_at}
 
 
-@bp.get("/instances/<int:instance_id>/history")
+@bp.get(f"/instances/<{ID_RULE}:instance_id>/history")
 @unit_of_work
 @bp.arguments(PageQuerySchema, location="query")
 @bp.response(200, HistoryEntrySchema(many=True))
@@ -65,7 +66,7 @@ def history(args: dict[str, Any], instance_id: int, *, rt: Any) -> Any:
     return page_of(rt.session, query, args)
 
 
-@bp.get("/instances/<int:instance_id>/incidents")
+@bp.get(f"/instances/<{ID_RULE}:instance_id>/incidents")
 @unit_of_work
 @bp.response(200, IncidentSchema(many=True))
 def incidents(instance_id: int, *, rt: Any) -> Any:
@@ -74,7 +75,7 @@ def incidents(instance_id: int, *, rt: Any) -> Any:
         select(Incident).where(Incident.instance_id == instance_id).order_by(Incident.id)))
 
 
-@bp.post("/incidents/<int:incident_id>/retry")
+@bp.post(f"/incidents/<{ID_RULE}:incident_id>/retry")
 @unit_of_work
 @bp.response(200, InstanceSummarySchema)
 def retry_incident(incident_id: int, *, rt: Any) -> Any:
@@ -82,7 +83,7 @@ def retry_incident(incident_id: int, *, rt: Any) -> Any:
     return rt.retry_incident(incident_id, cause=request_cause())
 
 
-@bp.post("/instances/<int:instance_id>/cancel")
+@bp.post(f"/instances/<{ID_RULE}:instance_id>/cancel")
 @unit_of_work
 @bp.response(200, InstanceSummarySchema)
 def cancel(instance_id: int, *, rt: Any) -> Any:

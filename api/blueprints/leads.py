@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from api.context import request_cause, unit_of_work
 from api.paging import PageQuerySchema, page_of
+from api.schemas.common import ID_RULE
 from api.schemas.crm import LeadQuerySchema, LeadSchema, LeadStatusSchema, NewLeadSchema
 from crm.models import Lead
 
@@ -42,14 +43,14 @@ def create_lead(body: dict[str, Any], *, rt: Any) -> Any:
     )
 
 
-@bp.get("/<int:lead_id>")
+@bp.get(f"/<{ID_RULE}:lead_id>")
 @unit_of_work
 @bp.response(200, LeadSchema)
 def get_lead(lead_id: int, *, rt: Any) -> Any:
     return rt.crm.lead(lead_id)
 
 
-@bp.post("/<int:lead_id>/status")
+@bp.post(f"/<{ID_RULE}:lead_id>/status")
 @unit_of_work
 @bp.arguments(LeadStatusSchema)
 @bp.response(200, LeadSchema)

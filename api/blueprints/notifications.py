@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from api.context import request_cause, unit_of_work
 from api.paging import PageQuerySchema, page_of_list
 from api.refs import ref
+from api.schemas.common import ID_RULE
 from api.schemas.crm import FeedQuerySchema, NotificationSchema
 from crm.errors import NotFound
 from crm.models import Notification
@@ -30,7 +31,7 @@ def feed(args: dict[str, Any], *, rt: Any) -> Any:
     return page_of_list(found, args)
 
 
-@bp.post("/<int:notification_id>/read")
+@bp.post(f"/<{ID_RULE}:notification_id>/read")
 @unit_of_work
 @bp.response(200, NotificationSchema)
 def mark_read(notification_id: int, *, rt: Any) -> Any:

@@ -42,7 +42,7 @@ def validate_text(body: dict[str, Any], *, rt: Any) -> Any:
     return {"valid": not errors, "errors": [error.to_dict() for error in errors]}
 
 
-@bp.get("/<string:scope>")
+@bp.get("/<scope:scope>")
 @unit_of_work
 @bp.response(200, AutomationSchema)
 def get_automation(scope: str, *, rt: Any) -> Any:
@@ -50,7 +50,7 @@ def get_automation(scope: str, *, rt: Any) -> Any:
     return _shown(scope, latest(rt.session, scope))
 
 
-@bp.put("/<string:scope>")
+@bp.put("/<scope:scope>")
 @unit_of_work
 @bp.arguments(ApplyQuerySchema, location="query")
 @bp.doc(requestBody=TEXT_BODY)

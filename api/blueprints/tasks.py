@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from api.context import request_cause, unit_of_work
 from api.paging import PageQuerySchema, page_of
+from api.schemas.common import ID_RULE
 from api.schemas.crm import CompleteTaskSchema, MoveTaskSchema, NewTaskSchema, TaskQuerySchema, TaskSchema
 from crm.models import Task
 
@@ -43,22 +44,22 @@ def create_task(body: dict[str, Any], *, rt: Any) -> Any:
     )
 
 
-@bp.get("/<int:task_id>")
+@bp.get(f"/<{ID_RULE}:task_id>")
 @unit_of_work
 @bp.response(200, TaskSchema)
 def get_task(task_id: int, *, rt: Any) -> Any:
     return rt.crm.task(task_id)
 
 
-@bp.post("/<int:task_id>/complete")
+@bp.post(f"/<{ID_RULE}:task_id>/complete")
 @unit_of_work
-@bp.arguments(CompleteTaskSchema)
+@bp.arguments(CompleteTaskSchema, required=False)
 @bp.response(200, TaskSchema)
 def complete_task(body: dict[str, Any], task_id: int, *, rt: Any) -> Any:
     return rt.crm.complete_task(rt.crm.task(task_id), cause=request_cause(), result=body["result"])
 
 
-@bp.post("/<int:task_id>/move")
+@bp.post(f"/<{ID_RULE}:task_id>/move")
 @unit_of_work
 @bp.arguments(MoveTaskSchema)
 @bp.response(200, TaskSchema)

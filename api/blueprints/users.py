@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from api.context import request_cause, unit_of_work
 from api.paging import PageQuerySchema, page_of_list
 from api.refs import ref
+from api.schemas.common import ID_RULE
 from api.schemas.crm import NewUserSchema, PresenceSchema, UserQuerySchema, UserSchema
 
 bp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users")
@@ -40,14 +41,14 @@ def create_user(body: dict[str, Any], *, rt: Any) -> Any:
     )
 
 
-@bp.get("/<int:user_id>")
+@bp.get(f"/<{ID_RULE}:user_id>")
 @unit_of_work
 @bp.response(200, UserSchema)
 def get_user(user_id: int, *, rt: Any) -> Any:
     return rt.crm.user(user_id)
 
 
-@bp.post("/<int:user_id>/presence")
+@bp.post(f"/<{ID_RULE}:user_id>/presence")
 @unit_of_work
 @bp.arguments(PresenceSchema)
 @bp.response(200, UserSchema)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import StrictSchema
+from api.schemas.common import Count, Id, StrictSchema
 
 
 class ProcessVersionSchema(Schema):
@@ -22,13 +22,13 @@ class DeployJsonSchema(StrictSchema):
 
 
 class ProcessXmlQuerySchema(StrictSchema):
-    version = fields.Integer(metadata={"description": "the newest if left out"})
+    version = Count(strict=False, metadata={"description": "the newest if left out"})
 
 
 class StartProcessSchema(StrictSchema):
-    deal_id = fields.Integer(required=True, strict=True)
+    deal_id = Id(required=True)
     params = fields.Dict(keys=fields.String(), load_default=dict)
-    version = fields.Integer(strict=True, load_default=None, metadata={"description": "the newest if left out"})
+    version = Count(load_default=None, metadata={"description": "the newest if left out"})
 
 
 class InstanceSummarySchema(Schema):
@@ -50,7 +50,7 @@ class InstanceSchema(InstanceSummarySchema):
 
 class InstanceQuerySchema(StrictSchema):
     key = fields.String(validate=validate.Length(min=1, max=100))
-    deal_id = fields.Integer()
+    deal_id = Id(strict=False)
     status = fields.String(validate=validate.OneOf(["running", "completed", "cancelled", "incident"]))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import StrictSchema
+from api.schemas.common import Bool, Count, Id, StrictSchema
 from crm.models import LEAD_STATUSES, ROLES, STAGE_KINDS, TASK_STATUSES
 
 Text = validate.Length(min=1, max=300)
@@ -33,7 +33,7 @@ class NewStageSchema(StrictSchema):
     code = fields.String(required=True, validate=Code)
     name = fields.String(required=True, validate=Text)
     kind = fields.String(load_default="in_progress", validate=validate.OneOf(STAGE_KINDS))
-    is_start = fields.Boolean(load_default=False)
+    is_start = Bool(load_default=False)
 
 
 class NewPipelineSchema(StrictSchema):
@@ -52,7 +52,7 @@ class AddStageSchema(StrictSchema):
 class DealSchema(Schema):
     id = fields.Integer()
     title = fields.String()
-    amount = fields.Decimal(as_string=True)
+    amount = fields.Decimal(as_string=True, metadata={"type": "string", "format": "decimal"})
     currency = fields.String()
     pipeline = fields.Function(lambda d: d.pipeline.code, metadata={"type": "string"})
     stage = fields.Function(lambda d: d.stage.code, metadata={"type": "string"})
@@ -71,11 +71,11 @@ class DealSchema(Schema):
 
 class _DealValues(StrictSchema):
     title = fields.String(validate=Text)
-    amount = fields.Decimal(places=2, validate=validate.Range(min=0, max=10**12))
+    amount = fields.Decimal(places=2, metadata={"minimum": 0})
     currency = fields.String(validate=validate.Length(equal=3))
-    responsible_id = fields.Integer(strict=True, allow_none=True)
-    contact_id = fields.Integer(strict=True, allow_none=True)
-    department_id = fields.Integer(strict=True, allow_none=True)
+    responsible_id = Id(allow_none=True)
+    contact_id = Id(allow_none=True)
+    department_id = Id(allow_none=True)
     source = fields.String(allow_none=True, validate=validate.Length(max=100))
     products = fields.List(fields.Dict(keys=fields.String()), validate=validate.Length(max=200))
     fields_ = fields.Dict(keys=fields.String(), data_key="fields", attribute="fields",
@@ -90,13 +90,13 @@ class NewDealSchema(_DealValues):
 
 
 class DealUpdateSchema(_DealValues):
-    version = fields.Integer(strict=True, metadata={"description": "the version you read; 409 if it moved on"})
+    version = Count(metadata={"description": "the version you read; 409 if it moved on"})
 
 
 class MoveDealSchema(StrictSchema):
     stage = fields.String(required=True, validate=validate.Length(min=1, max=130),
                           metadata={"description": "stage code in the deal's pipeline, or pipeline.stage"})
-    version = fields.Integer(strict=True)
+    version = Count()
 
 
 class DealQuerySchema(StrictSchema):
@@ -159,8 +159,8 @@ class NewLeadSchema(StrictSchema):
     phone = fields.String(load_default=None, validate=validate.Length(max=50))
     email = fields.String(load_default=None, validate=validate.Length(max=200))
     source = fields.String(load_default=None, validate=validate.Length(max=100))
-    responsible_id = fields.Integer(strict=True, load_default=None)
-    department_id = fields.Integer(strict=True, load_default=None)
+    responsible_id = Id(load_default=None)
+    department_id = Id(load_default=None)
     data = fields.Dict(keys=fields.String(), load_default=dict)
 
 
@@ -191,13 +191,13 @@ class NewUserSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     email = fields.String(load_default=None, validate=validate.Length(max=200))
     phone = fields.String(load_default=None, validate=validate.Length(max=50))
-    department_id = fields.Integer(strict=True, load_default=None)
-    supervisor_id = fields.Integer(strict=True, load_default=None)
+    department_id = Id(load_default=None)
+    supervisor_id = Id(load_default=None)
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), load_default=list)
 
 
 class PresenceSchema(StrictSchema):
-    present = fields.Boolean(required=True)
+    present = Bool(required=True)
 
 
 class UserQuerySchema(StrictSchema):
@@ -227,8 +227,8 @@ class TaskSchema(Schema):
 class NewTaskSchema(StrictSchema):
     title = fields.String(required=True, validate=Text)
     description = fields.String(load_default="", validate=validate.Length(max=10000))
-    deal_id = fields.Integer(strict=True, load_default=None)
-    assignee_id = fields.Integer(strict=True, load_default=None)
+    deal_id = Id(load_default=None)
+    assignee_id = Id(load_default=None)
     group = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     column = fields.String(load_default="new", validate=validate.Length(min=1, max=64))
     deadline = fields.AwareDateTime(load_default=None)
@@ -236,8 +236,8 @@ class NewTaskSchema(StrictSchema):
 
 
 class TaskQuerySchema(StrictSchema):
-    assignee_id = fields.Integer()
-    deal_id = fields.Integer()
+    assignee_id = Id(strict=False)
+    deal_id = Id(strict=False)
     status = fields.String(validate=validate.OneOf(TASK_STATUSES))
     group = fields.String(validate=validate.Length(min=1, max=64))
     column = fields.String(validate=validate.Length(min=1, max=64))
