@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import request
 from flask_smorest import Blueprint
+from marshmallow import ValidationError
 
 from api.context import engine, request_cause, unit_of_work
 from api.schemas.automation import (
@@ -82,4 +83,7 @@ def _shown(scope: str, row: Any) -> dict[str, Any]:
 def _text_of_request() -> str:
     if request.is_json:
         return AutomationTextSchema().load(request.get_json(silent=True))["text"]
-    return request.get_data(cache=False).decode("utf-8")
+    try:
+        return request.get_data(cache=False).decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValidationError({"text": [f"the body is not UTF-8 text: {err.reason}"]}) from err

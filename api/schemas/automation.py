@@ -6,6 +6,10 @@ from marshmallow import Schema, fields, validate
 
 from api.schemas.common import Count, Id, StrictSchema
 
+# In characters; kept so that even a text of escaped non-ASCII characters (up to 12 bytes each
+# in JSON) fits the 4 MiB body limit, and a too-long text is told as a 422 on the field.
+MAX_TEXT = 300_000
+
 
 class ProcessVersionSchema(Schema):
     key = fields.String()
@@ -18,7 +22,7 @@ class ProcessVersionSchema(Schema):
 
 
 class DeployJsonSchema(StrictSchema):
-    xml = fields.String(required=True, validate=validate.Length(min=1))
+    xml = fields.String(required=True, validate=validate.Length(min=1, max=MAX_TEXT))
 
 
 class ProcessXmlQuerySchema(StrictSchema):
@@ -85,7 +89,7 @@ class AutomationSchema(Schema):
 
 
 class AutomationTextSchema(StrictSchema):
-    text = fields.String(required=True, validate=validate.Length(max=1_000_000))
+    text = fields.String(required=True, validate=validate.Length(max=MAX_TEXT))
 
 
 class ApplyQuerySchema(StrictSchema):
@@ -94,7 +98,7 @@ class ApplyQuerySchema(StrictSchema):
 
 
 class ValidateAutomationSchema(StrictSchema):
-    text = fields.String(required=True, validate=validate.Length(max=1_000_000))
+    text = fields.String(required=True, validate=validate.Length(max=MAX_TEXT))
     scope = fields.String(load_default=None, validate=validate.Length(min=1, max=100),
                           metadata={"description": "the pipeline the text must be for"})
 

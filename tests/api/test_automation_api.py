@@ -113,3 +113,8 @@ def test_bad_query_values_and_unknown_references_are_told_apart(client):
     assert client.get("/api/v1/deals/99999999999").status_code == 404
     assert client.post("/api/v1/deals/1/move", json={"stage": "nowhere"}).status_code == 404
     assert client.post("/api/v1/deals", json={"title": "x", "responsible_id": 999999}).status_code == 422
+
+
+def test_a_robots_body_that_is_not_text_is_refused(client):
+    refused = client.put("/api/v1/robots/main", data=b"\xff\xfe\x00", content_type="text/plain")
+    assert refused.status_code == 422 and "text" in refused.json["details"]

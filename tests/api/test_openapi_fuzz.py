@@ -3,6 +3,7 @@ answer must match the schema the API publishes. SQLite only, to keep the run sho
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -21,6 +22,8 @@ from tests.support.world import make_deal
 # no email, a department id that does not exist, two stages with one code): that is correct,
 # so the check "schema-valid data must be accepted" does not apply to this API.
 DOMAIN_REFUSALS = [positive_data_acceptance]
+# A bounded run for every commit; raise it for a deeper search (DEALFLOW_FUZZ_EXAMPLES=200).
+EXAMPLES = int(os.environ.get("DEALFLOW_FUZZ_EXAMPLES", "15"))
 
 
 @pytest.fixture
@@ -49,6 +52,6 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_error_and_every_answer_matches_the_schema(case):
     case.call_and_validate(excluded_checks=DOMAIN_REFUSALS)
