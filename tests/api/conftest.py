@@ -19,5 +19,10 @@ def engine(database, clock):
 
 
 @pytest.fixture
-def client(engine):
-    return create_app(engine, Settings(database_url=engine.db.url)).test_client()
+def app(engine):
+    return create_app(engine, Settings(database_url=engine.db.url))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 from crm.events import Cause
 from tests.support.world import make_deal
@@ -124,3 +125,25 @@ def test_the_notification_feed_is_newest_first_and_can_be_marked_read(client, en
     assert read.json["read_at"] is not None
     unread = client.get("/api/v1/notifications?user=manager.north1&unread_only=true").json
     assert [n["text"] for n in unread] == ["first"]
+
+
+def test_two_people_saving_the_same_deal_at_once_one_wins_and_the_other_is_told(app, engine):
+    deal_id = make_deal(engine)
+    version = app.test_client().get(f"/api/v1/deals/{deal_id}").json["version"]
+    start = threading.Barrier(2)
+    statuses: dict[str, int] = {}
+
+    def save(title: str) -> None:
+        client = app.test_client()
+        start.wait()
+        response = client.patch(f"/api/v1/deals/{deal_id}", json={"title": title, "version": version})
+        statuses[title] = response.status_code
+
+    threads = [threading.Thread(target=save, args=(title,)) for title in ("Anna's", "Boris's")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(statuses.values()) == [200, 409]
+    winner = next(title for title, status in statuses.items() if status == 200)
+    assert app.test_client().get(f"/api/v1/deals/{deal_id}").json["title"] == winner

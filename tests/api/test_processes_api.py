@@ -6,27 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from api.app import create_app
-from api.settings import Settings
-from api.wiring import build_engine
-from crm.demo import load_demo
 from tests.support.world import make_deal
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
-
-
-@pytest.fixture
-def engine(database, clock):
-    engine = build_engine(database, clock)
-    with engine.unit() as rt:
-        load_demo(rt.crm)
-    return engine
-
-
-@pytest.fixture
-def client(engine):
-    app = create_app(engine, Settings(database_url=engine.db.url))
-    return app.test_client()
 
 
 CREDIT_FIELDS = {"credit_type": "credit", "bank": "Sber", "id_document": "4510 123456", "term_months": 12,
