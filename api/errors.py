@@ -65,7 +65,8 @@ def register_error_handlers(app: Flask) -> None:
         messages = (getattr(err, "data", None) or {}).get("messages")
         if messages is not None:
             details = next(iter(messages.values())) if len(messages) == 1 else messages
-            return jsonify(_body("invalid_payload", "the request is invalid", details)), err.code
+            code = "invalid_json" if err.code == 400 else "invalid_payload"
+            return jsonify(_body(code, "the request is invalid", details)), err.code
         # Keep the exception's own headers (a 405's Allow, for one) but answer in JSON.
         headers = [(name, value) for name, value in err.get_headers() if name.lower() != "content-type"]
         return jsonify(_body(err.name.lower().replace(" ", "_"), err.description or err.name)), err.code, headers

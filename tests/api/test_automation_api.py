@@ -118,3 +118,10 @@ def test_bad_query_values_and_unknown_references_are_told_apart(client):
 def test_a_robots_body_that_is_not_text_is_refused(client):
     refused = client.put("/api/v1/robots/main", data=b"\xff\xfe\x00", content_type="text/plain")
     assert refused.status_code == 422 and "text" in refused.json["details"]
+
+
+def test_malformed_json_is_400_and_an_oversized_body_413_both_as_json(client):
+    broken = client.post("/api/v1/deals", data="{bad", content_type="application/json")
+    assert broken.status_code == 400 and broken.json["code"] == "invalid_json"
+    huge = client.post("/api/v1/deals", data="x" * (5 * 1024 * 1024), content_type="application/json")
+    assert huge.status_code == 413 and huge.json["code"] == "request_entity_too_large"
