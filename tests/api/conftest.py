@@ -6,16 +6,12 @@ import pytest
 
 from api.app import create_app
 from api.settings import Settings
-from api.wiring import build_engine
-from crm.demo import load_demo
+from tests.support.world import app_engine
 
 
 @pytest.fixture
 def engine(database, clock):
-    engine = build_engine(database, clock)
-    with engine.unit() as rt:
-        load_demo(rt.crm)
-    return engine
+    return app_engine(database, clock)
 
 
 @pytest.fixture

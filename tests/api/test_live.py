@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from api.app import create_app
-from api.settings import Settings
-from api.wiring import build_engine
-from crm.demo import load_demo
 from crm.events import Cause
 from tests.support.world import make_deal
 
@@ -15,16 +11,9 @@ CAUSE = Cause("user", None, "test")
 
 
 @pytest.fixture
-def engine(sqlite_database, clock):
-    engine = build_engine(sqlite_database, clock)
-    with engine.unit() as rt:
-        load_demo(rt.crm)
-    return engine
-
-
-@pytest.fixture
-def app(engine):
-    return create_app(engine, Settings(database_url=engine.db.url))
+def database(sqlite_database):
+    """In-process socket.io needs no second backend; the two-process test runs on PostgreSQL."""
+    return sqlite_database
 
 
 @pytest.fixture

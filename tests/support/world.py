@@ -21,6 +21,16 @@ def demo_engine(database: Database, clock: VirtualClock, **kwargs: Any) -> Engin
     return engine
 
 
+def app_engine(database: Database, clock: VirtualClock) -> Engine:
+    """The engine as the app builds it (robots, triggers, configured actions) on the demo world."""
+    from api.wiring import build_engine
+
+    engine = build_engine(database, clock)
+    with engine.unit() as rt:
+        load_demo(rt.crm)
+    return engine
+
+
 def make_deal(engine: Engine, *, stage: str = "main.new", responsible: str | None = "manager.north1",
               fields: dict[str, Any] | None = None, **kwargs: Any) -> int:
     with engine.unit() as rt:
