@@ -73,6 +73,11 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
             raise NotFound(f"Deal {deal_id} does not exist", code="deal_not_found")
         return deal
 
+    def deals_with_field(self, code: str, value: str, *, limit: int = 20) -> list[Deal]:
+        """Deals whose custom field `code` holds `value` (the store's order id, say), oldest first."""
+        query = select(Deal).where(Deal.fields[code].as_string() == str(value)).order_by(Deal.id).limit(limit)
+        return list(self.session.scalars(query))
+
     def missing_fields(self, deal: Deal, codes: Iterable[str]) -> list[str]:
         """The codes among `codes` that are empty on the deal; an unknown code counts as empty."""
         return [code for code in codes if typed.is_empty(self._raw_value(deal, code))]

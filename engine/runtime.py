@@ -255,6 +255,11 @@ class Runtime:
         self.drain()
         return instance
 
+    def active_elements(self, instance: ProcessInstance) -> list[str]:
+        """Ids of the elements the instance is at now (waiting or ready), for monitoring views."""
+        workflow = self._load(instance)
+        return sorted({t.task_spec.bpmn_id for t in all_tasks(workflow, state=ACTIVE) if t.task_spec.bpmn_id})
+
     def replan_date_timers(self, deal_id: int, changed: Iterable[str], cause: Cause) -> None:
         """A deal field a date timer reads has changed: its due time follows the new value."""
         changed_paths = {f"deal.{name}" for name in changed}

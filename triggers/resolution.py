@@ -65,9 +65,7 @@ def resolve_deals(crm: Any, event_type: str, payload: Mapping[str, Any]) -> Reso
 
 
 def deals_of_order(crm: Any, order_id: str) -> list[Deal]:
-    query = (select(Deal).where(Deal.fields["order_id"].as_string() == str(order_id))
-             .order_by(Deal.id).limit(MAX_DEALS_PER_EVENT))
-    return list(crm.session.scalars(query))
+    return crm.deals_with_field("order_id", str(order_id), limit=MAX_DEALS_PER_EVENT)
 
 
 def open_deals_of_contact(crm: Any, value: str, kind: str) -> list[Deal]:

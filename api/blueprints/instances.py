@@ -7,7 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from api.context import engine, request_cause, unit_of_work
+from api.context import request_cause, unit_of_work
 from api.paging import PageQuerySchema, page_of
 from api.schemas.automation import (
     HistoryEntrySchema,
@@ -18,7 +18,6 @@ from api.schemas.automation import (
 )
 from api.schemas.common import ID_RULE
 from engine.models import HistoryEntry, Incident, ProcessInstance, ProcessVersion
-from engine.runtime import ACTIVE, all_tasks
 
 bp = Blueprint("instances", __name__, url_prefix="/api/v1", description="Process instances")
 
@@ -46,8 +45,7 @@ def get_instance(instance_id: int, *, rt: Any) -> Any:
     """State with the elements waiting now and those done, for the designer to colour the diagram."""
     instance = rt.instance(instance_id)
     version = rt.session.get(ProcessVersion, instance.version_id)
-    workflow = engine().serializer.loads(instance.state, *engine().spec_for(rt.session, version.id))
-    active = sorted({t.task_spec.bpmn_id for t in all_tasks(workflow, state=ACTIVE) if t.task_spec.bpmn_id})
+    active = rt.active_elements(instance)
     completed = rt.session.scalars(
         select(HistoryEntry.element_id).where(HistoryEntry.instance_id == instance_id,
                                               HistoryEntry.outcome == "completed").order_by(HistoryEntry.id))

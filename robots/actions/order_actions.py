@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 from marshmallow import Schema, fields
-from sqlalchemy import select
 
 from crm.models import Deal
 from engine.actions import ActionContext, ActionInputError
@@ -58,8 +57,7 @@ def create_deal_from_order(ctx: ActionContext, stage: str) -> dict[str, Any]:
 
 
 def _deal_of_order(ctx: ActionContext, order_id: str) -> Deal | None:
-    query = select(Deal).where(Deal.fields["order_id"].as_string() == order_id).order_by(Deal.id).limit(1)
-    return ctx.crm.session.scalars(query).first()
+    return next(iter(ctx.crm.deals_with_field("order_id", order_id, limit=1)), None)
 
 
 def _product(item: dict[str, Any]) -> dict[str, Any]:
