@@ -11,11 +11,12 @@ SQL filter for lists — and the tests hold them to the same answers.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
-from crm.models import Deal, Pipeline, Stage, Task, User
+from crm.models import Deal, Pipeline, Stage, Task
 
 SALES_PIPELINE = "main"
 PUBLIC_FROM_STAGE = "shipped"
@@ -39,16 +40,25 @@ PERMISSIONS: dict[str, set[str]] = {
 }
 
 
-def roles_of(user: User) -> set[str]:
+class Actor(Protocol):
+    """A user as access rules see them: a `crm.models.User` or a signed-in `crm.auth.Principal`."""
+
+    id: int
+    roles: Iterable[str]
+    department_id: int | None
+    active: bool
+
+
+def roles_of(user: Actor) -> set[str]:
     return set(user.roles or ()) if user.active else set()
 
 
-def can(user: User, permission: str) -> bool:
+def can(user: Actor, permission: str) -> bool:
     """Whether `user` holds a role that grants `permission` (an unknown permission grants nothing)."""
     return bool(roles_of(user) & PERMISSIONS.get(permission, set()))
 
 
-def can_see_deal(user: User, deal: Deal) -> bool:
+def can_see_deal(user: Actor, deal: Deal) -> bool:
     roles = roles_of(user)
     if roles & SEE_ALL:
         return True
@@ -56,6 +66,34 @@ def can_see_deal(user: User, deal: Deal) -> bool:
     if roles & STORE_ROLES and (own_store or is_public(deal)):
         return True
     return any(_has_task(user, role, task) for task in deal_tasks(deal) for role in roles)
+
+
+def sees_every_deal(user: Actor) -> bool:
+    return bool(roles_of(user) & SEE_ALL)
+
+
+def can_see_task(user: Actor, task: Task) -> bool:
+    """Your own tasks, your group's (logistics, purchasing), and those on deals you may see."""
+    roles = roles_of(user)
+    if not roles:
+        return False
+    if roles & SEE_ALL or task.assignee_id == user.id or any(_has_task(user, role, task) for role in roles):
+        return True
+    return task.deal is not None and bool(roles & STORE_ROLES) and can_see_deal(user, task.deal)
+
+
+def visible_tasks(user: Actor) -> ColumnElement[bool]:
+    """A WHERE clause for `select(Task)` that agrees with `can_see_task`."""
+    roles = roles_of(user)
+    if roles & SEE_ALL:
+        return true()
+    if not roles:
+        return false()
+    clauses: list[Any] = [Task.assignee_id == user.id]
+    clauses += [Task.group == group for role, group in TASK_GROUP_OF_ROLE.items() if role in roles]
+    if roles & STORE_ROLES:
+        clauses.append(exists().where(Deal.id == Task.deal_id, visible_deals(user)))
+    return or_(*clauses)
 
 
 def is_public(deal: Deal) -> bool:
@@ -75,14 +113,14 @@ def deal_tasks(deal: Deal) -> list[Task]:
     return list(session.scalars(select(Task).where(Task.deal_id == deal.id))) if session else []
 
 
-def _has_task(user: User, role: str, task: Task) -> bool:
+def _has_task(user: Actor, role: str, task: Task) -> bool:
     if role == "driver":
         return task.assignee_id == user.id
     group = TASK_GROUP_OF_ROLE.get(role)
     return group is not None and (task.group == group or task.assignee_id == user.id)
 
 
-def visible_deals(user: User) -> ColumnElement[bool]:
+def visible_deals(user: Actor) -> ColumnElement[bool]:
     """A WHERE clause for `select(Deal)` keeping only the deals `user` may see."""
     roles = roles_of(user)
     if roles & SEE_ALL:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from crm.auth import shared_demo_hash
 from crm.events import Cause
 from crm.models import Pipeline
 from crm.service import Crm
@@ -77,6 +78,9 @@ DEPARTMENTS = [
     ("logistics", "Logistics"),
     ("purchasing", "Purchasing"),
 ]
+
+# Every demo user signs in with this password (README); a real install sets its own.
+DEMO_PASSWORD = "demo"
 
 # login, name, department, roles, present; the first user of a department is its head.
 USERS: list[tuple[str, str, str | None, list[str], bool]] = [
@@ -292,6 +296,7 @@ def _load_people(crm: Crm) -> None:
             present=present,
             working_hours=OFFICE_HOURS,
             timezone=TIMEZONE,
+            password_hash=shared_demo_hash(DEMO_PASSWORD),
             cause=CAUSE,
         )
         if department and head is None:

@@ -20,6 +20,7 @@ from crm.db import Base
 Money = Numeric(14, 2)
 
 STAGE_KINDS = ("in_progress", "won", "lost")
+CREDENTIAL_KINDS = ("session", "token")
 FIELD_TYPES = ("string", "number", "money", "date", "datetime", "bool", "enum", "user")
 ROLES = (
     "administrator", "director", "designer", "head", "manager", "driver", "purchaser", "logistician", "integration",
@@ -272,3 +273,22 @@ class TimelineEntry(Base):
     cause_ref: Mapped[str | None] = mapped_column(String(200))
     cause_label: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Credential(Base):
+    """A browser session or an API token: only a hash of its secret is kept, so a leaked
+    database does not let anyone sign in, and revoking is setting `revoked_at`."""
+
+    __tablename__ = "credentials"
+    __table_args__ = (CheckConstraint(_one_of("kind", CREDENTIAL_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from crm.access import can, can_see_deal, visible_deals
+from crm.access import can, can_see_deal, can_see_task, visible_deals, visible_tasks
 from crm.demo import load_demo
 from crm.events import Cause
-from crm.models import Deal
+from crm.models import Deal, Task
 from crm.service import Crm
 
 CAUSE = Cause.system("test")
@@ -65,3 +65,28 @@ def test_permissions_follow_roles(world):
     assert can(world.user("admin"), "manage_users")
     assert not can(world.user("head.north"), "manage_users")
     assert not can(world.user("admin"), "no such permission")
+
+
+def visible_task_titles(crm: Crm, login: str) -> set[str]:
+    user = crm.user(login)
+    listed = {t.title for t in crm.session.scalars(select(Task).where(visible_tasks(user)))}
+    one_by_one = {t.title for t in crm.session.scalars(select(Task)) if can_see_task(user, t)}
+    assert listed == one_by_one, "the task list filter and the per-task rule disagree"
+    return listed
+
+
+def test_tasks_are_seen_by_their_assignee_their_group_and_those_who_see_the_deal(world):
+    north = deal_in(world, "store_north", "main.in_processing", "north deal")
+    south = deal_in(world, "store_south", "main.in_processing", "south deal")
+    world.create_task(title="deliver north", deal=north, assignee=world.user("driver1"), group="logistics",
+                      cause=CAUSE)
+    world.create_task(title="call south", deal=south, assignee=world.user("manager.south1"), cause=CAUSE)
+    world.create_task(title="buy parts", group="purchasing", cause=CAUSE)
+    world.create_task(title="help north", deal=south, assignee=world.user("manager.north1"), cause=CAUSE)
+    assert visible_task_titles(world, "driver1") == {"deliver north"}
+    assert visible_task_titles(world, "driver2") == set()
+    assert visible_task_titles(world, "logist1") == {"deliver north"}
+    assert visible_task_titles(world, "purchaser1") == {"buy parts"}
+    assert visible_task_titles(world, "manager.north1") == {"deliver north", "help north"}
+    assert visible_task_titles(world, "head.south") == {"call south", "help north"}
+    assert visible_task_titles(world, "admin") == {"deliver north", "call south", "buy parts", "help north"}

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 22:25:07.987466
+Create Date: 2026-11-24 00:01:01.798927
 """
 
 from alembic import op
@@ -273,6 +273,23 @@ def upgrade() -> None:
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_department_id'), ['department_id'], unique=False)
 
+    op.create_table('credentials',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('secret_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("kind IN ('session', 'token')", name=op.f('ck_credentials_kind')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_credentials_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_credentials')),
+    sa.UniqueConstraint('secret_hash', name=op.f('uq_credentials_secret_hash'))
+    )
+    with op.batch_alter_table('credentials', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_credentials_user_id'), ['user_id'], unique=False)
+
     op.create_table('deals',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=300), nullable=False),
@@ -475,6 +492,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_deals_contact_id'))
 
     op.drop_table('deals')
+    with op.batch_alter_table('credentials', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_credentials_user_id'))
+
+    op.drop_table('credentials')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_users_department_id'))
 

@@ -1,0 +1,148 @@
+"""Signing in: passwords, browser sessions and API tokens.
+
+Passwords are hashed with argon2 (memory-hard, salted). Sessions and tokens are random
+secrets handed to the client once; the database keeps only their SHA-256, which is enough
+for a 256-bit random secret (no salt or slow hash is needed when the secret cannot be
+guessed), and lets a lookup be one indexed equality. A session's CSRF token is derived from
+its secret, so nothing more is stored and any server process can check it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm.clock import Clock
+from crm.errors import InvalidInput, NotFound
+from crm.models import Credential, User
+
+SESSION_LIFETIME = timedelta(days=14)
+MIN_PASSWORD_LENGTH = 4
+
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, detached from any database session so it can live for a whole request
+    (and a whole socket.io connection) while units of work come and go."""
+
+    id: int
+    login: str
+    name: str
+    roles: tuple[str, ...]
+    department_id: int | None
+    active: bool
+    credential_id: int
+    via: str
+
+    @classmethod
+    def of(cls, user: User, credential: Credential) -> Principal:
+        return cls(user.id, user.login, user.name, tuple(user.roles or ()), user.department_id,
+                   user.active, credential.id, credential.kind)
+
+
+def hash_password(password: str) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(fields={"password": f"must have at least {MIN_PASSWORD_LENGTH} characters"},
+                           code="invalid_password")
+    return _hasher.hash(password)
+
+
+@lru_cache(maxsize=4)
+def shared_demo_hash(password: str) -> str:
+    """One hash for every demo user: hashing is slow on purpose and the demo has many users."""
+    return hash_password(password)
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """Constant work whether or not the user exists, so timing does not reveal valid logins."""
+    stored = user.password_hash if user is not None and user.active else None
+    try:
+        return _hasher.verify(stored or _dummy_hash(), password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_hex(16))
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    session.flush()
+
+
+def authenticate(session: Session, login: str, password: str) -> User | None:
+    user = session.scalar(select(User).where(User.login == login.strip())) if isinstance(login, str) else None
+    return user if check_password(user, password) else None
+
+
+def issue(session: Session, user: User, clock: Clock, *, kind: str, name: str = "",
+          lifetime: timedelta | None = None) -> tuple[Credential, str]:
+    """A new session or token for `user`, and its secret (shown to the client once, never again)."""
+    secret = secrets.token_urlsafe(32)
+    now = clock.now()
+    credential = Credential(user_id=user.id, kind=kind, name=name[:200], secret_hash=_digest(secret),
+                            created_at=now, expires_at=now + lifetime if lifetime else None)
+    session.add(credential)
+    session.flush()
+    return credential, secret
+
+
+def principal_for(session: Session, secret: str, clock: Clock, *, kind: str) -> Principal | None:
+    """The caller holding `secret`, if it is a live credential of that kind of an active user."""
+    if not secret:
+        return None
+    credential = session.scalar(select(Credential).where(Credential.secret_hash == _digest(secret)))
+    if credential is None or credential.kind != kind or not _live(credential, clock.now()):
+        return None
+    user = credential.user
+    return Principal.of(user, credential) if user.active else None
+
+
+def revoke(session: Session, credential_id: int, clock: Clock, *, owner: int | None = None,
+           kind: str | None = None) -> Credential:
+    """Revoke one credential; with `owner` (or `kind`), only one of that user's (or kind) is found."""
+    credential = session.get(Credential, credential_id)
+    if (credential is None or (owner is not None and credential.user_id != owner)
+            or (kind is not None and credential.kind != kind)):
+        raise NotFound(f"Credential {credential_id} does not exist", code="credential_not_found")
+    if credential.revoked_at is None:
+        credential.revoked_at = clock.now()
+        session.flush()
+    return credential
+
+
+def tokens_of(session: Session, user_id: int | None) -> list[Credential]:
+    """API tokens, newest first; all users' when `user_id` is None."""
+    query = select(Credential).where(Credential.kind == "token").order_by(Credential.id.desc())
+    if user_id is not None:
+        query = query.where(Credential.user_id == user_id)
+    return list(session.scalars(query))
+
+
+def csrf_token(session_secret: str) -> str:
+    return hmac.new(session_secret.encode(), b"dealflow-csrf", hashlib.sha256).hexdigest()
+
+
+def csrf_matches(session_secret: str, presented: str | None) -> bool:
+    return presented is not None and hmac.compare_digest(csrf_token(session_secret), presented)
+
+
+def _live(credential: Credential, now: datetime) -> bool:
+    return credential.revoked_at is None and (credential.expires_at is None or credential.expires_at > now)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
