@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, jsonify
 from flask_smorest import Api
 
+from api.auth import SECURITY_SCHEMES, init_auth
 from api.blueprints import ALL as BLUEPRINTS
 from api.context import ENGINE_KEY
 from api.converters import ScopeConverter, scope_schema
@@ -33,6 +34,9 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
         API_TITLE="dealflow", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api", OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        DEALFLOW_SECURE_COOKIES=settings.secure_cookies,
+        API_SPEC_OPTIONS={"components": {"securitySchemes": SECURITY_SCHEMES}, "security": [
+            {"token": []}, {"session": []}]},
     )
     app.extensions[ENGINE_KEY] = engine
     app.url_map.converters["scope"] = ScopeConverter
@@ -41,6 +45,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     register_error_handlers(app)
+    init_auth(app)
     init_live(app, engine, settings)
 
     @app.get("/api/v1/health")

@@ -1,8 +1,4 @@
-"""What every handler needs from the request: the engine, who is acting, one unit of work.
-
-Authentication lands later; until then every change is made by an anonymous API user. Keeping
-the answer in one helper means adding `current_user` changes this file only.
-"""
+"""What every handler needs from the request: the engine, who is acting, one unit of work."""
 
 from __future__ import annotations
 
@@ -10,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g
 
 from crm.events import Cause
 from engine.engine import Engine
@@ -23,8 +19,9 @@ def engine() -> Engine:
 
 
 def request_cause() -> Cause:
-    """Who is acting for this request; the timeline and the instance history record it."""
-    return Cause("user", None, "api")
+    """Who is acting for this request (api.auth put them in `g`); timelines and histories record it."""
+    principal = g.get("principal")
+    return Cause.user(principal.id, principal.login) if principal is not None else Cause("user", None, "api")
 
 
 def unit_of_work(view: Callable[..., Any]) -> Callable[..., Any]:

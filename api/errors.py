@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from api.auth import AccessDenied
 from crm.errors import Conflict, CrmError, InvalidInput
 from crm.errors import NotFound as CrmNotFound
 from engine.errors import EngineError, InvalidProcess, InvalidState, StartRefused
@@ -30,6 +31,11 @@ def _status(err: Exception, statuses: dict[type, int]) -> int:
 
 
 def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(AccessDenied)
+    def access_denied(err: AccessDenied) -> Any:
+        headers = {"WWW-Authenticate": 'Bearer realm="dealflow"'} if err.status == 401 else {}
+        return jsonify(_body(err.code, err.message)), err.status, headers
+
     @app.errorhandler(ValidationError)
     def invalid_payload(err: ValidationError) -> Any:
         return jsonify(_body("invalid_payload", "the request body is invalid", err.messages)), 422

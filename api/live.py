@@ -15,10 +15,17 @@ from typing import Any
 
 from flask import Flask, request
 from flask_socketio import SocketIO, emit, join_room, leave_room
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from api.auth import principal_for_token, principal_from_request
 from api.settings import Settings
+from crm import access
+from crm.auth import Principal
+from crm.models import Deal
 from engine.broadcast import Broadcast, broadcaster_for
 from engine.engine import Engine
+from engine.models import ProcessInstance
 from robots.log import broadcast_of
 from robots.models import AutomationLogEntry
 
@@ -27,18 +34,27 @@ LOCAL_ORIGINS = [f"{scheme}://{host}{port}" for scheme in ("http", "https")
                  for host in ("localhost", "127.0.0.1") for port in ("", ":3000", ":5000", ":5173", ":8080")]
 
 
-def may_subscribe(user: Any, room: str) -> bool:
+def may_subscribe(session: Session, user: Principal, room: str) -> bool:
     """Whether `user` may watch `room`; the one place subscriptions are authorized.
 
-    Everyone may watch everything until authentication lands (issue 4, auth): then a user
-    sees deals and pipelines they may read, and only their own feed.
+    A room carries what its REST twin would show, so it follows the same rules: a deal or an
+    instance as its deal is visible (crm/access.py, S9), the pipeline room (every deal of a
+    pipeline) only for those who see every deal, test runs for those who may run the test
+    bench, and a feed for its own user only.
     """
-    return True
-
-
-def current_user() -> Any:
-    """The connected user; None until authentication lands."""
-    return None
+    kind, _, ref = room.partition(":")
+    if kind == "feed":
+        return int(ref) == user.id
+    if kind == "test-run":
+        return access.can(user, "run_test_bench")
+    if kind == "pipeline":
+        return access.sees_every_deal(user)
+    deal_id = int(ref) if kind == "deal" else session.scalar(
+        select(ProcessInstance.deal_id).where(ProcessInstance.id == int(ref)))
+    deal = session.get(Deal, deal_id) if deal_id is not None else None
+    if deal is None:
+        return kind == "instance" and access.sees_every_deal(user) and deal_id is None
+    return access.can_see_deal(user, deal)
 
 
 def parse_room(data: Any) -> str | None:
@@ -61,14 +77,42 @@ def init_live(app: Flask, engine: Engine, settings: Settings) -> SocketIO:
         socketio.emit(item.event, item.payload, to=list(item.rooms))
 
     broadcaster.add_sink(send)
-    _register_handlers(socketio)
+    _register_handlers(socketio, engine)
     return socketio
 
 
-def _register_handlers(socketio: SocketIO) -> None:
+def _register_handlers(socketio: SocketIO, engine: Engine) -> None:
+    connected: dict[str, Principal] = {}
+
+    @socketio.on("connect")
+    def connect(auth: Any = None) -> None:
+        """The cookie of a signed-in browser, or `auth: {"token": ...}` from any other client."""
+        token = auth.get("token") if isinstance(auth, dict) else None
+        principal = principal_for_token(token) if isinstance(token, str) else principal_from_request()
+        if principal is None:
+            raise ConnectionRefusedError({"code": "unauthenticated", "message": "sign in or pass auth.token"})
+        connected[request.sid] = principal  # type: ignore[attr-defined]
+
+    @socketio.on("disconnect")
+    def disconnect(*_: Any) -> None:
+        connected.pop(request.sid, None)  # type: ignore[attr-defined]
+
+    def checked_room(data: Any, action: str) -> str | None:
+        room = parse_room(data)
+        if room is None:
+            _error(action, "bad_room", data)
+            return None
+        principal = connected.get(request.sid)  # type: ignore[attr-defined]
+        with engine.db.sessions() as session:
+            allowed = principal is not None and may_subscribe(session, principal, room)
+        if not allowed:
+            _error(action, "forbidden", data)
+            return None
+        return room
+
     @socketio.on("subscribe")
     def subscribe(data: Any) -> dict[str, Any]:
-        room = _checked_room(data, "subscribe")
+        room = checked_room(data, "subscribe")
         if room is None:
             return {"ok": False}
         join_room(room)
@@ -82,17 +126,6 @@ def _register_handlers(socketio: SocketIO) -> None:
             return {"ok": False}
         leave_room(room)
         return {"ok": True, "room": room}
-
-
-def _checked_room(data: Any, action: str) -> str | None:
-    room = parse_room(data)
-    if room is None:
-        _error(action, "bad_room", data)
-        return None
-    if not may_subscribe(current_user(), room):
-        _error(action, "forbidden", data)
-        return None
-    return room
 
 
 def _error(action: str, code: str, data: Any) -> None:

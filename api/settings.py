@@ -24,6 +24,8 @@ class Settings:
     load_demo: bool = True
     # Several server processes share live updates through this Redis (socket.io message queue).
     redis_url: str | None = None
+    # Behind HTTPS, session cookies must be marked Secure so they never travel in clear text.
+    secure_cookies: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -38,4 +40,5 @@ class Settings:
             templates_dir=Path(env.get("DEALFLOW_TEMPLATES_DIR", defaults.templates_dir)),
             load_demo=env.get("DEALFLOW_DEMO", "1") not in ("0", "false", "no"),
             redis_url=env.get("DEALFLOW_REDIS_URL") or None,
+            secure_cookies=env.get("DEALFLOW_SECURE_COOKIES", "0") in ("1", "true", "yes"),
         )

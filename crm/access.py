@@ -5,8 +5,9 @@ visible to every store's staff once it reaches `shipped` in the sales pipeline (
 logistics and any store may have to answer the client). Heads see their department; the
 administrator and the director see everything; designers see everything read-only so they
 can build processes on real examples; drivers, logisticians and purchasers see the deals they
-have tasks for. The rules are written twice on purpose — as a predicate for one deal and as a
-SQL filter for lists — and the tests hold them to the same answers.
+have tasks for; whoever is responsible for a deal sees it. The rules are written twice on
+purpose — as a predicate for one deal and as a SQL filter for lists — and the tests hold them
+to the same answers.
 """
 
 from __future__ import annotations
@@ -37,6 +38,13 @@ PERMISSIONS: dict[str, set[str]] = {
     "work_tasks": {"administrator", "director", "head", "manager", "driver", "logistician", "purchaser"},
     "send_events": {"administrator", "integration"},
     "retry_incidents": {"administrator", "designer", "head"},
+    "cancel_instances": {"administrator", "designer", "head"},
+    "edit_pipelines": {"administrator", "designer"},
+    "edit_contacts": {"administrator", "director", "head", "manager", "integration"},
+    "read_contacts": {"administrator", "director", "designer", "head", "manager", "logistician", "integration"},
+    "read_automation": {"administrator", "director", "designer", "head"},
+    "read_leads": {"administrator", "director", "designer", "head", "manager", "integration"},
+    "create_tasks": {"administrator", "director", "head", "manager", "logistician", "purchaser"},
 }
 
 
@@ -62,8 +70,10 @@ def can_see_deal(user: Actor, deal: Deal) -> bool:
     roles = roles_of(user)
     if roles & SEE_ALL:
         return True
+    if not roles:
+        return False
     own_store = user.department_id is not None and deal.department_id == user.department_id
-    if roles & STORE_ROLES and (own_store or is_public(deal)):
+    if deal.responsible_id == user.id or (roles & STORE_ROLES and (own_store or is_public(deal))):
         return True
     return any(_has_task(user, role, task) for task in deal_tasks(deal) for role in roles)
 
@@ -125,7 +135,9 @@ def visible_deals(user: Actor) -> ColumnElement[bool]:
     roles = roles_of(user)
     if roles & SEE_ALL:
         return true()
-    clauses: list[Any] = []
+    if not roles:
+        return false()
+    clauses: list[Any] = [Deal.responsible_id == user.id]
     if roles & STORE_ROLES:
         if user.department_id is not None:
             clauses.append(Deal.department_id == user.department_id)
@@ -138,7 +150,7 @@ def visible_deals(user: Actor) -> ColumnElement[bool]:
             task_clauses.append(or_(Task.group == group, Task.assignee_id == user.id))
     if task_clauses:
         clauses.append(exists().where(Task.deal_id == Deal.id, or_(*task_clauses)))
-    return or_(*clauses) if clauses else false()
+    return or_(*clauses)
 
 
 def _public_clause() -> ColumnElement[bool]:

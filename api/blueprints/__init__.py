@@ -2,6 +2,7 @@
 
 from api.blueprints import (
     actions,
+    auth,
     contacts,
     deals,
     events,
@@ -15,5 +16,5 @@ from api.blueprints import (
     users,
 )
 
-ALL = [pipelines.bp, deals.bp, contacts.bp, leads.bp, users.bp, tasks.bp, notifications.bp, processes.bp,
+ALL = [auth.bp, pipelines.bp, deals.bp, contacts.bp, leads.bp, users.bp, tasks.bp, notifications.bp, processes.bp,
        instances.bp, robots.bp, actions.bp, events.bp]

@@ -7,6 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from api.auth import requires
 from api.context import request_cause, unit_of_work
 from api.paging import PageQuerySchema, page_of, page_of_list
 from api.schemas.common import ID_RULE
@@ -21,6 +22,7 @@ class ContactListQuery(ContactQuerySchema, PageQuerySchema):
 
 
 @bp.get("")
+@requires("read_contacts")
 @unit_of_work
 @bp.arguments(ContactListQuery, location="query")
 @bp.response(200, ContactSchema(many=True))
@@ -33,6 +35,7 @@ def list_contacts(args: dict[str, Any], *, rt: Any) -> Any:
 
 
 @bp.post("")
+@requires("edit_contacts")
 @unit_of_work
 @bp.arguments(NewContactSchema)
 @bp.response(201, ContactSchema)
@@ -41,6 +44,7 @@ def create_contact(body: dict[str, Any], *, rt: Any) -> Any:
 
 
 @bp.get(f"/<{ID_RULE}:contact_id>")
+@requires("read_contacts")
 @unit_of_work
 @bp.response(200, ContactSchema)
 def get_contact(contact_id: int, *, rt: Any) -> Any:

@@ -8,7 +8,9 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from api.auth import current_user, requires
 from api.context import request_cause, unit_of_work
+from api.guards import visible_deal
 from api.paging import PageQuerySchema, page_of, page_of_list
 from api.refs import ref
 from api.schemas.automation import AutomationLogEntrySchema
@@ -21,6 +23,7 @@ from api.schemas.crm import (
     NewDealSchema,
     TimelineEntrySchema,
 )
+from crm import access
 from crm.models import Deal
 from robots.log import for_deal
 
@@ -36,8 +39,9 @@ class DealListQuery(DealQuerySchema, PageQuerySchema):
 @bp.arguments(DealListQuery, location="query")
 @bp.response(200, DealSchema(many=True))
 def list_deals(args: dict[str, Any], *, rt: Any) -> Any:
+    """Only the deals the caller may see (S9): another store's deal is never listed."""
     crm = rt.crm
-    query = select(Deal).order_by(Deal.id.desc())
+    query = select(Deal).where(access.visible_deals(current_user())).order_by(Deal.id.desc())
     pipeline = crm.pipeline(args["pipeline"]) if "pipeline" in args else None
     if pipeline is not None:
         query = query.where(Deal.pipeline_id == pipeline.id)
@@ -53,6 +57,7 @@ def list_deals(args: dict[str, Any], *, rt: Any) -> Any:
 
 
 @bp.post("")
+@requires("edit_deals")
 @unit_of_work
 @bp.arguments(NewDealSchema)
 @bp.response(201, DealSchema)
@@ -70,10 +75,11 @@ def create_deal(body: dict[str, Any], *, rt: Any) -> Any:
 @unit_of_work
 @bp.response(200, DealSchema)
 def get_deal(deal_id: int, *, rt: Any) -> Any:
-    return rt.crm.deal(deal_id)
+    return visible_deal(rt, deal_id)
 
 
 @bp.patch(f"/<{ID_RULE}:deal_id>")
+@requires("edit_deals")
 @unit_of_work
 @bp.arguments(DealUpdateSchema, required=False)
 @bp.response(200, DealSchema)
@@ -87,6 +93,7 @@ def update_deal(body: dict[str, Any], deal_id: int, *, rt: Any) -> Any:
 
 
 @bp.post(f"/<{ID_RULE}:deal_id>/move")
+@requires("move_deals")
 @unit_of_work
 @bp.arguments(MoveDealSchema)
 @bp.response(200, DealSchema)
@@ -101,7 +108,7 @@ def move_deal(body: dict[str, Any], deal_id: int, *, rt: Any) -> Any:
 @bp.arguments(PageQuerySchema, location="query")
 @bp.response(200, TimelineEntrySchema(many=True))
 def timeline(args: dict[str, Any], deal_id: int, *, rt: Any) -> Any:
-    return page_of_list(rt.crm.timeline(rt.crm.deal(deal_id)), args)
+    return page_of_list(rt.crm.timeline(visible_deal(rt, deal_id)), args)
 
 
 @bp.get(f"/<{ID_RULE}:deal_id>/automation-log")
@@ -110,14 +117,14 @@ def timeline(args: dict[str, Any], deal_id: int, *, rt: Any) -> Any:
 @bp.response(200, AutomationLogEntrySchema(many=True))
 def automation_log(args: dict[str, Any], deal_id: int, *, rt: Any) -> Any:
     """Why a robot or trigger did or did not fire for this deal."""
-    rt.crm.deal(deal_id)
+    visible_deal(rt, deal_id)
     return page_of_list(for_deal(rt.session, deal_id), args)
 
 
 def _locked(rt: Any, deal_id: int, version: int | None) -> Deal:
     """The deal, locked for this transaction; a client that read an older version is told (409)
     instead of overwriting what it never saw."""
-    deal = rt.crm.deal(deal_id, for_update=True)
+    deal = visible_deal(rt, deal_id, for_update=True)
     if version is not None and version != deal.version:
         raise StaleDataError(f"deal {deal_id} is at version {deal.version}, not {version}")
     return deal

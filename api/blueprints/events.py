@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from api.auth import requires
 from api.context import unit_of_work
 from api.schemas.automation import EventResultSchema, EventSchema
 from crm.events import Cause
@@ -15,6 +16,7 @@ bp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Inc
 
 
 @bp.post("")
+@requires("send_events")
 @unit_of_work
 @bp.arguments(EventSchema)
 @bp.response(202, EventResultSchema, description="accepted and applied")

@@ -7,7 +7,9 @@ from typing import Any
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from api.auth import requires
 from api.context import request_cause, unit_of_work
+from api.guards import instances_filter, visible_incident, visible_instance
 from api.paging import PageQuerySchema, page_of
 from api.schemas.automation import (
     HistoryEntrySchema,
@@ -31,7 +33,7 @@ class InstanceListQuery(InstanceQuerySchema, PageQuerySchema):
 @bp.arguments(InstanceListQuery, location="query")
 @bp.response(200, InstanceSummarySchema(many=True))
 def list_instances(args: dict[str, Any], *, rt: Any) -> Any:
-    query = select(ProcessInstance).order_by(ProcessInstance.id.desc())
+    query = select(ProcessInstance).where(instances_filter()).order_by(ProcessInstance.id.desc())
     for name in ("key", "deal_id", "status"):
         if name in args:
             query = query.where(getattr(ProcessInstance, name) == args[name])
@@ -43,7 +45,7 @@ def list_instances(args: dict[str, Any], *, rt: Any) -> Any:
 @bp.response(200, InstanceSchema)
 def get_instance(instance_id: int, *, rt: Any) -> Any:
     """State with the elements waiting now and those done, for the designer to colour the diagram."""
-    instance = rt.instance(instance_id)
+    instance = visible_instance(rt, instance_id)
     version = rt.session.get(ProcessVersion, instance.version_id)
     active = rt.active_elements(instance)
     completed = rt.session.scalars(
@@ -59,7 +61,7 @@ def get_instance(instance_id: int, *, rt: Any) -> Any:
 @bp.arguments(PageQuerySchema, location="query")
 @bp.response(200, HistoryEntrySchema(many=True))
 def history(args: dict[str, Any], instance_id: int, *, rt: Any) -> Any:
-    rt.instance(instance_id)
+    visible_instance(rt, instance_id)
     query = select(HistoryEntry).where(HistoryEntry.instance_id == instance_id).order_by(HistoryEntry.id)
     return page_of(rt.session, query, args)
 
@@ -68,21 +70,25 @@ def history(args: dict[str, Any], instance_id: int, *, rt: Any) -> Any:
 @unit_of_work
 @bp.response(200, IncidentSchema(many=True))
 def incidents(instance_id: int, *, rt: Any) -> Any:
-    rt.instance(instance_id)
+    visible_instance(rt, instance_id)
     return list(rt.session.scalars(
         select(Incident).where(Incident.instance_id == instance_id).order_by(Incident.id)))
 
 
 @bp.post(f"/incidents/<{ID_RULE}:incident_id>/retry")
+@requires("retry_incidents")
 @unit_of_work
 @bp.response(200, InstanceSummarySchema)
 def retry_incident(incident_id: int, *, rt: Any) -> Any:
     """Run the failed step again, after the data or the action was fixed."""
+    visible_incident(rt, incident_id)
     return rt.retry_incident(incident_id, cause=request_cause())
 
 
 @bp.post(f"/instances/<{ID_RULE}:instance_id>/cancel")
+@requires("cancel_instances")
 @unit_of_work
 @bp.response(200, InstanceSummarySchema)
 def cancel(instance_id: int, *, rt: Any) -> Any:
+    visible_instance(rt, instance_id)
     return rt.cancel(instance_id, cause=request_cause())

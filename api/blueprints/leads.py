@@ -7,6 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from api.auth import requires
 from api.context import request_cause, unit_of_work
 from api.paging import PageQuerySchema, page_of
 from api.schemas.common import ID_RULE
@@ -21,6 +22,7 @@ class LeadListQuery(LeadQuerySchema, PageQuerySchema):
 
 
 @bp.get("")
+@requires("read_leads")
 @unit_of_work
 @bp.arguments(LeadListQuery, location="query")
 @bp.response(200, LeadSchema(many=True))
@@ -32,6 +34,7 @@ def list_leads(args: dict[str, Any], *, rt: Any) -> Any:
 
 
 @bp.post("")
+@requires("edit_contacts")
 @unit_of_work
 @bp.arguments(NewLeadSchema)
 @bp.response(201, LeadSchema)
@@ -44,6 +47,7 @@ def create_lead(body: dict[str, Any], *, rt: Any) -> Any:
 
 
 @bp.get(f"/<{ID_RULE}:lead_id>")
+@requires("read_leads")
 @unit_of_work
 @bp.response(200, LeadSchema)
 def get_lead(lead_id: int, *, rt: Any) -> Any:
@@ -51,6 +55,7 @@ def get_lead(lead_id: int, *, rt: Any) -> Any:
 
 
 @bp.post(f"/<{ID_RULE}:lead_id>/status")
+@requires("edit_contacts")
 @unit_of_work
 @bp.arguments(LeadStatusSchema)
 @bp.response(200, LeadSchema)

@@ -1,4 +1,4 @@
-"""The notification feed. Until sign-in names the caller, the caller names the feed's user."""
+"""The caller's notification feed; reading another user's needs the right to manage users."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from api.auth import current_user, ensure
 from api.context import request_cause, unit_of_work
 from api.paging import PageQuerySchema, page_of_list
 from api.refs import ref
@@ -27,7 +28,11 @@ class FeedQuery(FeedQuerySchema, PageQuerySchema):
 @bp.response(200, NotificationSchema(many=True))
 def feed(args: dict[str, Any], *, rt: Any) -> Any:
     """Newest first."""
-    found = rt.crm.notifications(ref(args["user"]), unread_only=args["unread_only"])
+    me = current_user()
+    user = ref(args["user"]) if args.get("user") is not None else me.id
+    if user not in (me.id, me.login):
+        ensure("manage_users")
+    found = rt.crm.notifications(user, unread_only=args["unread_only"])
     return page_of_list(found, args)
 
 
@@ -36,6 +41,6 @@ def feed(args: dict[str, Any], *, rt: Any) -> Any:
 @bp.response(200, NotificationSchema)
 def mark_read(notification_id: int, *, rt: Any) -> Any:
     notification = rt.session.get(Notification, notification_id)
-    if notification is None:
+    if notification is None or notification.user_id != current_user().id:
         raise NotFound(f"Notification {notification_id} does not exist", code="notification_not_found")
     return rt.crm.mark_read(notification, cause=request_cause())

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from api.auth import requires
 from api.context import request_cause, unit_of_work
 from api.schemas.crm import AddStageSchema, NewPipelineSchema, PipelineSchema, StageSchema
 
@@ -20,6 +21,7 @@ def list_pipelines(*, rt: Any) -> Any:
 
 
 @bp.post("")
+@requires("edit_pipelines")
 @unit_of_work
 @bp.arguments(NewPipelineSchema)
 @bp.response(201, PipelineSchema)
@@ -35,6 +37,7 @@ def get_pipeline(code: str, *, rt: Any) -> Any:
 
 
 @bp.post("/<string:code>/stages")
+@requires("edit_pipelines")
 @unit_of_work
 @bp.arguments(AddStageSchema)
 @bp.response(201, StageSchema)

@@ -8,7 +8,9 @@ from flask import Response, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from api.auth import requires
 from api.context import request_cause, unit_of_work
+from api.guards import visible_deal
 from api.schemas.automation import (
     DeployJsonSchema,
     InstanceSummarySchema,
@@ -40,6 +42,7 @@ def list_processes(*, rt: Any) -> Any:
 
 
 @bp.post("")
+@requires("edit_processes")
 @unit_of_work
 @bp.doc(requestBody=XML_BODY)
 @bp.response(201, ProcessVersionSchema)
@@ -77,11 +80,13 @@ def get_xml(args: dict[str, Any], key: str, *, rt: Any) -> Any:
 
 
 @bp.post("/<string:key>/start")
+@requires("start_processes")
 @unit_of_work
 @bp.arguments(StartProcessSchema)
 @bp.response(201, InstanceSummarySchema)
 def start(body: dict[str, Any], key: str, *, rt: Any) -> Any:
     """Refused with every missing deal field and bad parameter at once (422), writing nothing."""
+    visible_deal(rt, body["deal_id"])
     return rt.start(key, body["deal_id"], body["params"], version=body["version"], cause=request_cause())
 
 

@@ -12,6 +12,7 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
+from api.auth import current_user, requires
 from api.context import engine, request_cause, unit_of_work
 from api.schemas.automation import (
     ApplyQuerySchema,
@@ -34,6 +35,7 @@ TEXT_BODY = {"content": {
 
 
 @bp.post("/validate")
+@requires("edit_robots")
 @unit_of_work
 @bp.arguments(ValidateAutomationSchema)
 @bp.response(200, ValidationResultSchema)
@@ -44,6 +46,7 @@ def validate_text(body: dict[str, Any], *, rt: Any) -> Any:
 
 
 @bp.get("/<scope:scope>")
+@requires("read_automation")
 @unit_of_work
 @bp.response(200, AutomationSchema)
 def get_automation(scope: str, *, rt: Any) -> Any:
@@ -52,6 +55,7 @@ def get_automation(scope: str, *, rt: Any) -> Any:
 
 
 @bp.put("/<scope:scope>")
+@requires("edit_robots")
 @unit_of_work
 @bp.arguments(ApplyQuerySchema, location="query")
 @bp.doc(requestBody=TEXT_BODY)
@@ -60,7 +64,7 @@ def put_automation(args: dict[str, Any], scope: str, *, rt: Any) -> Any:
     """text/plain, or JSON {"text": ...}; 422 with every error and nothing saved if it does not check."""
     _check_scope(rt, scope)
     text = _text_of_request()
-    row = save_automation(rt.session, rt.clock, scope, text, catalog(engine(), rt.crm), "api")
+    row = save_automation(rt.session, rt.clock, scope, text, catalog(engine(), rt.crm), current_user().login)
     applied = 0
     if args["apply_to_existing"] and scope != GLOBAL_SCOPE:
         for stage in rt.crm.pipeline(scope).stages:

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from api.auth import current_user, ensure, requires
 from api.context import request_cause, unit_of_work
 from api.paging import PageQuerySchema, page_of_list
 from api.refs import ref
@@ -30,6 +31,7 @@ def list_users(args: dict[str, Any], *, rt: Any) -> Any:
 
 
 @bp.post("")
+@requires("manage_users")
 @unit_of_work
 @bp.arguments(NewUserSchema)
 @bp.response(201, UserSchema)
@@ -53,5 +55,11 @@ def get_user(user_id: int, *, rt: Any) -> Any:
 @bp.arguments(PresenceSchema)
 @bp.response(200, UserSchema)
 def set_presence(body: dict[str, Any], user_id: int, *, rt: Any) -> Any:
-    """In office or away: who may get new deals in turn."""
-    return rt.crm.set_presence(user_id, body["present"], cause=request_cause())
+    """In office or away: who may get new deals in turn. Yourself, your department's staff if
+    you head it, anyone if you manage users."""
+    target = rt.crm.user(user_id)
+    me = current_user()
+    heads_it = "head" in me.roles and me.department_id is not None and target.department_id == me.department_id
+    if target.id != me.id and not heads_it:
+        ensure("manage_users")
+    return rt.crm.set_presence(target, body["present"], cause=request_cause())

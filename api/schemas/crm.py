@@ -262,6 +262,7 @@ class NotificationSchema(Schema):
 
 
 class FeedQuerySchema(StrictSchema):
-    user = fields.String(required=True, validate=validate.Length(min=1, max=100),
-                         metadata={"description": "whose feed (id or login) until sign-in names the caller"})
+    user = fields.String(load_default=None, validate=validate.Length(min=1, max=100),
+                         metadata={"description": "whose feed (id or login): the caller's if left out; "
+                                                  "another user's needs manage_users"})
     unread_only = fields.Boolean(load_default=False)

@@ -115,26 +115,30 @@ def test_a_task_moves_between_columns_and_is_completed_once(client, engine):
     assert [t["id"] for t in client.get(f"/api/v1/tasks?deal_id={deal_id}&status=done").json] == [task["id"]]
 
 
-def test_the_notification_feed_is_newest_first_and_can_be_marked_read(client, engine):
+def test_the_callers_feed_is_newest_first_and_can_be_marked_read(client_as, engine):
     with engine.unit() as rt:
         for text in ("first", "second"):
             rt.crm.notify("manager.north1", text, cause=Cause.system())
-    feed = client.get("/api/v1/notifications?user=manager.north1").json
+        rt.crm.notify("manager.south1", "not yours", cause=Cause.system())
+    anna = client_as("manager.north1")
+    feed = anna.get("/api/v1/notifications").json
     assert [n["text"] for n in feed] == ["second", "first"]
-    read = client.post(f"/api/v1/notifications/{feed[0]['id']}/read")
+    read = anna.post(f"/api/v1/notifications/{feed[0]['id']}/read")
     assert read.json["read_at"] is not None
-    unread = client.get("/api/v1/notifications?user=manager.north1&unread_only=true").json
+    unread = anna.get("/api/v1/notifications?unread_only=true").json
     assert [n["text"] for n in unread] == ["first"]
+    assert [n["text"] for n in client_as("admin").get("/api/v1/notifications?user=manager.south1").json] == [
+        "not yours"]
 
 
-def test_two_people_saving_the_same_deal_at_once_one_wins_and_the_other_is_told(app, engine):
-    deal_id = make_deal(engine)
-    version = app.test_client().get(f"/api/v1/deals/{deal_id}").json["version"]
+def test_two_people_saving_the_same_deal_at_once_one_wins_and_the_other_is_told(client_as, engine):
+    deal_id = make_deal(engine, department="store_north")
+    version = client_as("admin").get(f"/api/v1/deals/{deal_id}").json["version"]
     start = threading.Barrier(2)
     statuses: dict[str, int] = {}
 
     def save(title: str) -> None:
-        client = app.test_client()
+        client = client_as("head.north")
         start.wait()
         response = client.patch(f"/api/v1/deals/{deal_id}", json={"title": title, "version": version})
         statuses[title] = response.status_code
@@ -146,4 +150,4 @@ def test_two_people_saving_the_same_deal_at_once_one_wins_and_the_other_is_told(
         thread.join(timeout=30)
     assert sorted(statuses.values()) == [200, 409]
     winner = next(title for title, status in statuses.items() if status == 200)
-    assert app.test_client().get(f"/api/v1/deals/{deal_id}").json["title"] == winner
+    assert client_as("admin").get(f"/api/v1/deals/{deal_id}").json["title"] == winner

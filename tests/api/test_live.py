@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crm.events import Cause
+from tests.support.auth import token_for
 from tests.support.world import make_deal
 
 CAUSE = Cause("user", None, "test")
@@ -16,9 +17,13 @@ def database(sqlite_database):
     return sqlite_database
 
 
+def connect(app, engine, login: str):
+    return app.extensions["dealflow.socketio"].test_client(app, auth={"token": token_for(engine, login)})
+
+
 @pytest.fixture
-def socket(app):
-    client = app.extensions["dealflow.socketio"].test_client(app)
+def socket(app, engine):
+    client = connect(app, engine, "admin")
     yield client
     client.disconnect()
 
@@ -46,7 +51,7 @@ def test_a_subscriber_hears_a_committed_stage_move(engine, socket):
 
 
 def test_the_pipeline_room_hears_moves_and_new_deals_but_another_deal_room_does_not(engine, app, socket):
-    other = app.extensions["dealflow.socketio"].test_client(app)
+    other = connect(app, engine, "admin")
     deal_id = make_deal(engine)
     socket.emit("subscribe", {"room": "pipeline:main"})
     other.emit("subscribe", {"room": f"deal:{deal_id + 1000}"})
@@ -102,13 +107,36 @@ def test_a_bad_room_gets_an_error_event_not_an_exception(socket, message):
     assert socket.is_connected()
 
 
-def test_subscriptions_go_through_the_authorization_check(monkeypatch, socket):
-    import api.live
+def test_a_client_without_credentials_cannot_connect(app):
+    stranger = app.extensions["dealflow.socketio"].test_client(app, auth={"token": "made-up"})
+    assert not stranger.is_connected()
+    assert not app.extensions["dealflow.socketio"].test_client(app).is_connected()
 
-    monkeypatch.setattr(api.live, "may_subscribe", lambda user, room: room != "feed:1")
-    assert socket.emit("subscribe", {"room": "feed:1"}, callback=True) == {"ok": False}
-    assert _events(socket, "error")[0]["code"] == "forbidden"
-    assert socket.emit("subscribe", {"room": "feed:2"}, callback=True)["ok"] is True
+
+def test_a_signed_in_browser_connects_with_its_session_cookie(app):
+    browser = app.test_client()
+    assert browser.post("/api/v1/auth/login", json={"login": "manager.north1", "password": "demo"}).status_code == 200
+    socket = app.extensions["dealflow.socketio"].test_client(app, flask_test_client=browser)
+    assert socket.is_connected()
+    socket.disconnect()
+
+
+def test_a_manager_watches_their_stores_deals_and_own_feed_only(app, engine):
+    own = make_deal(engine, department="store_north")
+    other = make_deal(engine, department="store_south", responsible="manager.south1")
+    manager = connect(app, engine, "manager.north1")
+    with engine.unit() as rt:
+        me, colleague = rt.crm.user("manager.north1").id, rt.crm.user("manager.south1").id
+    allowed = [f"deal:{own}", f"feed:{me}"]
+    refused = [f"deal:{other}", f"feed:{colleague}", "pipeline:main", "test-run:1", "deal:999999"]
+    for room in allowed:
+        assert manager.emit("subscribe", {"room": room}, callback=True)["ok"] is True, room
+    for room in refused:
+        assert manager.emit("subscribe", {"room": room}, callback=True) == {"ok": False}, room
+    assert [e["code"] for e in _events(manager, "error")] == ["forbidden"] * len(refused)
+    _move(engine, other, "main.in_processing")
+    assert _events(manager, "deal.moved") == []
+    manager.disconnect()
 
 
 ROBOTS = '''pipeline main "Sales"
@@ -128,7 +156,7 @@ def test_robot_outcomes_and_notifications_reach_the_deal_and_the_feed(engine, ap
     deal_id = make_deal(engine)
     with engine.unit() as rt:
         responsible = rt.crm.deal(deal_id).responsible_id
-    feed = app.extensions["dealflow.socketio"].test_client(app)
+    feed = connect(app, engine, "manager.north1")
     socket.emit("subscribe", {"room": f"deal:{deal_id}"})
     feed.emit("subscribe", {"room": f"feed:{responsible}"})
     _move(engine, deal_id, "main.in_processing")

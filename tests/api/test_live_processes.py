@@ -21,6 +21,7 @@ from sqlalchemy import text
 from crm.db import Database
 from crm.demo import load_demo
 from tests.conftest import POSTGRES_URL
+from tests.support.auth import bearer, token_for
 from tests.support.schema import create_schema
 from tests.support.world import make_deal
 
@@ -93,7 +94,8 @@ def test_a_client_on_one_server_hears_a_move_made_through_another(fresh_schema, 
     engine = build_engine(db)
     with engine.unit() as rt:
         load_demo(rt.crm)
-    deal_id = make_deal(engine)
+    deal_id = make_deal(engine, department="store_north")
+    watcher, mover = token_for(engine, "admin"), token_for(engine, "head.north")
     db.dispose()
 
     servers: list[subprocess.Popen] = []
@@ -106,12 +108,12 @@ def test_a_client_on_one_server_hears_a_move_made_through_another(fresh_schema, 
 
         heard: queue.Queue = queue.Queue()
         client.on("deal.moved", heard.put)
-        client.connect(url_a, wait_timeout=30)
+        client.connect(url_a, auth={"token": watcher}, wait_timeout=30)
         assert client.call("subscribe", {"room": f"deal:{deal_id}"}, timeout=30) == {
             "ok": True, "room": f"deal:{deal_id}"}
 
         moved = requests.post(f"{url_b}/api/v1/deals/{deal_id}/move", json={"stage": "in_processing"},
-                              timeout=30)
+                              headers=bearer(mover), timeout=30)
         assert moved.status_code == 200, moved.text
 
         event = heard.get(timeout=30)

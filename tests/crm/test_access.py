@@ -57,6 +57,13 @@ def test_drivers_see_only_deals_they_have_a_task_for(world):
     assert visible_titles(world, "driver2", titles) == set()
 
 
+def test_the_responsible_sees_their_deal_wherever_it_belongs(world):
+    world.create_deal(title="credit file", pipeline="credit", responsible=world.user("manager.north2"),
+                      department="credit", cause=CAUSE)
+    assert visible_titles(world, "manager.north2", {"credit file"}) == {"credit file"}
+    assert visible_titles(world, "manager.north1", {"credit file"}) == set()
+
+
 def test_permissions_follow_roles(world):
     assert can(world.user("designer"), "edit_robots")
     assert not can(world.user("manager.north1"), "edit_robots")
