@@ -158,3 +158,54 @@ def automation_save(file: Path, apply_to_existing: bool) -> None:
             click.echo(f"{file}:{error.line or 1}:{error.column or 1}: {error.message}")
         sys.exit(1)
     click.echo(f"saved {scope} version {row.version}")
+
+
+@main.group()
+def users() -> None:
+    """People who sign in."""
+
+
+@users.command("password")
+@click.argument("login")
+@click.password_option(help="the new password (asked for twice if left out)")
+def users_password(login: str, password: str) -> None:
+    """Set LOGIN's password (argon2-hashed; the demo users start with `demo`)."""
+    from api.wiring import build_engine
+    from crm.auth import set_password
+    from crm.errors import CrmError
+
+    engine = build_engine(_database(_settings()))
+    try:
+        with engine.unit() as rt:
+            set_password(rt.session, rt.crm.user(login), password)
+    except CrmError as refused:
+        details = getattr(refused, "fields", None)
+        raise click.ClickException(f"{refused.message}: {details}" if details else refused.message) from None
+    click.echo(f"password of {login} changed")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens for stores and other systems."""
+
+
+@tokens.command("create")
+@click.argument("login")
+@click.option("--name", required=True, help="what the token is for, e.g. 'store webhook'")
+@click.option("--days", type=click.IntRange(1, 3650), default=None, help="expires after this many days")
+def tokens_create(login: str, name: str, days: int | None) -> None:
+    """Print a new API token of LOGIN (shown this once; only its hash is stored)."""
+    from datetime import timedelta
+
+    from api.wiring import build_engine
+    from crm.auth import issue
+    from crm.errors import CrmError
+
+    engine = build_engine(_database(_settings()))
+    try:
+        with engine.unit() as rt:
+            _, secret = issue(rt.session, rt.crm.user(login), engine.clock, kind="token", name=name,
+                              lifetime=timedelta(days=days) if days else None)
+    except CrmError as refused:
+        raise click.ClickException(refused.message) from None
+    click.echo(secret)

@@ -59,3 +59,34 @@ def test_test_processes_replays_a_case_file_and_fails_on_a_wrong_expectation(run
     assert result.exit_code == 1
     assert "FAIL purchase_request.cases.yaml: wrong on purpose" in result.output
     assert "0 passed, 1 failed" in result.output
+
+
+def test_a_password_set_from_the_command_line_signs_in_and_a_short_one_is_refused(run):
+    run("demo")
+    assert run("users", "password", "manager.north1", "--password", "long enough").exit_code == 0
+    refused = run("users", "password", "manager.north1", "--password", "abc")
+    assert refused.exit_code == 1 and "at least" in refused.output
+    browser = _app_on_the_cli_database().test_client()
+    assert browser.post("/api/v1/auth/login", json={"login": "manager.north1", "password": "demo"}).status_code == 401
+    assert browser.post("/api/v1/auth/login", json={
+        "login": "manager.north1", "password": "long enough"}).status_code == 200
+
+
+def test_a_token_made_on_the_command_line_is_printed_once_and_works(run):
+    run("demo")
+    made = run("tokens", "create", "store.integration", "--name", "store webhook")
+    assert made.exit_code == 0
+    bearer = {"Authorization": f"Bearer {made.output.strip()}"}
+    me = _app_on_the_cli_database().test_client().get("/api/v1/auth/me", headers=bearer)
+    assert me.json["user"]["login"] == "store.integration"
+    assert run("tokens", "create", "nobody", "--name", "x").exit_code == 1
+
+
+def _app_on_the_cli_database():
+    from api.app import create_app
+    from api.settings import Settings
+    from api.wiring import build_engine
+    from crm.db import Database
+
+    settings = Settings.from_env()
+    return create_app(build_engine(Database(settings.database_url)), settings)
