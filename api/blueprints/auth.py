@@ -26,6 +26,7 @@ bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-in
 
 
 @bp.post("/login")
+@bp.doc(security=[])
 @unit_of_work
 @bp.arguments(LoginSchema)
 @bp.response(200, SessionSchema)
