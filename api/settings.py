@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.bpmn import MAX_BYTES as BPMN_MAX_BYTES
+from triggers.signatures import DEFAULT_TOLERANCE, TOLERANCE_VARIABLE, source_secrets
+
 ROOT = Path(__file__).resolve().parent.parent
+
+# A request body may hold the largest BPMN file the engine accepts, with room for the JSON
+# form {"xml": "..."} whose escaped quotes make it longer; anything larger is a 413 before
+# any of it is parsed. One number derived from the other, so the two limits cannot drift.
+DEFAULT_MAX_BODY_BYTES = BPMN_MAX_BYTES + 512 * 1024
 
 
 def _default_database_url() -> str:
@@ -24,6 +33,17 @@ class Settings:
     load_demo: bool = True
     # Several server processes share live updates through this Redis (socket.io message queue).
     redis_url: str | None = None
+    # Largest request body in bytes (DEALFLOW_MAX_BODY_BYTES); never below the BPMN file limit.
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # source -> HMAC secret for the webhook endpoints (DEALFLOW_SOURCE_SECRETS='store=abc,bank=def').
+    source_secrets: Mapping[str, bytes] = field(default_factory=dict, repr=False)
+    # How far (seconds) a webhook's signed timestamp may be from our clock (DEALFLOW_SIGNATURE_TOLERANCE).
+    signature_tolerance: float = DEFAULT_TOLERANCE
+
+    def __post_init__(self) -> None:
+        if self.max_body_bytes < BPMN_MAX_BYTES:
+            raise ValueError(f"DEALFLOW_MAX_BODY_BYTES must be at least {BPMN_MAX_BYTES}, the BPMN file limit, "
+                             f"or a BPMN file the engine accepts could not be uploaded")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -38,4 +58,7 @@ class Settings:
             templates_dir=Path(env.get("DEALFLOW_TEMPLATES_DIR", defaults.templates_dir)),
             load_demo=env.get("DEALFLOW_DEMO", "1") not in ("0", "false", "no"),
             redis_url=env.get("DEALFLOW_REDIS_URL") or None,
+            max_body_bytes=int(env.get("DEALFLOW_MAX_BODY_BYTES") or defaults.max_body_bytes),
+            source_secrets=source_secrets(env),
+            signature_tolerance=float(env.get(TOLERANCE_VARIABLE) or defaults.signature_tolerance),
         )
