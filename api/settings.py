@@ -12,10 +12,12 @@ from triggers.signatures import DEFAULT_TOLERANCE, TOLERANCE_VARIABLE, source_se
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# A request body may hold the largest BPMN file the engine accepts, with room for the JSON
-# form {"xml": "..."} whose escaped quotes make it longer; anything larger is a 413 before
-# any of it is parsed. One number derived from the other, so the two limits cannot drift.
-DEFAULT_MAX_BODY_BYTES = BPMN_MAX_BYTES + 512 * 1024
+# A request body (4 MiB) holds the largest BPMN file the engine accepts (2 MiB) sent as
+# application/xml, and the longest text a JSON field takes (api/schemas/automation.MAX_TEXT
+# characters, even escaped as \uXXXX), so those limits answer first with their own reasons;
+# anything larger is a 413 before any of it is parsed. Derived from the BPMN limit so the two
+# cannot drift apart.
+DEFAULT_MAX_BODY_BYTES = 2 * BPMN_MAX_BYTES
 
 
 def _default_database_url() -> str:
