@@ -62,8 +62,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(err: RequestEntityTooLarge) -> Any:
         # Raised by werkzeug before any of the body is parsed (Content-Length, or while reading).
+        # The code is the one every other HTTP error gets from its name; only the limit is added.
         limit = current_app.config.get("MAX_CONTENT_LENGTH")
-        return jsonify(_body("body_too_large", f"the request body is larger than {limit} bytes",
+        return jsonify(_body("request_entity_too_large", f"the request body is larger than {limit} bytes",
                              {"max_bytes": limit})), 413
 
     @app.errorhandler(HTTPException)

@@ -69,7 +69,7 @@ def _verified(view: Callable[..., Any]) -> Callable[..., Any]:
 @bp.alt_response(200, schema=EventResultSchema, description="a repeat of an event already accepted; nothing done")
 @bp.alt_response(401, description="missing_signature, bad_signature, stale_signature or unknown_source; "
                                   "nothing stored")
-@bp.alt_response(413, description="body_too_large")
+@bp.alt_response(413, description="request_entity_too_large")
 def receive(headers: dict[str, Any], body: dict[str, Any], *, source: str, rt: Any) -> Any:
     """One signed event, stored once per (source, idempotency key) like POST /events."""
     header_key, given = headers["idempotency_key"], body["idempotency_key"]

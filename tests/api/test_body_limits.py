@@ -36,7 +36,7 @@ def test_an_oversized_json_body_is_a_413_with_a_stable_code_and_nothing_is_store
     body = {"type": "call.missed", "payload": {"phone": "+7 916 000-00-01", "line": "x" * DEFAULT_MAX_BODY_BYTES}}
     response = client.post("/api/v1/events", json=body)
     assert response.status_code == 413
-    assert response.json == {"code": "body_too_large", "message": response.json["message"],
+    assert response.json == {"code": "request_entity_too_large", "message": response.json["message"],
                              "details": {"max_bytes": DEFAULT_MAX_BODY_BYTES}}
     assert count(engine, Event) == 0
 
@@ -46,7 +46,7 @@ def test_a_body_without_a_length_is_cut_off_at_the_limit_too(engine):
     stream = io.BytesIO(padded(BPMN_MAX_BYTES + 10))
     response = app.test_client().post("/api/v1/processes", input_stream=stream, content_type="application/xml",
                                       environ_overrides={"wsgi.input_terminated": True})
-    assert response.status_code == 413 and response.json["code"] == "body_too_large"
+    assert response.status_code == 413 and response.json["code"] == "request_entity_too_large"
     assert count(engine, ProcessVersion) == 0
 
 
@@ -76,7 +76,7 @@ def test_a_signed_webhook_over_the_limit_is_413_before_its_signature_is_checked(
     raw = json.dumps({"type": "call.missed", "payload": {"phone": "1", "line": "x" * BPMN_MAX_BYTES}}).encode()
     response = app.test_client().post("/api/v1/hooks/store", data=raw, content_type="application/json",
                                       headers=sign_request(secret, raw, 1_800_000_000))
-    assert response.status_code == 413 and response.json["code"] == "body_too_large"
+    assert response.status_code == 413 and response.json["code"] == "request_entity_too_large"
     assert count(engine, Event) == 0
 
 
