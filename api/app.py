@@ -9,6 +9,7 @@ from flask_smorest import Api
 
 from api.auth import SECURITY_SCHEMES, init_auth
 from api.blueprints import ALL as BLUEPRINTS
+from api.blueprints import hooks
 from api.context import ENGINE_KEY
 from api.converters import ScopeConverter, scope_schema
 from api.errors import register_error_handlers
@@ -16,8 +17,6 @@ from api.live import init_live
 from api.schemas.common import ErrorSchema
 from api.settings import Settings
 from engine.engine import Engine
-
-MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
 class DealflowApi(Api):
@@ -30,7 +29,8 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False,
+        SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False,
+        DEALFLOW_SETTINGS=settings,
         API_TITLE="dealflow", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api", OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
@@ -42,7 +42,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
     app.url_map.converters["scope"] = ScopeConverter
     api = DealflowApi(app)
     api.register_converter(ScopeConverter, scope_schema)
-    for blueprint in BLUEPRINTS:
+    for blueprint in [*BLUEPRINTS, hooks.bp]:
         api.register_blueprint(blueprint)
     register_error_handlers(app)
     init_auth(app)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify
 from marshmallow import ValidationError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from api.auth import AccessDenied
 from crm.errors import Conflict, CrmError, InvalidInput
@@ -64,6 +64,14 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(InvalidAutomation)
     def invalid_automation(err: InvalidAutomation) -> Any:
         return jsonify(err.to_dict()), 422
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(err: RequestEntityTooLarge) -> Any:
+        # Raised by werkzeug before any of the body is parsed (Content-Length, or while reading).
+        # The code is the one every other HTTP error gets from its name; only the limit is added.
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        return jsonify(_body("request_entity_too_large", f"the request body is larger than {limit} bytes",
+                             {"max_bytes": limit})), 413
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> Any:

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.bpmn import MAX_BYTES as BPMN_MAX_BYTES
+from triggers.signatures import DEFAULT_TOLERANCE, TOLERANCE_VARIABLE, source_secrets
+
 ROOT = Path(__file__).resolve().parent.parent
+
+# A request body (4 MiB) holds the largest BPMN file the engine accepts (2 MiB) sent as
+# application/xml, and the longest text a JSON field takes (api/schemas/automation.MAX_TEXT
+# characters, even escaped as \uXXXX), so those limits answer first with their own reasons;
+# anything larger is a 413 before any of it is parsed. Derived from the BPMN limit so the two
+# cannot drift apart.
+DEFAULT_MAX_BODY_BYTES = 2 * BPMN_MAX_BYTES
 
 
 def _default_database_url() -> str:
@@ -26,6 +37,17 @@ class Settings:
     redis_url: str | None = None
     # Behind HTTPS, session cookies must be marked Secure so they never travel in clear text.
     secure_cookies: bool = False
+    # Largest request body in bytes (DEALFLOW_MAX_BODY_BYTES); never below the BPMN file limit.
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # source -> HMAC secret for the webhook endpoints (DEALFLOW_SOURCE_SECRETS='store=abc,bank=def').
+    source_secrets: Mapping[str, bytes] = field(default_factory=dict, repr=False)
+    # How far (seconds) a webhook's signed timestamp may be from our clock (DEALFLOW_SIGNATURE_TOLERANCE).
+    signature_tolerance: float = DEFAULT_TOLERANCE
+
+    def __post_init__(self) -> None:
+        if self.max_body_bytes < BPMN_MAX_BYTES:
+            raise ValueError(f"DEALFLOW_MAX_BODY_BYTES must be at least {BPMN_MAX_BYTES}, the BPMN file limit, "
+                             f"or a BPMN file the engine accepts could not be uploaded")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -41,4 +63,7 @@ class Settings:
             load_demo=env.get("DEALFLOW_DEMO", "1") not in ("0", "false", "no"),
             redis_url=env.get("DEALFLOW_REDIS_URL") or None,
             secure_cookies=env.get("DEALFLOW_SECURE_COOKIES", "0") in ("1", "true", "yes"),
+            max_body_bytes=int(env.get("DEALFLOW_MAX_BODY_BYTES") or defaults.max_body_bytes),
+            source_secrets=source_secrets(env),
+            signature_tolerance=float(env.get(TOLERANCE_VARIABLE) or defaults.signature_tolerance),
         )

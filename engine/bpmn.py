@@ -99,14 +99,17 @@ def _validator() -> BpmnValidator:
 
 def load_xml(xml: str | bytes) -> etree._Element:
     """Parse untrusted BPMN XML, refusing DTDs, entities, oversize and over-deep documents."""
-    data = xml.encode("utf-8") if isinstance(xml, str) else xml
+    try:
+        data = xml.encode("utf-8") if isinstance(xml, str) else xml
+    except UnicodeEncodeError as err:  # a lone surrogate, which JSON's \ud800 lets through
+        raise InvalidProcess(f"the BPMN text is not valid Unicode: {err.reason} at character {err.start}") from err
     if len(data) > MAX_BYTES:
         raise InvalidProcess(f"the BPMN file is larger than {MAX_BYTES // 1024} KiB")
     try:
         safe_et.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as err:
         raise InvalidProcess("BPMN files may not contain a DTD or entity declarations") from err
-    except safe_et.ParseError as err:
+    except (safe_et.ParseError, ValueError, LookupError) as err:  # expat: "multi-byte encodings are not supported"
         raise InvalidProcess(f"not well-formed XML: {err}") from err
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False, remove_comments=True

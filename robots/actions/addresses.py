@@ -3,7 +3,8 @@
 A process designer writes the URL, so without this check a webhook could reach the
 database, the cloud metadata endpoint or an admin page inside the network (SSRF). The host
 is resolved first and every address it resolves to is checked, so a public name pointing
-at 127.0.0.1 is refused too; delivery checks again, since DNS answers can change.
+at 127.0.0.1 is refused too; delivery checks again when it connects, and connects to the very
+addresses it checked (on every redirect too), since DNS answers can change.
 
 `DEALFLOW_WEBHOOK_ALLOW` lists hosts and networks that are allowed anyway, comma-separated:
 `127.0.0.1, 10.0.0.0/8, erp.internal`.
@@ -74,16 +75,29 @@ def check_url(url: str, allow: str | None = None) -> str:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as err:
         raise AddressRefused(f"{url!r} has an invalid port") from err
+    allowed_addresses(host, port, allow)
+    return url.strip()
+
+
+def allowed_addresses(host: str, port: int, allow: str | None = None) -> list[IpAddress] | None:
+    """The addresses `host` resolves to right now, if a webhook may connect to every one of them;
+    None when the host is allowed by name (connect to it as it resolves). Raises AddressRefused.
+
+    The transport connects to exactly these addresses, so a name that resolves to a public
+    address when checked and to 127.0.0.1 a moment later (DNS rebinding) cannot slip through.
+    """
     hosts, networks = allow_list(allow)
+    host = host.lower().rstrip(".")
     if host in hosts:
-        return url.strip()
-    refused = [address for address in resolve(host, port) if not _allowed(address, networks)]
+        return None
+    addresses = resolve(host, port)
+    refused = [address for address in addresses if not _allowed(address, networks)]
     if refused:
         shown = ", ".join(str(address) for address in refused)
         raise AddressRefused(
             f"{host} resolves to {shown}, a loopback, link-local or private address; "
             f"add it to {ALLOW_ENV} to allow it")
-    return url.strip()
+    return addresses
 
 
 def _allowed(address: IpAddress, networks: Iterable[IpNetwork]) -> bool:

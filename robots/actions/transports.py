@@ -13,9 +13,11 @@ attempt overwrites the same file). SMTP and HTTP are switched on by configuratio
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import smtplib
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from robots.actions.addresses import AddressRefused, check_url
+from robots.actions.addresses import AddressRefused, allowed_addresses, check_url
 from robots.outbox import Delivery, DeliveryError, PermanentDeliveryError, Transport
 
 MAILBOX_ENV = "DEALFLOW_MAILBOX_DIR"
@@ -99,17 +101,94 @@ class SmtpTransport:
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirect could lead to an address the allow-list would refuse; the receiver must answer itself.
+    # A fixed gateway URL is the operator's; it must answer itself rather than send us elsewhere.
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
+
+
+def _pinned(connection_class: type[http.client.HTTPConnection]) -> type[http.client.HTTPConnection]:
+    """`connection_class` that checks the host's addresses when it connects and connects to
+    exactly those (TLS still verifies the certificate against the host name)."""
+
+    class Pinned(connection_class):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, allow: str | None = None, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._allow = allow
+            self._create_connection = self._connect_checked
+
+        def _connect_checked(self, address: tuple[str, int], timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT,
+                             source_address: Any = None) -> socket.socket:
+            host, port = address
+            addresses = allowed_addresses(host, port, self._allow)  # AddressRefused passes urllib untouched
+            if addresses is None:
+                return socket.create_connection(address, timeout, source_address)
+            failure: OSError | None = None
+            for ip in addresses:
+                try:
+                    return socket.create_connection((str(ip), port), timeout, source_address)
+                except OSError as err:
+                    failure = err
+            raise failure or OSError(f"{host} has no address")
+
+    Pinned.__name__ = f"Pinned{connection_class.__name__}"
+    return Pinned
+
+
+class _PinnedHttp(urllib.request.HTTPHandler):
+    def __init__(self, allow: str | None) -> None:
+        super().__init__()
+        self.allow = allow
+
+    def http_open(self, req: urllib.request.Request) -> Any:
+        return self.do_open(_pinned(http.client.HTTPConnection), req, allow=self.allow)
+
+
+class _PinnedHttps(urllib.request.HTTPSHandler):
+    def __init__(self, allow: str | None) -> None:
+        super().__init__()
+        self.allow = allow
+
+    def https_open(self, req: urllib.request.Request) -> Any:
+        return self.do_open(_pinned(http.client.HTTPSConnection), req, context=self._context, allow=self.allow)
+
+
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows 307/308, which keep the POST and its body, after checking the new URL like the
+    first; refuses 301/302/303, which would turn the webhook into a GET without its body."""
+
+    max_redirections = 5
+
+    def __init__(self, allow: str | None) -> None:
+        super().__init__()
+        self.allow = allow
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> urllib.request.Request:
+        if code not in (307, 308):
+            fp.close()
+            raise PermanentDeliveryError(
+                f"POST {req.full_url}: HTTP {code} redirect to {newurl}; webhooks follow only 307/308, "
+                f"which keep the POST - point the webhook at the final URL")
+        try:
+            check_url(newurl, self.allow)
+        except AddressRefused as err:
+            fp.close()
+            raise PermanentDeliveryError(f"POST {req.full_url}: redirected to {newurl}, refused: {err}") from err
+        same_origin = urlsplit(newurl)[:2] == urlsplit(req.full_url)[:2]
+        # Headers the designer added (credentials, say) go only to the origin they were written for.
+        kept = {name: value for name, value in req.header_items()
+                if same_origin or name.lower() in ("content-type", "idempotency-key")}
+        return urllib.request.Request(newurl, data=req.data, headers=kept, method="POST")
 
 
 class HttpTransport:
     """POSTs JSON with an `Idempotency-Key` header.
 
-    With no fixed `url` it is the webhook transport: the payload holds url, body and headers,
-    and the address is checked again before each attempt. With a `url` it posts the whole
-    payload there (an SMS or email gateway).
+    With no fixed `url` it is the webhook transport: the payload holds url, body and headers;
+    the address policy (`robots.actions.addresses`) is applied again when connecting, to the
+    addresses actually connected to, and to every redirect. Environment proxies are not used
+    for webhooks, since a proxy would resolve the name itself. With a `url` it posts the whole
+    payload there (an SMS or email gateway the operator configured).
     """
 
     def __init__(self, url: str | None = None, *, timeout: float = 10.0, allow: str | None = None,
@@ -118,17 +197,17 @@ class HttpTransport:
         self.timeout = timeout
         self.allow = allow
         self.headers = dict(headers or {})
-        self._opener = urllib.request.build_opener(_NoRedirects())
+        if url is None:
+            self._opener = urllib.request.build_opener(
+                urllib.request.ProxyHandler({}), _PinnedHttp(allow), _PinnedHttps(allow), _CheckedRedirects(allow))
+        else:
+            self._opener = urllib.request.build_opener(_NoRedirects())
 
     def send(self, delivery: Delivery) -> None:
         payload = delivery.payload
         if self.url is None:
             url, body = payload["url"], payload.get("body")
             headers = {**self.headers, **{str(k): str(v) for k, v in (payload.get("headers") or {}).items()}}
-            try:
-                check_url(url, self.allow)
-            except AddressRefused as err:
-                raise PermanentDeliveryError(str(err)) from err
         else:
             url, body, headers = self.url, payload, dict(self.headers)
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -138,10 +217,15 @@ class HttpTransport:
             request.add_header(name, value)
         request.add_header("Idempotency-Key", delivery.idempotency_key)
         try:
+            if self.url is None:
+                check_url(url, self.allow)  # scheme and credentials; addresses again on connect
             with self._opener.open(request, timeout=self.timeout) as response:
                 response.read()
+        except AddressRefused as err:
+            raise PermanentDeliveryError(f"POST {url}: refused: {err}") from err
         except urllib.error.HTTPError as err:
-            if 400 <= err.code < 500 and err.code not in (408, 409, 425, 429):
+            # 3xx here: a redirect loop or one not followed; retrying would meet the same answer.
+            if 300 <= err.code < 500 and err.code not in (408, 409, 425, 429):
                 raise PermanentDeliveryError(f"POST {url}: HTTP {err.code} {err.reason}") from err
             raise DeliveryError(f"POST {url}: HTTP {err.code} {err.reason}") from err
         except (urllib.error.URLError, OSError) as err:

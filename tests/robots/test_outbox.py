@@ -4,6 +4,7 @@ least once, retried with backoff under one idempotency key, then marked failed o
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -29,6 +30,7 @@ class Receiver:
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.statuses: list[int] = []
+        self.redirects: dict[str, tuple[int, str]] = {}  # path -> (status, Location)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -36,6 +38,13 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.requests.append({"path": self.path, "headers": dict(self.headers),
                                           "body": json.loads(body or b"null")})
+                if self.path in receiver.redirects:
+                    status, location = receiver.redirects[self.path]
+                    self.send_response(status)
+                    self.send_header("Location", location)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
                 self.end_headers()
@@ -271,3 +280,100 @@ def test_a_failed_message_keeps_the_deal_intact(world, clock):
     deliver_due(world.db, clock, {})
     with world.unit() as rt:
         assert rt.session.get(Deal, deal_id).stage.code == "new"
+
+
+@pytest.fixture
+def second_receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    yield server
+    server.close()
+
+
+class TestWebhookConnections:
+    """The address policy holds where it matters: on the socket actually opened, and on redirects."""
+
+    def deliver(self, world, clock) -> OutboxMessage:
+        deliver_due(world.db, clock, {"webhook": HttpTransport()})
+        [row] = rows(world)
+        return row
+
+    def test_a_name_that_turns_private_after_the_check_is_not_connected_to(self, world, receiver, clock,
+                                                                           monkeypatch):
+        monkeypatch.delenv("DEALFLOW_WEBHOOK_ALLOW", raising=False)
+        real = socket.getaddrinfo
+        answers = iter([["93.184.216.34"], ["93.184.216.34"]])  # public when queued and when checked...
+
+        def rebinding(host, port, *args, **kwargs):
+            if host != "rebind.example":
+                return real(host, port, *args, **kwargs)
+            ips = next(answers, ["127.0.0.1"])  # ...then the receiver's loopback address
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port)) for ip in ips]
+
+        monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+        port = receiver.server.server_address[1]
+        deal_id = make_deal(world)
+        run(world, "webhook", deal_id, f"http://rebind.example:{port}/hook")
+        row = self.deliver(world, clock)
+        assert receiver.requests == []
+        assert (row.status, row.attempts) == ("failed", 1)
+        assert "resolves to 127.0.0.1" in row.last_error
+        kind, text = timeline(world, deal_id)[-1]
+        assert kind == "delivery_failed" and "loopback, link-local or private" in text
+
+    def test_a_307_is_followed_with_the_same_post(self, world, receiver, allow_loopback, clock):
+        receiver.redirects["/old"] = (307, "/new")
+        result = run(world, "webhook", make_deal(world), receiver.url + "/old", {"order": "SO-1"},
+                     headers={"X-Shop": "north"})
+        assert self.deliver(world, clock).status == "sent"
+        first, second = receiver.requests
+        assert (first["path"], second["path"]) == ("/old", "/new")
+        assert second["body"] == {"order": "SO-1"} and second["headers"]["X-Shop"] == "north"
+        assert second["headers"]["Idempotency-Key"] == result["idempotency_key"]
+
+    def test_headers_written_for_one_origin_do_not_follow_a_redirect_to_another(
+            self, world, receiver, second_receiver, allow_loopback, clock):
+        receiver.redirects["/hook"] = (308, second_receiver.url + "/moved")
+        result = run(world, "webhook", make_deal(world), receiver.url + "/hook", {"order": "SO-1"},
+                     headers={"Authorization": "Bearer secret"})
+        assert self.deliver(world, clock).status == "sent"
+        [moved] = second_receiver.requests
+        assert moved["body"] == {"order": "SO-1"} and "Authorization" not in moved["headers"]
+        assert moved["headers"]["Idempotency-Key"] == result["idempotency_key"]
+
+    @pytest.mark.parametrize("target", ["http://169.254.169.254/latest/meta-data", "http://10.0.0.1/",
+                                        "file:///etc/passwd", "http://user:pw@example.com/"])
+    def test_a_redirect_to_where_a_webhook_may_not_go_fails_for_good(self, world, receiver, allow_loopback, clock,
+                                                                     target):
+        receiver.redirects["/hook"] = (307, target)
+        row = self.deliver_one(world, receiver, clock)
+        assert (row.status, row.attempts) == ("failed", 1)
+        assert "refused" in row.last_error or "not allowed" in row.last_error  # file: urllib refuses itself
+        assert len(receiver.requests) == 1
+
+    @pytest.mark.parametrize("status", [301, 302, 303])
+    def test_a_redirect_that_would_drop_the_body_is_not_followed_nor_retried(self, world, receiver, allow_loopback,
+                                                                            clock, status):
+        receiver.redirects["/hook"] = (status, "/elsewhere")
+        row = self.deliver_one(world, receiver, clock)
+        assert (row.status, row.attempts) == ("failed", 1) and "307/308" in row.last_error
+        assert [r["path"] for r in receiver.requests] == ["/hook"]
+
+    def test_a_redirect_loop_fails_for_good(self, world, receiver, allow_loopback, clock):
+        receiver.redirects["/a"], receiver.redirects["/b"] = (307, "/b"), (307, "/a")
+        run(world, "webhook", make_deal(world), receiver.url + "/a")
+        row = self.deliver(world, clock)
+        assert (row.status, row.attempts) == ("failed", 1)
+
+    def test_the_refusal_is_logged_with_its_reason(self, world, receiver, allow_loopback, clock, monkeypatch,
+                                                   caplog):
+        run(world, "webhook", make_deal(world), receiver.url)
+        monkeypatch.setenv("DEALFLOW_WEBHOOK_ALLOW", "10.0.0.0/8")
+        with caplog.at_level("ERROR", logger="robots.outbox"):
+            row = self.deliver(world, clock)
+        assert row.status == "failed" and receiver.requests == []
+        assert any("127.0.0.1" in r.getMessage() and "DEALFLOW_WEBHOOK_ALLOW" in r.getMessage()
+                   for r in caplog.records)
+
+    def deliver_one(self, world, receiver, clock) -> OutboxMessage:
+        run(world, "webhook", make_deal(world), receiver.url + "/hook")
+        return self.deliver(world, clock)
