@@ -8,6 +8,7 @@ from flask import Flask, jsonify
 from flask_smorest import Api
 
 from api.blueprints import ALL as BLUEPRINTS
+from api.blueprints import test_runs
 from api.context import ENGINE_KEY
 from api.converters import ScopeConverter, scope_schema
 from api.errors import register_error_handlers
@@ -38,7 +39,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
     app.url_map.converters["scope"] = ScopeConverter
     api = DealflowApi(app)
     api.register_converter(ScopeConverter, scope_schema)
-    for blueprint in BLUEPRINTS:
+    for blueprint in [*BLUEPRINTS, test_runs.bp]:
         api.register_blueprint(blueprint)
     register_error_handlers(app)
     init_live(app, engine, settings)
