@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 import api.migrations.models  # noqa: F401  (every table on Base.metadata)
 from api.wiring import build_engine
-from crm.clock import Clock, VirtualClock, WallClock
+from crm.clock import Clock, VirtualClock
 from crm.db import Base, Database
 from crm.errors import NotFound as CrmNotFound
 from crm.events import Cause
@@ -187,7 +187,8 @@ class TestBench:
         self.announce = announce
         self.ttl = ttl
         self.builder = builder
-        self.real_clock = real_clock or WallClock()
+        # A run starts at the real engine's now: the wall clock in production, a test's own clock in tests.
+        self.real_clock = real_clock or source.clock
         self._open: OrderedDict[int, _Open] = OrderedDict()
         self._lock = threading.Lock()
 
