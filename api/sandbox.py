@@ -380,11 +380,14 @@ class TestBench:
                 errors["deal_id"] = f"deal {deal_id} does not exist"
             if original is not None and kind == "robots" and pipeline and original.pipeline.code != pipeline:
                 errors["deal_id"] = f"deal {deal_id} is in pipeline {original.pipeline.code!r}, not {pipeline!r}"
+            spec = deal_spec(real, original) if original is not None else dict(deal or {})
+            if kind == "robots" and original is None and not errors:
+                stage = str(spec.get("stage") or _start_stage(real, pipeline))
+                spec["stage"] = stage if "." in stage else f"{pipeline}.{stage}"
+                if not spec["stage"].startswith(f"{pipeline}."):
+                    errors["deal"] = f"the deal's stage {stage!r} is not in pipeline {pipeline!r}"
             if errors:
                 raise InvalidRunInput("the test run cannot be made: " + "; ".join(errors.values()), errors)
-            spec = deal_spec(real, original) if original is not None else dict(deal or {})
-            if kind == "robots" and original is None and "stage" not in spec:
-                spec["stage"] = _start_stage(real, pipeline)
             db = Database(f"sqlite:///{self._path(run_id, 'sqlite3')}")
             try:
                 Base.metadata.create_all(db.engine)

@@ -23,7 +23,7 @@ class SandboxDealSchema(StrictSchema):
     title = fields.String(validate=validate.Length(min=1, max=300))
     stage = fields.String(validate=validate.Length(min=1, max=130),
                           metadata={"description": "pipeline.stage; the pipeline's start stage if left out"})
-    amount = fields.Decimal(places=2, as_string=True, validate=validate.Range(min=0))
+    amount = fields.Decimal(places=2, metadata={"minimum": 0})
     responsible = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "user login"})
     department = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "department code"})
     contact = fields.Nested(SandboxContactSchema)

@@ -173,6 +173,8 @@ def test_bad_input_is_refused_and_changes_nothing(client, world, sandboxes):
         ({"kind": "process", "process": "send_to_bank", "deal_id": deal_id, "params": {}}, 422, "start_refused"),
         ({"kind": "robots", "pipeline": "nowhere", "deal": {"title": "x"}}, 422, "invalid_test_run"),
         ({"kind": "robots", "pipeline": "credit", "deal_id": deal_id}, 422, "invalid_test_run"),
+        ({"kind": "robots", "pipeline": "credit", "deal": {"title": "x", "stage": "main.new"}}, 422,
+         "invalid_test_run"),
         ({"kind": "process", "process": "send_to_bank"}, 422, "invalid_payload"),
         ({"kind": "sideways", "deal_id": deal_id}, 422, "invalid_payload"),
         ({"kind": "robots", "pipeline": "credit", "deal": {"title": "x", "responsible": "nobody"}}, 422,
