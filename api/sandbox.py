@@ -459,6 +459,7 @@ class TestBench:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 info = self._load(run_id)
+                os.utime(self._path(run_id, "json"))  # in use: not to be expired
                 opened = self._open_engine(run_id, VirtualClock(info.now))
                 if opened.clock.now() < info.now:
                     opened.clock.set(info.now)
