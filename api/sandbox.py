@@ -63,8 +63,8 @@ from crm.models import (
 from dsl import DslError, parse_duration
 from engine.broadcast import Broadcast, broadcaster_for
 from engine.engine import Engine
+from engine.errors import EngineError, StartRefused
 from engine.errors import NotFound as EngineNotFound
-from engine.errors import StartRefused
 from engine.models import HistoryEntry, Incident, Job, MessageWait, ProcessInstance, ProcessVersion
 from engine.scripting import to_json_safe
 from engine.testcases import create_deal_from_spec
@@ -91,23 +91,15 @@ Announce = Callable[[Broadcast], None]
 EngineBuilder = Callable[[Database, Clock], Engine]
 
 
-class BenchError(Exception):
+class BenchError(EngineError):
     """Something the caller asked of the bench that cannot be done; nothing was changed."""
 
     code = "test_run_error"
 
     def __init__(self, message: str, details: Any = None, *, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
+        super().__init__(message, details)
         if code is not None:
             self.code = code
-
-    def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.details is not None:
-            body["details"] = self.details
-        return body
 
 
 class UnknownRun(BenchError):

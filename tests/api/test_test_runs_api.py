@@ -111,6 +111,7 @@ def test_a_saved_run_replays_with_dealflow_test_processes(client, world, tmp_pat
     run_id = _s1_run(client, deal_id)["id"]
     client.post(f"/api/v1/test-runs/{run_id}/advance", json={"by": "1d"})
     client.post(f"/api/v1/test-runs/{run_id}/events", json={"type": "bank.decision", "payload": {"approved": True}})
+    assert client.post(f"/api/v1/test-runs/{run_id}/move", json={"stage": "main.won"}).status_code == 200
 
     saved = client.get(f"/api/v1/test-runs/{run_id}/case?name=approved after a day")
     assert saved.status_code == 200
@@ -118,14 +119,16 @@ def test_a_saved_run_replays_with_dealflow_test_processes(client, world, tmp_pat
     folder.mkdir()
     (folder / saved.json["file_name"]).write_text(saved.json["yaml"], encoding="utf-8")
     (folder / saved.json["bpmn_file_name"]).write_text(saved.json["bpmn"], encoding="utf-8")
-    assert "advance: 1d" in saved.json["yaml"] and "stage: main.order_assembly" in saved.json["yaml"]
+    for line in ("advance: 1d", "message: bank.decision", "stage: main.order_assembly", "move: main.won",
+                 "stage: main.won"):
+        assert line in saved.json["yaml"]
 
     replayed = CliRunner().invoke(dealflow, ["test-processes", str(folder)])
     assert replayed.exit_code == 0, replayed.output
     assert "PASS send_to_bank.cases.yaml: approved after a day" in replayed.output
 
     # The same case with a different ending must fail: the replay really checks what was saved.
-    wrong = saved.json["yaml"].replace("stage: main.order_assembly", "stage: main.product_agreement")
+    wrong = saved.json["yaml"].replace("stage: main.won", "stage: main.lost")
     (folder / saved.json["file_name"]).write_text(wrong, encoding="utf-8")
     assert CliRunner().invoke(dealflow, ["test-processes", str(folder)]).exit_code == 1
 
