@@ -7,15 +7,18 @@ import os
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from api.sandbox import InvalidRunInput, TestBench, UnknownRun, format_duration
+from api.wiring import SHIPPED_AUTOMATION, save_shipped_automation
 from crm.events import Cause
 from robots.actions.tables import OutboxMessage
 from tests.support.automation import save
 
+BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 CAUSE = Cause("user", None, "test")
 SMS_ROBOT = '''pipeline credit "Credit"
 
@@ -88,6 +91,21 @@ def test_a_refused_run_leaves_no_files(engine, directory):
         bench.create(kind="process", process="send_to_bank", deal=FORM, cause=CAUSE)
     assert refused.value.details == {"process": "no process 'send_to_bank' is deployed"}
     assert list(directory.iterdir()) == []
+
+
+def test_a_process_run_without_robots_copies_no_automation(engine, directory):
+    engine.deploy((BPMN / "send_to_bank.bpmn").read_text(encoding="utf-8"))
+    save_shipped_automation(engine, SHIPPED_AUTOMATION)
+    form = {**FORM, "stage": "main.product_agreement",
+            "fields": {"credit_type": "credit", "bank": "Sber", "id_document": "1", "term_months": 3,
+                       "down_payment": 0}}
+    params = {"ready_date": "2026-01-07T10:00:00Z"}
+    with_robots = TestBench(engine, directory).create(kind="process", process="send_to_bank", deal=form,
+                                                      params=params, cause=CAUSE)
+    alone = TestBench(engine, directory).create(kind="process", process="send_to_bank", deal=form, params=params,
+                                                robots=False, cause=CAUSE)
+    assert [j["robot"] for j in with_robots["jobs"]] == ["remind-at-the-ready-date"]
+    assert alone["jobs"] == [] and alone["deal"]["stage_ref"] == "credit.new"
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(0, "0s"), (59, "59s"), (3600, "1h"), (90061, "1d 1h 1m 1s")])

@@ -69,6 +69,11 @@ def test_s1_in_the_sandbox_rejected_then_past_the_reminder_leaves_the_real_deal_
     socket = app.extensions["dealflow.socketio"].test_client(app)
     assert socket.emit("subscribe", {"room": f"test-run:{run_id}"}, callback=True)["ok"] is True
     socket.get_received()
+    # The sandbox deal keeps the real deal's id: the real deal's watchers must hear nothing of it.
+    real_watcher = app.extensions["dealflow.socketio"].test_client(app)
+    real_watcher.emit("subscribe", {"room": f"deal:{deal_id}"})
+    real_watcher.emit("subscribe", {"room": "pipeline:credit"})
+    real_watcher.get_received()
 
     sent = client.post(f"/api/v1/test-runs/{run_id}/events",
                        json={"type": "bank.decision", "payload": {"approved": False}})
@@ -88,7 +93,9 @@ def test_s1_in_the_sandbox_rejected_then_past_the_reminder_leaves_the_real_deal_
     assert [t["title"] for t in advanced.json["tasks"]] == ["Offer new conditions or another product"]
     [clock] = [m["args"][0] for m in socket.get_received() if m["name"] == "test-run.clock"]
     assert clock["run_id"] == run_id and clock["moved_by"] == "3d"
+    assert real_watcher.get_received() == []
     socket.disconnect()
+    real_watcher.disconnect()
 
     got = client.get(f"/api/v1/test-runs/{run_id}").json
     assert "credit_rejected" in got["instance"]["completed_elements"]
@@ -131,6 +138,10 @@ def test_a_saved_run_replays_with_dealflow_test_processes(client, world, tmp_pat
     wrong = saved.json["yaml"].replace("stage: main.won", "stage: main.lost")
     (folder / saved.json["file_name"]).write_text(wrong, encoding="utf-8")
     assert CliRunner().invoke(dealflow, ["test-processes", str(folder)]).exit_code == 1
+    too_early = saved.json["yaml"].replace("clock: '2026-01-05T09:00:00+00:00'", "clock: '2025-01-01T00:00:00+00:00'")
+    (folder / saved.json["file_name"]).write_text(too_early, encoding="utf-8")
+    early = CliRunner().invoke(dealflow, ["test-processes", str(folder)])
+    assert early.exit_code == 1 and "is before the runner's start" in early.output
 
 
 def test_a_pipelines_robots_fire_when_the_clock_reaches_them(client, world):
