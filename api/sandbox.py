@@ -214,9 +214,11 @@ class TestBench:
             return self._state(info, opened)
 
     def delete(self, run_id: int) -> None:
-        with self._run(run_id):
-            pass
-        self._discard(run_id)
+        if not self._path(run_id, "json").exists():
+            raise UnknownRun(f"no test run {run_id}")
+        with self._exclusive(run_id) as locked:
+            assert locked
+            self._discard(run_id)
 
     def expire(self) -> list[int]:
         """Delete the runs nobody touched for `ttl`; returns their ids."""
@@ -230,8 +232,10 @@ class TestBench:
                     continue
             except FileNotFoundError:
                 continue
-            self._discard(int(path.stem))
-            gone.append(int(path.stem))
+            with self._exclusive(int(path.stem), wait=False) as locked:
+                if locked:  # a run in use right now is not expired
+                    self._discard(int(path.stem))
+                    gone.append(int(path.stem))
         return gone
 
     # ------------------------------------------------------------------ driving a run
@@ -444,23 +448,32 @@ class TestBench:
         """The run, locked against every other thread and process for the block; what a write
         changed in the run's description is saved at its end (also when the block failed after
         committing, so the clock never goes back)."""
-        lock_path = self._path(run_id, "lock")
         if not self._path(run_id, "json").exists():
             raise UnknownRun(f"no test run {run_id}")
-        with open(lock_path, "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        with self._exclusive(run_id):
+            info = self._load(run_id)
+            os.utime(self._path(run_id, "json"))  # in use: not to be expired
+            opened = self._open_engine(run_id, VirtualClock(info.now))
+            if opened.clock.now() < info.now:
+                opened.clock.set(info.now)
             try:
-                info = self._load(run_id)
-                os.utime(self._path(run_id, "json"))  # in use: not to be expired
-                opened = self._open_engine(run_id, VirtualClock(info.now))
-                if opened.clock.now() < info.now:
-                    opened.clock.set(info.now)
-                try:
-                    yield info, opened
-                finally:
-                    if write:
-                        info.clock = opened.clock.now().isoformat()
-                        self._save(info)
+                yield info, opened
+            finally:
+                if write:
+                    info.clock = opened.clock.now().isoformat()
+                    self._save(info)
+
+    @contextmanager
+    def _exclusive(self, run_id: int, *, wait: bool = True) -> Iterator[bool]:
+        """The run's lock, held for the block; without `wait`, False when someone else holds it."""
+        with open(self._path(run_id, "lock"), "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
