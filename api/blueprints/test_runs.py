@@ -61,7 +61,7 @@ def bench_error(err: BenchError) -> Any:
     return jsonify(err.to_dict()), status
 
 
-# auth: requires("run_test_bench") on every view below
+# auth: requires("run_test_bench")
 @bp.post("")
 @bp.arguments(NewTestRunSchema)
 @bp.response(201, TestRunSchema)
@@ -71,6 +71,7 @@ def create(body: dict[str, Any]) -> Any:
     return bench().create(cause=request_cause(), **body)
 
 
+# auth: requires("run_test_bench")
 @bp.get(f"/<{RUN_ID}:run_id>")
 @bp.response(200, TestRunSchema)
 def get_run(run_id: int) -> Any:
@@ -78,6 +79,7 @@ def get_run(run_id: int) -> Any:
     return bench().state(run_id)
 
 
+# auth: requires("run_test_bench")
 @bp.delete(f"/<{RUN_ID}:run_id>")
 @bp.response(204)
 def delete_run(run_id: int) -> Any:
@@ -85,6 +87,7 @@ def delete_run(run_id: int) -> Any:
     return ""
 
 
+# auth: requires("run_test_bench")
 @bp.post(f"/<{RUN_ID}:run_id>/events")
 @bp.arguments(TestRunEventSchema)
 @bp.response(200, TestRunEventResultSchema)
@@ -93,6 +96,7 @@ def send_event(body: dict[str, Any], run_id: int) -> Any:
     return bench().send_event(run_id, body["type"], body["payload"], source=body["source"])
 
 
+# auth: requires("run_test_bench")
 @bp.post(f"/<{RUN_ID}:run_id>/advance")
 @bp.arguments(AdvanceSchema)
 @bp.response(200, TestRunSchema)
@@ -102,6 +106,7 @@ def advance(body: dict[str, Any], run_id: int) -> Any:
     return bench().advance(run_id, by=body.get("by"), to_next_job=body.get("to") == "next_job")
 
 
+# auth: requires("run_test_bench")
 @bp.post(f"/<{RUN_ID}:run_id>/tasks/<{RUN_ID}:task_id>/complete")
 @bp.arguments(CompleteTestRunTaskSchema)
 @bp.response(200, TestRunSchema)
@@ -109,6 +114,7 @@ def complete_task(body: dict[str, Any], run_id: int, task_id: int) -> Any:
     return bench().complete_task(run_id, task_id, body["result"])
 
 
+# auth: requires("run_test_bench")
 @bp.post(f"/<{RUN_ID}:run_id>/tasks/<{RUN_ID}:task_id>/move")
 @bp.arguments(MoveTestRunTaskSchema)
 @bp.response(200, TestRunSchema)
@@ -116,6 +122,7 @@ def move_task(body: dict[str, Any], run_id: int, task_id: int) -> Any:
     return bench().move_task(run_id, task_id, body["column"])
 
 
+# auth: requires("run_test_bench")
 @bp.post(f"/<{RUN_ID}:run_id>/move")
 @bp.arguments(MoveTestRunDealSchema)
 @bp.response(200, TestRunSchema)
@@ -124,6 +131,7 @@ def move(body: dict[str, Any], run_id: int) -> Any:
     return bench().move(run_id, body["stage"])
 
 
+# auth: requires("run_test_bench")
 @bp.get(f"/<{RUN_ID}:run_id>/log")
 @bp.response(200, RunLogEntrySchema(many=True))
 def run_log(run_id: int) -> Any:
@@ -131,6 +139,7 @@ def run_log(run_id: int) -> Any:
     return bench().log(run_id)
 
 
+# auth: requires("run_test_bench")
 @bp.get(f"/<{RUN_ID}:run_id>/case")
 @bp.arguments(CaseQuerySchema, location="query")
 @bp.response(200, TestCaseSchema)
