@@ -82,6 +82,8 @@ KINDS = ("process", "robots")
 DEFAULT_TTL = timedelta(hours=24)
 MAX_OPEN = 8
 MAX_STEPS = 500
+MAX_ADVANCE = timedelta(days=3653)
+LAST_MOMENT = datetime(9000, 1, 1, tzinfo=UTC)  # far from datetime's end, where adding a delay overflows
 BENCH_SOURCE = "test-bench"
 #: Tables copied whole: what every automation may look up. Users lose their password hashes.
 REFERENCE_TABLES = (Department, User, Pipeline, Stage, FieldDef, ProcessVersion)
@@ -304,8 +306,12 @@ class TestBench:
                 delta = parse_duration(by)
             except DslError as err:
                 raise InvalidRunInput(str(err), {"by": str(err)}) from None
+            if delta > MAX_ADVANCE:
+                raise InvalidRunInput("the clock moves at most 10 years at a time", {"by": "is longer than 10 years"})
         with self._run(run_id, write=True) as (info, opened):
             before = opened.clock.now()
+            if delta is not None and before + delta > LAST_MOMENT:
+                raise InvalidRunInput("the run's clock cannot go that far", {"by": "goes past the year 9000"})
             if delta is not None:
                 ran = advance(opened.engine, opened.clock, delta)
             else:

@@ -201,7 +201,8 @@ def test_bad_input_is_refused_and_changes_nothing(client, world, sandboxes):
 
     run = _s1_run(client, deal_id)
     run_id = run["id"]
-    for body in ({"by": "soon"}, {"by": "-1d"}, {}, {"by": "1d", "to": "next_job"}, {"to": "later"}):
+    for body in ({"by": "soon"}, {"by": "-1d"}, {}, {"by": "1d", "to": "next_job"}, {"to": "later"},
+                 {"by": "600w"}):
         answer = client.post(f"/api/v1/test-runs/{run_id}/advance", json=body)
         assert answer.status_code == 422, body
     bad_event = client.post(f"/api/v1/test-runs/{run_id}/events", json={"type": "bank.decision", "payload": {}})
