@@ -207,7 +207,7 @@ class TestBench:
         try:
             info = self._build(run_id, kind=kind, cause=cause, process=process, version=version,
                                params=dict(params or {}), pipeline=pipeline, deal_id=deal_id,
-                               deal=dict(deal) if deal is not None else None, robots=robots,
+                               deal=dict(deal) if deal is not None else None, robots=robots or kind == "robots",
                                start=moment.astimezone(UTC))
         except BaseException:
             self._discard(run_id)
@@ -363,33 +363,9 @@ class TestBench:
     def _build(self, run_id: int, *, kind: str, cause: Cause, process: str | None, version: int | None,
                params: dict[str, Any], pipeline: str | None, deal_id: int | None, deal: dict[str, Any] | None,
                robots: bool, start: datetime) -> RunInfo:
-        errors: dict[str, str] = {}
         with self.source.db.sessions() as real:
-            if kind == "process":
-                if not process:
-                    errors["process"] = "a process run needs the process key"
-                elif real.scalar(select(func.count()).select_from(ProcessVersion)
-                                 .where(ProcessVersion.key == process)) == 0:
-                    errors["process"] = f"no process {process!r} is deployed"
-            else:
-                robots = True
-                if not pipeline:
-                    errors["pipeline"] = "a robots run needs the pipeline code"
-                elif real.scalar(select(Pipeline.id).where(Pipeline.code == pipeline)) is None:
-                    errors["pipeline"] = f"no pipeline {pipeline!r}"
-            original = real.get(Deal, deal_id) if deal_id is not None else None
-            if deal_id is not None and original is None:
-                errors["deal_id"] = f"deal {deal_id} does not exist"
-            if original is not None and kind == "robots" and pipeline and original.pipeline.code != pipeline:
-                errors["deal_id"] = f"deal {deal_id} is in pipeline {original.pipeline.code!r}, not {pipeline!r}"
-            spec = deal_spec(real, original) if original is not None else dict(deal or {})
-            if kind == "robots" and original is None and not errors:
-                stage = str(spec.get("stage") or _start_stage(real, pipeline))
-                spec["stage"] = stage if "." in stage else f"{pipeline}.{stage}"
-                if not spec["stage"].startswith(f"{pipeline}."):
-                    errors["deal"] = f"the deal's stage {stage!r} is not in pipeline {pipeline!r}"
-            if errors:
-                raise InvalidRunInput("the test run cannot be made: " + "; ".join(errors.values()), errors)
+            original, spec = _checked(real, kind=kind, process=process, pipeline=pipeline, deal_id=deal_id,
+                                      deal=deal)
             db = Database(f"sqlite:///{self._path(run_id, 'sqlite3')}")
             try:
                 Base.metadata.create_all(db.engine)
@@ -554,6 +530,35 @@ class TestBench:
 
 
 # ---------------------------------------------------------------------- copying the real world
+
+
+def _checked(real: Session, *, kind: str, process: str | None, pipeline: str | None, deal_id: int | None,
+             deal: dict[str, Any] | None) -> tuple[Deal | None, dict[str, Any]]:
+    """The real deal to copy (if any) and the deal in test-case form, or every problem at once."""
+    errors: dict[str, str] = {}
+    if kind == "process":
+        if not process:
+            errors["process"] = "a process run needs the process key"
+        elif real.scalar(select(func.count()).select_from(ProcessVersion).where(ProcessVersion.key == process)) == 0:
+            errors["process"] = f"no process {process!r} is deployed"
+    elif not pipeline:
+        errors["pipeline"] = "a robots run needs the pipeline code"
+    elif real.scalar(select(Pipeline.id).where(Pipeline.code == pipeline)) is None:
+        errors["pipeline"] = f"no pipeline {pipeline!r}"
+    original = real.get(Deal, deal_id) if deal_id is not None else None
+    if deal_id is not None and original is None:
+        errors["deal_id"] = f"deal {deal_id} does not exist"
+    if original is not None and kind == "robots" and pipeline and original.pipeline.code != pipeline:
+        errors["deal_id"] = f"deal {deal_id} is in pipeline {original.pipeline.code!r}, not {pipeline!r}"
+    spec = deal_spec(real, original) if original is not None else dict(deal or {})
+    if kind == "robots" and original is None and not errors:
+        stage = str(spec.get("stage") or _start_stage(real, pipeline))
+        spec["stage"] = stage if "." in stage else f"{pipeline}.{stage}"
+        if not spec["stage"].startswith(f"{pipeline}."):
+            errors["deal"] = f"the deal's stage {stage!r} is not in pipeline {pipeline!r}"
+    if errors:
+        raise InvalidRunInput("the test run cannot be made: " + "; ".join(errors.values()), errors)
+    return original, spec
 
 
 def copy_reference_data(real: Session, copy: Session, *, robots: bool) -> None:
