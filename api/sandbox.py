@@ -689,10 +689,10 @@ def run_log(session: Session, deal_id: int) -> list[dict[str, Any]]:
                                                                   **(h.detail or {})}})
     order = {"process": 0, "deal": 1}  # at one instant a process step causes deal changes, robots react
     entries.sort(key=lambda e: (e["at"], order.get(e["source"], 2)))
-    return [to_json_safe_entry(e) for e in entries]
+    return [_json_safe_entry(e) for e in entries]
 
 
-def to_json_safe_entry(entry: dict[str, Any]) -> dict[str, Any]:
+def _json_safe_entry(entry: dict[str, Any]) -> dict[str, Any]:
     return {**entry, "detail": to_json_safe(entry["detail"])}
 
 
