@@ -9,7 +9,6 @@ from flask_smorest import Api
 
 from api.auth import SECURITY_SCHEMES, init_auth
 from api.blueprints import ALL as BLUEPRINTS
-from api.blueprints import hooks
 from api.context import ENGINE_KEY
 from api.converters import ScopeConverter, scope_schema
 from api.errors import register_error_handlers
@@ -42,7 +41,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
     app.url_map.converters["scope"] = ScopeConverter
     api = DealflowApi(app)
     api.register_converter(ScopeConverter, scope_schema)
-    for blueprint in [*BLUEPRINTS, hooks.bp]:
+    for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     register_error_handlers(app)
     init_auth(app)

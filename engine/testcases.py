@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -77,9 +78,11 @@ def run_case(case_file: Path, bpmn_file: Path, case: dict[str, Any], factory: En
 
 
 def _play(engine: Engine, clock: VirtualClock, bpmn_file: Path, case: dict[str, Any], result: CaseResult) -> None:
+    if case.get("clock") is not None:
+        _set_clock(clock, case["clock"])
     version = engine.deploy(bpmn_file.read_text(encoding="utf-8"))
     with engine.unit() as rt:
-        deal_id = _create_deal(rt, case.get("deal") or {})
+        deal_id = create_deal_from_spec(rt, case.get("deal") or {})
     expect = case.get("expect") or {}
     try:
         instance = engine.start(version.key, deal_id, case.get("start") or {}, cause=CAUSE)
@@ -95,7 +98,20 @@ def _play(engine: Engine, clock: VirtualClock, bpmn_file: Path, case: dict[str, 
     _check(engine, deal_id, instance.id, expect, "at the end", result)
 
 
-def _create_deal(rt: Runtime, spec: dict[str, Any]) -> int:
+def _set_clock(clock: VirtualClock, moment: Any) -> None:
+    """A case saved from the test bench starts when its run started, so that absolute dates in
+    it (a ready date, a deadline) are as far ahead of "now" as they were in the run."""
+    when = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
+    if when.tzinfo is None:
+        raise CaseFailure(f"clock {moment!r} needs a timezone")
+    if when < clock.now():
+        raise CaseFailure(f"clock {when.isoformat()} is before the runner's start {clock.now().isoformat()}")
+    clock.set(when)
+
+
+def create_deal_from_spec(rt: Runtime, spec: dict[str, Any]) -> int:
+    """The deal a case describes; also how the test bench makes a sandbox deal from a form, so
+    a saved run's deal is made the same way when it is replayed."""
     crm = rt.crm
     stage_ref = spec.get("stage", "main.new")
     pipeline = crm.pipeline(stage_ref.split(".")[0]) if "." in stage_ref else crm.pipeline("main")
@@ -130,6 +146,9 @@ def _step(engine: Engine, clock: VirtualClock, deal_id: int, instance_id: int, s
                 rt.crm.complete_task(task, cause=CAUSE, result=arg.get("result"))
             else:
                 rt.crm.move_task(task, arg["column"], cause=CAUSE)
+    elif kind == "move":
+        with engine.unit() as rt:
+            rt.crm.move_deal(rt.crm.deal(deal_id), str(arg), cause=CAUSE)
     elif kind == "set_fields":
         with engine.unit() as rt:
             rt.crm.set_fields(rt.crm.deal(deal_id), arg, cause=CAUSE)

@@ -6,6 +6,7 @@ from api.blueprints import (
     contacts,
     deals,
     events,
+    hooks,
     instances,
     leads,
     notifications,
@@ -13,8 +14,9 @@ from api.blueprints import (
     processes,
     robots,
     tasks,
+    test_runs,
     users,
 )
 
 ALL = [auth.bp, pipelines.bp, deals.bp, contacts.bp, leads.bp, users.bp, tasks.bp, notifications.bp, processes.bp,
-       instances.bp, robots.bp, actions.bp, events.bp]
+       instances.bp, robots.bp, actions.bp, events.bp, hooks.bp, test_runs.bp]

@@ -25,7 +25,8 @@ from tests.support.bpmn import Bpmn
 from tests.support.world import make_deal
 
 CAUSE = Cause.system("test")
-PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/login")}
+# The store's webhooks authenticate by their HMAC signature instead (tests/api/test_hooks.py).
+PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/hooks/<source>")}
 # Every signed-in user may call these; the only caller without the right is an anonymous one.
 OPEN_TO_STAFF = {
     ("GET", "/api/v1/actions"), ("GET", "/api/v1/pipelines"), ("GET", "/api/v1/pipelines/<code>"),
@@ -82,8 +83,8 @@ REFUSALS = [
     ("POST", "/api/v1/processes/<key>/start", "/api/v1/processes/review/start", {"deal_id": "{deal}"},
      "manager.north1", 404),
     ("POST", "/api/v1/robots/validate", "/api/v1/robots/validate", {"text": "global\n"}, "manager.north1", 403),
-    ("GET", "/api/v1/robots/<scope:scope>", "/api/v1/robots/main", None, "manager.north1", 403),
-    ("PUT", "/api/v1/robots/<scope:scope>", "/api/v1/robots/main", {"text": 'pipeline main "Sales"\n'},
+    ("GET", "/api/v1/robots/<scope>", "/api/v1/robots/main", None, "manager.north1", 403),
+    ("PUT", "/api/v1/robots/<scope>", "/api/v1/robots/main", {"text": 'pipeline main "Sales"\n'},
      "manager.north1", 403),
     ("POST", "/api/v1/tasks", "/api/v1/tasks", {"title": "x"}, "driver1", 403),
     ("GET", "/api/v1/tasks/<task_id>", "/api/v1/tasks/{task}", None, "driver2", 404),
@@ -98,6 +99,15 @@ REFUSALS = [
      "manager.north1", 403),
     ("GET", "/api/v1/auth/tokens", "/api/v1/auth/tokens?all_users=true", None, "manager.north1", 403),
     ("DELETE", "/api/v1/auth/tokens/<token_id>", "/api/v1/auth/tokens/{south_token}", None, "manager.north1", 404),
+    ("POST", "/api/v1/test-runs", "/api/v1/test-runs", {"kind": "process", "process": "review", "deal_id": "{deal}"},
+     "head.north", 403),
+    *[(method, f"/api/v1/test-runs/<run_id>{tail}", f"/api/v1/test-runs/1{tail.replace('<task_id>', '1')}", body,
+       "manager.north1", 403)
+      for method, tail, body in [
+          ("GET", "", None), ("DELETE", "", None), ("POST", "/events", {"type": "order.paid", "payload": {}}),
+          ("POST", "/advance", {"by": "P1D"}), ("POST", "/tasks/<task_id>/complete", {}),
+          ("POST", "/tasks/<task_id>/move", {"column": "problem"}), ("POST", "/move", {"stage": "won"}),
+          ("GET", "/log", None), ("GET", "/case", None)]],
 ]
 
 
@@ -191,10 +201,10 @@ def test_lists_hold_only_what_the_caller_may_see(app, engine, world):
 
 def _plain(rule: str) -> str:
     """Flask's `<int(min=1, max=...):deal_id>` as `<deal_id>`, the spelling of the table above."""
-    return re.sub(r"<int\([^)]*\):([a-z_]+)>", r"<\1>", rule).replace("<string:", "<")
+    return re.sub(r"<\w+(\([^)]*\))?:([a-z_]+)>", r"<\2>", rule)
 
 
 def _example_path(rule: str) -> str:
-    path = re.sub(r"<int\([^)]*\):[a-z_]+>", "1", rule)
+    path = re.sub(r"<int(\([^)]*\))?:[a-z_]+>", "1", rule)
     return re.sub(r"<[^>]+>", "main", path)
 

@@ -1,0 +1,225 @@
+"""The test bench through HTTP alone: sandbox runs of S1 and of a pipeline's robots, their
+live room, their log, a saved test case replayed by `dealflow test-processes`, and bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from api.cli import main as dealflow
+from api.wiring import SHIPPED_AUTOMATION, save_shipped_automation
+from tests.support.auth import token_for
+from tests.support.world import make_deal
+
+BPMN = Path(__file__).resolve().parents[2] / "bpmn"
+CREDIT_FIELDS = {"credit_type": "credit", "bank": "Sber", "id_document": "4510 123456", "term_months": 12,
+                 "down_payment": 10000}
+READY = "2026-01-07T10:00:00Z"  # two days after the test clock's 2026-01-05 09:00
+
+
+@pytest.fixture
+def sandboxes(app, tmp_path):
+    directory = tmp_path / "sandboxes"
+    app.config["DEALFLOW_SANDBOX_DIR"] = directory
+    return directory
+
+
+@pytest.fixture
+def world(client, engine, sandboxes):
+    """Send to bank deployed and the shipped robots saved, as the demo server has them."""
+    assert client.post("/api/v1/processes", data=(BPMN / "send_to_bank.bpmn").read_bytes()).status_code == 201
+    save_shipped_automation(engine, SHIPPED_AUTOMATION)
+    return engine
+
+
+def _real_deal_snapshot(client, deal_id: int) -> dict:
+    """Everything the API tells about a real deal: nothing of it may change in a sandbox run."""
+    return {
+        "deal": client.get(f"/api/v1/deals/{deal_id}").json,
+        "timeline": client.get(f"/api/v1/deals/{deal_id}/timeline").json,
+        "log": client.get(f"/api/v1/deals/{deal_id}/automation-log").json,
+        "instances": client.get(f"/api/v1/instances?deal_id={deal_id}").json,
+        "tasks": client.get(f"/api/v1/tasks?deal_id={deal_id}").json,
+    }
+
+
+def _s1_run(client, deal_id: int) -> dict:
+    created = client.post("/api/v1/test-runs", json={
+        "kind": "process", "process": "send_to_bank", "deal_id": deal_id, "params": {"ready_date": READY}})
+    assert created.status_code == 201, created.json
+    return created.json
+
+
+def test_s1_in_the_sandbox_rejected_then_past_the_reminder_leaves_the_real_deal_alone(app, client, world, engine):
+    deal_id = make_deal(world, stage="main.product_agreement", fields=CREDIT_FIELDS, title="TV on credit")
+    before = _real_deal_snapshot(client, deal_id)
+
+    run = _s1_run(client, deal_id)
+    run_id = run["id"]
+    assert run["source_deal_id"] == deal_id and run["now"].startswith("2026-01-05T09:00:00")
+    assert run["deal"]["stage_ref"] == "credit.new"
+    assert run["instance"]["status"] == "running"
+    assert run["instance"]["active_elements"] == ["wait_bank_decision"]
+    assert run["instance"]["completed_elements"] == ["start", "record_ready_date", "move_to_credit_pipeline"]
+    [reminder] = run["jobs"]
+    assert (reminder["kind"], reminder["robot"]) == ("robot", "remind-at-the-ready-date")
+    assert reminder["due_at"].startswith("2026-01-07T10:00:00")
+
+    socket = app.extensions["dealflow.socketio"].test_client(app, auth={"token": token_for(engine, "designer")})
+    assert socket.emit("subscribe", {"room": f"test-run:{run_id}"}, callback=True)["ok"] is True
+    socket.get_received()
+    # The sandbox deal keeps the real deal's id: the real deal's watchers must hear nothing of it.
+    real_watcher = app.extensions["dealflow.socketio"].test_client(app, auth={"token": token_for(engine, "admin")})
+    real_watcher.emit("subscribe", {"room": f"deal:{deal_id}"})
+    real_watcher.emit("subscribe", {"room": "pipeline:credit"})
+    real_watcher.get_received()
+
+    sent = client.post(f"/api/v1/test-runs/{run_id}/events",
+                       json={"type": "bank.decision", "payload": {"approved": False}})
+    assert sent.status_code == 200, sent.json
+    assert sent.json["event"]["resumed"] == [run["instance"]["id"]]
+    state = sent.json["state"]
+    assert state["deal"]["stage_ref"] == "main.product_agreement"
+    assert state["instance"]["status"] == "completed"
+    assert state["jobs"] == []  # leaving credit.new cancelled the reminder
+    assert [t["title"] for t in state["tasks"]] == ["Offer new conditions or another product"]
+    heard = {m["name"] for m in socket.get_received()}
+    assert {"deal.moved", "instance.step", "robot.log", "task.changed"} <= heard
+
+    advanced = client.post(f"/api/v1/test-runs/{run_id}/advance", json={"by": "P3D"})
+    assert advanced.status_code == 200
+    assert advanced.json["now"].startswith("2026-01-08T09:00:00")
+    assert [t["title"] for t in advanced.json["tasks"]] == ["Offer new conditions or another product"]
+    [clock] = [m["args"][0] for m in socket.get_received() if m["name"] == "test-run.clock"]
+    assert clock["run_id"] == run_id and clock["moved_by"] == "3d"
+    assert real_watcher.get_received() == []
+    socket.disconnect()
+    real_watcher.disconnect()
+
+    got = client.get(f"/api/v1/test-runs/{run_id}").json
+    assert "credit_rejected" in got["instance"]["completed_elements"]
+    assert "move_to_order_assembly" not in got["instance"]["completed_elements"]
+
+    log = client.get(f"/api/v1/test-runs/{run_id}/log")
+    assert log.status_code == 200
+    lines = [(e["source"], e["kind"], e["text"], e["reason"]) for e in log.json]
+    assert ("robot", "cancelled", "remind-at-the-ready-date",
+            "the deal moved to main.product_agreement before it ran") in lines
+    assert any(s == "process" and k == "completed" and "Notify the supervisor" in t for s, k, t, _ in lines)
+    assert any(s == "deal" and k == "stage_moved" and "Credit / New" in t for s, k, t, _ in lines)
+    assert all(e["reason"] for e in log.json)
+
+    assert _real_deal_snapshot(client, deal_id) == before
+
+
+def test_a_saved_run_replays_with_dealflow_test_processes(client, world, tmp_path):
+    deal_id = make_deal(world, stage="main.product_agreement", fields=CREDIT_FIELDS, title="Fridge on credit")
+    run_id = _s1_run(client, deal_id)["id"]
+    client.post(f"/api/v1/test-runs/{run_id}/advance", json={"by": "1d"})
+    client.post(f"/api/v1/test-runs/{run_id}/events", json={"type": "bank.decision", "payload": {"approved": True}})
+    assert client.post(f"/api/v1/test-runs/{run_id}/move", json={"stage": "main.won"}).status_code == 200
+
+    saved = client.get(f"/api/v1/test-runs/{run_id}/case?name=approved after a day")
+    assert saved.status_code == 200
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    (folder / saved.json["file_name"]).write_text(saved.json["yaml"], encoding="utf-8")
+    (folder / saved.json["bpmn_file_name"]).write_text(saved.json["bpmn"], encoding="utf-8")
+    for line in ("advance: 1d", "message: bank.decision", "stage: main.order_assembly", "move: main.won",
+                 "stage: main.won"):
+        assert line in saved.json["yaml"]
+
+    replayed = CliRunner().invoke(dealflow, ["test-processes", str(folder)])
+    assert replayed.exit_code == 0, replayed.output
+    assert "PASS send_to_bank.cases.yaml: approved after a day" in replayed.output
+
+    # The same case with a different ending must fail: the replay really checks what was saved.
+    wrong = saved.json["yaml"].replace("stage: main.won", "stage: main.lost")
+    (folder / saved.json["file_name"]).write_text(wrong, encoding="utf-8")
+    assert CliRunner().invoke(dealflow, ["test-processes", str(folder)]).exit_code == 1
+    too_early = saved.json["yaml"].replace("clock: '2026-01-05T09:00:00+00:00'", "clock: '2025-01-01T00:00:00+00:00'")
+    (folder / saved.json["file_name"]).write_text(too_early, encoding="utf-8")
+    early = CliRunner().invoke(dealflow, ["test-processes", str(folder)])
+    assert early.exit_code == 1 and "is before the runner's start" in early.output
+
+
+def test_a_pipelines_robots_fire_when_the_clock_reaches_them(client, world):
+    ready = "2026-01-07T10:00:00+00:00"
+    created = client.post("/api/v1/test-runs", json={
+        "kind": "robots", "pipeline": "credit",
+        "deal": {"title": "Sofa on credit", "responsible": "manager.north1", "contact": {"name": "Oleg"},
+                 "fields": {"ready_date": ready}}})
+    assert created.status_code == 201, created.json
+    run = created.json
+    assert run["deal"]["stage_ref"] == "credit.new" and run["instance"] is None
+    [job] = run["jobs"]
+    assert job["due_at"].startswith("2026-01-07T10:00:00")
+
+    early = client.post(f"/api/v1/test-runs/{run['id']}/advance", json={"by": "1d"}).json
+    assert early["tasks"] == [] and len(early["jobs"]) == 1
+
+    fired = client.post(f"/api/v1/test-runs/{run['id']}/advance", json={"to": "next_job"})
+    assert fired.status_code == 200
+    state = fired.json
+    assert state["now"].startswith("2026-01-07T10:00:00") and state["jobs"] == []
+    [task] = state["tasks"]
+    assert task["title"] == "Contact Oleg again about the credit for Sofa on credit"
+    assert task["assignee"] == "manager.north1"
+    assert [n["user"] for n in state["notifications"]] == ["manager.north1"]
+    log = client.get(f"/api/v1/test-runs/{run['id']}/log").json
+    assert [(e["kind"], e["text"]) for e in log if e["source"] == "robot"] == [
+        ("scheduled", "remind at the ready date"), ("ran", "remind at the ready date")]
+
+    nothing = client.post(f"/api/v1/test-runs/{run['id']}/advance", json={"to": "next_job"})
+    assert nothing.status_code == 409 and nothing.json["code"] == "no_job_due"
+    moved = client.post(f"/api/v1/test-runs/{run['id']}/move", json={"stage": "documents"})
+    assert moved.status_code == 200 and moved.json["deal"]["stage_ref"] == "credit.documents"
+    assert client.get(f"/api/v1/test-runs/{run['id']}/case").status_code == 409
+
+
+def test_bad_input_is_refused_and_changes_nothing(client, world, sandboxes):
+    deal_id = make_deal(world, stage="main.product_agreement", fields=CREDIT_FIELDS)
+    before = _real_deal_snapshot(client, deal_id)
+    refused = [
+        ({"kind": "process", "process": "no_such_process", "deal_id": deal_id}, 422, "invalid_test_run"),
+        ({"kind": "process", "process": "send_to_bank", "deal_id": 999999}, 422, "invalid_test_run"),
+        ({"kind": "process", "process": "send_to_bank", "deal_id": deal_id, "params": {}}, 422, "start_refused"),
+        ({"kind": "robots", "pipeline": "nowhere", "deal": {"title": "x"}}, 422, "invalid_test_run"),
+        ({"kind": "robots", "pipeline": "credit", "deal_id": deal_id}, 422, "invalid_test_run"),
+        ({"kind": "robots", "pipeline": "credit", "deal": {"title": "x", "stage": "main.new"}}, 422,
+         "invalid_test_run"),
+        ({"kind": "process", "process": "send_to_bank"}, 422, "invalid_payload"),
+        ({"kind": "sideways", "deal_id": deal_id}, 422, "invalid_payload"),
+        ({"kind": "robots", "pipeline": "credit", "deal": {"title": "x", "responsible": "nobody"}}, 422,
+         "invalid_test_run"),
+    ]
+    for body, status, code in refused:
+        answer = client.post("/api/v1/test-runs", json=body)
+        assert (answer.status_code, answer.json["code"]) == (status, code), (body, answer.json)
+    assert [p.name for p in sandboxes.glob("*")] == [] if sandboxes.exists() else True
+
+    run = _s1_run(client, deal_id)
+    run_id = run["id"]
+    for body in ({"by": "soon"}, {"by": "-1d"}, {}, {"by": "1d", "to": "next_job"}, {"to": "later"},
+                 {"by": "600w"}):
+        answer = client.post(f"/api/v1/test-runs/{run_id}/advance", json=body)
+        assert answer.status_code == 422, body
+    bad_event = client.post(f"/api/v1/test-runs/{run_id}/events", json={"type": "bank.decision", "payload": {}})
+    assert bad_event.status_code == 422 and bad_event.json["code"] == "invalid_event"
+    assert client.post(f"/api/v1/test-runs/{run_id}/move", json={"stage": "no_such_stage"}).status_code in (404, 422)
+    assert client.post(f"/api/v1/test-runs/{run_id}/tasks/999/complete", json={}).status_code == 404
+    after = client.get(f"/api/v1/test-runs/{run_id}").json
+    assert after["now"] == run["now"] and after["deal"] == run["deal"] and after["steps"] == 0
+
+    for method, url in (("get", "/api/v1/test-runs/123456789012"), ("get", "/api/v1/test-runs/123456789012/log"),
+                        ("post", "/api/v1/test-runs/123456789012/advance"),
+                        ("delete", "/api/v1/test-runs/123456789012")):
+        answer = getattr(client, method)(url, json={"by": "1d"} if method == "post" else None)
+        assert answer.status_code == 404 and answer.json["code"] in ("test_run_not_found", "not_found"), url
+
+    assert client.delete(f"/api/v1/test-runs/{run_id}").status_code == 204
+    assert client.get(f"/api/v1/test-runs/{run_id}").status_code == 404
+    assert list(sandboxes.glob(f"{run_id}.*")) == []
+    assert _real_deal_snapshot(client, deal_id) == before
