@@ -24,6 +24,12 @@ class Settings:
     load_demo: bool = True
     # Several server processes share live updates through this Redis (socket.io message queue).
     redis_url: str | None = None
+    # `dealflow run` runs the job loop too unless dedicated `dealflow worker` processes do it.
+    run_jobs: bool = True
+    # Jobs (and outbox messages) a worker claims at once, and how long a claim holds before
+    # another worker may take the work over (the claimer died).
+    job_batch: int = 100
+    job_lease: float = 60.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -38,4 +44,7 @@ class Settings:
             templates_dir=Path(env.get("DEALFLOW_TEMPLATES_DIR", defaults.templates_dir)),
             load_demo=env.get("DEALFLOW_DEMO", "1") not in ("0", "false", "no"),
             redis_url=env.get("DEALFLOW_REDIS_URL") or None,
+            run_jobs=env.get("DEALFLOW_RUN_JOBS", "1") not in ("0", "false", "no"),
+            job_batch=int(env.get("DEALFLOW_JOB_BATCH", defaults.job_batch)),
+            job_lease=float(env.get("DEALFLOW_JOB_LEASE", defaults.job_lease)),
         )
