@@ -143,6 +143,7 @@ class Engine:
         return cached
 
     # ------------------------------------------------------------------ conveniences
+    # (each in a unit of its own; those that advance instances retry when they lose a race)
 
     def deploy(self, xml: str | bytes) -> ProcessVersion:
         with self.unit() as rt:
@@ -150,17 +151,14 @@ class Engine:
 
     def start(self, key: str, deal_id: int | None, params: Mapping[str, Any] | None = None,
               *, cause: Cause | None = None) -> ProcessInstance:
-        with self.unit() as rt:
-            return rt.start(key, deal_id, params, cause=cause or Cause.system())
+        return self.retrying(lambda rt: rt.start(key, deal_id, params, cause=cause or Cause.system()))
 
     def send_message(self, deal_id: int, message: str, payload: Mapping[str, Any] | None = None,
                      *, cause: Cause | None = None) -> list[int]:
-        with self.unit() as rt:
-            return rt.send_message(deal_id, message, payload, cause=cause or Cause.system())
+        return self.retrying(lambda rt: rt.send_message(deal_id, message, payload, cause=cause or Cause.system()))
 
     def retry_incident(self, incident_id: int, *, cause: Cause | None = None) -> ProcessInstance:
-        with self.unit() as rt:
-            return rt.retry_incident(incident_id, cause=cause or Cause.system())
+        return self.retrying(lambda rt: rt.retry_incident(incident_id, cause=cause or Cause.system()))
 
     def run_due_jobs(self, limit: int = 100) -> int:
         """Claim up to `limit` jobs due by the clock's now and run each in its own transaction;

@@ -15,9 +15,10 @@ from crm.events import Cause
 from crm.models import Deal, TimelineEntry
 from engine.engine import Engine
 from engine.jobs import claim_due_jobs
-from engine.models import Job
+from engine.models import Job, ProcessInstance
 from robots.actions import registry
-from tests.support.world import TEST_CAUSE, make_deal
+from tests.support.bpmn import Bpmn
+from tests.support.world import TEST_CAUSE, make_deal, tasks_of
 
 LEASE = timedelta(minutes=1)
 PROBE = Cause.system("probe")
@@ -160,3 +161,50 @@ def test_two_writers_of_one_deal_at_once_both_land_the_loser_retrying(postgres_d
     assert len(attempts) == 3  # one of the two lost the race and ran again on fresh data
     with engine.db.transaction() as session:
         assert session.get(Deal, deal_id).amount == 2
+
+
+BOTH = (Bpmn("both").start().parallel("split").user("confirm", title="Confirm").message_catch("ping", "bank.decision")
+        .parallel("join").end().chain("start", "split", "confirm", "join", "end").chain("split", "ping", "join").xml())
+
+
+def test_two_writers_of_one_instance_at_once_both_land_the_loser_retrying(postgres_database, clock):
+    from tests.support.world import demo_engine
+
+    engine = demo_engine(postgres_database, clock)
+    engine.deploy(BOTH)
+    deal_id = make_deal(engine)
+    instance_id = engine.start("both", deal_id).id
+    writers = [worker(engine, "task"), worker(engine, "message")]
+    both_read = threading.Barrier(2)
+    attempts: list[str] = []
+    errors: list[BaseException] = []
+
+    def complete(rt) -> None:
+        (task,) = tasks_of(rt, deal_id)
+        rt.crm.complete_task(task, cause=TEST_CAUSE)
+
+    def message(rt) -> None:
+        rt.send_message(deal_id, "bank.decision", {"approved": True}, cause=TEST_CAUSE)
+
+    def write(writer: Engine, step) -> None:
+        def work(rt) -> None:
+            attempts.append(writer.worker_id)
+            rt.instance(instance_id)  # both hold the same revision ...
+            if len(attempts) <= 2:
+                both_read.wait(timeout=10)  # ... before either advances it
+            step(rt)
+
+        try:
+            writer.retrying(work)
+        except BaseException as err:  # reported below, in the test's thread
+            errors.append(err)
+
+    threads = [threading.Thread(target=write, args=pair) for pair in zip(writers, (complete, message), strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert len(attempts) == 3
+    with engine.db.transaction() as session:
+        assert session.get(ProcessInstance, instance_id).status == "completed"
