@@ -7,6 +7,7 @@ registry; each operation runs in a `unit()` — one transaction with one `Runtim
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -77,13 +78,21 @@ class Engine:
         self.max_advances_per_unit = max_advances_per_unit
         self.claim_lease = claim_lease
         self.conflict_retries = conflict_retries
-        # Who this process is when it claims jobs and outbox rows; one per process start.
-        self.worker_id = worker_id or new_worker_id()
+        self._worker_id = worker_id
+        self._worker_pid = os.getpid()
         self.serializer = StateSerializer()
         self.job_handlers: dict[str, JobHandler] = {}
         self._specs: dict[int, tuple[Any, dict[str, Any]]] = {}
         self._versions: dict[int, VersionSummary] = {}
         self._wire_listeners()
+
+    @property
+    def worker_id(self) -> str:
+        """Who this process is when it claims jobs and outbox rows: host:pid:random, made anew
+        in a forked child (a pre-loading server's workers must not share one identity)."""
+        if self._worker_id is None or self._worker_pid != os.getpid():
+            self._worker_id, self._worker_pid = new_worker_id(), os.getpid()
+        return self._worker_id
 
     # ------------------------------------------------------------------ units of work
 

@@ -42,8 +42,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 BACKOFF = timedelta(minutes=1)
 OUTBOX_CAUSE = Cause.system("outbox")
-#: Who this process is when it claims outbox rows, unless the caller names itself.
-PROCESS_WORKER = new_worker_id()
 
 
 @dataclass(frozen=True)
@@ -144,7 +142,7 @@ def deliver_due(
     `lease` must be longer than one delivery takes (the transports' timeout), or another
     worker may send the same message at the same time (harmless, same key, but wasteful).
     """
-    worker = worker or PROCESS_WORKER
+    worker = worker or new_worker_id()  # claims live within this call, so a fresh name will do
     with db.transaction() as session:
         ids = claim_due(session, OutboxMessage, OutboxMessage.next_attempt_at, worker=worker, now=clock.now(),
                         lease=lease, limit=limit)
