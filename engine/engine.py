@@ -169,15 +169,18 @@ class Engine:
     def retry_incident(self, incident_id: int, *, cause: Cause | None = None) -> ProcessInstance:
         return self.retrying(lambda rt: rt.retry_incident(incident_id, cause=cause or Cause.system()))
 
-    def run_due_jobs(self, limit: int = 100) -> int:
+    def run_due_jobs(self, limit: int = 100, *, stopping: Callable[[], bool] | None = None) -> int:
         """Claim up to `limit` jobs due by the clock's now and run each in its own transaction;
-        returns how many ran. See engine.jobs for how claims keep workers apart."""
+        returns how many ran. See engine.jobs for how claims keep workers apart. Once
+        `stopping()` is true the rest of the batch is handed back unrun (a worker shutting down)."""
         with self.db.transaction() as session:
             ids = claim_due_jobs(session, self.worker_id, self.clock.now(), self.claim_lease, limit)
         ran = 0
         done = 0
         try:
             for job_id in ids:
+                if stopping is not None and stopping():
+                    break
                 ran += self._run_claimed(job_id)
                 done += 1
         finally:

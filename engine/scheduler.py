@@ -36,7 +36,7 @@ class JobLoop:
         """Run due jobs until a batch comes back short, so a backlog drains without waiting a tick."""
         total = 0
         while not self._stopping.is_set():
-            ran = self.engine.run_due_jobs(self.batch)
+            ran = self.engine.run_due_jobs(self.batch, stopping=self._stopping.is_set)
             total += ran
             if ran < self.batch:
                 break
@@ -53,7 +53,7 @@ class JobLoop:
         self._scheduler.start()
 
     def stop(self) -> None:
-        """Finish the job in hand (its claimed batch is handed back) and stop."""
+        """Finish the job in hand, hand the rest of its claimed batch back, and stop."""
         self._stopping.set()
         self._scheduler.shutdown(wait=True)
 

@@ -208,3 +208,12 @@ def test_two_writers_of_one_instance_at_once_both_land_the_loser_retrying(postgr
     assert len(attempts) == 3
     with engine.db.transaction() as session:
         assert session.get(ProcessInstance, instance_id).status == "completed"
+
+
+def test_a_stopping_worker_hands_the_rest_of_its_batch_back_at_once(engine, clock):
+    deal = make_deal(engine)
+    ids = add_probes(engine, deal, 5)
+    leaving, staying = worker(engine, "leaving"), worker(engine, "staying")
+    assert leaving.run_due_jobs(5, stopping=lambda: len(runs_per_job(engine)) >= 2) == 2
+    assert staying.run_due_jobs(5) == 3  # handed back: no lease to wait for
+    assert runs_per_job(engine) == {job_id: 1 for job_id in ids}
