@@ -576,7 +576,6 @@ def run(config: Config, workdir: Path, postgres_url: str = POSTGRES_URL) -> Repo
     with admin.transaction() as session:
         session.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = f"{postgres_url}{'&' if '?' in postgres_url else '?'}options=-csearch_path%3D{schema}"
-    os.environ.setdefault("DEALFLOW_WEBHOOK_ALLOW", "127.0.0.1")  # the receiver is on this machine
     workers = Workers(config, url, workdir)
     receiver = Receiver(config, workers)
     killer = Killer(config, workers)
