@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint services bench clean
+.PHONY: run test lint services bench chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ lint: $(STAMP)
 ## Start the local PostgreSQL and Redis the tests talk to, if they are not running.
 services:
 	@bash .ci/services.sh
+
+## Many workers killed at random on PostgreSQL, long form (DEALFLOW_CHAOS_ROUNDS orders;
+## DEALFLOW_CHAOS_SEED=<seed printed by a failed run> replays its schedule). `make test` runs a short one.
+chaos: $(STAMP) services
+	DEALFLOW_TEST_POSTGRES_URL=$${DEALFLOW_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+	DEALFLOW_CHAOS_ROUNDS=$${DEALFLOW_CHAOS_ROUNDS:-40} \
+	$(PY) -m pytest -q -s tests/chaos
 
 bench: $(STAMP) services
 	$(PY) bench/engine.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test

@@ -1,10 +1,13 @@
-"""The `dealflow` command: run the server, migrate, load the demo, replay process test cases."""
+"""The `dealflow` command: run the server or a worker, migrate, load the demo, replay process test cases."""
 
 from __future__ import annotations
 
+import signal
 import sys
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -28,25 +31,62 @@ def main() -> None:
     """dealflow: BPMN processes, stage robots and triggers for a sales CRM."""
 
 
-@main.command()
-def run() -> None:
-    """Serve the API and run the job loop (SQLite with demo data by default)."""
-    from api.app import create_app
-    from api.wiring import build_engine, outbox_delivery, prepare_database
+def _job_loop(settings: Settings, engine: Any) -> Any:
+    from api.wiring import outbox_delivery
     from engine.scheduler import JobLoop
 
+    return JobLoop(engine, settings.scheduler_interval, settings.job_batch, also=[outbox_delivery(engine)])
+
+
+def _engine(settings: Settings) -> Any:
+    from api.wiring import build_engine
+
+    return build_engine(_database(settings), claim_lease=timedelta(seconds=settings.job_lease))
+
+
+@main.command()
+@click.option("--jobs/--no-jobs", default=None,
+              help="run the job loop in this process too (default: DEALFLOW_RUN_JOBS, on); "
+                   "turn it off when `dealflow worker` processes run the jobs")
+def run(jobs: bool | None) -> None:
+    """Serve the API and run the job loop (SQLite with demo data by default)."""
+    from api.app import create_app
+    from api.wiring import prepare_database
+
     settings = _settings()
-    engine = build_engine(_database(settings))
+    engine = _engine(settings)
     prepare_database(engine, demo=settings.load_demo, templates_dir=settings.templates_dir)
-    loop = JobLoop(engine, settings.scheduler_interval, also=[outbox_delivery(engine)])
-    loop.start()
+    loop = _job_loop(settings, engine) if (settings.run_jobs if jobs is None else jobs) else None
+    if loop is not None:
+        loop.start()
     click.echo(f"dealflow on http://{settings.host}:{settings.port} (database {settings.database_url})")
     try:
         app = create_app(engine, settings)
         app.extensions["dealflow.socketio"].run(app, host=settings.host, port=settings.port, use_reloader=False,
                                                 allow_unsafe_werkzeug=True)
     finally:
-        loop.stop()
+        if loop is not None:
+            loop.stop()
+
+
+@main.command()
+def worker() -> None:
+    """Run the job loop alone (timers, delayed robots, outbox delivery), without the web server.
+
+    Start as many as needed, on any machines, against one PostgreSQL: they claim due work in
+    batches (DEALFLOW_JOB_BATCH) and take over the claims of a worker that died once they
+    expire (DEALFLOW_JOB_LEASE seconds). The schema must be migrated (`dealflow db upgrade`).
+    SIGTERM or Ctrl-C stops it after the job in hand.
+    """
+    settings = _settings()
+    engine = _engine(settings)
+    loop = _job_loop(settings, engine)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo(f"dealflow worker {engine.worker_id} (database {settings.database_url})")
+    loop.run_until(stop)
+    click.echo(f"dealflow worker {engine.worker_id} stopped")
 
 
 @main.group()
@@ -209,3 +249,7 @@ def tokens_create(login: str, name: str, days: int | None) -> None:
     except CrmError as refused:
         raise click.ClickException(refused.message) from None
     click.echo(secret)
+
+
+if __name__ == "__main__":
+    main()

@@ -43,6 +43,12 @@ class Settings:
     source_secrets: Mapping[str, bytes] = field(default_factory=dict, repr=False)
     # How far (seconds) a webhook's signed timestamp may be from our clock (DEALFLOW_SIGNATURE_TOLERANCE).
     signature_tolerance: float = DEFAULT_TOLERANCE
+    # `dealflow run` runs the job loop too unless dedicated `dealflow worker` processes do it.
+    run_jobs: bool = True
+    # Jobs (and outbox messages) a worker claims at once, and how long a claim holds before
+    # another worker may take the work over (the claimer died).
+    job_batch: int = 100
+    job_lease: float = 60.0
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < BPMN_MAX_BYTES:
@@ -66,4 +72,7 @@ class Settings:
             max_body_bytes=int(env.get("DEALFLOW_MAX_BODY_BYTES") or defaults.max_body_bytes),
             source_secrets=source_secrets(env),
             signature_tolerance=float(env.get(TOLERANCE_VARIABLE) or defaults.signature_tolerance),
+            run_jobs=env.get("DEALFLOW_RUN_JOBS", "1") not in ("0", "false", "no"),
+            job_batch=int(env.get("DEALFLOW_JOB_BATCH", defaults.job_batch)),
+            job_lease=float(env.get("DEALFLOW_JOB_LEASE", defaults.job_lease)),
         )

@@ -28,11 +28,11 @@ from triggers import listeners as triggers_listeners
 from triggers.schemas import EVENT_FIELDS
 
 
-def build_engine(db: Database, clock: Clock | None = None) -> Engine:
+def build_engine(db: Database, clock: Clock | None = None, **options: Any) -> Engine:
     """The engine with every automation layer wired in: robots, triggers, the action library
-    (with the custom actions named in the configuration)."""
+    (with the custom actions named in the configuration); `options` go to `Engine`."""
     load_configured_actions(registry)
-    engine = Engine(db, clock or WallClock(), registry)
+    engine = Engine(db, clock or WallClock(), registry, **options)
     robots_runtime.install(engine)
     triggers_listeners.install(engine.listeners, engine)
     return engine
@@ -41,7 +41,7 @@ def build_engine(db: Database, clock: Clock | None = None) -> Engine:
 def outbox_delivery(engine: Engine, transports: Mapping[str, Any] | None = None) -> Callable[[], int]:
     """The job loop's second duty: send due emails, SMS and webhooks."""
     chosen = transports if transports is not None else default_transports()
-    return lambda: deliver_due(engine.db, engine.clock, chosen)
+    return lambda: deliver_due(engine.db, engine.clock, chosen, worker=engine.worker_id, lease=engine.claim_lease)
 
 
 SHIPPED_AUTOMATION = Path(__file__).resolve().parent.parent / "robots" / "shipped"

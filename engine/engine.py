@@ -7,21 +7,26 @@ registry; each operation runs in a `unit()` — one transaction with one `Runtim
 from __future__ import annotations
 
 import logging
+import os
+import random
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from crm.clock import Clock
 from crm.db import Database
 from crm.events import Cause, DealFieldsChanged, Listeners, TaskCompleted, TaskMoved
 from crm.service import Crm
 from engine.actions import ActionRunner
-from engine.jobs import due_job_ids, lock_job
+from engine.jobs import DEFAULT_LEASE, claim_due_jobs, new_worker_id, release, take_claimed
 from engine.models import Incident, Job, ProcessInstance, ProcessVersion, VersionSummary
 from engine.runtime import Runtime
 from engine.serialization import StateSerializer
@@ -30,6 +35,23 @@ log = logging.getLogger(__name__)
 
 RUNTIME_KEY = "dealflow.runtime"
 JobHandler = Callable[[Runtime, Job], None]
+T = TypeVar("T")
+
+#: PostgreSQL's "try again" errors: serialization failure and deadlock detected.
+RETRYABLE_SQLSTATES = ("40001", "40P01")
+
+
+def is_conflict(err: BaseException) -> bool:
+    """True for a write that lost a race and may simply be run again on fresh data: a stale
+    version column (another writer advanced the deal or instance first), a deadlock or
+    serialization failure on PostgreSQL, a busy database on SQLite."""
+    if isinstance(err, StaleDataError):
+        return True
+    if isinstance(err, DBAPIError):
+        if getattr(err.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+            return True
+        return "database is locked" in str(err.orig)
+    return False
 
 
 class Engine:
@@ -43,6 +65,9 @@ class Engine:
         max_attempts: int = 3,
         retry_backoff: timedelta = timedelta(seconds=30),
         max_advances_per_unit: int = 200,
+        claim_lease: timedelta = DEFAULT_LEASE,
+        conflict_retries: int = 5,
+        worker_id: str | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -51,11 +76,23 @@ class Engine:
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
         self.max_advances_per_unit = max_advances_per_unit
+        self.claim_lease = claim_lease
+        self.conflict_retries = conflict_retries
+        self._worker_id = worker_id
+        self._worker_pid = os.getpid()
         self.serializer = StateSerializer()
         self.job_handlers: dict[str, JobHandler] = {}
         self._specs: dict[int, tuple[Any, dict[str, Any]]] = {}
         self._versions: dict[int, VersionSummary] = {}
         self._wire_listeners()
+
+    @property
+    def worker_id(self) -> str:
+        """Who this process is when it claims jobs and outbox rows: host:pid:random, made anew
+        in a forked child (a pre-loading server's workers must not share one identity)."""
+        if self._worker_id is None or self._worker_pid != os.getpid():
+            self._worker_id, self._worker_pid = new_worker_id(), os.getpid()
+        return self._worker_id
 
     # ------------------------------------------------------------------ units of work
 
@@ -76,6 +113,22 @@ class Engine:
             sa_event.listen(crm.session, "before_commit", lambda _s: runtime.drain())
             sa_event.listen(crm.session, "after_transaction_end", self._forget_runtime)
         return runtime
+
+    def retrying(self, work: Callable[[Runtime], T]) -> T:
+        """Run `work` in a unit; if it loses a race to another writer (`is_conflict`), run it
+        again in a fresh unit on fresh data, up to `conflict_retries` times, so a conflicting
+        writer retries instead of overwriting or failing. `work` must be safe to repeat: a
+        losing attempt rolled back everything it wrote."""
+        for attempt in range(1, self.conflict_retries + 1):
+            try:
+                with self.unit() as rt:
+                    return work(rt)
+            except Exception as err:
+                if not is_conflict(err) or attempt == self.conflict_retries:
+                    raise
+                log.info("conflict on attempt %s, retrying: %s", attempt, type(err).__name__)
+                time.sleep(random.uniform(0, 0.02 * 2 ** attempt))  # jitter so the retries of two writers part
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _forget_runtime(session: Any, transaction: Any) -> None:
@@ -99,6 +152,7 @@ class Engine:
         return cached
 
     # ------------------------------------------------------------------ conveniences
+    # (each in a unit of its own; those that advance instances retry when they lose a race)
 
     def deploy(self, xml: str | bytes) -> ProcessVersion:
         with self.unit() as rt:
@@ -106,44 +160,59 @@ class Engine:
 
     def start(self, key: str, deal_id: int | None, params: Mapping[str, Any] | None = None,
               *, cause: Cause | None = None) -> ProcessInstance:
-        with self.unit() as rt:
-            return rt.start(key, deal_id, params, cause=cause or Cause.system())
+        return self.retrying(lambda rt: rt.start(key, deal_id, params, cause=cause or Cause.system()))
 
     def send_message(self, deal_id: int, message: str, payload: Mapping[str, Any] | None = None,
                      *, cause: Cause | None = None) -> list[int]:
-        with self.unit() as rt:
-            return rt.send_message(deal_id, message, payload, cause=cause or Cause.system())
+        return self.retrying(lambda rt: rt.send_message(deal_id, message, payload, cause=cause or Cause.system()))
 
     def retry_incident(self, incident_id: int, *, cause: Cause | None = None) -> ProcessInstance:
-        with self.unit() as rt:
-            return rt.retry_incident(incident_id, cause=cause or Cause.system())
+        return self.retrying(lambda rt: rt.retry_incident(incident_id, cause=cause or Cause.system()))
 
-    def run_due_jobs(self, limit: int = 100) -> int:
-        """Run the jobs due by the clock's now, each in its own transaction; returns how many ran."""
+    def run_due_jobs(self, limit: int = 100, *, stopping: Callable[[], bool] | None = None) -> int:
+        """Claim up to `limit` jobs due by the clock's now and run each in its own transaction;
+        returns how many ran. See engine.jobs for how claims keep workers apart. Once
+        `stopping()` is true the rest of the batch is handed back unrun (a worker shutting down)."""
         with self.db.transaction() as session:
-            ids = due_job_ids(session, self.clock.now(), limit)
+            ids = claim_due_jobs(session, self.worker_id, self.clock.now(), self.claim_lease, limit)
         ran = 0
-        for job_id in ids:
-            try:
-                with self.unit() as rt:
-                    job = lock_job(rt.session, job_id)
-                    if job is None:
-                        continue
-                    # Done before running: what the run schedules (a cycle's next tick) is a new row.
-                    job.status, job.finished_at = "done", self.clock.now()
-                    rt.run_job(job)
-                ran += 1
-            except Exception as err:  # the job's transaction rolled back; record why and back off
-                log.exception("job %s failed", job_id)
-                self._job_failed(job_id, err)
+        done = 0
+        try:
+            for job_id in ids:
+                if stopping is not None and stopping():
+                    break
+                ran += self._run_claimed(job_id)
+                done += 1
+        finally:
+            if done < len(ids):  # interrupted: hand the rest back rather than make others wait
+                with self.db.transaction() as session:
+                    release(session, ids[done:], self.worker_id)
         return ran
+
+    def _run_claimed(self, job_id: int) -> int:
+        def run(rt: Runtime) -> int:
+            job = take_claimed(rt.session, job_id, self.worker_id)
+            if job is None:
+                return 0  # cancelled meanwhile, or taken over after our claim expired
+            # Done before running: what the run schedules (a cycle's next tick) is a new row.
+            job.status, job.finished_at = "done", self.clock.now()
+            rt.run_job(job)
+            return 1
+
+        try:
+            return self.retrying(run)
+        except Exception as err:  # the job's transaction rolled back; record why and back off
+            log.exception("job %s failed", job_id)
+            self._job_failed(job_id, err)
+            return 0
 
     def _job_failed(self, job_id: int, err: Exception) -> None:
         with self.db.transaction() as session:
             job = session.get(Job, job_id)
-            if job is None or job.status != "pending":
+            if job is None or job.status != "pending" or job.claimed_by not in (None, self.worker_id):
                 return
             job.attempts += 1
+            job.claimed_by, job.claimed_until = None, None
             job.last_error = f"{type(err).__name__}: {err}"
             now = self.clock.now()
             if job.attempts < self.max_attempts:

@@ -1,12 +1,15 @@
 """The job loop: APScheduler wakes it every interval; the jobs themselves live in our table.
 
 APScheduler only provides the heartbeat, so a restart loses nothing: whatever was due while
-the process was down is simply found due on the next tick.
+the process was down is simply found due on the next tick. Any number of loops (in
+`dealflow run` and in `dealflow worker` processes, on any machines) may share one database:
+each tick claims a batch at a time (engine.jobs), so a loop never holds more than one batch.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -22,6 +25,7 @@ class JobLoop:
         self.engine = engine
         self.batch = batch
         self.also = list(also)
+        self._stopping = threading.Event()
         self._scheduler = BackgroundScheduler(timezone="UTC")
         self._scheduler.add_job(
             self.tick, "interval", seconds=interval_seconds, id="dealflow-jobs",
@@ -31,12 +35,14 @@ class JobLoop:
     def tick(self) -> int:
         """Run due jobs until a batch comes back short, so a backlog drains without waiting a tick."""
         total = 0
-        while True:
-            ran = self.engine.run_due_jobs(self.batch)
+        while not self._stopping.is_set():
+            ran = self.engine.run_due_jobs(self.batch, stopping=self._stopping.is_set)
             total += ran
             if ran < self.batch:
                 break
         for duty in self.also:
+            if self._stopping.is_set():
+                break
             try:
                 total += duty()
             except Exception:  # one failing duty must not stop timers from firing
@@ -47,4 +53,14 @@ class JobLoop:
         self._scheduler.start()
 
     def stop(self) -> None:
+        """Finish the job in hand, hand the rest of its claimed batch back, and stop."""
+        self._stopping.set()
         self._scheduler.shutdown(wait=True)
+
+    def run_until(self, stop: threading.Event) -> None:
+        """Run in the foreground until `stop` is set (a worker process's main thread)."""
+        self.start()
+        try:
+            stop.wait()
+        finally:
+            self.stop()

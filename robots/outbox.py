@@ -3,10 +3,15 @@
 An action never talks to the outside world in the middle of a transaction that may still
 roll back. It writes an outbox row in the caller's transaction instead, so the message
 exists exactly when the deal change that caused it commits. `deliver_due` sends due rows
-later, each in its own transaction, retrying with exponential backoff; after the last
-attempt the row is `failed` and the deal's timeline says so, for a person to look at and
-`retry`. Every attempt carries the same idempotency key, so a receiver can drop repeats:
-a crash between sending and committing means the message goes again.
+later, retrying with exponential backoff; after the last attempt the row is `failed` and the
+deal's timeline says so, for a person to look at and `retry`. Every attempt carries the same
+idempotency key, so a receiver can drop repeats: a crash between sending and committing
+means the message goes again.
+
+Several workers deliver at once: each claims a batch of due rows (engine.jobs.claim_due) and
+sends them with no transaction open, so a slow receiver holds no lock and no connection; the
+result is recorded afterwards, if the row is still pending. A worker killed mid-delivery
+leaves a claim that expires, and another worker sends the message again, same key.
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from crm.clock import Clock
 from crm.db import Database
 from crm.events import Cause
 from crm.models import Deal
 from crm.service import Crm
+from engine.jobs import DEFAULT_LEASE, claim_due, new_worker_id
 from engine.scripting import to_json_safe as json_safe
 from robots.actions.tables import OUTBOX_KINDS, OutboxMessage, savepoint
 
@@ -125,33 +132,63 @@ def deliver_due(
     *,
     max_attempts: int = MAX_ATTEMPTS,
     backoff: timedelta = BACKOFF,
+    worker: str | None = None,
+    lease: timedelta = DEFAULT_LEASE,
 ) -> int:
-    """Attempt the messages due by the clock, each in its own transaction; returns how many were sent.
+    """Claim the messages due by the clock and attempt each; returns how many were sent.
 
     A failed attempt is retried after backoff * 2**(attempts - 1); the attempt that reaches
     `max_attempts` (or a permanent failure) marks the row `failed` and notes it on the deal.
+    `lease` must be longer than one delivery takes (the transports' timeout), or another
+    worker may send the same message at the same time (harmless, same key, but wasteful).
     """
-    now = clock.now()
+    worker = worker or new_worker_id()  # claims live within this call, so a fresh name will do
     with db.transaction() as session:
-        ids = list(session.scalars(
-            select(OutboxMessage.id)
-            .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(limit)
-        ))
+        ids = claim_due(session, OutboxMessage, OutboxMessage.next_attempt_at, worker=worker, now=clock.now(),
+                        lease=lease, limit=limit)
     sent = 0
     for message_id in ids:
         with db.transaction() as session:
+            delivery = _start(session, clock, message_id, worker, lease)
+        if delivery is None:
+            continue
+        error = _send(delivery, transports)
+        with db.transaction() as session:
             message = session.scalar(
-                select(OutboxMessage)
-                .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
-                .with_for_update(skip_locked=True)
+                select(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+                .with_for_update()
             )
-            if message is None or message.next_attempt_at > now:
-                continue  # another worker has it, or already sent it
-            if _attempt(Crm(session, clock), message, transports, max_attempts, backoff):
+            if message is None:
+                continue  # a worker that took over after our claim ran out recorded it first
+            if _record(Crm(session, clock), message, error, max_attempts, backoff):
                 sent += 1
     return sent
+
+
+def _start(session: Session, clock: Clock, message_id: int, worker: str, lease: timedelta) -> Delivery | None:
+    """The delivery to attempt, with this message's claim renewed for the length of one attempt;
+    None if the message is no longer ours (sent, or taken over after our claim ran out)."""
+    message = session.scalar(
+        select(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == "pending",
+                                    OutboxMessage.claimed_by == worker).with_for_update()
+    )
+    if message is None:
+        return None
+    message.claimed_until = clock.now() + lease
+    return Delivery(message.id, message.kind, message.idempotency_key, dict(message.payload),
+                    message.attempts + 1, message.deal_id)
+
+
+def _send(delivery: Delivery, transports: Mapping[str, Transport]) -> Exception | None:
+    """Hand the delivery to its transport; the error if it failed."""
+    try:
+        transport = transports.get(delivery.kind)
+        if transport is None:
+            raise PermanentDeliveryError(f"no transport is configured for {delivery.kind}")
+        transport.send(delivery)
+    except Exception as err:  # any failure of a transport is a failed attempt, recorded on the row
+        return err
+    return None
 
 
 def retry(crm: Crm, message_id: int, *, cause: Cause) -> OutboxMessage:
@@ -175,35 +212,30 @@ def pending(crm: Crm, deal: Deal | None = None) -> list[OutboxMessage]:
     return list(crm.session.scalars(query))
 
 
-def _attempt(crm: Crm, message: OutboxMessage, transports: Mapping[str, Transport], max_attempts: int,
-             backoff: timedelta) -> bool:
+def _record(crm: Crm, message: OutboxMessage, error: Exception | None, max_attempts: int,
+            backoff: timedelta) -> bool:
+    """Write down how the attempt went; True if the message is now sent."""
     now = crm.now()
     message.attempts += 1
-    delivery = Delivery(message.id, message.kind, message.idempotency_key, dict(message.payload),
-                        message.attempts, message.deal_id)
-    try:
-        transport = transports.get(message.kind)
-        if transport is None:
-            raise PermanentDeliveryError(f"no transport is configured for {message.kind}")
-        transport.send(delivery)
-    except Exception as err:
-        message.last_error = f"{type(err).__name__}: {err}"[:2000]
-        if message.attempts < max_attempts and not isinstance(err, PermanentDeliveryError):
-            message.next_attempt_at = now + backoff * (2 ** (message.attempts - 1))
-            log.warning("outbox %s attempt %s failed: %s", message.id, message.attempts, message.last_error)
-            return False
-        message.status = "failed"
-        log.error("outbox %s failed for good: %s", message.id, message.last_error)
-        if message.deal_id is not None:
-            crm.add_note(
-                crm.deal(message.deal_id), "delivery_failed",
-                f"{message.kind.capitalize()} could not be delivered after {message.attempts} attempt(s): "
-                f"{message.last_error}",
-                cause=OUTBOX_CAUSE, data={"outbox_id": message.id, "attempts": message.attempts},
-            )
+    message.claimed_by, message.claimed_until = None, None
+    if error is None:
+        message.status, message.sent_at, message.last_error = "sent", now, None
+        return True
+    message.last_error = f"{type(error).__name__}: {error}"[:2000]
+    if message.attempts < max_attempts and not isinstance(error, PermanentDeliveryError):
+        message.next_attempt_at = now + backoff * (2 ** (message.attempts - 1))
+        log.warning("outbox %s attempt %s failed: %s", message.id, message.attempts, message.last_error)
         return False
-    message.status, message.sent_at, message.last_error = "sent", now, None
-    return True
+    message.status = "failed"
+    log.error("outbox %s failed for good: %s", message.id, message.last_error)
+    if message.deal_id is not None:
+        crm.add_note(
+            crm.deal(message.deal_id), "delivery_failed",
+            f"{message.kind.capitalize()} could not be delivered after {message.attempts} attempt(s): "
+            f"{message.last_error}",
+            cause=OUTBOX_CAUSE, data={"outbox_id": message.id, "attempts": message.attempts},
+        )
+    return False
 
 
 def _by_key(crm: Crm, key: str) -> OutboxMessage | None:

@@ -12,8 +12,10 @@ Everything an event causes commits with its row or not at all, so "stored" means
 
 Order: events of one deal are applied in the order they are accepted. Each call runs in its
 own transaction and the deal row is locked (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite has a
-single writer) before the rules run, so a second event about the same deal waits for the
-first to commit and then sees its effects; nothing is queued or reordered in between.
+single writer) before the event row is stored, so a second event about the same deal waits for
+the first to commit and then sees its effects; nothing is queued or reordered in between, and
+the events' ids (their acceptance order) are the order they were applied in. Jobs of the deal
+(engine.jobs.take_claimed) take the same lock, so an event and a robot never interleave either.
 
 Duplicates: the database decides. The row is written with `INSERT ... ON CONFLICT DO NOTHING`
 on the UNIQUE (source, idempotency_key): a second copy arriving at the same moment on another
@@ -117,6 +119,8 @@ def accept_event(
         raise InvalidEvent(type, {"source": "is required (up to 64 characters)"})
     key = idempotency_key if idempotency_key is not None else natural_key(type, data)
     resolution = resolve_deals(crm, type, data)
+    for deal in sorted(resolution.deals, key=lambda d: d.id):  # one order everywhere: no deadlock
+        crm.deal(deal.id, for_update=True)
 
     row = _claim(runtime, type, source, key, data)
     if row is None:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from crm.models import Deal
 from engine.actions import ActionContext, ActionInputError
+from engine.jobs import claim_due
 from robots.actions import registry
 from robots.actions.tables import OutboxMessage
 from robots.actions.transports import HttpTransport, MailboxTransport, default_transports
@@ -377,3 +378,37 @@ class TestWebhookConnections:
     def deliver_one(self, world, receiver, clock) -> OutboxMessage:
         run(world, "webhook", make_deal(world), receiver.url + "/hook")
         return self.deliver(world, clock)
+class TestManyWorkers:
+    LEASE = timedelta(minutes=2)
+
+    def test_a_message_a_dead_worker_claimed_goes_again_after_its_lease_with_the_same_key(self, world, mailbox,
+                                                                                         clock):
+        email = run(world, "send_email", client_deal(world), subject="Your order", body="Ready")
+        [queued] = rows(world)
+        with world.db.transaction() as session:  # claimed, then the worker died mid-delivery
+            claimed = claim_due(session, OutboxMessage, OutboxMessage.next_attempt_at, worker="dead",
+                                now=clock.now(), lease=self.LEASE, limit=10)
+        assert claimed == [queued.id]
+        assert deliver_due(world.db, clock, {"email": mailbox}, worker="alive", lease=self.LEASE) == 0
+        assert mailbox.messages() == []  # the claim still holds
+        clock.advance(self.LEASE + timedelta(seconds=1))
+        assert deliver_due(world.db, clock, {"email": mailbox}, worker="alive", lease=self.LEASE) == 1
+        [sent] = mailbox.messages()
+        assert sent["idempotency_key"] == email["idempotency_key"]
+        [row] = rows(world)
+        assert (row.status, row.attempts, row.claimed_by) == ("sent", 1, None)
+
+    def test_a_delivery_in_progress_holds_no_transaction_or_lock_on_its_row(self, world, clock):
+        run(world, "send_email", client_deal(world), subject="Your order", body="Ready")
+        seen = []
+
+        class Peeking:
+            def send(self, delivery) -> None:
+                with world.db.reopen().transaction() as session:  # another worker's connection
+                    row = session.scalar(select(OutboxMessage).where(OutboxMessage.id == delivery.id)
+                                         .with_for_update(nowait=True))
+                    seen.append((row.status, row.claimed_by is not None))
+
+        assert deliver_due(world.db, clock, {"email": Peeking()}) == 1
+        assert seen == [("pending", True)]
+        assert rows(world)[0].status == "sent"

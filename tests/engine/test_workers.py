@@ -1,0 +1,219 @@
+"""Many workers on one database: batch claims that expire, takeover, one batch in memory, retries.
+
+Each "worker" here is an Engine of its own (its own worker id and connections) on the same
+database, as separate `dealflow worker` processes would be; tests/chaos runs real processes.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from crm.events import Cause
+from crm.models import Deal, TimelineEntry
+from engine.engine import Engine
+from engine.jobs import claim_due_jobs
+from engine.models import Job, ProcessInstance
+from robots.actions import registry
+from tests.support.bpmn import Bpmn
+from tests.support.world import TEST_CAUSE, make_deal, tasks_of
+
+LEASE = timedelta(minutes=1)
+PROBE = Cause.system("probe")
+
+
+def worker(engine: Engine, name: str) -> Engine:
+    """Another worker process on the same database."""
+    other = Engine(engine.db.reopen(), engine.clock, registry, worker_id=name, claim_lease=LEASE)
+    other.job_handlers["probe"] = probe
+    return other
+
+
+def probe(rt, job: Job) -> None:
+    """A job whose internal effect is a timeline line naming it, so a double run shows."""
+    deal = rt.crm.deal(job.deal_id)
+    rt.crm.add_note(deal, "probe", f"job {job.id}", cause=PROBE)
+    claimed = rt.session.scalar(select(func.count()).select_from(Job).where(
+        Job.status == "pending", Job.claimed_by.is_not(None)))
+    job.payload = {**job.payload, "claimed_while_running": claimed}
+
+
+def add_probes(engine: Engine, deal_id: int, count: int, *, due_in: timedelta = timedelta(0)) -> list[int]:
+    with engine.unit() as rt:
+        now = rt.clock.now()
+        jobs = [Job(kind="probe", status="pending", due_at=now + due_in, deal_id=deal_id, payload={},
+                    created_at=now) for _ in range(count)]
+        rt.session.add_all(jobs)
+        rt.session.flush()
+        return [job.id for job in jobs]
+
+
+def runs_per_job(engine: Engine) -> dict[int, int]:
+    with engine.db.transaction() as session:
+        texts = session.scalars(select(TimelineEntry.text).where(TimelineEntry.kind == "probe")).all()
+    counts: dict[int, int] = {}
+    for text in texts:
+        job_id = int(text.split()[1])
+        counts[job_id] = counts.get(job_id, 0) + 1
+    return counts
+
+
+def test_a_dead_workers_claim_expires_and_another_worker_takes_its_jobs_over_once(engine, clock):
+    deal = make_deal(engine)
+    ids = add_probes(engine, deal, 6)
+    dead, alive = worker(engine, "dead"), worker(engine, "alive")
+    with dead.db.transaction() as session:  # "dead" claims a batch, then is killed before running it
+        claimed = claim_due_jobs(session, "dead", clock.now(), LEASE, 4)
+    assert claimed == ids[:4]
+
+    assert alive.run_due_jobs(10) == 2  # the claimed four are left alone while the claim holds
+    assert runs_per_job(engine) == {ids[4]: 1, ids[5]: 1}
+
+    clock.advance(LEASE + timedelta(seconds=1))
+    assert alive.run_due_jobs(10) == 4  # expired: taken over
+    assert dead.run_due_jobs(10) == 0
+    assert runs_per_job(engine) == {job_id: 1 for job_id in ids}
+
+
+def test_a_worker_whose_claim_was_taken_over_does_not_run_the_job_again(engine, clock):
+    deal = make_deal(engine)
+    (job_id,) = add_probes(engine, deal, 1)
+    slow, other = worker(engine, "slow"), worker(engine, "other")
+    with slow.db.transaction() as session:
+        claim_due_jobs(session, "slow", clock.now(), LEASE, 10)
+    clock.advance(LEASE + timedelta(seconds=1))
+    assert other.run_due_jobs(10) == 1
+    assert slow._run_claimed(job_id) == 0  # it wakes up late: the job is no longer its own
+    assert runs_per_job(engine) == {job_id: 1}
+
+
+def test_a_worker_holds_one_batch_at_a_time_however_many_jobs_wait(engine, clock):
+    deal = make_deal(engine)
+    add_probes(engine, deal, 300, due_in=timedelta(days=30))  # waiting, not due: never touched
+    due = add_probes(engine, deal, 23)
+    one = worker(engine, "one")
+    total = sum(one.run_due_jobs(5) for _ in range(6))
+    assert total == 23
+    with engine.db.transaction() as session:
+        seen = session.scalars(select(Job.payload).where(Job.id.in_(due))).all()
+        untouched = session.scalar(select(func.count()).select_from(Job).where(
+            Job.status == "pending", Job.claimed_by.is_(None)))
+    assert max(p["claimed_while_running"] for p in seen) <= 5
+    assert untouched == 300
+
+
+def test_a_failing_job_gives_its_claim_back_so_its_retry_can_be_claimed(engine, clock):
+    deal = make_deal(engine)
+    one = worker(engine, "one")
+    calls = []
+
+    def flaky(rt, job):
+        calls.append(job.id)
+        if len(calls) == 1:
+            raise RuntimeError("receiver down")
+        probe(rt, job)
+
+    one.job_handlers["flaky"] = flaky
+    with engine.unit() as rt:
+        rt.session.add(Job(kind="flaky", status="pending", due_at=clock.now(), deal_id=deal, payload={},
+                           created_at=clock.now()))
+    assert one.run_due_jobs() == 0
+    with engine.db.transaction() as session:
+        job = session.scalars(select(Job).where(Job.kind == "flaky")).one()
+    assert (job.status, job.attempts, job.claimed_by) == ("pending", 1, None)
+    clock.advance(timedelta(minutes=5))
+    assert one.run_due_jobs() == 1
+    assert runs_per_job(engine) == {job.id: 1}
+
+
+def test_two_writers_of_one_deal_at_once_both_land_the_loser_retrying(postgres_database, clock):
+    from tests.support.world import demo_engine
+
+    engine = demo_engine(postgres_database, clock)
+    deal_id = make_deal(engine)
+    writers = [worker(engine, "a"), worker(engine, "b")]
+    both_read = threading.Barrier(2)
+    attempts: list[str] = []
+    errors: list[BaseException] = []
+
+    def add_one(name: str, writer: Engine) -> None:
+        def work(rt) -> None:
+            attempts.append(name)
+            deal = rt.session.get(Deal, deal_id)
+            amount = deal.amount
+            if len(attempts) <= 2:
+                both_read.wait(timeout=10)  # both hold the same version before either writes
+            rt.crm.set_fields(deal, {"amount": amount + 1}, cause=TEST_CAUSE)
+
+        try:
+            writer.retrying(work)
+        except BaseException as err:  # reported below, in the test's thread
+            errors.append(err)
+
+    threads = [threading.Thread(target=add_one, args=(w.worker_id, w)) for w in writers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert len(attempts) == 3  # one of the two lost the race and ran again on fresh data
+    with engine.db.transaction() as session:
+        assert session.get(Deal, deal_id).amount == 2
+
+
+BOTH = (Bpmn("both").start().parallel("split").user("confirm", title="Confirm").message_catch("ping", "bank.decision")
+        .parallel("join").end().chain("start", "split", "confirm", "join", "end").chain("split", "ping", "join").xml())
+
+
+def test_two_writers_of_one_instance_at_once_both_land_the_loser_retrying(postgres_database, clock):
+    from tests.support.world import demo_engine
+
+    engine = demo_engine(postgres_database, clock)
+    engine.deploy(BOTH)
+    deal_id = make_deal(engine)
+    instance_id = engine.start("both", deal_id).id
+    writers = [worker(engine, "task"), worker(engine, "message")]
+    both_read = threading.Barrier(2)
+    attempts: list[str] = []
+    errors: list[BaseException] = []
+
+    def complete(rt) -> None:
+        (task,) = tasks_of(rt, deal_id)
+        rt.crm.complete_task(task, cause=TEST_CAUSE)
+
+    def message(rt) -> None:
+        rt.send_message(deal_id, "bank.decision", {"approved": True}, cause=TEST_CAUSE)
+
+    def write(writer: Engine, step) -> None:
+        def work(rt) -> None:
+            attempts.append(writer.worker_id)
+            rt.instance(instance_id)  # both hold the same revision ...
+            if len(attempts) <= 2:
+                both_read.wait(timeout=10)  # ... before either advances it
+            step(rt)
+
+        try:
+            writer.retrying(work)
+        except BaseException as err:  # reported below, in the test's thread
+            errors.append(err)
+
+    threads = [threading.Thread(target=write, args=pair) for pair in zip(writers, (complete, message), strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert len(attempts) == 3
+    with engine.db.transaction() as session:
+        assert session.get(ProcessInstance, instance_id).status == "completed"
+
+
+def test_a_stopping_worker_hands_the_rest_of_its_batch_back_at_once(engine, clock):
+    deal = make_deal(engine)
+    ids = add_probes(engine, deal, 5)
+    leaving, staying = worker(engine, "leaving"), worker(engine, "staying")
+    assert leaving.run_due_jobs(5, stopping=lambda: len(runs_per_job(engine)) >= 2) == 2
+    assert staying.run_due_jobs(5) == 3  # handed back: no lease to wait for
+    assert runs_per_job(engine) == {job_id: 1 for job_id in ids}
