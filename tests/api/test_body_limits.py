@@ -15,6 +15,7 @@ from api.schemas.automation import MAX_TEXT
 from api.settings import DEFAULT_MAX_BODY_BYTES, Settings
 from engine.bpmn import MAX_BYTES as BPMN_MAX_BYTES
 from engine.models import ProcessVersion
+from tests.support.auth import bearer, token_for
 from triggers.models import Event
 from triggers.signatures import sign_request
 
@@ -45,6 +46,7 @@ def test_a_body_without_a_length_is_cut_off_at_the_limit_too(engine):
     app = create_app(engine, Settings(database_url=engine.db.url, max_body_bytes=BPMN_MAX_BYTES))
     stream = io.BytesIO(padded(BPMN_MAX_BYTES + 10))
     response = app.test_client().post("/api/v1/processes", input_stream=stream, content_type="application/xml",
+                                      headers=bearer(token_for(engine, "designer")),
                                       environ_overrides={"wsgi.input_terminated": True})
     assert response.status_code == 413 and response.json["code"] == "request_entity_too_large"
     assert count(engine, ProcessVersion) == 0
