@@ -19,8 +19,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+# Import this module before any dealflow package: a script run as `python bench/x.py` has bench/
+# first on sys.path, where bench/api.py would shadow the `api` package.
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+elif sys.path[0] != str(ROOT):
+    sys.path.remove(str(ROOT))
     sys.path.insert(0, str(ROOT))
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -105,3 +110,30 @@ def _ram_gib() -> float | None:
     except OSError:
         pass
     return None
+
+
+def rss_mib() -> float:
+    """This process's resident memory now."""
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def bulk_deals(engine: Any, count: int, title: str) -> list[int]:
+    """Deals inserted directly on main.new (set-up, not measured); their ids."""
+    from sqlalchemy import func, insert, select
+
+    from crm.models import Deal
+
+    with engine.unit() as rt:
+        new = rt.crm.stage("main.new")
+        responsible = rt.crm.user("manager.north1").id
+        now = rt.clock.now()
+        first = (rt.session.scalar(select(func.max(Deal.id))) or 0) + 1
+        rows = [{"title": f"{title} {n}", "amount": 1000, "currency": "RUB", "pipeline_id": new.pipeline_id,
+                 "stage_id": new.id, "responsible_id": responsible, "products": [], "fields": {},
+                 "created_at": now, "updated_at": now, "stage_entered_at": now, "is_sandbox": False,
+                 "version": 1} for n in range(count)]
+        for start in range(0, count, 5000):
+            rt.session.execute(insert(Deal), rows[start:start + 5000])
+        return list(range(first, first + count))
