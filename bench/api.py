@@ -41,7 +41,9 @@ from common import ROOT, latency_ms, machine, postgres_schema, write_json
 
 WAIT = 120.0  # a busy shared machine can take a while to import and migrate
 SAMPLE = 20  # deals whose automation log is read back after the load
-IMMEDIATE_ROBOTS = ("route the order", "check for duplicates")  # main.flow, stage in_processing
+# robots/shipped/main.flow, stage in_processing; the unnamed `then immediately` step (notify the
+# manager) of "route the order" is logged by its key.
+IMMEDIATE_ROBOTS = ("route the order", "in_processing.1.2", "check for duplicates")
 
 Request = Callable[[requests.Session, int], tuple[bool, Any]]
 
