@@ -77,7 +77,8 @@ def run_all(scale: str, postgres: str, keep: Path) -> dict[str, Any]:
         subprocess.run(command, cwd=ROOT, check=True)
         results[name] = json.loads(out.read_text())
         results[name]["wall_seconds"] = time.perf_counter() - start
-        results[name]["command"] = shlex.join(["python", f"bench/{name}.py", *SCALES[scale][name]])
+        shown = [arg.replace("{pg}", "URL") for arg in SCALES[scale][name]]
+        results[name]["command"] = shlex.join(["python", f"bench/{name}.py", *shown])
         out.write_text(json.dumps(results[name], indent=2, default=str))  # so --render-only has it all
     return results
 
@@ -86,14 +87,14 @@ def run_all(scale: str, postgres: str, keep: Path) -> dict[str, Any]:
 
 
 def render(results: dict[str, Any], meta: dict[str, Any]) -> str:
-    parts = [header(meta), goals_section(results), machine_section(meta)]
+    parts = [header(meta, results), goals_section(results), machine_section(meta)]
     for name, section in (("engine", engine_section), ("robots", robots_section), ("workers", workers_section),
                           ("api", api_section), ("memory", memory_section)):
         parts.append(section(results.get(name)))
     return "\n\n".join(part.strip() for part in parts) + "\n"
 
 
-def header(meta: dict[str, Any]) -> str:
+def header(meta: dict[str, Any], results: dict[str, Any]) -> str:
     start, end = meta["machine_start"]["load_average"], meta["machine_end"]["load_average"]
     return f"""
 # Benchmarks
@@ -113,10 +114,29 @@ for the sizes of issue 6 everywhere).
 - **The machine is shared and busy**: several engineers build and test on it at the same time
   (load average {_load(start)} at the start, {_load(end)} at the end, on {meta['machine_start']['cores']}
   cores). Absolute latencies and rates here are therefore pessimistic and noisy; p99 figures most of all.
+- Sizes on this page: {sizes(results)}. Each section shows its command (`URL` is the
+  PostgreSQL URL below).
 - PostgreSQL runs use a fresh schema per run on the local server (`{meta['postgres_shown']}`) and drop it afterwards;
   SQLite runs use a fresh file (WAL) in a temporary directory.
 - The goals below are reported against, never tuned to.
 """
+
+
+def sizes(results: dict[str, Any]) -> str:
+    said = []
+    if "engine" in results:
+        said.append(f"engine {results['engine']['instances']:,} instances, best of {results['engine']['runs']}")
+    if "robots" in results:
+        robots = results["robots"]
+        said.append(f"robots {robots['latency']['deals']:,} moves per latency series and "
+                    f"{robots['scheduling']['robots']:,} delayed robots scheduled")
+    if "api" in results:
+        said.append(f"API {results['api']['orders_per_level']:,} requests per kind and concurrency level")
+    if "memory" in results:
+        waiting = sorted({row["waiting"] for row in results["memory"]["rows"] if row["waiting"]})
+        said.append(f"memory {', '.join(f'{n:,}' for n in waiting)} waiting jobs on "
+                    f"{' and '.join(dict.fromkeys(row['database'] for row in results['memory']['rows']))}")
+    return "; ".join(said)
 
 
 def _load(values: list[float]) -> str:
