@@ -40,9 +40,10 @@ chaos: $(STAMP) services
 	DEALFLOW_CHAOS_ROUNDS=$${DEALFLOW_CHAOS_ROUNDS:-40} \
 	$(PY) -m pytest -q -s tests/chaos
 
+## Run every benchmark in bench/ and write docs/benchmarks.md (~10-15 min; BENCH_SCALE=full for
+## the sizes of issue 6 everywhere, BENCH_SCALE=smoke for a quick check; see bench/report.py).
 bench: $(STAMP) services
-	$(PY) bench/engine.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
-	$(PY) bench/robots.py
+	$(PY) bench/report.py --postgres $${DEALFLOW_BENCH_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -5,21 +5,19 @@ storage, and dealflow with the dsl evaluator, one committed transaction per inst
 (instance state, history, CRM-free). The figure that matters is the per-instance ratio,
 measured in one run on one machine; absolute numbers vary from machine to machine.
 
-    python bench/engine.py [--instances 500] [--postgres URL]
+    python bench/engine.py [--instances 500] [--postgres URL] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from common import machine, postgres_schema, write_json
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
@@ -69,53 +67,51 @@ def best_of(runs: int, fn: Callable[[], float]) -> float:
     return min(fn() for _ in range(runs))
 
 
+def sqlite_run(n: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
+        try:
+            return dealflow(db, n)
+        finally:
+            db.dispose()
+
+
+def postgres_run(url: str, n: int) -> float:
+    with postgres_schema(url, "dealflow_bench_engine") as schema_url:
+        db = Database(schema_url)
+        try:
+            return dealflow(db, n)
+        finally:
+            db.dispose()
+
+
+def measure(n: int, runs: int, postgres: str | None) -> dict[str, Any]:
+    """Seconds for `n` instances, best of `runs`, per variant; ratios against raw SpiffWorkflow."""
+    raw = best_of(runs, lambda: raw_spiff(n))
+    rows = [("raw SpiffWorkflow, in memory", raw),
+            ("dealflow on SQLite (file, WAL)", best_of(runs, lambda: sqlite_run(n)))]
+    if postgres:
+        rows.append(("dealflow on PostgreSQL", best_of(runs, lambda: postgres_run(postgres, n))))
+    return {"bench": "engine", "instances": n, "runs": runs, "variants": [
+        {"name": name, "seconds": seconds, "per_instance_ms": seconds / n * 1000, "instances_per_s": n / seconds,
+         "ratio": seconds / raw} for name, seconds in rows]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instances", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--postgres", help="also run on this PostgreSQL URL (a scratch schema is used)")
+    parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
-    n = args.instances
-
-    raw = best_of(args.runs, lambda: raw_spiff(n))
-    rows = [("raw SpiffWorkflow, in memory", raw)]
-    with tempfile.TemporaryDirectory() as tmp:
-        def sqlite_run() -> float:
-            path = Path(tmp) / f"bench-{time.monotonic_ns()}.sqlite3"
-            db = Database(f"sqlite:///{path}")
-            try:
-                return dealflow(db, n)
-            finally:
-                db.dispose()
-
-        rows.append(("dealflow on SQLite (file, WAL)", best_of(args.runs, sqlite_run)))
-    if args.postgres:
-        rows.append(("dealflow on PostgreSQL", best_of(args.runs, lambda: postgres_run(args.postgres, n))))
-
-    print(f"{n} instances of a 10-element process, best of {args.runs} runs")
+    results = measure(args.instances, args.runs, args.postgres)
+    print(f"{args.instances} instances of a 10-element process, best of {args.runs} runs")
     print(f"{'variant':34} {'total s':>9} {'per instance ms':>16} {'instances/s':>12} {'ratio':>7}")
-    for name, seconds in rows:
-        per = seconds / n * 1000
-        print(f"{name:34} {seconds:9.3f} {per:16.3f} {n / seconds:12.0f} {seconds / raw:6.2f}x")
-    ratios = [seconds / raw for _, seconds in rows[1:]]
-    print(f"median ratio against raw SpiffWorkflow: {statistics.median(ratios):.2f}x")
-
-
-def postgres_run(url: str, n: int) -> float:
-    from sqlalchemy import text
-
-    schema = f"dealflow_bench_{time.monotonic_ns()}"
-    admin = Database(url)
-    with admin.transaction() as session:
-        session.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        return dealflow(db, n)
-    finally:
-        db.dispose()
-        with admin.transaction() as session:
-            session.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    for row in results["variants"]:
+        print(f"{row['name']:34} {row['seconds']:9.3f} {row['per_instance_ms']:16.3f} {row['instances_per_s']:12.0f} "
+              f"{row['ratio']:6.2f}x")
+    results["machine"] = machine(args.postgres)
+    write_json(args.json, results)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,261 @@
+"""API benchmark: store order → deal created → immediate robots done, over real HTTP.
+
+A real `dealflow run` server process is started on a fresh database with the demo world and
+the shipped automation (SQLite file in a temp dir; with --postgres also a fresh PostgreSQL
+schema). The store's integration token (`dealflow tokens create store.integration`) posts
+`order.created` events to /api/v1/events from 1, 8 and 32 concurrent clients, each order with
+its own order id, client and idempotency key.
+
+The shipped robots of main.in_processing that run "immediately" (route the order, tell the
+manager, check for duplicates) are deferred work of the same transaction as the deal's
+creation (Runtime.defer, drained before commit), so when the 202 comes back they have run.
+This is checked after the load, not assumed: for a sample of the created deals the automation
+log must show the immediate robots as "ran", logged before the client had its response.
+
+Baselines at the same concurrency and in the same run: GET /api/v1/health (the bare HTTP
+stack: werkzeug, Flask, JSON) and GET /api/v1/deals/{id} (plus token check and one read
+transaction). The ratio order/baseline is the figure that travels between machines.
+
+    python bench/api.py [--orders 200] [--levels 1,8,32] [--postgres URL] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+from common import ROOT, latency_ms, machine, postgres_schema, write_json
+
+WAIT = 120.0  # a busy shared machine can take a while to import and migrate
+SAMPLE = 20  # deals whose automation log is read back after the load
+# robots/shipped/main.flow, stage in_processing; the unnamed `then immediately` step (notify the
+# manager) of "route the order" is logged by its key.
+IMMEDIATE_ROBOTS = ("route the order", "in_processing.1.2", "check for duplicates")
+
+Request = Callable[[requests.Session, int], tuple[bool, Any]]
+
+
+class Server:
+    """One `dealflow run` process on `database_url`, its output in a log file."""
+
+    def __init__(self, database_url: str, workdir: Path) -> None:
+        self.database_url = database_url
+        self.log = workdir / f"server-{time.monotonic_ns()}.log"
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.base = f"http://127.0.0.1:{port}"
+        self.env = {**os.environ, "DEALFLOW_DATABASE_URL": database_url, "DEALFLOW_HOST": "127.0.0.1",
+                    "DEALFLOW_PORT": str(port), "DEALFLOW_DEMO": "1"}
+        self.env.pop("DEALFLOW_REDIS_URL", None)
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> Server:
+        out = self.log.open("wb")
+        self.process = subprocess.Popen(self._command("run"), cwd=ROOT, env=self.env, stdout=out,
+                                        stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log.read_text()}")
+            try:
+                if requests.get(f"{self.base}/api/v1/health", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        self.__exit__()
+        raise RuntimeError(f"server not ready in {WAIT}s:\n{self.log.read_text()}")
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def token(self, login: str) -> str:
+        """A token made the way an operator makes one: `dealflow tokens create`."""
+        done = subprocess.run(self._command("tokens", "create", login, "--name", "bench"), cwd=ROOT, env=self.env,
+                              capture_output=True, text=True, check=True, timeout=WAIT)
+        return done.stdout.strip().splitlines()[-1]
+
+    @staticmethod
+    def _command(*args: str) -> list[str]:
+        return [sys.executable, "-c", "from api.cli import main; main()", *args]
+
+
+def order_payload(order_id: str, n: int) -> dict[str, Any]:
+    """An order as the store sends it (tests/scenarios/test_store_automation.py `order`), with a
+    client of its own so that duplicate checks look at a realistic number of deals."""
+    amount = 5000 + (n * 7919) % 200_000
+    return {
+        "order_id": order_id, "status": "new", "amount": str(amount), "currency": "RUB", "paid": False,
+        "shipped": False, "customer": {"name": f"Client {order_id}", "phone": f"+7 9{n % 10**9:09d}"},
+        "address": "Tverskaya 1, Moscow", "preferred_time": "after 18:00", "department": "store_north",
+        "items": [{"name": "Dishwasher Bosch", "qty": 1, "price": str(amount), "category": "kitchen"}],
+    }
+
+
+def created_deals(result: dict[str, Any]) -> list[int]:
+    """The deals the order's triggers created (the shipped "new order" trigger makes one)."""
+    return [action["result"]["deal_id"] for evaluation in result.get("evaluations", [])
+            for action in evaluation.get("actions", [])
+            if action.get("action") == "create_deal_from_order" and (action.get("result") or {}).get("created")]
+
+
+def drive(concurrency: int, count: int, request: Request) -> dict[str, Any]:
+    """`count` requests from `concurrency` clients (threads, one keep-alive session each)."""
+    local = threading.local()
+    results: list[tuple[float, bool, Any]] = []
+
+    def one(n: int) -> tuple[float, bool, Any]:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+        start = time.perf_counter()
+        try:
+            ok, info = request(session, n)
+        except requests.RequestException as err:
+            ok, info = False, repr(err)
+        return time.perf_counter() - start, ok, info
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        results = list(pool.map(one, range(count)))
+    wall = time.perf_counter() - start
+    ok = [r for r in results if r[1]]
+    errors = [r[2] for r in results if not r[1]]
+    return {"clients": concurrency, "requests": count, "seconds": wall, "rps": len(ok) / wall,
+            **latency_ms([r[0] for r in ok] or [0.0]), "errors": len(errors), "first_errors": errors[:3],
+            "infos": [r[2] for r in ok]}
+
+
+def run_on(label: str, database_url: str, levels: list[int], orders: int, warmup: int, workdir: Path) -> dict:
+    with Server(database_url, workdir) as server:
+        store, admin = server.token("store.integration"), server.token("admin")
+        events, health = f"{server.base}/api/v1/events", f"{server.base}/api/v1/health"
+        store_auth, admin_auth = {"Authorization": f"Bearer {store}"}, {"Authorization": f"Bearer {admin}"}
+
+        def post_order(tag: str) -> Request:
+            def send(session: requests.Session, n: int) -> tuple[bool, Any]:
+                order_id = f"{tag}-{n}"
+                reply = session.post(events, headers=store_auth, timeout=120, json={
+                    "type": "order.created", "source": "store", "idempotency_key": f"bench-{order_id}",
+                    "payload": order_payload(order_id, zlib.crc32(order_id.encode()))})
+                answered = datetime.now(UTC)
+                created = created_deals(reply.json()) if reply.status_code == 202 else []
+                if len(created) != 1:
+                    return False, f"{reply.status_code} {reply.text[:200]}"
+                return True, (created[0], answered)
+            return send
+
+        def get(url: str, headers: dict[str, str]) -> Request:
+            def send(session: requests.Session, _n: int) -> tuple[bool, Any]:
+                reply = session.get(url, headers=headers, timeout=120)
+                return reply.status_code == 200, None if reply.status_code == 200 else reply.status_code
+            return send
+
+        warm = drive(4, warmup, post_order(f"{label}-warm"))
+        if warm["errors"]:
+            raise RuntimeError(f"warm-up orders failed: {warm['first_errors']}")
+        deal_url = f"{server.base}/api/v1/deals/{warm['infos'][0][0]}"
+        drive(4, warmup, get(health, {}))
+        drive(4, warmup, get(deal_url, admin_auth))
+
+        rows = []
+        created: list[tuple[int, datetime]] = []
+        for clients in levels:
+            row: dict[str, Any] = {"clients": clients}
+            for name, request in (("health", get(health, {})), ("get_deal", get(deal_url, admin_auth)),
+                                  ("order", post_order(f"{label}-c{clients}"))):
+                result = drive(clients, orders, request)
+                if name == "order":
+                    created += [info for info in result["infos"] if info]
+                result.pop("infos")
+                row[name] = result
+            rows.append(row)
+        check = verify_robots(server.base, admin_auth, created)
+    return {"database": label, "levels": rows, "robots": check}
+
+
+def verify_robots(base: str, headers: dict[str, str], created: list[tuple[int, datetime]]) -> dict[str, Any]:
+    """Read back the automation log of a sample of deals: which robots ran, and whether each
+    had run before the client got its 202 (same transaction as the deal's creation)."""
+    step = max(1, len(created) // SAMPLE)
+    sample = created[::step][:SAMPLE]
+    ran_per_deal, late, names = [], 0, set()
+    for deal_id, answered in sample:
+        reply = requests.get(f"{base}/api/v1/deals/{deal_id}/automation-log", headers=headers,
+                             params={"per_page": 100}, timeout=60)
+        reply.raise_for_status()
+        ran = [e for e in reply.json() if e["kind"] == "robot" and e["outcome"] == "ran"]
+        ran_per_deal.append(len(ran))
+        names.update(e.get("name") or e["key"] for e in ran)
+        late += sum(1 for e in ran if datetime.fromisoformat(e["at"]) > answered)
+    missing = [name for name in IMMEDIATE_ROBOTS if name not in names]
+    return {"sampled_deals": len(sample), "robots_ran_per_order": sorted(set(ran_per_deal)),
+            "robot_names": sorted(names), "ran_after_response": late, "missing": missing}
+
+
+def print_table(result: dict[str, Any]) -> None:
+    print(f"\n{result['database']}: store order → deal created → immediate robots done")
+    print(f"{'clients':>7} {'what':28} {'req/s':>8} {'median ms':>10} {'p99 ms':>9} {'errors':>7}")
+    labels = {"health": "GET health (baseline)", "get_deal": "GET deal (baseline)", "order": "POST order.created"}
+    for row in result["levels"]:
+        for name, label in labels.items():
+            r = row[name]
+            print(f"{row['clients']:7d} {label:28} {r['rps']:8.1f} {r['median_ms']:10.1f} {r['p99_ms']:9.1f} "
+                  f"{r['errors']:7d}")
+            if r["first_errors"]:
+                print(f"{'':8}first errors: {r['first_errors']}")
+        print(f"{'':8}order / health median: {row['order']['median_ms'] / row['health']['median_ms']:.1f}x, "
+              f"order / GET deal median: {row['order']['median_ms'] / row['get_deal']['median_ms']:.1f}x")
+    check = result["robots"]
+    print(f"automation log of {check['sampled_deals']} sampled deals: robots ran per order "
+          f"{check['robots_ran_per_order']} ({', '.join(check['robot_names'])}); "
+          f"ran after the response: {check['ran_after_response']}; missing: {check['missing'] or 'none'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=200, help="requests per kind and concurrency level")
+    parser.add_argument("--levels", default="1,8,32", help="concurrent clients, comma separated")
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--postgres", help="also run on this PostgreSQL URL (a fresh schema is used)")
+    parser.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    levels = [int(level) for level in args.levels.split(",")]
+    results: dict[str, Any] = {"bench": "api", "orders_per_level": args.orders, "levels": levels, "runs": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        if not args.no_sqlite:
+            url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+            results["runs"].append(run_on("SQLite", url, levels, args.orders, args.warmup, workdir))
+            print_table(results["runs"][-1])
+        if args.postgres:
+            with postgres_schema(args.postgres, "dealflow_bench_api") as url:
+                results["runs"].append(run_on("PostgreSQL", url, levels, args.orders, args.warmup, workdir))
+            print_table(results["runs"][-1])
+    results["machine"] = machine(args.postgres)
+    write_json(args.json, results)
+
+
+if __name__ == "__main__":
+    main()
