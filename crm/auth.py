@@ -22,11 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.clock import Clock
-from crm.errors import InvalidInput, NotFound
+from crm.errors import CrmError, InvalidInput, NotFound
 from crm.models import Credential, User
 
 SESSION_LIFETIME = timedelta(days=14)
 MIN_PASSWORD_LENGTH = 4
+MAX_FAILED_SIGN_INS = 5
+LOCKOUT = timedelta(minutes=15)
 
 _hasher = PasswordHasher()
 
@@ -83,9 +85,34 @@ def set_password(session: Session, user: User, password: str) -> None:
     session.flush()
 
 
-def authenticate(session: Session, login: str, password: str) -> User | None:
+class SignInLocked(CrmError):
+    """Too many wrong passwords in a row: no password is even checked until `until`."""
+
+    code = "sign_in_locked"
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"too many wrong passwords; try again after {until.isoformat()}")
+        self.until = until
+
+
+def authenticate(session: Session, login: str, password: str, clock: Clock) -> User | None:
+    """The user if the password is right. A wrong one is counted (the caller must commit even
+    though it refuses), and the fifth in a row locks the login for a while; a right one clears
+    the count."""
     user = session.scalar(select(User).where(User.login == login.strip())) if isinstance(login, str) else None
-    return user if check_password(user, password) else None
+    now = clock.now()
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        raise SignInLocked(user.locked_until)
+    if check_password(user, password):
+        user.failed_sign_ins, user.locked_until = 0, None
+        session.flush()
+        return user
+    if user is not None:
+        user.failed_sign_ins += 1
+        if user.failed_sign_ins >= MAX_FAILED_SIGN_INS:
+            user.failed_sign_ins, user.locked_until = 0, now + LOCKOUT
+        session.flush()
+    return None
 
 
 def issue(session: Session, user: User, clock: Clock, *, kind: str, name: str = "",

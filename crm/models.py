@@ -63,6 +63,9 @@ class User(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
+    # Consecutive wrong passwords, and the lock they earned (guessing passwords gets slow).
+    failed_sign_ins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
 
     department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
     supervisor: Mapped[User | None] = relationship(remote_side=[id])

@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app, jsonify, request
 from flask_smorest import Blueprint
 
-from api.auth import SESSION_COOKIE, AccessDenied, current_user, ensure
+from api.auth import SESSION_COOKIE, current_user, ensure
 from api.context import unit_of_work
 from api.schemas.auth import (
     IssuedTokenSchema,
@@ -20,7 +20,16 @@ from api.schemas.auth import (
 )
 from api.schemas.common import ID_RULE
 from crm import access
-from crm.auth import SESSION_LIFETIME, Principal, authenticate, csrf_token, issue, revoke, tokens_of
+from crm.auth import (
+    SESSION_LIFETIME,
+    Principal,
+    SignInLocked,
+    authenticate,
+    csrf_token,
+    issue,
+    revoke,
+    tokens_of,
+)
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-in and API tokens")
 
@@ -31,10 +40,15 @@ bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-in
 @bp.arguments(LoginSchema)
 @bp.response(200, SessionSchema)
 def login(body: dict[str, Any], *, rt: Any) -> Any:
-    """Sets the session cookie; the answer carries the CSRF token the browser must echo."""
-    user = authenticate(rt.session, body["login"], body["password"])
-    if user is None:
-        raise AccessDenied(401, "invalid_credentials", "wrong login or password")
+    """Sets the session cookie; the answer carries the CSRF token the browser must echo.
+    Five wrong passwords in a row lock the login for 15 minutes (429 with Retry-After)."""
+    try:
+        user = authenticate(rt.session, body["login"], body["password"], rt.crm.clock)
+    except SignInLocked as locked:
+        wait = max(1, int((locked.until - rt.crm.clock.now()).total_seconds()))
+        return jsonify({"code": locked.code, "message": locked.message}), 429, {"Retry-After": str(wait)}
+    if user is None:  # answered, not raised: the count of wrong passwords must be committed
+        return jsonify({"code": "invalid_credentials", "message": "wrong login or password"}), 401
     credential, secret = issue(rt.session, user, rt.crm.clock, kind="session", lifetime=SESSION_LIFETIME)
     response = jsonify(SessionSchema().dump(_session_body(Principal.of(user, credential), secret)))
     response.set_cookie(SESSION_COOKIE, secret, max_age=int(SESSION_LIFETIME.total_seconds()), httponly=True,

@@ -79,3 +79,12 @@ def test_a_made_up_token_and_a_malformed_header_are_both_401(anonymous):
         answer = anonymous.get("/api/v1/deals", headers={"Authorization": header})
         assert answer.status_code == 401, header
         assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_guessing_passwords_locks_the_login_and_says_when_to_come_back(anonymous, engine):
+    for _ in range(5):
+        assert sign_in(anonymous, password="guess").status_code == 401
+    locked = sign_in(anonymous)
+    assert locked.status_code == 429 and locked.json["code"] == "sign_in_locked"
+    assert 0 < int(locked.headers["Retry-After"]) <= 15 * 60
+    assert sign_in(anonymous, login="manager.north2").status_code == 200  # other logins are not affected

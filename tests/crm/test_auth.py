@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from crm.auth import authenticate, csrf_matches, csrf_token, issue, principal_for, revoke, set_password
+from crm.auth import LOCKOUT, MAX_FAILED_SIGN_INS, SignInLocked, authenticate, csrf_matches, csrf_token, issue, principal_for, revoke, set_password
 from crm.errors import InvalidInput, NotFound
 from crm.events import Cause
 from crm.models import Credential
@@ -28,20 +28,20 @@ def crm(database, clock):
 def test_a_password_is_stored_as_an_argon2_hash_and_checked(crm):
     stored = crm.user("anna").password_hash
     assert stored.startswith("$argon2") and "correct horse" not in stored
-    assert authenticate(crm.session, "anna", "correct horse").login == "anna"
-    assert authenticate(crm.session, "anna", "wrong") is None
-    assert authenticate(crm.session, "nobody", "correct horse") is None
+    assert authenticate(crm.session, "anna", "correct horse", crm.clock).login == "anna"
+    assert authenticate(crm.session, "anna", "wrong", crm.clock) is None
+    assert authenticate(crm.session, "nobody", "correct horse", crm.clock) is None
 
 
 def test_an_inactive_user_cannot_sign_in(crm):
     crm.user("anna").active = False
-    assert authenticate(crm.session, "anna", "correct horse") is None
+    assert authenticate(crm.session, "anna", "correct horse", crm.clock) is None
 
 
 def test_too_short_a_password_is_refused_and_the_old_one_kept(crm):
     with pytest.raises(InvalidInput):
         set_password(crm.session, crm.user("anna"), "abc")
-    assert authenticate(crm.session, "anna", "correct horse") is not None
+    assert authenticate(crm.session, "anna", "correct horse", crm.clock) is not None
 
 
 def test_a_token_is_kept_only_as_a_hash_and_finds_its_user(crm, clock):
@@ -80,3 +80,21 @@ def test_the_csrf_token_belongs_to_its_session():
     assert csrf_matches("secret-a", csrf_token("secret-a"))
     assert not csrf_matches("secret-a", csrf_token("secret-b"))
     assert not csrf_matches("secret-a", None)
+
+
+def test_five_wrong_passwords_in_a_row_lock_the_login_for_a_while(crm, clock):
+    for _ in range(MAX_FAILED_SIGN_INS):
+        assert authenticate(crm.session, "anna", "guess", clock) is None
+    with pytest.raises(SignInLocked):
+        authenticate(crm.session, "anna", "correct horse", clock)
+    clock.advance(LOCKOUT)
+    assert authenticate(crm.session, "anna", "correct horse", clock) is not None
+
+
+def test_a_right_password_clears_the_count_of_wrong_ones(crm, clock):
+    for _ in range(MAX_FAILED_SIGN_INS - 1):
+        authenticate(crm.session, "anna", "guess", clock)
+    assert authenticate(crm.session, "anna", "correct horse", clock) is not None
+    for _ in range(MAX_FAILED_SIGN_INS - 1):
+        authenticate(crm.session, "anna", "guess", clock)
+    assert authenticate(crm.session, "anna", "correct horse", clock) is not None
