@@ -1,18 +1,16 @@
 """S1, S3, S5-S8 end to end, as the store runs them: events in, shipped robots and triggers, processes.
 
 The app is built the way `dealflow run` builds it (demo world, shipped processes and
-automation), on SQLite and on PostgreSQL; only the clock is virtual.
+automation; the `engine` fixture of conftest.py), on SQLite and on PostgreSQL; only the clock
+is virtual. test_store_over_http_*.py drive the same scenarios through the HTTP API alone.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
-from api.wiring import SHIPPED_AUTOMATION, build_engine, prepare_database
 from crm.events import Cause
 from crm.models import Deal, Lead, Notification, Task, User
 from engine.models import ProcessInstance
@@ -20,15 +18,7 @@ from engine.virtual_time import advance
 from tests.support.world import make_deal
 from triggers.intake import accept_event
 
-BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 STORE = Cause("system", "store", "online store")
-
-
-@pytest.fixture
-def engine(database, clock):
-    engine = build_engine(database, clock)
-    prepare_database(engine, demo=True, templates_dir=BPMN, automation_dir=SHIPPED_AUTOMATION)
-    return engine
 
 
 def send(engine, event_type: str, payload: dict, key: str | None = None, source: str = "store"):
