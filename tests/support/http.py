@@ -70,9 +70,13 @@ class Browser(Caller):
 
     def __init__(self, app: Any, login: str, password: str = DEMO_PASSWORD) -> None:
         super().__init__(app)
-        answer = self.client.post(f"{API}/auth/login", json={"login": login, "password": password})
+        self.login, self.password = login, password
+        self.sign_in()
+
+    def sign_in(self) -> None:
+        """Sign in (again, after the session ran out: it lasts days, not months)."""
+        answer = self.client.post(f"{API}/auth/login", json={"login": self.login, "password": self.password})
         assert answer.status_code == 200, answer.json
-        self.login = login
         self.user = answer.json["user"]
         self.csrf = answer.json["csrf_token"]
 
