@@ -16,6 +16,7 @@ from crm.models import Deal, Lead, Notification, Task, User
 from engine.models import ProcessInstance
 from engine.virtual_time import advance
 from tests.support.world import make_deal
+from tests.support.world import store_order as order
 from triggers.intake import accept_event
 
 STORE = Cause("system", "store", "online store")
@@ -24,16 +25,6 @@ STORE = Cause("system", "store", "online store")
 def send(engine, event_type: str, payload: dict, key: str | None = None, source: str = "store"):
     with engine.unit() as rt:
         return accept_event(rt, event_type, payload, idempotency_key=key, source=source, cause=STORE)
-
-
-def order(order_id: str, **overrides) -> dict:
-    body = {
-        "order_id": order_id, "status": "new", "amount": "45990", "currency": "RUB", "paid": False,
-        "shipped": False, "customer": {"name": "Irina Petrova", "phone": "+7 903 555-01-02"},
-        "address": "Tverskaya 1, Moscow", "preferred_time": "after 18:00", "department": "store_north",
-        "items": [{"name": "Dishwasher Bosch", "qty": 1, "price": "45990", "category": "kitchen"}],
-    }
-    return {**body, **overrides}
 
 
 def deal_of_order(engine, order_id: str) -> Deal | None:

@@ -16,18 +16,9 @@ from typing import Any
 import pytest
 
 from tests.support.http import Integration
+from tests.support.world import store_order as order
 
 NORTH_PRESENT = {"head.north", "manager.north1"}  # manager.north2 is away in the demo
-
-
-def order(order_id: str, **overrides: Any) -> dict[str, Any]:
-    body = {
-        "order_id": order_id, "status": "new", "amount": "45990", "currency": "RUB", "paid": False,
-        "shipped": False, "customer": {"name": "Irina Petrova", "phone": "+7 903 555-01-02"},
-        "address": "Tverskaya 1, Moscow", "preferred_time": "after 18:00", "department": "store_north",
-        "items": [{"name": "Dishwasher Bosch", "qty": 1, "price": "45990", "category": "kitchen"}],
-    }
-    return {**body, **overrides}
 
 
 def placed(store: Integration, order_id: str, **overrides: Any) -> dict[str, Any]:
@@ -111,6 +102,10 @@ def test_s5_4_the_responsible_manager_is_told_of_the_new_deal_and_the_robot_log_
     deal = placed(store, "D-1")
     manager = signed_in(logins[deal["responsible_id"]])
     assert manager.feed() == ["New order deal Order D-1: please call the client"]
+    [note] = manager.get("/notifications", unread_only=True)
+    assert note["deal_id"] == deal["id"]
+    manager.post(f"/notifications/{note['id']}/read")
+    assert manager.get("/notifications", unread_only=True) == []
     log = {(entry["name"], entry["outcome"]) for entry in manager.get(f"/deals/{deal['id']}/automation-log")}
     assert {("route the order", "ran"), ("check for duplicates", "ran")} <= log
 
