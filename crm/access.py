@@ -45,6 +45,10 @@ PERMISSIONS: dict[str, set[str]] = {
     "read_automation": {"administrator", "director", "designer", "head"},
     "read_leads": {"administrator", "director", "designer", "head", "manager", "integration"},
     "create_tasks": {"administrator", "director", "head", "manager", "logistician", "purchaser"},
+    # Giving a task to someone (and saying when it is due); drivers only work what they are given.
+    "assign_tasks": {"administrator", "director", "head", "manager", "logistician", "purchaser"},
+    # Any driver's load sheet and the delivery counts per driver; a driver reads their own sheet.
+    "plan_deliveries": {"administrator", "director", "logistician"},
 }
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crm import values
 from crm.base import ServiceBase, jsonable, require_text, resolve_or_error
@@ -32,8 +33,10 @@ NOTE_KIND = re.compile(r"^[a-z][a-z0-9_]*$")
 #: Timeline kinds only the CRM's own methods write.
 RESERVED_KINDS = frozenset({
     "created", "stage_moved", "field_changed", "task_created", "task_assigned", "task_moved", "task_completed",
-    "task_archived", "notified", "comment", "copied_to", "copied_from",
+    "task_archived", "task_scheduled", "notified", "comment", "copied_to", "copied_from",
 })
+#: The kanban group whose tasks are deliveries (S3): load sheets and delivery counts read it.
+DELIVERY_GROUP = "logistics"
 
 
 class WorkMixin(ServiceBase):
@@ -139,6 +142,57 @@ class WorkMixin(ServiceBase):
             )
         )
         return task
+
+    def plan_task(self, task: Task, assignee: User | int | str | None, *, deadline: datetime | str | None = None,
+                  cause: Cause) -> Task:
+        """Give an open task to someone (None: back to the group) and, if given, say when it is
+        due: the logistician putting a delivery on a driver's day. Every bad value is reported
+        at once and nothing changes then; the deadline is kept if none is given."""
+        errors: dict[str, str] = {}
+        owner = None if assignee is None else resolve_or_error(errors, "assignee_id", lambda: self.user(assignee))
+        due = (
+            None if deadline is None else resolve_or_error(errors, "deadline", lambda: values.parse_datetime(deadline))
+        )
+        if errors:
+            raise InvalidInput(fields=errors, code="invalid_task")
+        if task.status != "open":
+            raise Conflict(f"Task {task.id} is already {task.status}", code="task_not_open")
+        self.assign_task(task, owner, cause=cause)
+        if due is not None and due != task.deadline:
+            previous, task.deadline = task.deadline, due
+            if task.deal is not None:
+                self._timeline(task.deal, "task_scheduled", f"Task '{task.title}' due {due:%Y-%m-%d %H:%M} UTC",
+                               cause, {"task_id": task.id, "from": jsonable(previous), "to": jsonable(due)})
+        self.session.flush()
+        return task
+
+    def load_sheet(self, driver: User | int | str, day: date) -> list[Task]:
+        """The deliveries given to `driver` that are due on `day` in the driver's own timezone,
+        in the order they are due: what the driver takes on the road that day (done ones stay
+        on the sheet so the day can be read back)."""
+        user = self.user(driver)
+        zone = _zone_of(user)
+        start = datetime.combine(day, time(), zone)
+        end = datetime.combine(day + timedelta(days=1), time(), zone)
+        query = (
+            select(Task)
+            .where(Task.group == DELIVERY_GROUP, Task.assignee_id == user.id, Task.deadline >= start,
+                   Task.deadline < end)
+            .order_by(Task.deadline, Task.id)
+        )
+        return list(self.session.scalars(query))
+
+    def delivery_counts(self, since: datetime, until: datetime) -> list[tuple[User, int]]:
+        """Deliveries completed in [since, until) per driver they were given to (for bonuses),
+        by login; drivers with none are left out."""
+        query = (
+            select(Task.assignee_id, func.count())
+            .where(Task.group == DELIVERY_GROUP, Task.assignee_id.is_not(None), Task.completed_at >= since,
+                   Task.completed_at < until, Task.status.in_(("done", "archived")))
+            .group_by(Task.assignee_id)
+        )
+        counts = [(self.user(user_id), count) for user_id, count in self.session.execute(query)]
+        return sorted(counts, key=lambda row: row[0].login)
 
     def move_task(self, task: Task, column: str, *, cause: Cause) -> Task:
         """Drag a card to another kanban column of its group; no-op if it is already there."""
@@ -300,3 +354,10 @@ class WorkMixin(ServiceBase):
             return None
         user = self.session.get(User, int(cause.ref))
         return user.id if user else None
+
+
+def _zone_of(user: User) -> ZoneInfo:
+    try:
+        return ZoneInfo(user.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")

@@ -1,4 +1,8 @@
-"""Tasks: the kanban cards people work on; completing one may resume a process."""
+"""Tasks: the kanban cards people work on; completing one may resume a process.
+
+Deliveries (S3) are the tasks of group `logistics`: a logistician gives each to a driver for a
+day, the driver reads their load sheet, and completed deliveries are counted per driver.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,24 @@ from typing import Any
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from api.auth import current_user, requires
+from api.auth import current_user, ensure, requires
 from api.context import request_cause, unit_of_work
 from api.guards import visible_task
 from api.paging import PageQuerySchema, page_of
+from api.refs import ref
 from api.schemas.common import ID_RULE
-from api.schemas.crm import CompleteTaskSchema, MoveTaskSchema, NewTaskSchema, TaskQuerySchema, TaskSchema
+from api.schemas.crm import (
+    AssignTaskSchema,
+    CompleteTaskSchema,
+    DeliveryCountQuerySchema,
+    DeliveryCountSchema,
+    LoadSheetQuerySchema,
+    LoadSheetSchema,
+    MoveTaskSchema,
+    NewTaskSchema,
+    TaskQuerySchema,
+    TaskSchema,
+)
 from crm import access
 from crm.models import Task
 
@@ -71,3 +87,40 @@ def complete_task(body: dict[str, Any], task_id: int, *, rt: Any) -> Any:
 @bp.response(200, TaskSchema)
 def move_task(body: dict[str, Any], task_id: int, *, rt: Any) -> Any:
     return rt.crm.move_task(visible_task(rt, task_id), body["column"], cause=request_cause())
+
+
+@bp.post(f"/<{ID_RULE}:task_id>/assign")
+@requires("assign_tasks")
+@unit_of_work
+@bp.arguments(AssignTaskSchema)
+@bp.response(200, TaskSchema)
+def assign_task(body: dict[str, Any], task_id: int, *, rt: Any) -> Any:
+    """Give the task to someone (null: back to its group), optionally with when it is due."""
+    task = visible_task(rt, task_id)
+    return rt.crm.plan_task(task, body["assignee_id"], deadline=body["deadline"], cause=request_cause())
+
+
+@bp.get("/load-sheet")
+@unit_of_work
+@bp.arguments(LoadSheetQuerySchema, location="query")
+@bp.response(200, LoadSheetSchema)
+def load_sheet(args: dict[str, Any], *, rt: Any) -> Any:
+    """A driver's deliveries for a day in the order they are due, with products and amounts
+    to collect. Your own sheet, or any driver's if you plan deliveries."""
+    me = current_user()
+    driver = rt.crm.user(ref(args["driver"]) if args["driver"] is not None else me.id)
+    if driver.id != me.id:
+        ensure("plan_deliveries")
+    deliveries = [task for task in rt.crm.load_sheet(driver, args["date"]) if access.can_see_task(me, task)]
+    return {"driver_id": driver.id, "driver": driver.login, "date": args["date"], "deliveries": deliveries}
+
+
+@bp.get("/delivery-counts")
+@requires("plan_deliveries")
+@unit_of_work
+@bp.arguments(DeliveryCountQuerySchema, location="query")
+@bp.response(200, DeliveryCountSchema(many=True))
+def delivery_counts(args: dict[str, Any], *, rt: Any) -> Any:
+    """Deliveries completed per driver in [since, until): what driver bonuses are counted from."""
+    return [{"driver_id": user.id, "driver": user.login, "name": user.name, "deliveries": count}
+            for user, count in rt.crm.delivery_counts(args["since"], args["until"])]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api.schemas.common import Bool, Count, Id, StrictSchema
 from crm.models import LEAD_STATUSES, ROLES, STAGE_KINDS, TASK_STATUSES
@@ -241,6 +243,62 @@ class TaskQuerySchema(StrictSchema):
     status = fields.String(validate=validate.OneOf(TASK_STATUSES))
     group = fields.String(validate=validate.Length(min=1, max=64))
     column = fields.String(validate=validate.Length(min=1, max=64))
+
+
+class AssignTaskSchema(StrictSchema):
+    assignee_id = Id(required=True, allow_none=True, metadata={"description": "null gives the task back to its group"})
+    deadline = fields.AwareDateTime(load_default=None,
+                                    metadata={"description": "when it is due; the day of a driver's load sheet"})
+
+
+class LoadSheetQuerySchema(StrictSchema):
+    date = fields.Date(required=True, metadata={"description": "the day, in the driver's timezone"})
+    driver = fields.String(load_default=None, validate=validate.Length(min=1, max=100),
+                           metadata={"description": "user id or login; the caller if left out; another "
+                                                    "driver's sheet needs plan_deliveries"})
+
+
+class DeliverySchema(Schema):
+    task_id = fields.Integer(attribute="id")
+    deal_id = fields.Integer(allow_none=True)
+    title = fields.String()
+    due = fields.DateTime(attribute="deadline")
+    status = fields.String()
+    column = fields.String()
+    address = fields.Function(lambda t: t.data.get("address"), metadata={"type": "string", "nullable": True})
+    delivery_time = fields.Function(lambda t: t.data.get("delivery_time"),
+                                    metadata={"type": "string", "nullable": True})
+    client = fields.Function(lambda t: t.data.get("client"), metadata={"type": "string", "nullable": True})
+    phone = fields.Function(lambda t: t.data.get("phone"), metadata={"type": "string", "nullable": True})
+    products = fields.Function(lambda t: t.data.get("products") or [],
+                               metadata={"type": "array", "items": {"type": "object"}})
+    amount_to_collect = fields.Function(lambda t: t.data.get("amount_to_collect"),
+                                        metadata={"description": "a number, or a decimal string"})
+    currency = fields.Function(lambda t: t.data.get("currency"), metadata={"type": "string", "nullable": True})
+
+
+class LoadSheetSchema(Schema):
+    driver_id = fields.Integer()
+    driver = fields.String(metadata={"description": "login"})
+    date = fields.Date()
+    deliveries = fields.List(fields.Nested(DeliverySchema))
+
+
+class DeliveryCountQuerySchema(StrictSchema):
+    since = fields.AwareDateTime(required=True)
+    until = fields.AwareDateTime(required=True, metadata={"description": "exclusive"})
+
+    @validates_schema
+    def _ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "since" in data and "until" in data and data["since"] >= data["until"]:
+            raise ValidationError("must be after since", "until")
+
+
+class DeliveryCountSchema(Schema):
+    driver_id = fields.Integer()
+    driver = fields.String(metadata={"description": "login"})
+    name = fields.String()
+    deliveries = fields.Integer()
 
 
 class CompleteTaskSchema(StrictSchema):

@@ -115,6 +115,36 @@ def test_a_task_moves_between_columns_and_is_completed_once(client, engine):
     assert [t["id"] for t in client.get(f"/api/v1/tasks?deal_id={deal_id}&status=done").json] == [task["id"]]
 
 
+def test_a_delivery_is_given_to_a_driver_once_open_and_bad_plans_change_nothing(client, engine):
+    deal_id = make_deal(engine)
+    task = client.post("/api/v1/tasks", json={"title": "Deliver", "deal_id": deal_id, "group": "logistics"}).json
+    driver = next(u["id"] for u in client.get("/api/v1/users?role=driver").json)
+    for bad in ({"assignee_id": driver, "deadline": "2026-01-06T10:00:00"}, {"assignee_id": "driver1"},
+                {"deadline": "2026-01-06T10:00:00Z"}, {"assignee_id": driver, "colour": "red"}):
+        refused = client.post(f"/api/v1/tasks/{task['id']}/assign", json=bad)
+        assert refused.status_code == 422, bad
+    assert client.get(f"/api/v1/tasks/{task['id']}").json == task
+    planned = client.post(f"/api/v1/tasks/{task['id']}/assign",
+                          json={"assignee_id": driver, "deadline": "2026-01-06T10:00:00+03:00"}).json
+    assert (planned["assignee_id"], planned["deadline"]) == (driver, "2026-01-06T07:00:00+00:00")
+    unassigned = client.post(f"/api/v1/tasks/{task['id']}/assign", json={"assignee_id": None}).json
+    assert (unassigned["assignee_id"], unassigned["deadline"]) == (None, planned["deadline"])
+    client.post(f"/api/v1/tasks/{task['id']}/complete", json={})
+    late = client.post(f"/api/v1/tasks/{task['id']}/assign", json={"assignee_id": driver})
+    assert late.status_code == 409 and late.json["code"] == "task_not_open"
+
+
+def test_a_load_sheet_needs_a_day_and_counts_need_a_period_in_order(client):
+    assert client.get("/api/v1/tasks/load-sheet").status_code == 422
+    assert client.get("/api/v1/tasks/load-sheet?date=06.01.2026").status_code == 422
+    assert client.get("/api/v1/tasks/load-sheet?date=2026-01-06&driver=nobody").status_code == 404
+    empty = client.get("/api/v1/tasks/load-sheet?date=2026-01-06&driver=driver1").json
+    assert (empty["driver"], empty["deliveries"]) == ("driver1", [])
+    assert client.get("/api/v1/tasks/delivery-counts?since=2026-01-05T00:00:00Z").status_code == 422
+    same = client.get("/api/v1/tasks/delivery-counts?since=2026-01-05T00:00:00Z&until=2026-01-05T00:00:00Z")
+    assert same.status_code == 422 and "until" in same.json["details"]
+
+
 def test_the_callers_feed_is_newest_first_and_can_be_marked_read(client_as, engine):
     with engine.unit() as rt:
         for text in ("first", "second"):

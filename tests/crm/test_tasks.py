@@ -131,3 +131,67 @@ def test_timestamps_come_back_timezone_aware_from_the_database(world, database, 
     with database.sessions() as fresh:
         task = fresh.get(type(delivery), delivery.id)
         assert task.deadline == datetime(2026, 1, 6, 9, 0, tzinfo=UTC)
+
+
+# --- deliveries: planning a driver's day, the load sheet, counts for bonuses -------------------
+
+
+def test_planning_gives_the_task_a_driver_and_a_due_time_on_the_timeline(world, deal, delivery, published):
+    due = datetime(2026, 1, 6, 7, 0, tzinfo=UTC)
+    world.plan_task(delivery, "driver1", deadline=due, cause=LOGIST)
+    assert (delivery.assignee.login, delivery.deadline) == ("driver1", due)
+    assert [e.kind for e in world.timeline(deal)][-2:] == ["task_assigned", "task_scheduled"]
+    assert len(published.of(TaskAssigned)) == 1
+
+
+def test_planning_with_bad_values_lists_them_all_and_changes_nothing(world, deal, delivery):
+    before = (delivery.assignee_id, delivery.deadline, len(world.timeline(deal)))
+    with pytest.raises(InvalidInput) as refused:
+        world.plan_task(delivery, "nobody", deadline="next tuesday-ish", cause=LOGIST)
+    assert set(refused.value.fields) == {"assignee_id", "deadline"}
+    assert (delivery.assignee_id, delivery.deadline, len(world.timeline(deal))) == before
+
+
+def test_a_finished_task_cannot_be_planned_again(world, delivery):
+    world.complete_task(delivery, cause=LOGIST)
+    with pytest.raises(Conflict):
+        world.plan_task(delivery, "driver1", cause=LOGIST)
+
+
+def test_the_load_sheet_holds_the_drivers_deliveries_of_their_local_day_in_order(world, deal):
+    driver = world.user("driver1")
+    driver.timezone = "Europe/Moscow"
+    moscow = timedelta(hours=3)
+
+    def delivery_at(local: datetime, group: str = "logistics", who: str | None = "driver1"):
+        return world.create_task(title=f"Deliver at {local:%d %H:%M}", deal=deal, group=group, assignee=who,
+                                 deadline=(local - moscow).replace(tzinfo=UTC), cause=ROBOT)
+
+    late = delivery_at(datetime(2026, 1, 6, 16, 0))
+    early = delivery_at(datetime(2026, 1, 6, 0, 30))  # still Jan 5 in UTC
+    delivery_at(datetime(2026, 1, 7, 1, 0))  # still Jan 6 in UTC
+    delivery_at(datetime(2026, 1, 6, 12, 0), who="manager.north1")
+    delivery_at(datetime(2026, 1, 6, 12, 0), group="purchasing")
+    sheet = world.load_sheet("driver1", datetime(2026, 1, 6).date())
+    assert [task.id for task in sheet] == [early.id, late.id]
+
+
+def test_deliveries_are_counted_per_driver_in_the_period_they_were_completed(world, deal, clock):
+    def delivered(who: str | None, done: bool = True):
+        task = world.create_task(title="Deliver", deal=deal, group="logistics", assignee=who, cause=ROBOT)
+        if done:
+            world.complete_task(task, cause=LOGIST)
+        return task
+
+    delivered("driver1")
+    world.archive_task(delivered("driver1"), cause=LOGIST)
+    delivered("manager.north1")
+    delivered(None)
+    delivered("driver1", done=False)
+    start = clock.now()
+    clock.advance(timedelta(days=1))
+    delivered("driver1")
+    counts = [(user.login, n) for user, n in world.delivery_counts(start, start + timedelta(days=1))]
+    assert counts == [("driver1", 2), ("manager.north1", 1)]
+    two_days = [(user.login, n) for user, n in world.delivery_counts(start, start + timedelta(days=2))]
+    assert two_days == [("driver1", 3), ("manager.north1", 1)]

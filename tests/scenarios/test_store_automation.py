@@ -1,49 +1,30 @@
 """S1, S3, S5-S8 end to end, as the store runs them: events in, shipped robots and triggers, processes.
 
 The app is built the way `dealflow run` builds it (demo world, shipped processes and
-automation), on SQLite and on PostgreSQL; only the clock is virtual.
+automation; the `engine` fixture of conftest.py), on SQLite and on PostgreSQL; only the clock
+is virtual. test_store_over_http_*.py drive the same scenarios through the HTTP API alone.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
-from api.wiring import SHIPPED_AUTOMATION, build_engine, prepare_database
 from crm.events import Cause
 from crm.models import Deal, Lead, Notification, Task, User
 from engine.models import ProcessInstance
 from engine.virtual_time import advance
 from tests.support.world import make_deal
+from tests.support.world import store_order as order
 from triggers.intake import accept_event
 
-BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 STORE = Cause("system", "store", "online store")
-
-
-@pytest.fixture
-def engine(database, clock):
-    engine = build_engine(database, clock)
-    prepare_database(engine, demo=True, templates_dir=BPMN, automation_dir=SHIPPED_AUTOMATION)
-    return engine
 
 
 def send(engine, event_type: str, payload: dict, key: str | None = None, source: str = "store"):
     with engine.unit() as rt:
         return accept_event(rt, event_type, payload, idempotency_key=key, source=source, cause=STORE)
-
-
-def order(order_id: str, **overrides) -> dict:
-    body = {
-        "order_id": order_id, "status": "new", "amount": "45990", "currency": "RUB", "paid": False,
-        "shipped": False, "customer": {"name": "Irina Petrova", "phone": "+7 903 555-01-02"},
-        "address": "Tverskaya 1, Moscow", "preferred_time": "after 18:00", "department": "store_north",
-        "items": [{"name": "Dishwasher Bosch", "qty": 1, "price": "45990", "category": "kitchen"}],
-    }
-    return {**body, **overrides}
 
 
 def deal_of_order(engine, order_id: str) -> Deal | None:

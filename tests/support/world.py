@@ -44,6 +44,17 @@ def make_deal(engine: Engine, *, stage: str = "main.new", responsible: str | Non
         return deal.id
 
 
+def store_order(order_id: str, **overrides: Any) -> dict[str, Any]:
+    """An "order created" payload of the online store (S5): new, unpaid, for store North."""
+    body = {
+        "order_id": order_id, "status": "new", "amount": "45990", "currency": "RUB", "paid": False,
+        "shipped": False, "customer": {"name": "Irina Petrova", "phone": "+7 903 555-01-02"},
+        "address": "Tverskaya 1, Moscow", "preferred_time": "after 18:00", "department": "store_north",
+        "items": [{"name": "Dishwasher Bosch", "qty": 1, "price": "45990", "category": "kitchen"}],
+    }
+    return {**body, **overrides}
+
+
 def tasks_of(rt: Any, deal_id: int) -> list[Any]:
     from sqlalchemy import select
 
