@@ -67,6 +67,11 @@ def _product(item: dict[str, Any]) -> dict[str, Any]:
     return product
 
 
+# deal field <- the order's `credit` key: what "Send to bank" (S1) needs, as the store sends it
+CREDIT_FIELDS = {"credit_type": "type", "bank": "bank", "id_document": "id_document", "term_months": "term_months",
+                 "down_payment": "down_payment"}
+
+
 def _fields(order: dict[str, Any]) -> dict[str, Any]:
     paid = bool(order.get("paid"))
     values: dict[str, Any] = {
@@ -83,8 +88,7 @@ def _fields(order: dict[str, Any]) -> dict[str, Any]:
         values["category"] = categories[0]
     credit = order.get("credit") or {}
     if credit.get("type") in ("credit", "installment"):
-        values.update({"credit_type": credit["type"], "bank": credit.get("bank"),
-                       "term_months": credit.get("term_months"), "down_payment": credit.get("down_payment")})
+        values.update({key: credit.get(source) for key, source in CREDIT_FIELDS.items()})
     return {k: v for k, v in values.items() if v is not None}
 
 

@@ -7,7 +7,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from crm.auth import LOCKOUT, MAX_FAILED_SIGN_INS, SignInLocked, authenticate, csrf_matches, csrf_token, issue, principal_for, revoke, set_password
+from crm.auth import (
+    LOCKOUT,
+    MAX_FAILED_SIGN_INS,
+    SignInLocked,
+    authenticate,
+    csrf_matches,
+    csrf_token,
+    issue,
+    principal_for,
+    revoke,
+    set_password,
+)
 from crm.errors import InvalidInput, NotFound
 from crm.events import Cause
 from crm.models import Credential

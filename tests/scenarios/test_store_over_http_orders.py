@@ -45,14 +45,17 @@ def logins(admin) -> dict[int, str]:
 
 def test_s5_1_an_order_becomes_a_deal_with_the_orders_address_amounts_payment_and_contact(store, signed_in):
     deal = placed(store, "A-1", payment_method="installment",
-                  credit={"type": "installment", "bank": "Tinkoff", "term_months": 6, "down_payment": "0"})
+                  credit={"type": "installment", "bank": "Tinkoff", "term_months": 6, "down_payment": "0",
+                          "id_document": "4612 654321"})
     assert (deal["title"], deal["amount"], deal["currency"], deal["source"]) == ("Order A-1", "45990.00", "RUB",
                                                                                 "store")
     assert deal["fields"]["order_id"] == "A-1" and deal["fields"]["payment_status"] == "unpaid"
     assert deal["fields"]["delivery_address"] == "Tverskaya 1, Moscow"
     assert deal["fields"]["delivery_time"] == "after 18:00" and deal["fields"]["amount_to_collect"] == 45990
-    assert {k: deal["fields"][k] for k in ("credit_type", "bank", "term_months", "down_payment")} == {
-        "credit_type": "installment", "bank": "Tinkoff", "term_months": 6, "down_payment": 0}
+    credit = ("credit_type", "bank", "term_months", "down_payment", "id_document")
+    assert {k: deal["fields"][k] for k in credit} == {
+        "credit_type": "installment", "bank": "Tinkoff", "term_months": 6, "down_payment": 0,
+        "id_document": "4612 654321"}
     assert deal["products"] == [{"name": "Dishwasher Bosch", "qty": 1, "price": 45990, "category": "kitchen"}]
     contact = signed_in("manager.north1").get(f"/contacts/{deal['contact_id']}")
     assert contact["name"] == "Irina Petrova"
