@@ -57,6 +57,7 @@ class EventResult:
     source: str
     duplicate: bool = False
     deal_ids: list[int] = field(default_factory=list)
+    created_deal_ids: list[int] = field(default_factory=list)  # deals the event's rules made (a new order's)
     note: str | None = None
     evaluations: list[dict[str, Any]] = field(default_factory=list)
     started: list[int] = field(default_factory=list)
@@ -70,8 +71,8 @@ class EventResult:
     def outcome(self) -> dict[str, Any]:
         """What is stored on the event row (and handed back to a repeat)."""
         return jsonable({
-            "deal_ids": self.deal_ids, "note": self.note, "evaluations": self.evaluations,
-            "started": self.started, "refused": self.refused, "resumed": self.resumed,
+            "deal_ids": self.deal_ids, "created_deal_ids": self.created_deal_ids, "note": self.note,
+            "evaluations": self.evaluations, "started": self.started, "refused": self.refused, "resumed": self.resumed,
         })
 
     def as_dict(self) -> dict[str, Any]:
@@ -83,7 +84,8 @@ class EventResult:
         stored = row.outcome or {}
         return EventResult(
             event_id=row.id, type=row.type, source=row.source, duplicate=duplicate,
-            deal_ids=list(stored.get("deal_ids", [])), note=stored.get("note"),
+            deal_ids=list(stored.get("deal_ids", [])), created_deal_ids=list(stored.get("created_deal_ids", [])),
+            note=stored.get("note"),
             evaluations=list(stored.get("evaluations", [])), started=list(stored.get("started", [])),
             refused=list(stored.get("refused", [])), resumed=list(stored.get("resumed", [])),
         )
@@ -133,11 +135,20 @@ def accept_event(
                          deal_ids=[d.id for d in resolution.deals], note=resolution.note)
     if resolution.note is None:
         _apply(runtime, type, data, resolution.deals, cause, result, automation)
+        result.created_deal_ids = _created_deals(result.evaluations)
     row.deal_id = result.deal_ids[0] if result.deal_ids else None
     row.processed_at = runtime.clock.now()
     row.outcome = result.outcome()
     runtime.session.flush()
     return result
+
+
+def _created_deals(evaluations: list[dict[str, Any]]) -> list[int]:
+    """Deals an action of the matched rules reports as made (`{"deal_id": .., "created": true}`),
+    so a store learns its order's deal from the answer."""
+    return [action["result"]["deal_id"] for evaluation in evaluations for action in evaluation.get("actions", ())
+            if isinstance(action.get("result"), dict) and action["result"].get("created")
+            and isinstance(action["result"].get("deal_id"), int)]
 
 
 def _claim(runtime: Any, type_: str, source: str, key: str | None, data: Mapping[str, Any]) -> Event | None:

@@ -22,16 +22,12 @@ NORTH_PRESENT = {"head.north", "manager.north1"}  # manager.north2 is away in th
 
 
 def placed(store: Integration, order_id: str, **overrides: Any) -> dict[str, Any]:
-    """The store sends "order created" and reads back the deal it made.
-
-    A new order's deal is not among the event's `deal_ids` (those are the deals the event was
-    about when it arrived); the trigger's action result in `evaluations` names it."""
+    """The store sends "order created" and reads back the deal it made (`created_deal_ids`)."""
     return store.deal(created_deal(store.event("order.created", order(order_id, **overrides))))
 
 
 def created_deal(result: dict[str, Any]) -> int:
-    [deal_id] = [action["result"]["deal_id"] for rule in result["evaluations"] for action in rule["actions"]
-                 if action["action"] == "create_deal_from_order"]
+    [deal_id] = result["created_deal_ids"]
     return deal_id
 
 
@@ -144,6 +140,8 @@ def test_s5_7_the_same_order_sent_twice_makes_one_deal(store, admin):
     deal_id = created_deal(first.json)
     assert (first.status_code, again.status_code, other_key.status_code) == (202, 200, 202)
     assert again.json["duplicate"] is True and again.json["event_id"] == first.json["event_id"]
+    assert again.json["created_deal_ids"] == [deal_id]  # the repeat is told the deal the first one made
+    assert other_key.json["created_deal_ids"] == []
     assert other_key.json["deal_ids"] == [deal_id]
     assert other_key.json["note"] == f"order G-1 already has deal {deal_id}: no new deal"
     assert no_key.json["deal_ids"] == [deal_id]
