@@ -19,6 +19,7 @@ from crm.clock import as_utc
 from crm.events import Cause, DealCreated, DealFieldsChanged, DealMoved
 from dsl import DslError
 from dsl.automation import AutomationFile, Robot, StageBlock
+from engine.actions import ActionInputError
 from engine.engine import Engine
 from engine.jobs import lock_job
 from engine.models import Job
@@ -352,7 +353,12 @@ def event_arrived(rt: Runtime, deal_id: int, event_type: str) -> int:
 
 
 def _failed(rt: Runtime, deal: Any, job: Job, robot: Robot, err: Exception, log_args: dict[str, Any]) -> None:
+    """Retry with backoff, unless the action said its input is wrong: that fails the same way
+    every time (a refused address, a missing parameter), so it is logged once, as BPMN does."""
     attempt = int(job.payload.get("attempt", 0)) + 1
+    if isinstance(err, ActionInputError):
+        automation_log.record(rt.session, rt.clock, outcome="failed", reason=f"{err}; not retried", **log_args)
+        return
     message = f"{type(err).__name__}: {err}"
     if attempt < rt.engine.max_attempts:
         retry_at = rt.clock.now() + rt.engine.retry_backoff * (2 ** (attempt - 1))

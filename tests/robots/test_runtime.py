@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from marshmallow import Schema
 from sqlalchemy import select
 
 from crm.models import Deal
+from engine.actions import ActionInputError
 from engine.models import Job
 from engine.virtual_time import advance
 from robots.runtime import apply_to_deals_on_stage
@@ -211,6 +213,45 @@ stage in_processing:
     with engine.unit() as rt:
         assert notes_of(rt, deal_id) == []
     assert "failed" in outcomes(engine, deal_id, "bad")
+
+
+def test_an_action_that_fails_for_now_is_retried_with_backoff_until_it_works(engine, clock):
+    calls = _with_action(engine, "call_bank", fail_times=2, error=RuntimeError("the bank's API is down"))
+    save(engine, "main", 'pipeline main "Sales"\n\nstage in_processing:\n  robot "ask":\n    call_bank()\n')
+    deal_id = make_deal(engine)
+    move(engine, deal_id, "in_processing")
+    advance(engine, clock, timedelta(minutes=10))
+    assert len(calls) == 3
+    assert [o for o in outcomes(engine, deal_id, "ask") if o != "scheduled"] == ["failed", "failed", "ran"]
+
+
+def test_an_action_refusing_its_input_is_not_retried(engine, clock):
+    calls = _with_action(engine, "call_bank", fail_times=5, error=ActionInputError("address 10.0.0.1 is private"))
+    save(engine, "main", 'pipeline main "Sales"\n\nstage in_processing:\n  robot "ask":\n    call_bank()\n')
+    deal_id = make_deal(engine)
+    move(engine, deal_id, "in_processing")
+    advance(engine, clock, timedelta(hours=1))
+    assert len(calls) == 1
+    [reason] = [reason for key, outcome, reason in log_of(engine, deal_id) if key == "ask" and outcome == "failed"]
+    assert "not retried" in reason
+    with engine.unit() as rt:
+        assert rt.session.scalars(select(Job).where(Job.deal_id == deal_id, Job.status == "pending")).all() == []
+
+
+def _with_action(engine, name: str, *, fail_times: int, error: Exception) -> list[int]:
+    """A custom action that fails `fail_times` times with `error`, then works; the calls it got."""
+    calls: list[int] = []
+    actions = engine.actions.copy()
+
+    @actions.action(name, Schema.from_dict({}))
+    def call(ctx) -> dict:
+        calls.append(1)
+        if len(calls) <= fail_times:
+            raise error
+        return {"ok": True}
+
+    engine.actions = actions
+    return calls
 
 
 WAITING = '''pipeline main "Sales"
