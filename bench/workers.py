@@ -17,7 +17,7 @@ real path (claim in batches, lock, robots.runtime.fire, notify, automation log).
 is the job's finished_at, stamped by the worker when it takes the job, before the robot's
 actions run and commit. Workers and bench share one machine and its wall clock.
 
-    python bench/workers.py [--jobs 20000] [--workers 1,2,4] [--rate 0] [--json PATH]
+    python bench/workers.py [--jobs 3000] [--workers 1,2,4] [--rate 0] [--json PATH]
     python bench/workers.py --jobs 100000            # the full size named in issue 6
     python bench/workers.py --jobs 60000 --rate 1000 # lateness at 1,000 due jobs per second
 """
@@ -56,7 +56,7 @@ from robots.runtime import ROBOT_JOB
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 FULL_SIZE = 100_000  # issue 6's size; the default is smaller so a default run stays near 5 minutes
-DEFAULT_JOBS = 20_000
+DEFAULT_JOBS = 3_000
 STAGE = "product_agreement"
 AUTOMATION = f'''pipeline main "Sales"
 
@@ -208,6 +208,7 @@ class Result:
     notifications: int
     worker_peak_rss_mib: float
     published_before_due_s: float
+    load_average_1m: float  # at the end of the run: what else the machine was doing
     ratio_vs_1: float | None = None
 
 
@@ -241,7 +242,7 @@ def measure(url: str, workers: int, jobs: int, rate: float, interval: float, bat
         with db.transaction() as session:
             bring_due(session, first_due, rate)
         published = (first_due - datetime.now(UTC)).total_seconds()
-        deadline = time.monotonic() + lead + timeout
+        deadline = time.monotonic() + lead + (jobs / rate if rate > 0 else 0) + timeout
         while True:
             with db.transaction() as session:
                 pending = session.scalar(select(func.count()).select_from(Job).where(Job.status == "pending"))
@@ -253,6 +254,7 @@ def measure(url: str, workers: int, jobs: int, rate: float, interval: float, bat
             time.sleep(0.1)
         seconds = (datetime.now(UTC) - first_due).total_seconds()
         peak = procs.peak_rss_mib()
+        load = os.getloadavg()[0]
     finally:
         procs.stop()
     try:
@@ -269,7 +271,8 @@ def measure(url: str, workers: int, jobs: int, rate: float, interval: float, bat
         db.dispose()
     return Result(workers=workers, jobs=jobs, seconds=seconds, jobs_per_second=jobs / seconds,
                   late_median_s=float(late[0]), late_p99_s=float(late[1]), late_max_s=float(late[2]),
-                  ran=ran, notifications=notified, worker_peak_rss_mib=peak, published_before_due_s=published)
+                  ran=ran, notifications=notified, worker_peak_rss_mib=peak, published_before_due_s=published,
+                  load_average_1m=load)
 
 
 # ---------------------------------------------------------------------- report
@@ -287,7 +290,7 @@ def machine(url: str) -> dict[str, Any]:
     finally:
         db.dispose()
     return {"cpus": os.cpu_count(), "cpu_model": model, "platform": platform.platform(),
-            "python": platform.python_version(), "postgresql": postgres,
+            "python": platform.python_version(), "postgresql": postgres, "load_average_at_start": os.getloadavg(),
             "note": "workers, PostgreSQL and the bench share this machine's CPUs"}
 
 
@@ -295,21 +298,40 @@ def print_table(results: list[Result], rate: float, info: dict[str, Any]) -> Non
     due = "all due at one moment (backlog)" if rate <= 0 else f"due at {rate:g} jobs per second"
     print(f"\ndelayed robots fired by `dealflow worker` processes on PostgreSQL {info['postgresql']}; {due}")
     print(f"{'workers':>7} {'jobs':>8} {'seconds':>8} {'jobs/s':>8} {'vs 1':>6} {'late median s':>14} "
-          f"{'late p99 s':>11} {'late max s':>11} {'peak RSS MiB':>13}")
+          f"{'late p99 s':>11} {'late max s':>11} {'peak RSS MiB':>13} {'load':>5}")
     for r in results:
         ratio = f"{r.ratio_vs_1:.2f}x" if r.ratio_vs_1 is not None else "-"
         print(f"{r.workers:7d} {r.jobs:8d} {r.seconds:8.2f} {r.jobs_per_second:8.0f} {ratio:>6} "
-              f"{r.late_median_s:14.3f} {r.late_p99_s:11.3f} {r.late_max_s:11.3f} {r.worker_peak_rss_mib:13.1f}")
+              f"{r.late_median_s:14.3f} {r.late_p99_s:11.3f} {r.late_max_s:11.3f} {r.worker_peak_rss_mib:13.1f} "
+              f"{r.load_average_1m:5.1f}")
     print(f"machine: {info['cpus']} CPUs ({info['cpu_model'] or 'unknown model'}), shared by the workers, "
-          "PostgreSQL and this bench")
-    if (info["cpus"] or 1) < max(r.workers for r in results) + 1:
-        print(f"  with {info['cpus']} cores, more workers than cores cannot scale linearly: "
-              "the ratio shows where the CPU (or PostgreSQL on it) becomes the limit")
+          "PostgreSQL and this bench; 'load' is the 1-minute load average at the end of each run")
+    print("lateness: the job's finished_at (stamped by the worker as it takes the job) minus its due_at; "
+          "peak RSS: the largest worker's VmHWM")
+    most = max(r.workers for r in results)
+    if (info["cpus"] or 1) <= most:
+        print(f"  {most} workers on {info['cpus']} cores, which PostgreSQL and this bench use too: throughput "
+              "cannot grow linearly with workers here; the ratio shows where the CPU becomes the limit")
     print("goals (issue 6): jobs fire within 1 s of their due time up to 1,000 due jobs/s; "
           "throughput grows with workers until PostgreSQL is the limit")
+    best = max(results, key=lambda r: r.jobs_per_second)
     if rate <= 0:
         print("  a backlog makes lateness grow with the queue (last job ≈ jobs / throughput); "
-              "use --rate 1000 to measure lateness under a steady load")
+              "use --rate to measure lateness under a steady load")
+        keeps_up = "can keep up with" if best.jobs_per_second >= 1000 else "falls further behind every second at"
+        print(f"  best throughput {best.jobs_per_second:.0f} jobs/s ({best.workers} worker(s)): "
+              f"this machine {keeps_up} 1,000 due jobs/s")
+    else:
+        print(f"  jobs/s cannot exceed the due rate here ({rate:g}/s) once the loop keeps up: compare lateness, "
+              "and run with --rate 0 for throughput")
+        for r in results:
+            verdict = "within" if r.late_p99_s <= 1.0 else "NOT within"
+            print(f"  {r.workers} worker(s) at {rate:g} due jobs/s: p99 lateness {r.late_p99_s:.2f} s, {verdict} 1 s")
+    ratios = ", ".join(f"{r.workers}: {r.ratio_vs_1:.2f}x" for r in results if r.ratio_vs_1 is not None)
+    if ratios and rate <= 0:
+        print(f"  throughput vs 1 worker: {ratios}")
+    if all(r.ran == r.jobs == r.notifications for r in results):
+        print("checked: in every run each robot ran (automation log) and sent its notification, none left pending")
     for r in results:
         if r.ran != r.jobs or r.notifications != r.jobs:
             print(f"  WARNING: {r.workers} worker(s): {r.ran} robots ran, {r.notifications} notifications, "
@@ -331,10 +353,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, help="DEALFLOW_JOB_BATCH of the workers (default: theirs)")
     parser.add_argument("--lead", type=float, default=3.0,
                         help="seconds between making the jobs due and the first due time")
-    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds a run may take before it fails")
+    parser.add_argument("--timeout", type=float,
+                        help="seconds a run may take before it fails (default: 600 + jobs / 10)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     counts = [int(k) for k in args.workers.split(",")]
+    timeout = args.timeout if args.timeout is not None else 600 + args.jobs / 10
     if args.jobs < 1 or not counts or min(counts) < 1:
         parser.error("--jobs and --workers must be positive")
 
@@ -344,7 +368,7 @@ def main() -> None:
         for k in counts:
             print(f"{k} worker(s): building {args.jobs} waiting robots ...", flush=True)
             result = run_once(args.url, k, args.jobs, args.rate, args.interval, args.batch, args.lead,
-                              args.timeout, Path(logdir))
+                              timeout, Path(logdir))
             print(f"  done in {result.seconds:.2f} s ({result.jobs_per_second:.0f} jobs/s)", flush=True)
             results.append(result)
     base = next((r for r in results if r.workers == 1), None)
@@ -352,7 +376,7 @@ def main() -> None:
         r.ratio_vs_1 = r.jobs_per_second / base.jobs_per_second if base else None
     print_table(results, args.rate, info)
     if args.json:
-        payload = {"workers": [asdict(r) for r in results], "machine": info,
+        payload = {"bench": "workers", "workers": [asdict(r) for r in results], "machine": info,
                    "settings": {"jobs": args.jobs, "rate": args.rate, "scheduler_interval": args.interval,
                                 "job_batch": args.batch, "lead_s": args.lead}}
         args.json.parent.mkdir(parents=True, exist_ok=True)
