@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint services bench clean
+.PHONY: run test lint services bench clean designer chromium screens
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +15,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## Run dealflow: server + scheduler on 127.0.0.1:5000, SQLite with demo data on first start.
-run: $(STAMP)
+run: $(STAMP) designer
 	$(VENV)/bin/dealflow run
 
 ## Run every test, on SQLite and on PostgreSQL (started here if it is down).
-test: $(STAMP) services
+test: $(STAMP) services designer chromium
 	$(VENV)/bin/ruff check .
 	DEALFLOW_TEST_POSTGRES_URL=$${DEALFLOW_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 	DEALFLOW_TEST_REDIS_URL=$${DEALFLOW_TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
@@ -33,9 +33,31 @@ lint: $(STAMP)
 services:
 	@bash .ci/services.sh
 
+## The browser designer (designer/): `npm ci` when the lock changed, a build when sources changed.
+DESIGNER_DEPS  := designer/node_modules/.lock-installed
+DESIGNER_BUILD := designer/dist/index.html
+DESIGNER_SRC   := $(shell find designer/src -type f 2>/dev/null) designer/index.html designer/vite.config.js designer/package.json
+
+$(DESIGNER_DEPS): designer/package-lock.json
+	cd designer && npm ci --no-audit --no-fund
+	touch $@
+
+$(DESIGNER_BUILD): $(DESIGNER_DEPS) $(DESIGNER_SRC)
+	cd designer && npm run build
+
+designer: $(DESIGNER_BUILD)
+
+## The browser tests drive Debian's Chromium (no downloaded Playwright browsers).
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+## Screenshots of each main screen at 1366x768 into docs/screens/.
+screens: $(STAMP) designer chromium
+	$(PY) -m tests.designer.screens docs/screens
+
 bench: $(STAMP) services
 	$(PY) bench/engine.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
 	$(PY) bench/robots.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis designer/node_modules designer/dist

@@ -10,6 +10,7 @@ from flask_smorest import Api
 from api.blueprints import ALL as BLUEPRINTS
 from api.context import ENGINE_KEY
 from api.converters import ScopeConverter, scope_schema
+from api.designer import init_designer
 from api.errors import register_error_handlers
 from api.live import init_live
 from api.schemas.common import ErrorSchema
@@ -42,6 +43,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
         api.register_blueprint(blueprint)
     register_error_handlers(app)
     init_live(app, engine, settings)
+    init_designer(app)
 
     @app.get("/api/v1/health")
     def health() -> Any:

@@ -4,6 +4,7 @@ from api.blueprints import (
     actions,
     contacts,
     deals,
+    dsl,
     events,
     instances,
     leads,
@@ -16,4 +17,5 @@ from api.blueprints import (
 )
 
 ALL = [pipelines.bp, deals.bp, contacts.bp, leads.bp, users.bp, tasks.bp, notifications.bp, processes.bp,
-       instances.bp, robots.bp, actions.bp, events.bp]
+       instances.bp, robots.bp, actions.bp, events.bp,
+       dsl.bp]

@@ -1,0 +1,34 @@
+/** A read-only diagram with the active and completed elements of an instance marked. */
+import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
+import { dealflowModdle, spiffModdle } from './moddle.js';
+
+export function createViewer(container) {
+  const viewer = new NavigatedViewer({ container, moddleExtensions: { dealflow: dealflowModdle, spiffworkflow: spiffModdle } });
+  let marked = [];
+  let shownXml = null;
+  return {
+    viewer,
+    async show(xml, { active = [], completed = [], incidents = [] } = {}) {
+      if (xml !== shownXml) {
+        await viewer.importXML(xml);
+        shownXml = xml;
+        viewer.get('canvas').zoom('fit-viewport', 'auto');
+        if (viewer.get('canvas').zoom() > 1) viewer.get('canvas').zoom(1);
+      }
+      const canvas = viewer.get('canvas');
+      const registry = viewer.get('elementRegistry');
+      for (const [id, marker] of marked) canvas.removeMarker(id, marker);
+      marked = [];
+      const mark = (ids, marker) => ids.filter((id) => registry.get(id)).forEach((id) => {
+        canvas.addMarker(id, marker);
+        marked.push([id, marker]);
+      });
+      mark(completed.filter((id) => !active.includes(id)), 'df-completed');
+      mark(active, 'df-active');
+      mark(incidents, 'df-incident');
+    },
+    destroy() {
+      viewer.destroy();
+    },
+  };
+}
