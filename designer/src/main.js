@@ -75,8 +75,8 @@ function enter(session) {
   user = session.user;
   setCsrf(session.csrf_token);
   renderShell();
-  if (!location.hash || location.hash === '#/') location.hash = '#/processes';
-  route();
+  if (!location.hash || location.hash === '#/') location.hash = '#/processes'; // routes on hashchange
+  else route();
 }
 
 let main;

@@ -25,20 +25,20 @@ const USER_TASK_FIELDS = [
  */
 export function createDealflowPanel(modeler, problems) {
   const el = h('section', { class: 'df-panel', 'aria-label': 'dealflow properties' });
-  let element = null;
 
   function selected() {
     const selection = modeler.get('selection').get();
     return selection.length === 1 ? selection[0] : modeler.get('canvas').getRootElement();
   }
 
+  let renders = 0;
   async function render() {
-    element = selected();
+    const mine = ++renders;
+    const element = selected();
     const bo = element.businessObject;
     const type = bo.$type;
     const title = h('h3', {}, bo.get('name') || bo.id, h('span', { class: 'muted small' }, ` ${type.replace('bpmn:', '')}`));
     const body = h('div', { class: 'df-body' });
-    clear(el, title, body);
     if (type === 'bpmn:Process' || type === 'bpmn:Collaboration') await renderProcess(body, element, bo);
     else if (type === 'bpmn:ServiceTask') await renderServiceTask(body, element, bo);
     else if (type === 'bpmn:ScriptTask') renderScript(body, element, bo);
@@ -46,17 +46,18 @@ export function createDealflowPanel(modeler, problems) {
     else if (type === 'bpmn:SequenceFlow') renderFlow(body, element, bo);
     if (bo.get('eventDefinitions')) await renderEvent(body, element, bo);
     if (!body.childNodes.length) body.append(h('p', { class: 'muted' }, 'Nothing dealflow-specific for this element.'));
+    if (mine === renders) clear(el, title, body); // a later selection's render wins over a slow earlier one
   }
 
   // --- DSL fields, checked by the server as they are typed -----------------------------------
-  function dslField({ label, value, kind, field, multiline, placeholder, onChange, list }) {
+  function dslField({ owner, label, value, kind, field, multiline, placeholder, onChange, list }) {
     const input = multiline
       ? h('textarea', { rows: 3, spellcheck: 'false', placeholder })
       : h('input', { spellcheck: 'false', placeholder, list });
     input.value = value || '';
     input.dataset.field = field;
     const message = h('div', { class: 'df-field-error', role: 'alert' });
-    const id = element.id;
+    const { id } = owner;
     const check = debounce(async (text) => {
       if (!kind) return;
       const error = await checkText(kind, text);
@@ -134,6 +135,7 @@ export function createDealflowPanel(modeler, problems) {
       clear(form, names.map((name) => {
         const spec = action.parameters[name] || {};
         return dslField({
+          owner: task,
           label: `${name}${spec.required ? ' *' : ''} — ${spec.type || 'any'}${spec.description ? `: ${spec.description}` : ''}`,
           value: state.params[name], kind: 'expression', field: `param:${name}`,
           placeholder: spec.type === 'string' ? '"text" or deal.field' : 'expression',
@@ -155,6 +157,7 @@ export function createDealflowPanel(modeler, problems) {
 
   function renderScript(body, task, bo) {
     body.append(dslField({
+      owner: task,
       label: 'Script (dealflow DSL)', value: bo.get('script') || '', kind: 'script', field: 'script', multiline: true,
       onChange: (value) => modeler.get('modeling').updateProperties(task, { script: value, scriptFormat: 'dealflow' }),
     }));
@@ -164,6 +167,7 @@ export function createDealflowPanel(modeler, problems) {
     const values = readProperties(bo);
     for (const spec of USER_TASK_FIELDS) {
       body.append(dslField({
+        owner: task,
         label: spec.label, value: values[spec.name], kind: spec.kind, field: `prop:${spec.name}`, multiline: spec.multiline,
         onChange: (value) => { values[spec.name] = value; writeProperties(modeler, task, values); },
       }));
@@ -176,6 +180,7 @@ export function createDealflowPanel(modeler, problems) {
     const isDefault = source.get('default') === bo;
     body.append(
       dslField({
+        owner: flow,
         label: 'Condition (dealflow expression)', value: conditionOf(bo), kind: 'expression', field: 'condition',
         placeholder: 'event.approved == true', onChange: (value) => writeCondition(modeler, flow, value),
       }),
@@ -207,6 +212,7 @@ export function createDealflowPanel(modeler, problems) {
     const holder = h('div');
     const draw = () => {
       const field = dslField({
+        owner: event,
         label: state.kind === 'timeDuration' ? 'Duration, e.g. 2h, 3d, or an expression' : state.kind === 'timeDate'
           ? 'Date (expression), e.g. deal.ready_date' : 'Cycle, e.g. R3/PT1H, or an expression',
         value: state.text, kind: 'expression', field: 'timer',

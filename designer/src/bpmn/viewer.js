@@ -1,6 +1,7 @@
 /** A read-only diagram with the active and completed elements of an instance marked. */
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
 import { dealflowModdle, spiffModdle } from './moddle.js';
+import { withLayout } from './layout.js';
 
 export function createViewer(container) {
   const viewer = new NavigatedViewer({ container, moddleExtensions: { dealflow: dealflowModdle, spiffworkflow: spiffModdle } });
@@ -10,7 +11,7 @@ export function createViewer(container) {
     viewer,
     async show(xml, { active = [], completed = [], incidents = [] } = {}) {
       if (xml !== shownXml) {
-        await viewer.importXML(xml);
+        await viewer.importXML(await withLayout(xml));
         shownXml = xml;
         viewer.get('canvas').zoom('fit-viewport', 'auto');
         if (viewer.get('canvas').zoom() > 1) viewer.get('canvas').zoom(1);

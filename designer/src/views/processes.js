@@ -14,6 +14,7 @@ import { dealflowModdle, spiffModdle } from '../bpmn/moddle.js';
 import { createDealflowPanel, checkText } from '../bpmn/panel.js';
 import { createProblems } from '../bpmn/problems.js';
 import { emptyDiagram } from '../bpmn/empty.js';
+import { withLayout } from '../bpmn/layout.js';
 import { readOperator, readProperties, conditionOf, eventDefinition, readTimer } from '../bpmn/model.js';
 
 const DRAFT_PREFIX = 'dealflow.draft.';
@@ -65,7 +66,7 @@ export function processesView() {
   async function open(xml, label) {
     problems.reset();
     try {
-      const { warnings } = await modeler.importXML(xml);
+      const { warnings } = await modeler.importXML(await withLayout(xml));
       modeler.get('canvas').zoom('fit-viewport', 'auto');
       if (modeler.get('canvas').zoom() > 1) modeler.get('canvas').zoom(1);
       currentKey = processBo().id;
@@ -73,6 +74,7 @@ export function processesView() {
       if (warnings.length) toast(`Opened with ${warnings.length} warning(s): ${warnings[0].message}`, 'warn');
       await refreshVersions();
     } catch (err) {
+      console.error(err);
       toast(`Cannot open the diagram: ${err.message}`, 'error');
     }
   }
@@ -235,7 +237,6 @@ export function processesView() {
     async mounted() {
       modeler = new Modeler({
         container: canvas,
-        keyboard: { bindTo: document },
         propertiesPanel: { parent: genericPanel },
         additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule],
         moddleExtensions: { dealflow: dealflowModdle, spiffworkflow: spiffModdle },

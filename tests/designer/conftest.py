@@ -1,0 +1,50 @@
+"""One live server and one Chromium for the designer's browser tests (starting either is slow)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+from playwright.sync_api import Browser, Page
+
+from tests.designer.browser import chromium, log_in
+from tests.designer.server import live_dealflow
+
+
+@pytest.fixture(scope="session")
+def base_url(tmp_path_factory) -> Iterator[str]:
+    with live_dealflow(tmp_path_factory.mktemp("designer")) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def http(base_url) -> Iterator[requests.Session]:
+    """The API as a script would use it, logged in as the admin (once login exists on the server)."""
+    session = requests.Session()
+    response = session.post(f"{base_url}/api/v1/auth/login", json={"login": "admin", "password": "demo"})
+    if response.ok:
+        session.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+    session.base = f"{base_url}/api/v1"  # type: ignore[attr-defined]
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def page(browser, base_url) -> Iterator[Page]:
+    """A fresh browser context (no cookies, no drafts) logged in as the designer."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    p = context.new_page()
+    p.set_default_timeout(20000)
+    errors: list[str] = []
+    p.on("pageerror", lambda err: errors.append(str(err)))
+    log_in(p, base_url)
+    yield p
+    context.close()
+    assert errors == [], f"uncaught errors in the page: {errors}"
