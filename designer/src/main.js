@@ -113,6 +113,7 @@ function route() {
   const found = ROUTES.find((r) => r.path === path) || ROUTES[0];
   document.querySelectorAll('.nav a').forEach((a) => a.classList.toggle('active', a.dataset.route === found.path));
   teardown();
+  document.getElementById('toast')?.classList.add('toast-hidden');
   current = found.view(rest.map(decodeURIComponent), { user });
   clear(main, current.el);
   if (current.mounted) current.mounted();

@@ -20,7 +20,7 @@ export function createProblems(modeler, onChange = () => {}) {
       badge.dataset.element = id;
       badge.title = messages.join('\n');
       badge.textContent = `⚠ ${messages[0]}${messages.length > 1 ? ` (+${messages.length - 1})` : ''}`;
-      const position = shape.waypoints ? { top: -10, left: 0 } : { bottom: -6, left: 0 };
+      const position = shape.waypoints ? { top: -9, left: -9 } : { top: -9, right: 11 };
       overlays.add(id, 'df-error', { position, html: badge });
     } else {
       canvas.removeMarker(id, 'df-has-error');

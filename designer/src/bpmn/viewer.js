@@ -2,6 +2,7 @@
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
 import { dealflowModdle, spiffModdle } from './moddle.js';
 import { withLayout } from './layout.js';
+import { fitDiagram } from './fit.js';
 
 export function createViewer(container) {
   const viewer = new NavigatedViewer({ container, moddleExtensions: { dealflow: dealflowModdle, spiffworkflow: spiffModdle } });
@@ -13,8 +14,7 @@ export function createViewer(container) {
       if (xml !== shownXml) {
         await viewer.importXML(await withLayout(xml));
         shownXml = xml;
-        viewer.get('canvas').zoom('fit-viewport', 'auto');
-        if (viewer.get('canvas').zoom() > 1) viewer.get('canvas').zoom(1);
+        fitDiagram(viewer.get('canvas'));
       }
       const canvas = viewer.get('canvas');
       const registry = viewer.get('elementRegistry');

@@ -15,9 +15,11 @@ import { createDealflowPanel, checkText } from '../bpmn/panel.js';
 import { createProblems } from '../bpmn/problems.js';
 import { emptyDiagram } from '../bpmn/empty.js';
 import { withLayout } from '../bpmn/layout.js';
+import { fitDiagram } from '../bpmn/fit.js';
 import { readOperator, readProperties, conditionOf, eventDefinition, readTimer } from '../bpmn/model.js';
 
 const DRAFT_PREFIX = 'dealflow.draft.';
+const PALETTE_ROOM = 130; // px left of the diagram kept free for the palette
 
 export function drafts() {
   return Object.keys(localStorage).filter((k) => k.startsWith(DRAFT_PREFIX)).map((k) => {
@@ -67,8 +69,7 @@ export function processesView() {
     problems.reset();
     try {
       const { warnings } = await modeler.importXML(await withLayout(xml));
-      modeler.get('canvas').zoom('fit-viewport', 'auto');
-      if (modeler.get('canvas').zoom() > 1) modeler.get('canvas').zoom(1);
+      fitDiagram(modeler.get('canvas'), { left: PALETTE_ROOM });
       currentKey = processBo().id;
       title.textContent = label || processBo().get('name') || currentKey;
       if (warnings.length) toast(`Opened with ${warnings.length} warning(s): ${warnings[0].message}`, 'warn');

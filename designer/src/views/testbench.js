@@ -53,9 +53,10 @@ export function testBenchView() {
     'Pick what to run and a deal, then Start. Events and the clock act on the sandbox only.'));
   const diagram = h('div', { class: 'viewer bench-viewer', id: 'run-diagram' });
   const logBox = h('div', { class: 'list-panel bench-log', id: 'run-log' });
+  const runView = h('div', { hidden: true }, diagram, h('h3', {}, 'Log'), logBox);
   const el = h('div', { class: 'bench-layout' },
     h('aside', { class: 'sidebar' }, setup, controls),
-    h('section', { class: 'bench-main' }, summary, diagram, h('h3', {}, 'Log'), logBox));
+    h('section', { class: 'bench-main' }, summary, runView));
 
   let run = null;
   let viewer;
@@ -150,6 +151,7 @@ export function testBenchView() {
 
   async function show(state) {
     run = state;
+    runView.hidden = false; // before drawing: a hidden container has no size to fit the diagram into
     const deal = state.deal || {};
     clear(summary,
       h('div', { class: 'bench-facts' },
