@@ -9,7 +9,7 @@ import requests
 from playwright.sync_api import Browser, Page
 
 from tests.designer.browser import chromium, log_in
-from tests.designer.server import live_dealflow
+from tests.designer.server import api_session, live_dealflow
 
 
 @pytest.fixture(scope="session")
@@ -26,12 +26,8 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def http(base_url) -> Iterator[requests.Session]:
-    """The API as a script would use it, logged in as the admin (once login exists on the server)."""
-    session = requests.Session()
-    response = session.post(f"{base_url}/api/v1/auth/login", json={"login": "admin", "password": "demo"})
-    if response.ok:
-        session.headers["X-CSRF-Token"] = response.json()["csrf_token"]
-    session.base = f"{base_url}/api/v1"  # type: ignore[attr-defined]
+    """The API as a script would use it, logged in as the admin."""
+    session = api_session(base_url)
     yield session
     session.close()
 

@@ -10,19 +10,21 @@ import sys
 import tempfile
 from pathlib import Path
 
-import requests
 from playwright.sync_api import Page
 
 from tests.designer.browser import chromium, log_in
-from tests.designer.server import live_dealflow
+from tests.designer.server import api_session, live_dealflow
 from tests.support.bpmn import Bpmn
 
 
-def _history(api: str) -> int:
+def _history(base: str) -> int:
     """Two waiting instances and one incident; returns the waiting instance to show."""
+    http = api_session(base)
+    api = http.base  # type: ignore[attr-defined]
+
     def deploy(xml: str) -> None:
-        requests.post(f"{api}/processes", data=xml.encode(), headers={"Content-Type": "application/xml"},
-                      timeout=30).raise_for_status()
+        http.post(f"{api}/processes", data=xml.encode(), headers={"Content-Type": "application/xml"},
+                  timeout=30).raise_for_status()
 
     deploy(Bpmn("await_payment", "Await payment").start().service("note", "add_comment", text='"waiting"')
            .message_catch("paid", "order.paid").end().chain("start", "note", "paid", "end").xml())
@@ -32,8 +34,8 @@ def _history(api: str) -> int:
     shown = 0
     starts = (("Sofa Milano", "await_payment"), ("Wardrobe Oslo", "await_payment"), ("Bed Lotus", "record_source"))
     for title, key in starts:
-        deal = requests.post(f"{api}/deals", json={"title": title}, timeout=30).json()
-        instance = requests.post(f"{api}/processes/{key}/start", json={"deal_id": deal["id"]}, timeout=30).json()
+        deal = http.post(f"{api}/deals", json={"title": title}, timeout=30).json()
+        instance = http.post(f"{api}/processes/{key}/start", json={"deal_id": deal["id"]}, timeout=30).json()
         shown = shown or instance["id"]
     return shown
 
@@ -47,7 +49,7 @@ def _shot(page: Page, out: Path, name: str, wait: int = 1200) -> None:
 def take(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, live_dealflow(Path(tmp)) as base, chromium() as browser:
-        instance_id = _history(f"{base}/api/v1")
+        instance_id = _history(base)
         page = browser.new_page(viewport={"width": 1366, "height": 768})
         page.set_default_timeout(20000)
         page.goto(f"{base}/")

@@ -3,8 +3,9 @@
  * and completed elements marked, its history and incidents, which can be retried.
  */
 import { api } from '../api.js';
-import { h, clear, toast, errorText, when, table } from '../ui.js';
+import { h, clear, toast, errorText, when, table, debounce } from '../ui.js';
 import { createViewer } from '../bpmn/viewer.js';
+import { watch } from '../live.js';
 
 const STATUSES = ['running', 'incident', 'completed', 'cancelled'];
 
@@ -125,13 +126,19 @@ function instanceView(id) {
     }
   }
 
+  let unwatch = () => {};
+  const onLive = debounce((event, payload) => {
+    if (payload && payload.instance_id === id) refresh();
+  }, 300);
   return {
     el,
     mounted() {
       viewer = createViewer(diagram);
+      unwatch = watch(`instance:${id}`, onLive); // steps and incidents show as they happen
       refresh();
     },
     destroy() {
+      unwatch();
       if (viewer) viewer.destroy();
     },
   };

@@ -5,11 +5,11 @@
  * Talks to the test-runs API (POST /test-runs, /test-runs/{id}/events, /advance, GET state,
  * /log, /case); until that API is deployed the screen says so and stays usable for setup.
  */
-import { io } from 'socket.io-client';
 import { api, once } from '../api.js';
-import { h, clear, toast, errorText, when, table } from '../ui.js';
+import { h, clear, toast, errorText, when, table, debounce } from '../ui.js';
 import { createViewer } from '../bpmn/viewer.js';
 import { vocabulary } from '../bpmn/panel.js';
+import { watch } from '../live.js';
 
 function placeholderFor(type) {
   return { number: 0, money: '0', bool: false, boolean: false }[type] ?? '';
@@ -60,7 +60,7 @@ export function testBenchView() {
 
   let run = null;
   let viewer;
-  let socket;
+  let unwatch = () => {};
   let vocab = { events: {} };
 
   function syncKind() {
@@ -185,13 +185,11 @@ export function testBenchView() {
   }
 
   function subscribe() {
-    if (!socket) {
-      socket = io({ transports: ['websocket', 'polling'] });
-      socket.onAny(async (name) => {
-        if (run && name.startsWith('test-run')) show(await api.get(`/test-runs/${run.id}`));
-      });
-    }
-    socket.emit('subscribe', { room: `test-run:${run.id}` });
+    unwatch();
+    const runId = run.id;
+    unwatch = watch(`test-run:${runId}`, debounce(async (event) => {
+      if (run && run.id === runId && event.startsWith('test-run')) show(await api.get(`/test-runs/${runId}`));
+    }, 200));
   }
 
   kindSelect.addEventListener('change', syncKind);
@@ -218,7 +216,7 @@ export function testBenchView() {
     },
     destroy() {
       if (viewer) viewer.destroy();
-      if (socket) socket.disconnect();
+      unwatch();
     },
   };
 }
