@@ -192,3 +192,19 @@ def test_a_shipped_diagram_uploaded_and_deployed_keeps_every_dealflow_setting(pa
     copy = next(p for p in http.get(f"{http.base}/processes").json() if p["key"] == "send_to_bank_copy")
     for key in ("parameters", "required_fields", "messages"):
         assert copy[key] == original[key]
+
+
+def test_validate_lints_the_diagram_and_puts_each_problem_on_its_element(page: Page, http):
+    xml = (Bpmn("loose_ends").start().service("note", "add_comment", text='"hi"').service("lost", "add_comment")
+           .end().chain("start", "note", "end").xml())
+    page.set_input_files('input[type="file"]', files=[{"name": "loose.bpmn", "mimeType": "application/xml",
+                                                       "buffer": xml.encode()}])
+    page.wait_for_selector('.djs-shape[data-element-id="lost"]')  # laid out: the file has no diagram part
+    page.click('[data-action="validate"]')
+    badge = page.locator('.df-error-badge[data-element="lost"]')  # every message in its tooltip
+    expect(badge).to_have_attribute("title", re.compile(r"text is required[\s\S]*Element is not connected"))
+    expect(page.locator('.df-error-badge[data-element="note"]')).to_have_count(0)
+    expect(page.locator("#problems")).to_contain_text("lost:")
+    page.click('[data-action="deploy"]')
+    expect(page.locator("#toast")).to_contain_text("Fix the problems")
+    assert http.get(f"{http.base}/processes/loose_ends/versions").status_code == 404

@@ -16,6 +16,7 @@ import { createProblems } from '../bpmn/problems.js';
 import { emptyDiagram } from '../bpmn/empty.js';
 import { withLayout } from '../bpmn/layout.js';
 import { fitDiagram } from '../bpmn/fit.js';
+import { lintDiagram } from '../bpmn/lint.js';
 import { readOperator, readProperties, conditionOf, eventDefinition, readTimer } from '../bpmn/model.js';
 
 const DRAFT_PREFIX = 'dealflow.draft.';
@@ -163,11 +164,9 @@ export function processesView() {
     const registry = modeler.get('elementRegistry');
     const checks = [];
     const add = (id, field, kind, text) => checks.push(checkText(kind, text).then((m) => problems.set(id, field, m)));
-    let starts = 0;
     for (const shape of registry.getAll()) {
       const bo = shape.businessObject;
       if (shape.type === 'label' || !bo) continue;
-      if (bo.$type === 'bpmn:StartEvent') starts += 1;
       if (bo.$type === 'bpmn:ServiceTask') {
         const { action, params } = readOperator(bo);
         if (!action) problems.set(bo.id, 'action', 'pick an action');
@@ -194,7 +193,9 @@ export function processesView() {
       }
     }
     await Promise.all(checks);
-    if (!starts) problems.set(processBo().id, 'start', 'the process has no start event');
+    for (const { id, message, rule } of await lintDiagram(modeler.getDefinitions())) {
+      problems.set(id || processBo().id, `lint:${rule}`, message);
+    }
     const count = problems.list().length;
     if (!quiet) toast(count ? `${count} problem(s) found` : 'No problems found.', count ? 'error' : 'info');
     return count === 0;
