@@ -39,7 +39,7 @@ def page(browser, base_url) -> Iterator[Page]:
     p = context.new_page()
     p.set_default_timeout(20000)
     errors: list[str] = []
-    p.on("pageerror", lambda err: errors.append(str(err)))
+    p.on("pageerror", lambda err: errors.append(f"{err}\n{err.stack}"))
     log_in(p, base_url)
     yield p
     context.close()

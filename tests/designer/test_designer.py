@@ -39,6 +39,34 @@ def _click_element(page: Page, element_id: str) -> None:
     page.click(f'.djs-shape[data-element-id="{element_id}"]')
 
 
+def _new_process(page: Page, key: str) -> None:
+    page.click('[data-action="new-process"]')
+    page.wait_for_function("() => document.querySelector('[data-field=process-id]').value === "
+                           "window.dealflowModeler.get('canvas').getRootElement().businessObject.id")
+    page.fill('[data-field="process-id"]', key)
+    page.press('[data-field="process-id"]', "Tab")
+
+
+def _open_pad(page: Page, element_id: str) -> None:
+    """Select `element_id` afresh so its context pad shows (a click on the selected element does not)."""
+    page.click(".djs-container svg", position={"x": 600, "y": 650})
+    _click_element(page, element_id)
+
+
+def _append(page: Page, source: str, action: str) -> str:
+    """Append from `source` with the context pad; returns the new element's id."""
+    _open_pad(page, source)
+    page.click(f'.djs-context-pad [data-action="{action}"]')
+    page.keyboard.press("Escape")  # leaves the label editing
+    return page.evaluate("() => window.dealflowModeler.get('selection').get()[0].id")
+
+
+def _replace(page: Page, element_id: str, replacement: str) -> None:
+    _open_pad(page, element_id)
+    page.click('.djs-context-pad [data-action="replace"]')
+    page.click(f'.djs-popup [data-id="{replacement}"]')
+
+
 def _select_flow(page: Page, flow_id: str) -> None:
     """A straight flow's box is a line of no height, which Playwright counts as hidden and will not
     click; selecting it is what a click would do."""
@@ -60,28 +88,19 @@ def test_the_designer_is_served_at_the_root_and_the_api_keeps_its_own_errors(bas
 
 
 def test_drawing_a_process_with_a_service_task_and_deploying_it(page: Page, http):
-    page.click('[data-action="new-process"]')
-    page.wait_for_function("() => document.querySelector('[data-field=process-id]').value === "
-                           "window.dealflowModeler.get('canvas').getRootElement().businessObject.id")
-    page.fill('[data-field="process-id"]', "greet_the_client")
-    page.press('[data-field="process-id"]', "Tab")
+    _new_process(page, "greet_the_client")
     page.fill('[data-field="process-name"]', "Greet the client")
 
-    _click_element(page, "start")
+    _open_pad(page, "start")
     page.click('.djs-context-pad [data-action="append.append-task"]')
     page.keyboard.type("Note the greeting")
     page.click(".djs-container svg", position={"x": 500, "y": 600})  # ends the label editing
-    task = page.locator(".djs-shape.selected, .djs-shape").filter(has_text="Note the greeting").first
-    task_id = task.get_attribute("data-element-id")
-    _click_element(page, task_id)
-    page.click('.djs-context-pad [data-action="replace"]')
-    page.click('.djs-popup [data-id="replace-with-service-task"]')  # the new service task stays selected
+    task_id = page.locator(".djs-shape").filter(has_text="Note the greeting").first.get_attribute("data-element-id")
+    _replace(page, task_id, "replace-with-service-task")  # the new service task stays selected
     expect(page.locator(".df-panel h3")).to_contain_text("ServiceTask")
     page.select_option('[data-field="action"]', "add_comment")
     page.fill('[data-field="param:text"]', '"Greeted {deal.title}"')
-    page.click(".djs-container svg", position={"x": 500, "y": 600})
-    _click_element(page, task_id)
-    page.click('.djs-context-pad [data-action="append.end-event"]')
+    _append(page, task_id, "append.end-event")
     page.click('[data-action="deploy"]')
     expect(page.locator("#toast")).to_contain_text("Deployed greet_the_client as version 1")
 
@@ -208,3 +227,34 @@ def test_validate_lints_the_diagram_and_puts_each_problem_on_its_element(page: P
     page.click('[data-action="deploy"]')
     expect(page.locator("#toast")).to_contain_text("Fix the problems")
     assert http.get(f"{http.base}/processes/loose_ends/versions").status_code == 404
+
+
+def test_timers_crm_events_start_parameters_and_preconditions_reach_the_server(page: Page, http):
+    _new_process(page, "wait_for_the_bank")
+    page.click("text=+ parameter")
+    page.fill('[aria-label="parameter name"]', "ready_date")
+    page.select_option('[aria-label="parameter type"]', "datetime")
+    page.click("text=+ required field")
+    page.fill('[aria-label="required field"]', "bank")
+
+    timer = _append(page, "start", "append.intermediate-event")
+    _replace(page, timer, "replace-with-timer-intermediate-catch")
+    page.select_option('[data-field="timer-kind"]', "timeDuration")
+    page.fill('[data-field="timer"]', "2h")
+    message = _append(page, timer, "append.intermediate-event")
+    _replace(page, message, "replace-with-message-intermediate-catch")
+    page.fill('[data-field="message"]', "bank.decision")
+    page.press('[data-field="message"]', "Tab")
+    _append(page, message, "append.end-event")
+    page.click('[data-action="deploy"]')
+    expect(page.locator("#toast")).to_contain_text("Deployed wait_for_the_bank as version 1")
+
+    deployed = next(p for p in http.get(f"{http.base}/processes").json() if p["key"] == "wait_for_the_bank")
+    assert deployed["messages"] == ["bank.decision"]
+    assert [(p["name"], p["type"], p["required"]) for p in deployed["parameters"]] == [("ready_date", "datetime", True)]
+    assert [f["name"] for f in deployed["required_fields"]] == ["bank"]
+    deal = http.post(f"{http.base}/deals", json={"title": "Credit sofa", "fields": {"bank": "Alfa"}}).json()
+    started = http.post(f"{http.base}/processes/wait_for_the_bank/start",
+                        json={"deal_id": deal["id"], "params": {"ready_date": "2026-12-01T10:00:00+00:00"}})
+    assert started.status_code == 201, started.text
+    assert http.get(f"{http.base}/instances/{started.json()['id']}").json()["active_elements"] == [timer]

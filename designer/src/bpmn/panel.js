@@ -32,7 +32,9 @@ export function createDealflowPanel(modeler, problems) {
   }
 
   let renders = 0;
+  let destroyed = false;
   async function render() {
+    if (destroyed) return; // a debounced render may fire after the modeler is gone
     const mine = ++renders;
     const element = selected();
     const bo = element.businessObject;
@@ -46,7 +48,7 @@ export function createDealflowPanel(modeler, problems) {
     else if (type === 'bpmn:SequenceFlow') renderFlow(body, element, bo);
     if (bo.get('eventDefinitions')) await renderEvent(body, element, bo);
     if (!body.childNodes.length) body.append(h('p', { class: 'muted' }, 'Nothing dealflow-specific for this element.'));
-    if (mine === renders) clear(el, title, body); // a later selection's render wins over a slow earlier one
+    if (mine === renders && !destroyed) clear(el, title, body); // a later selection's render wins over a slow earlier one
   }
 
   // --- DSL fields, checked by the server as they are typed -----------------------------------
@@ -249,7 +251,7 @@ export function createDealflowPanel(modeler, problems) {
   const rerender = debounce(render, 30);
   modeler.on('selection.changed', rerender);
   modeler.on('import.done', rerender);
-  return { el, render };
+  return { el, render, destroy: () => { destroyed = true; } };
 }
 
 /** null when the text is valid, else the server's message with its place. */

@@ -8,11 +8,15 @@ export function createViewer(container) {
   const viewer = new NavigatedViewer({ container, moddleExtensions: { dealflow: dealflowModdle, spiffworkflow: spiffModdle } });
   let marked = [];
   let shownXml = null;
+  let destroyed = false;
   return {
     viewer,
     async show(xml, { active = [], completed = [], incidents = [] } = {}) {
+      if (destroyed) return; // an answer that arrives after the page was left
       if (xml !== shownXml) {
-        await viewer.importXML(await withLayout(xml));
+        const laidOut = await withLayout(xml);
+        if (destroyed) return;
+        await viewer.importXML(laidOut);
         shownXml = xml;
         fitDiagram(viewer.get('canvas'));
       }
@@ -29,6 +33,7 @@ export function createViewer(container) {
       mark(incidents, 'df-incident');
     },
     destroy() {
+      destroyed = true;
       viewer.destroy();
     },
   };

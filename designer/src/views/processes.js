@@ -59,6 +59,7 @@ export function processesView() {
 
   let modeler;
   let problems;
+  let panel;
   let currentKey = null;
 
   function processBo() {
@@ -245,13 +246,14 @@ export function processesView() {
       });
       window.dealflowModeler = modeler; // for the browser tests and the console
       problems = createProblems(modeler, showProblems);
-      const panel = createDealflowPanel(modeler, problems);
+      panel = createDealflowPanel(modeler, problems);
       clear(panelColumn, panel.el, genericPanel);
       await refreshSidebar();
       const [first] = drafts();
       await open(first ? first.xml : emptyDiagram(`process_${Date.now().toString(36)}`), first ? `${first.key} (draft)` : undefined);
     },
     destroy() {
+      if (panel) panel.destroy();
       if (modeler) modeler.destroy();
       delete window.dealflowModeler;
     },
