@@ -49,7 +49,7 @@ def _new_process(page: Page, key: str) -> None:
 
 def _open_pad(page: Page, element_id: str) -> None:
     """Select `element_id` afresh so its context pad shows (a click on the selected element does not)."""
-    page.click(".djs-container svg", position={"x": 600, "y": 650})
+    page.click(".djs-container svg", position={"x": 700, "y": 12})
     _click_element(page, element_id)
 
 
@@ -258,3 +258,21 @@ def test_timers_crm_events_start_parameters_and_preconditions_reach_the_server(p
                         json={"deal_id": deal["id"], "params": {"ready_date": "2026-12-01T10:00:00+00:00"}})
     assert started.status_code == 201, started.text
     assert http.get(f"{http.base}/instances/{started.json()['id']}").json()["active_elements"] == [timer]
+
+
+def test_comparing_the_diagram_with_its_deployed_version_lists_and_marks_the_changes(page: Page):
+    page.click('[data-process="send_to_bank"]')
+    _click_element(page, "offer_new_conditions")
+    page.fill('[data-field="param:due"]', "2d")
+    _select_flow(page, "flow_approved")
+    page.fill('[data-field="condition"]', "event.approved == true and deal.amount > 0")
+    end = _append(page, "credit_rejected", "append.text-annotation")
+    page.click('[data-action="compare"]')
+    box = page.locator("#compare")
+    expect(box.locator('[data-element="offer_new_conditions"]')).to_contain_text("parameter due 1d → 2d")
+    expect(box.locator('[data-element="flow_approved"]')).to_contain_text(
+        "condition event.approved == true → event.approved == true and deal.amount > 0")
+    expect(box.locator(".diff")).to_have_count(2)  # an annotation changes nothing the server runs
+    expect(page.locator('.djs-element.df-changed[data-element-id="offer_new_conditions"]')).to_have_count(1)
+    expect(page.locator('.djs-element.df-changed[data-element-id="flow_approved"]')).to_have_count(1)
+    expect(page.locator(f'.djs-element.df-changed[data-element-id="{end}"]')).to_have_count(0)

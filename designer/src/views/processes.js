@@ -17,6 +17,7 @@ import { emptyDiagram } from '../bpmn/empty.js';
 import { withLayout } from '../bpmn/layout.js';
 import { fitDiagram } from '../bpmn/fit.js';
 import { lintDiagram } from '../bpmn/lint.js';
+import { parse, describe, diff } from '../bpmn/compare.js';
 import { readOperator, readProperties, conditionOf, eventDefinition, readTimer } from '../bpmn/model.js';
 
 const DRAFT_PREFIX = 'dealflow.draft.';
@@ -38,6 +39,7 @@ export function processesView() {
   const panelColumn = h('aside', { class: 'properties' });
   const genericPanel = h('details', { class: 'generic-panel' }, h('summary', {}, 'All BPMN properties'));
   const problemsBar = h('div', { class: 'problems', id: 'problems' });
+  const compareBox = h('div', { class: 'compare', id: 'compare', hidden: true });
   const title = h('span', { class: 'doc-title' }, '');
   const versionSelect = h('select', { 'aria-label': 'versions', class: 'versions', title: 'Deployed versions' });
   const fileInput = h('input', { type: 'file', accept: '.bpmn,.xml', hidden: true });
@@ -49,10 +51,12 @@ export function processesView() {
         h('span', { class: 'spacer' }),
         h('button', { onclick: () => saveDraft(), 'data-action': 'save-draft' }, 'Save draft'),
         h('button', { onclick: () => validate(), 'data-action': 'validate' }, 'Validate'),
+        h('button', { onclick: () => compare(), 'data-action': 'compare', title: 'Compare this diagram with a deployed version' }, 'Compare'),
         h('button', { class: 'primary', onclick: () => deploy(), 'data-action': 'deploy' }, 'Deploy'),
         h('button', { onclick: () => download(), 'data-action': 'download' }, 'Download'),
         h('button', { onclick: () => fileInput.click(), 'data-action': 'upload' }, 'Upload'),
         fileInput),
+      compareBox,
       canvas,
       problemsBar),
     panelColumn);
@@ -69,6 +73,8 @@ export function processesView() {
 
   async function open(xml, label) {
     problems.reset();
+    compareBox.hidden = true;
+    compared = [];
     try {
       const { warnings } = await modeler.importXML(await withLayout(xml));
       fitDiagram(modeler.get('canvas'), { left: PALETTE_ROOM });
@@ -219,6 +225,51 @@ export function processesView() {
       if (!details.length && err.status === 422) problems.set(processBo().id, 'server', err.message);
       toast(`Deploy refused: ${errorText(err)}`, 'error');
     }
+  }
+
+  const COMPARE_MARKERS = ['df-added', 'df-changed'];
+  let compared = [];
+
+  function unmarkCompared() {
+    const c = modeler.get('canvas');
+    for (const [id, marker] of compared) c.removeMarker(id, marker);
+    compared = [];
+  }
+
+  /** This diagram against a deployed version: changes listed, and marked on the diagram. */
+  async function compare(version) {
+    unmarkCompared();
+    let versions = [];
+    try {
+      versions = await api.get(`/processes/${encodeURIComponent(currentKey)}/versions`);
+    } catch {
+      toast('This process has no deployed version to compare with.', 'error');
+      return;
+    }
+    const against = version || versions[0].version;
+    const older = await parse(await api.get(`/processes/${encodeURIComponent(currentKey)}/xml?version=${against}`, { text: true }));
+    const result = diff(describe(older), describe(modeler.getDefinitions()));
+    const registry = modeler.get('elementRegistry');
+    const mark = (items, marker) => items.filter((i) => registry.get(i.id)).forEach((i) => {
+      modeler.get('canvas').addMarker(i.id, marker);
+      compared.push([i.id, marker]);
+    });
+    mark(result.added, COMPARE_MARKERS[0]);
+    mark(result.changed, COMPARE_MARKERS[1]);
+    const picker = h('select', { 'aria-label': 'compare with version', onchange: (e) => compare(Number(e.target.value)) },
+      versions.map((v) => h('option', { value: v.version, selected: v.version === against }, `v${v.version}`)));
+    const label = (i) => `${i.facts.name || i.id} (${i.facts.type})`;
+    const none = !result.added.length && !result.removed.length && !result.changed.length;
+    clear(compareBox,
+      h('div', { class: 'compare-head' }, h('strong', {}, 'This diagram compared with '), picker,
+        h('span', { class: 'spacer' }),
+        h('button', { class: 'small', onclick: () => { compareBox.hidden = true; unmarkCompared(); } }, 'Close')),
+      none ? h('p', { class: 'muted' }, 'No differences in what the server runs.') : null,
+      result.added.map((i) => h('div', { class: 'diff diff-added', dataset: { element: i.id } }, `+ added ${label(i)}`)),
+      result.removed.map((i) => h('div', { class: 'diff diff-removed', dataset: { element: i.id } }, `− removed ${label(i)}`)),
+      result.changed.map((i) => h('div', { class: 'diff diff-changed', dataset: { element: i.id } }, `~ ${label(i)}: `,
+        i.what.map((w) => h('span', { class: 'diff-what' }, `${w.key} `, h('del', {}, w.before || '∅'), ' → ', h('ins', {}, w.after || '∅'))))));
+    compareBox.hidden = false;
   }
 
   async function download() {
