@@ -70,3 +70,12 @@ export function table(columns, rows, { onRowClick, empty = 'Nothing here yet.' }
       dataset: { id: row.id ?? '' },
     }, columns.map((c) => h('td', {}, c.render ? c.render(row) : row[c.key] ?? ''))))));
 }
+
+/** Save `text` as a file the browser downloads. */
+export function download(name, text, type = 'text/plain') {
+  const a = h('a', { href: URL.createObjectURL(new Blob([text], { type })), download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}

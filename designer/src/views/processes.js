@@ -9,7 +9,7 @@ import 'bpmn-js/dist/assets/bpmn-js.css';
 import 'bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css';
 import '@bpmn-io/properties-panel/dist/assets/properties-panel.css';
 import { api, once } from '../api.js';
-import { h, clear, toast, errorText, when } from '../ui.js';
+import { h, clear, toast, errorText, when, download } from '../ui.js';
 import { dealflowModdle, spiffModdle } from '../bpmn/moddle.js';
 import { createDealflowPanel, checkText } from '../bpmn/panel.js';
 import { createProblems } from '../bpmn/problems.js';
@@ -53,7 +53,7 @@ export function processesView() {
         h('button', { onclick: () => validate(), 'data-action': 'validate' }, 'Validate'),
         h('button', { onclick: () => compare(), 'data-action': 'compare', title: 'Compare this diagram with a deployed version' }, 'Compare'),
         h('button', { class: 'primary', onclick: () => deploy(), 'data-action': 'deploy' }, 'Deploy'),
-        h('button', { onclick: () => download(), 'data-action': 'download' }, 'Download'),
+        h('button', { onclick: () => downloadXml(), 'data-action': 'download' }, 'Download'),
         h('button', { onclick: () => fileInput.click(), 'data-action': 'upload' }, 'Upload'),
         fileInput),
       compareBox,
@@ -272,12 +272,8 @@ export function processesView() {
     compareBox.hidden = false;
   }
 
-  async function download() {
-    const blob = new Blob([await xml()], { type: 'application/xml' });
-    const a = h('a', { href: URL.createObjectURL(blob), download: `${currentKey}.bpmn` });
-    document.body.append(a);
-    a.click();
-    a.remove();
+  async function downloadXml() {
+    download(`${currentKey}.bpmn`, await xml(), 'application/xml');
   }
 
   fileInput.addEventListener('change', async () => {

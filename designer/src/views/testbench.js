@@ -6,7 +6,7 @@
  * /log, /case); until that API is deployed the screen says so and stays usable for setup.
  */
 import { api, once } from '../api.js';
-import { h, clear, toast, errorText, when, table, debounce } from '../ui.js';
+import { h, clear, toast, errorText, when, table, debounce, download } from '../ui.js';
 import { createViewer } from '../bpmn/viewer.js';
 import { vocabulary } from '../bpmn/panel.js';
 import { watch } from '../live.js';
@@ -62,6 +62,7 @@ export function testBenchView() {
   let viewer;
   let unwatch = () => {};
   let vocab = { events: {} };
+  let pipelines = [];
 
   function syncKind() {
     el.querySelectorAll('.process-only').forEach((node) => { node.hidden = kindSelect.value !== 'process'; });
@@ -91,7 +92,8 @@ export function testBenchView() {
   }
 
   async function start() {
-    const body = { kind: kindSelect.value, pipeline: pipelineSelect.value || undefined };
+    const body = { kind: kindSelect.value };
+    if (body.kind === 'robots') body.pipeline = pipelineSelect.value;
     if (body.kind === 'process') {
       body.process = processSelect.value;
       body.params = Object.fromEntries([...paramsBox.querySelectorAll('input')].filter((i) => i.value).map((i) => [i.dataset.param, i.value]));
@@ -128,6 +130,22 @@ export function testBenchView() {
     }
   }
 
+  /** The deal's pipeline as a strip of stages, the current one lit: the board, in one line. */
+  function stageStrip(deal) {
+    const pipeline = pipelines.find((p) => p.code === deal.pipeline);
+    if (!pipeline) return null;
+    return h('div', { class: 'stage-strip', id: 'run-board' }, h('strong', {}, `${pipeline.name}: `),
+      pipeline.stages.map((stage) => h('span', { class: stage.code === deal.stage ? 'stage current' : 'stage', dataset: { stage: stage.code } }, stage.name)));
+  }
+
+  async function completeTask(taskId) {
+    try {
+      show(await api.post(`/test-runs/${run.id}/tasks/${taskId}/complete`, { result: {} }));
+    } catch (err) {
+      toast(errorText(err), 'error');
+    }
+  }
+
   async function advance(body) {
     try {
       show(await api.post(`/test-runs/${run.id}/advance`, body));
@@ -136,14 +154,12 @@ export function testBenchView() {
     }
   }
 
+  /** The run as a case file for `dealflow test-processes`, and the BPMN it needs beside it. */
   async function saveCase() {
     try {
       const c = await api.get(`/test-runs/${run.id}/case`);
-      const text = c.yaml || c.text || JSON.stringify(c, null, 2);
-      const a = h('a', { href: URL.createObjectURL(new Blob([text], { type: 'text/yaml' })), download: `${run.process || 'run'}.cases.yaml` });
-      document.body.append(a);
-      a.click();
-      a.remove();
+      download(c.file_name || 'run.cases.yaml', c.yaml, 'text/yaml');
+      if (c.bpmn) download(c.bpmn_file_name || `${c.process}.bpmn`, c.bpmn, 'application/xml');
     } catch (err) {
       toast(errorText(err), 'error');
     }
@@ -160,7 +176,10 @@ export function testBenchView() {
         state.instance ? h('span', {}, h('strong', {}, 'Instance '), h('span', { class: `status status-${state.instance.status}`, id: 'run-instance-status' }, state.instance.status)) : null,
         state.instance && state.instance.waiting_for && state.instance.waiting_for.length ? h('span', {}, `waits for ${state.instance.waiting_for.join(', ')}`) : null),
       state.jobs && state.jobs.length ? h('p', { class: 'small muted' }, `Next due: ${state.jobs.slice(0, 3).map((j) => `${j.robot || j.element_id || j.kind} at ${when(j.due_at)}`).join('; ')}`) : null,
-      state.tasks && state.tasks.length ? h('p', { class: 'small' }, `Tasks: ${state.tasks.map((t) => `${t.title} → ${t.assignee || t.group} (${t.status})`).join('; ')}`) : null);
+      stageStrip(deal),
+      state.tasks && state.tasks.length ? h('div', { class: 'bench-tasks', id: 'run-tasks' }, state.tasks.map((t) => h('div', { class: 'bench-task' },
+        h('span', {}, `${t.title} → ${t.assignee || t.group || '—'} `, h('span', { class: 'status' }, t.status)),
+        t.status === 'open' ? h('button', { class: 'small', 'data-action': 'complete-task', onclick: () => completeTask(t.id) }, 'Complete') : null))) : null);
     if (state.instance && state.process) {
       try {
         const xml = await api.get(`/processes/${encodeURIComponent(state.process)}/xml?version=${state.process_version}`, { text: true });
@@ -203,7 +222,9 @@ export function testBenchView() {
       viewer = createViewer(diagram);
       syncKind();
       try {
-        const [processes, pipelines, words] = await Promise.all([api.get('/processes'), api.get('/pipelines'), vocabulary(), once('/actions')]);
+        let processes;
+        let words;
+        [processes, pipelines, words] = await Promise.all([api.get('/processes'), api.get('/pipelines'), vocabulary(), once('/actions')]);
         vocab = words;
         processSelect.append(...processes.map((p) => h('option', { value: p.key }, `${p.name || p.key} v${p.version}`)));
         pipelineSelect.append(...pipelines.map((p) => h('option', { value: p.code }, p.name)));
