@@ -41,8 +41,8 @@ def _click_element(page: Page, element_id: str) -> None:
 
 def _new_process(page: Page, key: str) -> None:
     page.click('[data-action="new-process"]')
-    page.wait_for_function("() => document.querySelector('[data-field=process-id]').value === "
-                           "window.dealflowModeler.get('canvas').getRootElement().businessObject.id")
+    page.wait_for_function("() => document.querySelector('[data-field=process-id]')?.value === "
+                           "window.dealflowModeler?.get('canvas').getRootElement().businessObject.id")
     page.fill('[data-field="process-id"]', key)
     page.press('[data-field="process-id"]', "Tab")
 

@@ -24,6 +24,7 @@ export function testBenchView() {
   const paramsBox = h('div', { class: 'df-list', id: 'run-params' });
   const sandboxTitle = h('input', { name: 'sandbox_title', placeholder: 'sandbox deal title' });
   const sandboxStage = h('input', { name: 'sandbox_stage', placeholder: 'stage, e.g. main.new', value: 'main.new' });
+  const sandboxResponsible = h('input', { name: 'sandbox_responsible', placeholder: 'responsible (login)', value: 'manager.north1' });
   const sandboxFields = h('textarea', { name: 'sandbox_fields', rows: 3, placeholder: '{"credit_type": "credit"}' });
   const setup = h('form', { class: 'bench-setup', onsubmit: (e) => { e.preventDefault(); start(); } },
     h('h3', {}, 'Run'),
@@ -35,6 +36,7 @@ export function testBenchView() {
     h('details', {}, h('summary', {}, 'or a sandbox deal'),
       h('label', { class: 'df-field' }, 'Title', sandboxTitle),
       h('label', { class: 'df-field' }, 'Stage', sandboxStage),
+      h('label', { class: 'df-field' }, 'Responsible', sandboxResponsible),
       h('label', { class: 'df-field' }, 'Fields (JSON)', sandboxFields)),
     h('button', { class: 'primary wide', type: 'submit', 'data-action': 'start-run' }, 'Start'));
 
@@ -106,6 +108,7 @@ export function testBenchView() {
         return;
       }
       body.deal = { title: sandboxTitle.value || 'Sandbox deal', stage: sandboxStage.value, fields };
+      if (sandboxResponsible.value.trim()) body.deal.responsible = sandboxResponsible.value.trim();
     }
     try {
       show(await api.post('/test-runs', body));
