@@ -86,14 +86,24 @@ def take(out: Path) -> None:
 
         page.click('a[href="#/testbench"]')
         page.wait_for_selector('[data-action="start-run"]')
+        page.select_option('select[name="process"]', "send_to_bank")
+        page.fill('input[data-param="ready_date"]', "2030-01-07T10:00:00+00:00")
+        page.click("text=or a sandbox deal")
+        page.fill('input[name="sandbox_title"]', "TV on credit")
+        page.fill('input[name="sandbox_stage"]', "main.product_agreement")
+        page.fill('textarea[name="sandbox_fields"]', '{"credit_type": "credit", "bank": "Sberbank", '
+                  '"id_document": "4510 654321", "term_months": 24, "down_payment": 20000}')
         _shot(page, out, "08-test-bench")
+        page.click('[data-action="start-run"]')
+        page.wait_for_selector("#run-stage, .toast-error")  # the error when the server has no test-runs API
+        _shot(page, out, "09-test-bench-run")
 
         page.click('a[href="#/deals"]')
         page.wait_for_selector("#deals tr.clickable")
-        _shot(page, out, "09-deals")
+        _shot(page, out, "10-deals")
         page.click("#deals tr.clickable")
         page.wait_for_selector("#timeline")
-        _shot(page, out, "10-deal")
+        _shot(page, out, "11-deal")
 
 
 if __name__ == "__main__":

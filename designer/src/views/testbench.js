@@ -50,7 +50,8 @@ export function testBenchView() {
     h('div', { class: 'control-group' }, h('strong', {}, 'Clock'), advanceInput,
       h('button', { 'data-action': 'advance', onclick: () => advance({ by: advanceInput.value }) }, 'Advance'),
       h('button', { 'data-action': 'next-job', onclick: () => advance({ to: 'next_job' }) }, 'Next due job'),
-      h('button', { 'data-action': 'save-case', onclick: () => saveCase() }, 'Save as test case')));
+      h('button', { 'data-action': 'save-case', onclick: () => saveCase() }, 'Save as test case')),
+    h('button', { class: 'wide', 'data-action': 'new-run', onclick: () => { setup.hidden = false; controls.hidden = true; } }, 'New run…'));
   const summary = h('div', { class: 'bench-summary', id: 'run-summary' }, h('p', { class: 'muted' },
     'Pick what to run and a deal, then Start. Events and the clock act on the sandbox only.'));
   const diagram = h('div', { class: 'viewer bench-viewer', id: 'run-diagram' });
@@ -112,6 +113,7 @@ export function testBenchView() {
     }
     try {
       show(await api.post('/test-runs', body));
+      setup.hidden = true; // the run's controls take the sidebar; "New run…" brings the form back
       controls.hidden = false;
       subscribe();
     } catch (err) {
