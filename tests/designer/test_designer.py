@@ -67,6 +67,12 @@ def _replace(page: Page, element_id: str, replacement: str) -> None:
     page.click(f'.djs-popup [data-id="{replacement}"]')
 
 
+def _cursor_line(page: Page) -> str:
+    """The text of the DSL editor's line with the cursor."""
+    return page.evaluate("() => { const v = window.dealflowEditor; "
+                         "return v.state.doc.lineAt(v.state.selection.main.head).text; }")
+
+
 def _select_flow(page: Page, flow_id: str) -> None:
     """A straight flow's box is a line of no height, which Playwright counts as hidden and will not
     click; selecting it is what a click would do."""
@@ -137,7 +143,8 @@ def test_a_robot_with_a_dsl_error_is_shown_at_its_line_refused_then_fixed_and_sa
     page.click('a[href="#/robots"]')
     page.click('[data-scope="credit"]')
     expect(page.locator('.column[data-stage="new"] .card')).to_contain_text("remind at the ready date")
-    page.click('[data-action="show-text"]')
+    page.click('.column[data-stage="new"] .card')  # a card opens the text at its line
+    assert 'robot "remind at the ready date"' in _cursor_line(page)
     wanted = before["text"].replace("contact the client", "call the client today", 1)
     broken = wanted.replace("notify(deal.responsible", "notifyy(deal.responsible", 1)
     bad_line = next(i for i, line in enumerate(broken.splitlines(), 1) if "notifyy(" in line)
@@ -154,9 +161,7 @@ def test_a_robot_with_a_dsl_error_is_shown_at_its_line_refused_then_fixed_and_sa
     for _ in range(len("notify")):
         page.keyboard.press("ArrowRight")
     page.keyboard.press("Delete")
-    line = page.evaluate("() => { const v = window.dealflowEditor; "
-                         "return v.state.doc.lineAt(v.state.selection.main.head).text; }")
-    assert "notify(deal.responsible" in line
+    assert "notify(deal.responsible" in _cursor_line(page)
     page.click('[data-action="save-robots"]')
     expect(page.locator("#toast")).to_contain_text(f"Saved credit as version {before['version'] + 1}")
     after = http.get(f"{http.base}/robots/credit").json()

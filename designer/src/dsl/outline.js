@@ -10,7 +10,7 @@ export function outline(text) {
   const loose = []; // triggers outside any stage (global files)
   let stage = null;
   let card = null;
-  for (const raw of text.split('\n')) {
+  for (const [index, raw] of text.split('\n').entries()) {
     const line = raw.replace(/\s+#.*$/, '');
     if (!line.trim() || line.trim().startsWith('#')) continue;
     const indent = line.length - line.trimStart().length;
@@ -26,7 +26,7 @@ export function outline(text) {
     const header = trimmed.match(HEADER);
     if (header && (indent > 0 || header[1] === 'trigger')) {
       if (indent === 0) stage = null;
-      card = { kind: header[1], name: header[2] || '', ...describeHeader(header[1], header[3]), actions: [] };
+      card = { kind: header[1], name: header[2] || '', line: index + 1, ...describeHeader(header[1], header[3]), actions: [] };
       (stage ? stage.cards : loose).push(card);
       continue;
     }

@@ -144,6 +144,7 @@ export function processesView() {
   }
 
   async function saveDraft() {
+    currentKey = processBo().id; // the key may have been renamed in the panel
     localStorage.setItem(DRAFT_PREFIX + currentKey, JSON.stringify({ xml: await xml(), saved_at: new Date().toISOString() }));
     toast(`Draft ${currentKey} saved in this browser.`);
     refreshSidebar();
@@ -216,6 +217,7 @@ export function processesView() {
     try {
       const version = await api.post('/processes', await xml(), { contentType: 'application/xml' });
       toast(`Deployed ${version.key} as version ${version.version}.`);
+      currentKey = version.key;
       localStorage.removeItem(DRAFT_PREFIX + version.key);
       refreshSidebar();
       refreshVersions();
@@ -239,6 +241,7 @@ export function processesView() {
   /** This diagram against a deployed version: changes listed, and marked on the diagram. */
   async function compare(version) {
     unmarkCompared();
+    currentKey = processBo().id;
     let versions = [];
     try {
       versions = await api.get(`/processes/${encodeURIComponent(currentKey)}/versions`);
@@ -273,7 +276,7 @@ export function processesView() {
   }
 
   async function downloadXml() {
-    download(`${currentKey}.bpmn`, await xml(), 'application/xml');
+    download(`${processBo().id}.bpmn`, await xml(), 'application/xml');
   }
 
   fileInput.addEventListener('change', async () => {

@@ -55,7 +55,10 @@ export function robotsView(params) {
     const pipeline = pipelines.find((p) => p.code === scope);
     const columns = pipeline ? pipeline.stages : stages.map((s) => ({ code: s.code, name: s.code }));
     const byCode = Object.fromEntries(stages.map((s) => [s.code, s]));
-    const card = (c) => h('div', { class: `card card-${c.kind}`, dataset: { kind: c.kind } },
+    const card = (c) => h('div', {
+      class: `card card-${c.kind}`, dataset: { kind: c.kind, line: c.line }, title: `line ${c.line}: click to edit`,
+      onclick: () => { show('text'); goTo(c.line, 1); },
+    },
       h('div', { class: 'card-title' }, h('span', { class: `tag tag-${c.kind}` }, c.kind), ' ', c.name || '(unnamed)'),
       h('div', { class: 'card-when' }, c.when),
       c.condition ? h('div', { class: 'card-if' }, `only if ${c.condition}`) : null,
