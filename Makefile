@@ -38,8 +38,10 @@ DESIGNER_DEPS  := designer/node_modules/.lock-installed
 DESIGNER_BUILD := designer/dist/index.html
 DESIGNER_SRC   := $(shell find designer/src -type f 2>/dev/null) designer/index.html designer/vite.config.js designer/package.json
 
+# npm ci refuses a lock that lacks other platforms' optional rollup binaries, which a registry
+# mirror without them leaves out; npm install then installs the same locked versions.
 $(DESIGNER_DEPS): designer/package-lock.json
-	cd designer && npm ci --no-audit --no-fund
+	cd designer && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund)
 	touch $@
 
 $(DESIGNER_BUILD): $(DESIGNER_DEPS) $(DESIGNER_SRC)
