@@ -56,6 +56,7 @@ def check(body: dict[str, Any]) -> Any:
 @bp.response(200, VocabularySchema)
 def vocabulary(*, rt: Any) -> Any:
     """Stages, deal fields per pipeline, CRM event types with their payload fields, action names."""
+    # auth: requires("read_automation")
     known = catalog(engine(), rt.crm)
     return {"stages": {k: list(v) for k, v in known.stages.items()}, "fields": known.deal_fields,
             "events": known.events, "actions": sorted(known.actions)}

@@ -8,7 +8,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page
 
-from tests.designer.browser import chromium, log_in
+from tests.designer.browser import VIEWPORT, chromium, log_in
 from tests.designer.server import api_session, live_dealflow
 
 
@@ -35,7 +35,7 @@ def http(base_url) -> Iterator[requests.Session]:
 @pytest.fixture
 def page(browser, base_url) -> Iterator[Page]:
     """A fresh browser context (no cookies, no drafts) logged in as the designer."""
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    context = browser.new_context(viewport=VIEWPORT)
     p = context.new_page()
     p.set_default_timeout(20000)
     errors: list[str] = []

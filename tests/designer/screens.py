@@ -12,7 +12,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page
 
-from tests.designer.browser import chromium, log_in
+from tests.designer.browser import VIEWPORT, chromium, log_in
 from tests.designer.server import api_session, live_dealflow
 from tests.support.bpmn import Bpmn
 
@@ -50,7 +50,7 @@ def take(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, live_dealflow(Path(tmp)) as base, chromium() as browser:
         instance_id = _history(base)
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page = browser.new_page(viewport=VIEWPORT)
         page.set_default_timeout(20000)
         page.goto(f"{base}/")
         page.wait_for_selector("input[name=login]")

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.designer.browser import log_in
+from tests.designer.browser import VIEWPORT, log_in
 
 
 def test_a_wrong_password_is_refused_on_the_login_screen_and_the_right_one_lets_in(browser, base_url):
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     page.goto(f"{base_url}/#/robots")
     page.fill("input[name=login]", "designer")
@@ -31,7 +31,7 @@ def test_a_wrong_password_is_refused_on_the_login_screen_and_the_right_one_lets_
 
 
 def test_a_user_without_the_designer_roles_is_told_when_the_server_refuses(browser, base_url):
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     log_in(page, base_url, login="driver1")
     page.click('a[href="#/robots"]')
