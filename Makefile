@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint services bench chaos clean
+.PHONY: run test lint services bench chaos clean designer chromium screens
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +15,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## Run dealflow: server + scheduler on 127.0.0.1:5000, SQLite with demo data on first start.
-run: $(STAMP)
+run: $(STAMP) designer
 	$(VENV)/bin/dealflow run
 
 ## Run every test, on SQLite and on PostgreSQL (started here if it is down).
-test: $(STAMP) services
+test: $(STAMP) services designer chromium
 	$(VENV)/bin/ruff check .
 	DEALFLOW_TEST_POSTGRES_URL=$${DEALFLOW_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 	DEALFLOW_TEST_REDIS_URL=$${DEALFLOW_TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
@@ -32,6 +32,30 @@ lint: $(STAMP)
 ## Start the local PostgreSQL and Redis the tests talk to, if they are not running.
 services:
 	@bash .ci/services.sh
+
+## The browser designer (designer/): `npm ci` when the lock changed, a build when sources changed.
+DESIGNER_DEPS  := designer/node_modules/.lock-installed
+DESIGNER_BUILD := designer/dist/index.html
+DESIGNER_SRC   := $(shell find designer/src -type f 2>/dev/null) designer/index.html designer/vite.config.js designer/package.json
+
+# npm ci refuses a lock that lacks other platforms' optional rollup binaries, which a registry
+# mirror without them leaves out; npm install then installs the same locked versions.
+$(DESIGNER_DEPS): designer/package-lock.json
+	cd designer && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund)
+	touch $@
+
+$(DESIGNER_BUILD): $(DESIGNER_DEPS) $(DESIGNER_SRC)
+	cd designer && npm run build
+
+designer: $(DESIGNER_BUILD)
+
+## The browser tests drive Debian's Chromium (no downloaded Playwright browsers).
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+## Screenshots of each main screen at 1366x768 into docs/screens/.
+screens: $(STAMP) designer chromium
+	$(PY) -m tests.designer.screens docs/screens
 
 ## Many workers killed at random on PostgreSQL, long form (DEALFLOW_CHAOS_ROUNDS orders;
 ## DEALFLOW_CHAOS_SEED=<seed printed by a failed run> replays its schedule). `make test` runs a short one.
@@ -46,4 +70,4 @@ bench: $(STAMP) services
 	$(PY) bench/report.py --postgres $${DEALFLOW_BENCH_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis designer/node_modules designer/dist

@@ -11,6 +11,7 @@ from api.auth import SECURITY_SCHEMES, init_auth
 from api.blueprints import ALL as BLUEPRINTS
 from api.context import ENGINE_KEY
 from api.converters import ScopeConverter, scope_schema
+from api.designer import init_designer
 from api.errors import register_error_handlers
 from api.live import init_live
 from api.schemas.common import ErrorSchema
@@ -46,6 +47,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
     register_error_handlers(app)
     init_auth(app)
     init_live(app, engine, settings)
+    init_designer(app)
 
     @app.get("/api/v1/health")
     def health() -> Any:

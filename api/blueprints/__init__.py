@@ -5,6 +5,7 @@ from api.blueprints import (
     auth,
     contacts,
     deals,
+    dsl,
     events,
     hooks,
     instances,
@@ -19,4 +20,4 @@ from api.blueprints import (
 )
 
 ALL = [auth.bp, pipelines.bp, deals.bp, contacts.bp, leads.bp, users.bp, tasks.bp, notifications.bp, processes.bp,
-       instances.bp, robots.bp, actions.bp, events.bp, hooks.bp, test_runs.bp]
+       instances.bp, robots.bp, actions.bp, events.bp, hooks.bp, test_runs.bp, dsl.bp]

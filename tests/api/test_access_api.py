@@ -107,6 +107,8 @@ REFUSALS = [
      "manager.north1", 403),
     ("GET", "/api/v1/auth/tokens", "/api/v1/auth/tokens?all_users=true", None, "manager.north1", 403),
     ("DELETE", "/api/v1/auth/tokens/<token_id>", "/api/v1/auth/tokens/{south_token}", None, "manager.north1", 404),
+    ("POST", "/api/v1/dsl/check", "/api/v1/dsl/check", {"kind": "expression", "text": "1"}, "manager.north1", 403),
+    ("GET", "/api/v1/dsl/vocabulary", "/api/v1/dsl/vocabulary", None, "manager.north1", 403),
     ("POST", "/api/v1/test-runs", "/api/v1/test-runs", {"kind": "process", "process": "review", "deal_id": "{deal}"},
      "head.north", 403),
     *[(method, f"/api/v1/test-runs/<run_id>{tail}", f"/api/v1/test-runs/1{tail.replace('<task_id>', '1')}", body,

@@ -1,0 +1,282 @@
+/**
+ * The dealflow section of the properties column: what the server needs that generic BPMN
+ * panels do not know — the action of a service task with a form built from its schema, DSL
+ * texts checked by the server as they are typed, timers, CRM events, process parameters.
+ */
+import { api, once } from '../api.js';
+import { h, clear, debounce } from '../ui.js';
+import {
+  readOperator, writeOperator, readProperties, writeProperties, readProcessSettings, writeProcessSettings,
+  eventDefinition, TIMER_KINDS, readTimer, writeTimer, messageNamed, conditionOf, writeCondition,
+} from './model.js';
+
+const PARAMETER_TYPES = ['string', 'number', 'money', 'date', 'datetime', 'bool', 'duration'];
+const USER_TASK_FIELDS = [
+  { name: 'title', kind: 'template', label: 'Task title' },
+  { name: 'description', kind: 'template', label: 'Description', multiline: true },
+  { name: 'assignee', kind: 'expression', label: 'Assignee (expression)' },
+  { name: 'group', kind: null, label: 'Group' },
+  { name: 'deadline', kind: 'expression', label: 'Deadline (expression)' },
+];
+
+/**
+ * @param modeler the bpmn-js Modeler
+ * @param problems an object with set(elementId, field, message|null) that shows errors on the diagram
+ */
+export function createDealflowPanel(modeler, problems) {
+  const el = h('section', { class: 'df-panel', 'aria-label': 'dealflow properties' });
+
+  function selected() {
+    const selection = modeler.get('selection').get();
+    return selection.length === 1 ? selection[0] : modeler.get('canvas').getRootElement();
+  }
+
+  let renders = 0;
+  let destroyed = false;
+  async function render() {
+    if (destroyed) return; // a debounced render may fire after the modeler is gone
+    const mine = ++renders;
+    const element = selected();
+    const bo = element.businessObject;
+    const type = bo.$type;
+    const title = h('h3', {}, bo.get('name') || bo.id, h('span', { class: 'muted small' }, ` ${type.replace('bpmn:', '')}`));
+    const body = h('div', { class: 'df-body' });
+    if (type === 'bpmn:Process' || type === 'bpmn:Collaboration') await renderProcess(body, element, bo);
+    else if (type === 'bpmn:ServiceTask') await renderServiceTask(body, element, bo);
+    else if (type === 'bpmn:ScriptTask') renderScript(body, element, bo);
+    else if (type === 'bpmn:UserTask') renderUserTask(body, element, bo);
+    else if (type === 'bpmn:SequenceFlow') renderFlow(body, element, bo);
+    if (bo.get('eventDefinitions')) await renderEvent(body, element, bo);
+    if (!body.childNodes.length) body.append(h('p', { class: 'muted' }, 'Nothing dealflow-specific for this element.'));
+    if (mine === renders && !destroyed) clear(el, title, body); // a later selection's render wins over a slow earlier one
+  }
+
+  // --- DSL fields, checked by the server as they are typed -----------------------------------
+  function dslField({ owner, label, value, kind, field, multiline, placeholder, onChange, list }) {
+    const input = multiline
+      ? h('textarea', { rows: 3, spellcheck: 'false', placeholder })
+      : h('input', { spellcheck: 'false', placeholder, list });
+    input.value = value || '';
+    input.dataset.field = field;
+    const message = h('div', { class: 'df-field-error', role: 'alert' });
+    const { id } = owner;
+    const check = debounce(async (text) => {
+      if (!kind) return;
+      const error = await checkText(kind, text);
+      message.textContent = error || '';
+      input.classList.toggle('invalid', Boolean(error));
+      problems.set(id, field, error);
+    }, 250);
+    input.addEventListener('input', () => {
+      onChange(input.value);
+      check(input.value);
+    });
+    if (value) check(value);
+    return h('label', { class: 'df-field' }, label, input, message);
+  }
+
+  // --- process ---------------------------------------------------------------------------------
+  async function renderProcess(body, root, bo) {
+    const processBo = bo.$type === 'bpmn:Process' ? bo : bo.get('participants')[0]?.get('processRef');
+    if (!processBo) return;
+    const settings = readProcessSettings(processBo);
+    const save = () => writeProcessSettings(modeler, root, processBo, settings);
+    const params = h('div', { class: 'df-list' });
+    const fields = h('div', { class: 'df-list' });
+    const vocab = await vocabulary();
+    const allFields = [...new Set(Object.values(vocab.fields || {}).flatMap((f) => Object.keys(f)))].sort();
+    const drawParams = () => clear(params, settings.parameters.map((p, i) => h('div', { class: 'df-row' },
+      h('input', { value: p.name, placeholder: 'name', 'aria-label': 'parameter name', oninput: (e) => { p.name = e.target.value; save(); } }),
+      h('select', { 'aria-label': 'parameter type', onchange: (e) => { p.type = e.target.value; save(); } },
+        PARAMETER_TYPES.map((t) => h('option', { value: t, selected: t === p.type }, t))),
+      h('input', { value: p.label, placeholder: 'label', 'aria-label': 'parameter label', oninput: (e) => { p.label = e.target.value; save(); } }),
+      h('label', { class: 'inline' }, h('input', { type: 'checkbox', checked: p.required, onchange: (e) => { p.required = e.target.checked; save(); } }), 'req.'),
+      h('button', { class: 'icon', title: 'Remove', onclick: () => { settings.parameters.splice(i, 1); save(); drawParams(); } }, '×'))));
+    const drawFields = () => clear(fields, settings.requiredFields.map((f, i) => h('div', { class: 'df-row' },
+      h('input', { value: f.name, placeholder: 'deal field', list: 'df-deal-fields', 'aria-label': 'required field', oninput: (e) => { f.name = e.target.value; save(); } }),
+      h('input', { value: f.label, placeholder: 'label', oninput: (e) => { f.label = e.target.value; save(); } }),
+      h('button', { class: 'icon', title: 'Remove', onclick: () => { settings.requiredFields.splice(i, 1); save(); drawFields(); } }, '×'))));
+    drawParams();
+    drawFields();
+    body.append(
+      h('label', { class: 'df-field' }, 'Process key (id)', h('input', {
+        value: processBo.id, 'data-field': 'process-id',
+        onchange: (e) => modeler.get('modeling').updateModdleProperties(root, processBo, { id: e.target.value.trim() }),
+      })),
+      h('label', { class: 'df-field' }, 'Process name', h('input', {
+        value: processBo.get('name') || '', 'data-field': 'process-name',
+        oninput: (e) => modeler.get('modeling').updateModdleProperties(root, processBo, { name: e.target.value }),
+      })),
+      h('h4', {}, 'Start parameters'), params,
+      h('button', { class: 'small', onclick: () => { settings.parameters.push({ name: '', type: 'string', label: '', required: true }); drawParams(); } }, '+ parameter'),
+      h('h4', {}, 'Preconditions: deal fields that must be filled'), fields,
+      h('button', { class: 'small', onclick: () => { settings.requiredFields.push({ name: '', label: '' }); drawFields(); } }, '+ required field'),
+      h('datalist', { id: 'df-deal-fields' }, allFields.map((f) => h('option', { value: f }))),
+    );
+  }
+
+  // --- service task: action + parameter form ----------------------------------------------------
+  async function renderServiceTask(body, task, bo) {
+    const actions = await once('/actions');
+    const state = readOperator(bo);
+    const form = h('div', { class: 'df-params' });
+    const byName = Object.fromEntries(actions.map((a) => [a.name, a]));
+    const select = h('select', { 'data-field': 'action', 'aria-label': 'action' },
+      h('option', { value: '' }, '— pick an action —'),
+      groupBy(actions, (a) => a.category || 'other').map(([category, list]) => h('optgroup', { label: category },
+        list.map((a) => h('option', { value: a.name, selected: a.name === state.action }, a.name)))));
+    const description = h('p', { class: 'muted small' });
+    const drawForm = () => {
+      const action = byName[state.action];
+      description.textContent = action ? action.description : '';
+      if (!action) {
+        clear(form);
+        return;
+      }
+      const names = [...(action.positional || []), ...Object.keys(action.parameters).filter((n) => !(action.positional || []).includes(n))];
+      clear(form, names.map((name) => {
+        const spec = action.parameters[name] || {};
+        return dslField({
+          owner: task,
+          label: `${name}${spec.required ? ' *' : ''} — ${spec.type || 'any'}${spec.description ? `: ${spec.description}` : ''}`,
+          value: state.params[name], kind: 'expression', field: `param:${name}`,
+          placeholder: spec.type === 'string' ? '"text" or deal.field' : 'expression',
+          onChange: (value) => { state.params[name] = value; writeOperator(modeler, task, state.action, state.params); },
+        });
+      }));
+    };
+    select.addEventListener('change', () => {
+      for (const key of Object.keys(state.params)) problems.set(task.id, `param:${key}`, null);
+      state.action = select.value;
+      const action = byName[state.action];
+      state.params = Object.fromEntries(Object.entries(state.params).filter(([k]) => action && k in action.parameters));
+      writeOperator(modeler, task, state.action, state.params);
+      drawForm();
+    });
+    drawForm();
+    body.append(h('label', { class: 'df-field' }, 'Action', select), description, form);
+  }
+
+  function renderScript(body, task, bo) {
+    body.append(dslField({
+      owner: task,
+      label: 'Script (dealflow DSL)', value: bo.get('script') || '', kind: 'script', field: 'script', multiline: true,
+      onChange: (value) => modeler.get('modeling').updateProperties(task, { script: value, scriptFormat: 'dealflow' }),
+    }));
+  }
+
+  function renderUserTask(body, task, bo) {
+    const values = readProperties(bo);
+    for (const spec of USER_TASK_FIELDS) {
+      body.append(dslField({
+        owner: task,
+        label: spec.label, value: values[spec.name], kind: spec.kind, field: `prop:${spec.name}`, multiline: spec.multiline,
+        onChange: (value) => { values[spec.name] = value; writeProperties(modeler, task, values); },
+      }));
+    }
+  }
+
+  function renderFlow(body, flow, bo) {
+    const source = bo.get('sourceRef');
+    if (!source || !/Gateway$/.test(source.$type) || source.$type === 'bpmn:ParallelGateway') return;
+    const isDefault = source.get('default') === bo;
+    body.append(
+      dslField({
+        owner: flow,
+        label: 'Condition (dealflow expression)', value: conditionOf(bo), kind: 'expression', field: 'condition',
+        placeholder: 'event.approved == true', onChange: (value) => writeCondition(modeler, flow, value),
+      }),
+      h('label', { class: 'inline' }, h('input', {
+        type: 'checkbox', checked: isDefault, 'data-field': 'default-flow',
+        onchange: (e) => modeler.get('modeling').updateProperties(flow.source, { default: e.target.checked ? bo : undefined }),
+      }), ' default flow (taken when no condition holds)'),
+    );
+  }
+
+  // --- events: timers and CRM messages ----------------------------------------------------------
+  async function renderEvent(body, event, bo) {
+    const timer = eventDefinition(bo, 'bpmn:TimerEventDefinition');
+    if (timer) await renderTimer(body, event, timer);
+    const message = eventDefinition(bo, 'bpmn:MessageEventDefinition');
+    if (message) await renderMessage(body, event, message);
+  }
+
+  async function renderTimer(body, event, timer) {
+    const vocab = await vocabulary();
+    const dateFields = [...new Set(Object.values(vocab.fields || {}).flatMap((f) =>
+      Object.entries(f).filter(([, t]) => t === 'date' || t === 'datetime').map(([n]) => n)))].sort();
+    const state = readTimer(timer);
+    const kind = h('select', { 'data-field': 'timer-kind', 'aria-label': 'timer kind' },
+      Object.entries(TIMER_KINDS).map(([k, label]) => h('option', { value: k, selected: k === state.kind }, label)));
+    const fromField = h('select', { 'aria-label': 'date from a deal field' },
+      h('option', { value: '' }, '— a date field of the deal —'),
+      dateFields.map((f) => h('option', { value: `deal.${f}`, selected: state.text === `deal.${f}` }, f)));
+    const holder = h('div');
+    const draw = () => {
+      const field = dslField({
+        owner: event,
+        label: state.kind === 'timeDuration' ? 'Duration, e.g. 2h, 3d, or an expression' : state.kind === 'timeDate'
+          ? 'Date (expression), e.g. deal.ready_date' : 'Cycle, e.g. R3/PT1H, or an expression',
+        value: state.text, kind: 'expression', field: 'timer',
+        onChange: (value) => { state.text = value; writeTimer(modeler, event, timer, state.kind, value); },
+      });
+      clear(holder, field, state.kind === 'timeDate' ? h('label', { class: 'df-field' }, 'or pick a deal field', fromField) : null);
+    };
+    kind.addEventListener('change', () => { state.kind = kind.value; writeTimer(modeler, event, timer, state.kind, state.text); draw(); });
+    fromField.addEventListener('change', () => {
+      if (!fromField.value) return;
+      state.text = fromField.value;
+      writeTimer(modeler, event, timer, state.kind, state.text);
+      draw();
+    });
+    draw();
+    body.append(h('h4', {}, 'Timer'), h('label', { class: 'df-field' }, 'When', kind), holder);
+  }
+
+  async function renderMessage(body, event, definition) {
+    const vocab = await vocabulary();
+    const current = definition.get('messageRef')?.get('name') || '';
+    const known = Object.keys(vocab.events || {}).sort();
+    const input = h('input', { list: 'df-crm-events', value: current, 'data-field': 'message', placeholder: 'bank.decision' });
+    input.addEventListener('change', () => {
+      const name = input.value.trim();
+      if (!name) return;
+      modeler.get('modeling').updateModdleProperties(event, definition, { messageRef: messageNamed(modeler, name) });
+    });
+    body.append(h('h4', {}, 'CRM event'), h('label', { class: 'df-field' }, 'Waits for the event', input),
+      h('datalist', { id: 'df-crm-events' }, known.map((e) => h('option', { value: e }))),
+      h('p', { class: 'muted small' }, 'Task-board moves are task.column.<column>; webhooks are webhook.<name>.'));
+  }
+
+  const rerender = debounce(render, 30);
+  modeler.on('selection.changed', rerender);
+  modeler.on('import.done', rerender);
+  return { el, render, destroy: () => { destroyed = true; } };
+}
+
+/** null when the text is valid, else the server's message with its place. */
+export async function checkText(kind, text) {
+  if (!text || !text.trim()) return null;
+  try {
+    const result = await api.post('/dsl/check', { kind, text });
+    if (result.valid) return null;
+    const [first] = result.errors;
+    return first.line ? `${first.message} (line ${first.line}, column ${first.column})` : first.message;
+  } catch (err) {
+    return null; // the check is a convenience; deploy checks again
+  }
+}
+
+export function vocabulary() {
+  return once('/dsl/vocabulary').catch(() => ({ stages: {}, fields: {}, events: {}, actions: [] }));
+}
+
+function groupBy(list, key) {
+  const groups = new Map();
+  for (const item of list) {
+    const k = key(item);
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k).push(item);
+  }
+  return [...groups.entries()];
+}

@@ -1,0 +1,39 @@
+/**
+ * socket.io: one connection per page, same origin (the session cookie authenticates it).
+ * `watch(room, handler)` subscribes, re-subscribes after a reconnect, and returns the way out.
+ */
+import { io } from 'socket.io-client';
+
+let socket = null;
+const watchers = new Map(); // room -> Set(handler)
+
+function connection() {
+  if (!socket) {
+    socket = io({ transports: ['websocket', 'polling'] });
+    socket.on('connect', () => {
+      for (const room of watchers.keys()) socket.emit('subscribe', { room });
+    });
+    socket.onAny((event, payload) => {
+      for (const handlers of watchers.values()) for (const handler of handlers) handler(event, payload);
+    });
+  }
+  return socket;
+}
+
+export function watch(room, handler) {
+  const s = connection();
+  if (!watchers.has(room)) {
+    watchers.set(room, new Set());
+    if (s.connected) s.emit('subscribe', { room });
+  }
+  watchers.get(room).add(handler);
+  return () => {
+    const handlers = watchers.get(room);
+    if (!handlers) return;
+    handlers.delete(handler);
+    if (!handlers.size) {
+      watchers.delete(room);
+      if (s.connected) s.emit('unsubscribe', { room });
+    }
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * Running instances and incidents with filters; an instance on its diagram with its active
+ * and completed elements marked, its history and incidents, which can be retried.
+ */
+import { api } from '../api.js';
+import { h, clear, toast, errorText, when, table, debounce } from '../ui.js';
+import { createViewer } from '../bpmn/viewer.js';
+import { watch } from '../live.js';
+
+const STATUSES = ['running', 'incident', 'completed', 'cancelled'];
+
+export function monitoringView(params) {
+  if (params[0] === 'instance' && params[1]) return instanceView(Number(params[1]));
+  const keySelect = h('select', { 'aria-label': 'process', name: 'key' }, h('option', { value: '' }, 'all processes'));
+  const statusSelect = h('select', { 'aria-label': 'status', name: 'status' }, h('option', { value: '' }, 'any status'),
+    STATUSES.map((s) => h('option', { value: s, selected: params[0] === 'incidents' && s === 'incident' }, s)));
+  const dealInput = h('input', { type: 'number', min: 1, placeholder: 'deal id', 'aria-label': 'deal id', name: 'deal_id' });
+  const list = h('div', { class: 'list-panel', id: 'instances' });
+  const incidents = h('div', { class: 'list-panel', id: 'incidents' });
+  const el = h('div', { class: 'page' },
+    h('div', { class: 'toolbar' }, h('h2', {}, 'Instances'), keySelect, statusSelect, dealInput,
+      h('button', { onclick: () => refresh() }, 'Refresh')),
+    h('div', { class: 'two-columns' },
+      h('section', {}, list),
+      h('section', {}, h('h3', {}, 'Open incidents'), incidents)));
+
+  async function refresh() {
+    const query = new URLSearchParams({ limit: '100' });
+    if (keySelect.value) query.set('key', keySelect.value);
+    if (statusSelect.value) query.set('status', statusSelect.value);
+    if (dealInput.value) query.set('deal_id', dealInput.value);
+    try {
+      const rows = await api.get(`/instances?${query}`);
+      clear(list, table([
+        { title: '#', key: 'id' },
+        { title: 'Process', key: 'key' },
+        { title: 'Deal', render: (r) => (r.deal_id ? h('a', { href: `#/deals/${r.deal_id}`, onclick: (e) => e.stopPropagation() }, `#${r.deal_id}`) : '') },
+        { title: 'Status', render: (r) => h('span', { class: `status status-${r.status}` }, r.status) },
+        { title: 'Started', render: (r) => when(r.started_at) },
+        { title: 'Updated', render: (r) => when(r.updated_at) },
+      ], rows, { onRowClick: (r) => { location.hash = `#/monitoring/instance/${r.id}`; }, empty: 'No instances match.' }));
+      const broken = await api.get('/instances?status=incident&limit=50');
+      const open = (await Promise.all(broken.map((i) => api.get(`/instances/${i.id}/incidents`))))
+        .flat().filter((i) => i.status === 'open');
+      clear(incidents, incidentTable(open, refresh));
+    } catch (err) {
+      toast(errorText(err), 'error');
+    }
+  }
+
+  for (const input of [keySelect, statusSelect, dealInput]) input.addEventListener('change', refresh);
+
+  return {
+    el,
+    async mounted() {
+      try {
+        const processes = await api.get('/processes');
+        keySelect.append(...processes.map((p) => h('option', { value: p.key }, p.name || p.key)));
+      } catch { /* the list still works without the names */ }
+      refresh();
+    },
+  };
+}
+
+function incidentTable(rows, after) {
+  return table([
+    { title: 'Instance', render: (r) => h('a', { href: `#/monitoring/instance/${r.instance_id}` }, `#${r.instance_id}`) },
+    { title: 'Element', key: 'element_id' },
+    { title: 'Problem', render: (r) => h('span', { class: 'incident-message' }, r.message) },
+    { title: 'Tries', key: 'attempts' },
+    { title: '', render: (r) => (r.status === 'open' ? h('button', {
+      class: 'small', 'data-action': 'retry', 'data-incident': r.id,
+      onclick: async (e) => {
+        e.stopPropagation();
+        try {
+          const instance = await api.post(`/incidents/${r.id}/retry`, {});
+          toast(`Retried: instance #${instance.id} is ${instance.status}.`);
+        } catch (err) {
+          toast(errorText(err), 'error');
+        }
+        after();
+      },
+    }, 'Retry') : r.status) },
+  ], rows, { empty: 'No open incidents.' });
+}
+
+function instanceView(id) {
+  const diagram = h('div', { class: 'viewer', id: 'instance-diagram' });
+  const header = h('div', { class: 'toolbar' }, h('a', { href: '#/monitoring' }, '← Instances'));
+  const history = h('div', { class: 'list-panel', id: 'history' });
+  const incidents = h('div', { class: 'list-panel', id: 'instance-incidents' });
+  const el = h('div', { class: 'page instance-page' }, header, diagram,
+    h('div', { class: 'two-columns' },
+      h('section', {}, h('h3', {}, 'History'), history),
+      h('section', {}, h('h3', {}, 'Incidents'), incidents)));
+  let viewer;
+
+  async function refresh() {
+    try {
+      const instance = await api.get(`/instances/${id}`);
+      clear(header, h('a', { href: '#/monitoring' }, '← Instances'),
+        h('h2', {}, `${instance.key} v${instance.version} · instance #${instance.id}`),
+        h('span', { class: `status status-${instance.status}`, id: 'instance-status' }, instance.status),
+        instance.deal_id ? h('a', { href: `#/deals/${instance.deal_id}` }, `deal #${instance.deal_id}`) : null,
+        h('span', { class: 'spacer' }),
+        h('span', { class: 'legend' }, h('i', { class: 'dot dot-active' }), 'active ', h('i', { class: 'dot dot-completed' }), 'completed'),
+        h('button', { onclick: refresh }, 'Refresh'));
+      const [xml, steps, problems] = await Promise.all([
+        api.get(`/processes/${encodeURIComponent(instance.key)}/xml?version=${instance.version}`, { text: true }),
+        api.get(`/instances/${id}/history?limit=200`),
+        api.get(`/instances/${id}/incidents`),
+      ]);
+      await viewer.show(xml, {
+        active: instance.active_elements, completed: instance.completed_elements,
+        incidents: problems.filter((p) => p.status === 'open').map((p) => p.element_id).filter(Boolean),
+      });
+      clear(history, table([
+        { title: 'When', render: (r) => when(r.at) },
+        { title: 'Element', render: (r) => r.name || r.element_id },
+        { title: 'Type', key: 'type' },
+        { title: 'Outcome', key: 'outcome' },
+      ], steps, { empty: 'No steps yet.' }));
+      clear(incidents, incidentTable(problems, refresh));
+    } catch (err) {
+      toast(errorText(err), 'error');
+    }
+  }
+
+  let unwatch = () => {};
+  const onLive = debounce((event, payload) => {
+    if (payload && payload.instance_id === id) refresh();
+  }, 300);
+  return {
+    el,
+    mounted() {
+      viewer = createViewer(diagram);
+      unwatch = watch(`instance:${id}`, onLive); // steps and incidents show as they happen
+      refresh();
+    },
+    destroy() {
+      unwatch();
+      if (viewer) viewer.destroy();
+    },
+  };
+}

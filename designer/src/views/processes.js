@@ -1,0 +1,311 @@
+/**
+ * The BPMN modeler: open a deployed process or a draft, edit it with the dealflow panel,
+ * validate, deploy as a new version, download/upload XML, browse versions.
+ */
+import Modeler from 'bpmn-js/lib/Modeler';
+import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js-properties-panel';
+import 'bpmn-js/dist/assets/diagram-js.css';
+import 'bpmn-js/dist/assets/bpmn-js.css';
+import 'bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css';
+import '@bpmn-io/properties-panel/dist/assets/properties-panel.css';
+import { api, once } from '../api.js';
+import { h, clear, toast, errorText, when, download } from '../ui.js';
+import { dealflowModdle, spiffModdle } from '../bpmn/moddle.js';
+import { createDealflowPanel, checkText } from '../bpmn/panel.js';
+import { createProblems } from '../bpmn/problems.js';
+import { emptyDiagram } from '../bpmn/empty.js';
+import { withLayout } from '../bpmn/layout.js';
+import { fitDiagram } from '../bpmn/fit.js';
+import { lintDiagram } from '../bpmn/lint.js';
+import { parse, describe, diff } from '../bpmn/compare.js';
+import { readOperator, readProperties, conditionOf, eventDefinition, readTimer } from '../bpmn/model.js';
+
+const DRAFT_PREFIX = 'dealflow.draft.';
+const PALETTE_ROOM = 130; // px left of the diagram kept free for the palette
+
+export function drafts() {
+  return Object.keys(localStorage).filter((k) => k.startsWith(DRAFT_PREFIX)).map((k) => {
+    try {
+      return { key: k.slice(DRAFT_PREFIX.length), ...JSON.parse(localStorage.getItem(k)) };
+    } catch {
+      return null;
+    }
+  }).filter(Boolean).sort((a, b) => a.key.localeCompare(b.key));
+}
+
+export function processesView() {
+  const sidebar = h('aside', { class: 'sidebar' });
+  const canvas = h('div', { class: 'canvas', id: 'canvas' });
+  const panelColumn = h('aside', { class: 'properties' });
+  const genericPanel = h('details', { class: 'generic-panel' }, h('summary', {}, 'All BPMN properties'));
+  const problemsBar = h('div', { class: 'problems', id: 'problems' });
+  const compareBox = h('div', { class: 'compare', id: 'compare', hidden: true });
+  const title = h('span', { class: 'doc-title' }, '');
+  const versionSelect = h('select', { 'aria-label': 'versions', class: 'versions', title: 'Deployed versions' });
+  const fileInput = h('input', { type: 'file', accept: '.bpmn,.xml', hidden: true });
+  const el = h('div', { class: 'modeler-layout' },
+    sidebar,
+    h('section', { class: 'modeler-center' },
+      h('div', { class: 'toolbar' },
+        title, versionSelect,
+        h('span', { class: 'spacer' }),
+        h('button', { onclick: () => saveDraft(), 'data-action': 'save-draft' }, 'Save draft'),
+        h('button', { onclick: () => validate(), 'data-action': 'validate' }, 'Validate'),
+        h('button', { onclick: () => compare(), 'data-action': 'compare', title: 'Compare this diagram with a deployed version' }, 'Compare'),
+        h('button', { class: 'primary', onclick: () => deploy(), 'data-action': 'deploy' }, 'Deploy'),
+        h('button', { onclick: () => downloadXml(), 'data-action': 'download' }, 'Download'),
+        h('button', { onclick: () => fileInput.click(), 'data-action': 'upload' }, 'Upload'),
+        fileInput),
+      compareBox,
+      canvas,
+      problemsBar),
+    panelColumn);
+
+  let modeler;
+  let problems;
+  let panel;
+  let currentKey = null;
+
+  function processBo() {
+    const root = modeler.get('canvas').getRootElement().businessObject;
+    return root.$type === 'bpmn:Process' ? root : root.get('participants')[0].get('processRef');
+  }
+
+  async function open(xml, label) {
+    problems.reset();
+    compareBox.hidden = true;
+    compared = [];
+    try {
+      const { warnings } = await modeler.importXML(await withLayout(xml));
+      fitDiagram(modeler.get('canvas'), { left: PALETTE_ROOM });
+      currentKey = processBo().id;
+      title.textContent = label || processBo().get('name') || currentKey;
+      if (warnings.length) toast(`Opened with ${warnings.length} warning(s): ${warnings[0].message}`, 'warn');
+      await refreshVersions();
+    } catch (err) {
+      console.error(err);
+      toast(`Cannot open the diagram: ${err.message}`, 'error');
+    }
+  }
+
+  async function refreshVersions() {
+    clear(versionSelect, h('option', { value: '' }, 'versions…'));
+    try {
+      const versions = await api.get(`/processes/${encodeURIComponent(currentKey)}/versions`);
+      versionSelect.append(...versions.map((v) => h('option', { value: v.version }, `v${v.version} · ${when(v.created_at)}`)));
+    } catch {
+      versionSelect.append(h('option', { value: '', disabled: true }, 'not deployed yet'));
+    }
+  }
+
+  versionSelect.addEventListener('change', async () => {
+    if (!versionSelect.value) return;
+    const version = versionSelect.value;
+    const xml = await api.get(`/processes/${encodeURIComponent(currentKey)}/xml?version=${version}`, { text: true });
+    await open(xml, `${currentKey} v${version}`);
+  });
+
+  async function refreshSidebar() {
+    let processes = [];
+    try {
+      processes = await api.get('/processes');
+    } catch (err) {
+      toast(errorText(err), 'error');
+    }
+    clear(sidebar,
+      h('button', { class: 'primary wide', 'data-action': 'new-process', onclick: newProcess }, '+ New process'),
+      h('h4', {}, 'Deployed'),
+      h('ul', { class: 'list' }, processes.map((p) => h('li', {},
+        h('a', { href: '#/processes', 'data-process': p.key, onclick: (e) => { e.preventDefault(); openDeployed(p.key); } },
+          p.name || p.key, h('span', { class: 'muted small' }, ` v${p.version}`))))),
+      h('h4', {}, 'Drafts (this browser)'),
+      h('ul', { class: 'list' }, drafts().map((d) => h('li', {},
+        h('a', { href: '#/processes', 'data-draft': d.key, onclick: (e) => { e.preventDefault(); open(d.xml, `${d.key} (draft)`); } },
+          d.key, h('span', { class: 'muted small' }, ` ${when(d.saved_at)}`)),
+        h('button', { class: 'icon', title: 'Delete draft', onclick: () => { localStorage.removeItem(DRAFT_PREFIX + d.key); refreshSidebar(); } }, '×')))));
+  }
+
+  async function openDeployed(key) {
+    try {
+      const xml = await api.get(`/processes/${encodeURIComponent(key)}/xml`, { text: true });
+      await open(xml);
+    } catch (err) {
+      toast(errorText(err), 'error');
+    }
+  }
+
+  function newProcess() {
+    const key = `process_${Date.now().toString(36)}`;
+    open(emptyDiagram(key, 'New process'));
+  }
+
+  async function xml() {
+    return (await modeler.saveXML({ format: true })).xml;
+  }
+
+  async function saveDraft() {
+    currentKey = processBo().id; // the key may have been renamed in the panel
+    localStorage.setItem(DRAFT_PREFIX + currentKey, JSON.stringify({ xml: await xml(), saved_at: new Date().toISOString() }));
+    toast(`Draft ${currentKey} saved in this browser.`);
+    refreshSidebar();
+  }
+
+  function showProblems(list) {
+    clear(problemsBar, list.length ? [
+      h('strong', {}, `${list.length} problem(s): `),
+      list.map((p) => h('a', {
+        href: '#/processes', class: 'problem',
+        onclick: (e) => {
+          e.preventDefault();
+          const shape = modeler.get('elementRegistry').get(p.id);
+          if (shape) modeler.get('selection').select(shape);
+        },
+      }, `${p.id}: ${p.message}`)),
+    ] : []);
+    problemsBar.classList.toggle('has-problems', list.length > 0);
+  }
+
+  /** The same checks the server makes at deploy, run on each text so errors land on their element. */
+  async function validate({ quiet = false } = {}) {
+    problems.clear();
+    const actions = Object.fromEntries((await once('/actions')).map((a) => [a.name, a]));
+    const registry = modeler.get('elementRegistry');
+    const checks = [];
+    const add = (id, field, kind, text) => checks.push(checkText(kind, text).then((m) => problems.set(id, field, m)));
+    for (const shape of registry.getAll()) {
+      const bo = shape.businessObject;
+      if (shape.type === 'label' || !bo) continue;
+      if (bo.$type === 'bpmn:ServiceTask') {
+        const { action, params } = readOperator(bo);
+        if (!action) problems.set(bo.id, 'action', 'pick an action');
+        else if (!actions[action]) problems.set(bo.id, 'action', `unknown action ${action}`);
+        else {
+          for (const [name, spec] of Object.entries(actions[action].parameters)) {
+            if (spec.required && !params[name]) problems.set(bo.id, `param:${name}`, `${name} is required`);
+          }
+        }
+        for (const [name, text] of Object.entries(params)) add(bo.id, `param:${name}`, 'expression', text);
+      }
+      if (bo.$type === 'bpmn:SequenceFlow') add(bo.id, 'condition', 'expression', conditionOf(bo));
+      if (bo.$type === 'bpmn:ScriptTask') add(bo.id, 'script', 'script', bo.get('script') || '');
+      if (bo.$type === 'bpmn:UserTask') {
+        const props = readProperties(bo);
+        for (const name of ['title', 'description']) add(bo.id, `prop:${name}`, 'template', props[name]);
+        for (const name of ['assignee', 'deadline']) add(bo.id, `prop:${name}`, 'expression', props[name]);
+      }
+      if (bo.get && bo.get('eventDefinitions')) {
+        const timer = eventDefinition(bo, 'bpmn:TimerEventDefinition');
+        if (timer) add(bo.id, 'timer', 'expression', readTimer(timer).text);
+        const message = eventDefinition(bo, 'bpmn:MessageEventDefinition');
+        if (message && !message.get('messageRef')) problems.set(bo.id, 'message', 'pick the CRM event it waits for');
+      }
+    }
+    await Promise.all(checks);
+    for (const { id, message, rule } of await lintDiagram(modeler.getDefinitions())) {
+      problems.set(id || processBo().id, `lint:${rule}`, message);
+    }
+    const count = problems.list().length;
+    if (!quiet) toast(count ? `${count} problem(s) found` : 'No problems found.', count ? 'error' : 'info');
+    return count === 0;
+  }
+
+  async function deploy() {
+    if (!(await validate({ quiet: true }))) {
+      toast('Fix the problems shown on the diagram before deploying.', 'error');
+      return;
+    }
+    try {
+      const version = await api.post('/processes', await xml(), { contentType: 'application/xml' });
+      toast(`Deployed ${version.key} as version ${version.version}.`);
+      currentKey = version.key;
+      localStorage.removeItem(DRAFT_PREFIX + version.key);
+      refreshSidebar();
+      refreshVersions();
+    } catch (err) {
+      const details = err.body && Array.isArray(err.body.details) ? err.body.details : [];
+      for (const d of details) problems.set(d.element || processBo().id, 'server', d.message);
+      if (!details.length && err.status === 422) problems.set(processBo().id, 'server', err.message);
+      toast(`Deploy refused: ${errorText(err)}`, 'error');
+    }
+  }
+
+  const COMPARE_MARKERS = ['df-added', 'df-changed'];
+  let compared = [];
+
+  function unmarkCompared() {
+    const c = modeler.get('canvas');
+    for (const [id, marker] of compared) c.removeMarker(id, marker);
+    compared = [];
+  }
+
+  /** This diagram against a deployed version: changes listed, and marked on the diagram. */
+  async function compare(version) {
+    unmarkCompared();
+    currentKey = processBo().id;
+    let versions = [];
+    try {
+      versions = await api.get(`/processes/${encodeURIComponent(currentKey)}/versions`);
+    } catch {
+      toast('This process has no deployed version to compare with.', 'error');
+      return;
+    }
+    const against = version || versions[0].version;
+    const older = await parse(await api.get(`/processes/${encodeURIComponent(currentKey)}/xml?version=${against}`, { text: true }));
+    const result = diff(describe(older), describe(modeler.getDefinitions()));
+    const registry = modeler.get('elementRegistry');
+    const mark = (items, marker) => items.filter((i) => registry.get(i.id)).forEach((i) => {
+      modeler.get('canvas').addMarker(i.id, marker);
+      compared.push([i.id, marker]);
+    });
+    mark(result.added, COMPARE_MARKERS[0]);
+    mark(result.changed, COMPARE_MARKERS[1]);
+    const picker = h('select', { 'aria-label': 'compare with version', onchange: (e) => compare(Number(e.target.value)) },
+      versions.map((v) => h('option', { value: v.version, selected: v.version === against }, `v${v.version}`)));
+    const label = (i) => `${i.facts.name || i.id} (${i.facts.type})`;
+    const none = !result.added.length && !result.removed.length && !result.changed.length;
+    clear(compareBox,
+      h('div', { class: 'compare-head' }, h('strong', {}, 'This diagram compared with '), picker,
+        h('span', { class: 'spacer' }),
+        h('button', { class: 'small', onclick: () => { compareBox.hidden = true; unmarkCompared(); } }, 'Close')),
+      none ? h('p', { class: 'muted' }, 'No differences in what the server runs.') : null,
+      result.added.map((i) => h('div', { class: 'diff diff-added', dataset: { element: i.id } }, `+ added ${label(i)}`)),
+      result.removed.map((i) => h('div', { class: 'diff diff-removed', dataset: { element: i.id } }, `− removed ${label(i)}`)),
+      result.changed.map((i) => h('div', { class: 'diff diff-changed', dataset: { element: i.id } }, `~ ${label(i)}: `,
+        i.what.map((w) => h('span', { class: 'diff-what' }, `${w.key} `, h('del', {}, w.before || '∅'), ' → ', h('ins', {}, w.after || '∅'))))));
+    compareBox.hidden = false;
+  }
+
+  async function downloadXml() {
+    download(`${processBo().id}.bpmn`, await xml(), 'application/xml');
+  }
+
+  fileInput.addEventListener('change', async () => {
+    const [file] = fileInput.files;
+    if (file) await open(await file.text());
+    fileInput.value = '';
+  });
+
+  return {
+    el,
+    async mounted() {
+      modeler = new Modeler({
+        container: canvas,
+        propertiesPanel: { parent: genericPanel },
+        additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule],
+        moddleExtensions: { dealflow: dealflowModdle, spiffworkflow: spiffModdle },
+      });
+      window.dealflowModeler = modeler; // for the browser tests and the console
+      problems = createProblems(modeler, showProblems);
+      panel = createDealflowPanel(modeler, problems);
+      clear(panelColumn, panel.el, genericPanel);
+      await refreshSidebar();
+      const [first] = drafts();
+      await open(first ? first.xml : emptyDiagram(`process_${Date.now().toString(36)}`), first ? `${first.key} (draft)` : undefined);
+    },
+    destroy() {
+      if (panel) panel.destroy();
+      if (modeler) modeler.destroy();
+      delete window.dealflowModeler;
+    },
+  };
+}

@@ -1,0 +1,172 @@
+/**
+ * Robots and triggers of a pipeline: a board (stages as columns, robots and triggers as cards
+ * in plain words) and the DSL text in CodeMirror. Both show the same text; the server checks
+ * it as it is typed and refuses to save it with errors.
+ */
+import { EditorView, basicSetup } from 'codemirror';
+import { keymap } from '@codemirror/view';
+import { lintGutter, forceLinting } from '@codemirror/lint';
+import { api, once } from '../api.js';
+import { h, clear, toast, errorText, when } from '../ui.js';
+import { dslLanguage, dslHighlight, dslCompletion, serverLinter } from '../dsl/language.js';
+import { outline, plainAction } from '../dsl/outline.js';
+import { vocabulary } from '../bpmn/panel.js';
+
+export function robotsView(params) {
+  const tabs = h('div', { class: 'tabs', role: 'tablist' });
+  const board = h('div', { class: 'board', id: 'board' });
+  const editorHost = h('div', { class: 'editor', id: 'dsl-editor' });
+  const errorsBox = h('div', { class: 'dsl-errors', id: 'dsl-errors', role: 'alert' });
+  const status = h('span', { class: 'muted small' });
+  const saveButton = h('button', { class: 'primary', 'data-action': 'save-robots', onclick: () => save() }, 'Save');
+  const boardButton = h('button', { 'data-action': 'show-board', onclick: () => show('board') }, 'Board');
+  const textButton = h('button', { 'data-action': 'show-text', onclick: () => show('text') }, 'DSL text');
+  const applyBox = h('input', { type: 'checkbox', id: 'apply-existing' });
+  const el = h('div', { class: 'robots-layout' },
+    h('div', { class: 'toolbar' }, tabs, h('span', { class: 'spacer' }), status, boardButton, textButton,
+      h('label', { class: 'inline small', title: 'Re-plan the robots of deals already on each stage' }, applyBox, 'apply to deals on the stages'),
+      saveButton),
+    board,
+    h('div', { class: 'editor-wrap' }, editorHost, errorsBox));
+
+  let scope = params[0] || 'main';
+  let pipelines = [];
+  let view;
+  let vocab = null;
+  let mode = 'board';
+  let lastErrors = [];
+
+  function show(which) {
+    mode = which;
+    board.hidden = which !== 'board';
+    editorHost.parentElement.hidden = which !== 'text';
+    boardButton.classList.toggle('active', which === 'board');
+    textButton.classList.toggle('active', which === 'text');
+    if (which === 'board') drawBoard();
+    else view.focus();
+  }
+
+  function text() {
+    return view.state.doc.toString();
+  }
+
+  function drawBoard() {
+    const { stages, loose } = outline(text());
+    const pipeline = pipelines.find((p) => p.code === scope);
+    const columns = pipeline ? pipeline.stages : stages.map((s) => ({ code: s.code, name: s.code }));
+    const byCode = Object.fromEntries(stages.map((s) => [s.code, s]));
+    const card = (c) => h('div', {
+      class: `card card-${c.kind}`, dataset: { kind: c.kind, line: c.line }, title: `line ${c.line}: click to edit`,
+      onclick: () => { show('text'); goTo(c.line, 1); },
+    },
+      h('div', { class: 'card-title' }, h('span', { class: `tag tag-${c.kind}` }, c.kind), ' ', c.name || '(unnamed)'),
+      h('div', { class: 'card-when' }, c.when),
+      c.condition ? h('div', { class: 'card-if' }, `only if ${c.condition}`) : null,
+      h('ul', { class: 'card-actions' }, c.actions.map((a) => h('li', {}, plainAction(a)))));
+    clear(board,
+      loose.length ? h('div', { class: 'column' }, h('h4', {}, 'Triggers (any stage)'), loose.map(card)) : null,
+      columns.map((s) => {
+        const block = byCode[s.code];
+        return h('div', { class: 'column', dataset: { stage: s.code } },
+          h('h4', {}, s.name, h('span', { class: 'muted small' }, ` ${s.code}`)),
+          block && block.robotsOff ? h('p', { class: 'muted small' }, 'robots off') : null,
+          block && block.cards.length ? block.cards.map(card) : h('p', { class: 'empty small' }, 'no robots'));
+      }));
+  }
+
+  async function check(value) {
+    try {
+      const result = await api.post('/robots/validate', { text: value, scope: scope === 'global' ? null : scope });
+      showErrors(result.errors);
+      return result.errors;
+    } catch (err) {
+      return [];
+    }
+  }
+
+  function showErrors(errors) {
+    lastErrors = errors;
+    clear(errorsBox, errors.map((e) => h('div', { class: 'dsl-error' },
+      h('a', {
+        href: `#/robots/${scope}`,
+        onclick: (ev) => { ev.preventDefault(); goTo(e.line, e.column); },
+      }, e.line ? `line ${e.line}, column ${e.column}` : 'file'), `: ${e.message}`)));
+    status.textContent = errors.length ? `${errors.length} error(s)` : 'no errors';
+    status.className = errors.length ? 'status-bad small' : 'muted small';
+  }
+
+  function goTo(line, column) {
+    if (!line) return;
+    const l = view.state.doc.line(Math.min(line, view.state.doc.lines));
+    const pos = Math.min(l.from + (column || 1) - 1, l.to);
+    view.dispatch({ selection: { anchor: pos }, scrollIntoView: true });
+    view.focus();
+  }
+
+  async function load() {
+    try {
+      const automation = await api.get(`/robots/${encodeURIComponent(scope)}`);
+      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: automation.text } });
+      status.textContent = automation.version ? `v${automation.version} saved ${when(automation.saved_at)} by ${automation.saved_by}` : 'not saved yet';
+      showErrors([]);
+      drawBoard();
+    } catch (err) {
+      toast(errorText(err), 'error');
+    }
+  }
+
+  async function save() {
+    const errors = await check(text());
+    forceLinting(view);
+    if (errors.length) {
+      show('text');
+      toast(`Not saved: ${errors.length} error(s) in the text.`, 'error');
+      return;
+    }
+    try {
+      const saved = await api.put(`/robots/${encodeURIComponent(scope)}?apply_to_existing=${applyBox.checked}`, { text: text() });
+      toast(`Saved ${scope} as version ${saved.version}${saved.applied_to ? `; re-planned ${saved.applied_to} deal(s)` : ''}.`);
+      status.textContent = `v${saved.version} saved just now`;
+    } catch (err) {
+      if (err.status === 422 && Array.isArray(err.body.details)) {
+        showErrors(err.body.details);
+        show('text');
+      }
+      toast(`Not saved: ${errorText(err)}`, 'error');
+    }
+  }
+
+  async function drawTabs() {
+    pipelines = await api.get('/pipelines');
+    clear(tabs, [...pipelines.map((p) => ({ code: p.code, name: p.name })), { code: 'global', name: 'Global triggers' }].map((p) =>
+      h('a', {
+        href: `#/robots/${p.code}`, role: 'tab', class: p.code === scope ? 'tab active' : 'tab', dataset: { scope: p.code },
+      }, p.name)));
+  }
+
+  return {
+    el,
+    async mounted() {
+      view = new EditorView({
+        parent: editorHost,
+        extensions: [
+          basicSetup, dslLanguage, dslHighlight, lintGutter(),
+          dslCompletion(() => vocab, () => scope),
+          serverLinter(check),
+          keymap.of([{ key: 'Mod-s', run: () => { save(); return true; } }]),
+          EditorView.updateListener.of((u) => { if (u.docChanged && mode === 'board') drawBoard(); }),
+        ],
+      });
+      window.dealflowEditor = view; // for the browser tests and the console
+      const [actions, words] = await Promise.all([once('/actions'), vocabulary(), drawTabs()]);
+      vocab = { ...words, actions };
+      await load();
+      show('board');
+    },
+    destroy() {
+      if (view) view.destroy();
+      delete window.dealflowEditor;
+    },
+    errors: () => lastErrors,
+  };
+}

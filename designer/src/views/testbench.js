@@ -1,0 +1,248 @@
+/**
+ * The test bench: a sandbox run of a process or of a pipeline's robots on a copy of a deal,
+ * driven by CRM events and a virtual clock, watched on the diagram, the deal's stage and a log.
+ *
+ * Talks to the test-runs API (POST /test-runs, /test-runs/{id}/events, /advance, GET state,
+ * /log, /case); until that API is deployed the screen says so and stays usable for setup.
+ */
+import { api, once } from '../api.js';
+import { h, clear, toast, errorText, when, table, debounce, download } from '../ui.js';
+import { createViewer } from '../bpmn/viewer.js';
+import { vocabulary } from '../bpmn/panel.js';
+import { watch } from '../live.js';
+
+function placeholderFor(type) {
+  return { number: 0, money: '0', bool: false, boolean: false }[type] ?? '';
+}
+
+export function testBenchView() {
+  const kindSelect = h('select', { name: 'kind', 'aria-label': 'what to run' },
+    h('option', { value: 'process' }, 'a process'), h('option', { value: 'robots' }, "a pipeline's robots"));
+  const processSelect = h('select', { name: 'process', 'aria-label': 'process' });
+  const pipelineSelect = h('select', { name: 'pipeline', 'aria-label': 'pipeline' });
+  const dealSelect = h('select', { name: 'deal', 'aria-label': 'deal' });
+  const paramsBox = h('div', { class: 'df-list', id: 'run-params' });
+  const sandboxTitle = h('input', { name: 'sandbox_title', placeholder: 'sandbox deal title' });
+  const sandboxStage = h('input', { name: 'sandbox_stage', placeholder: 'stage, e.g. main.new', value: 'main.new' });
+  const sandboxResponsible = h('input', { name: 'sandbox_responsible', placeholder: 'responsible (login)', value: 'manager.north1' });
+  const sandboxFields = h('textarea', { name: 'sandbox_fields', rows: 3, placeholder: '{"credit_type": "credit"}' });
+  const setup = h('form', { class: 'bench-setup', onsubmit: (e) => { e.preventDefault(); start(); } },
+    h('h3', {}, 'Run'),
+    h('label', { class: 'df-field' }, 'Run', kindSelect),
+    h('label', { class: 'df-field process-only' }, 'Process', processSelect),
+    h('div', { class: 'process-only' }, paramsBox),
+    h('label', { class: 'df-field' }, 'Pipeline', pipelineSelect),
+    h('label', { class: 'df-field' }, 'Deal (copied; the real one is never touched)', dealSelect),
+    h('details', {}, h('summary', {}, 'or a sandbox deal'),
+      h('label', { class: 'df-field' }, 'Title', sandboxTitle),
+      h('label', { class: 'df-field' }, 'Stage', sandboxStage),
+      h('label', { class: 'df-field' }, 'Responsible', sandboxResponsible),
+      h('label', { class: 'df-field' }, 'Fields (JSON)', sandboxFields)),
+    h('button', { class: 'primary wide', type: 'submit', 'data-action': 'start-run' }, 'Start'));
+
+  const eventSelect = h('select', { 'aria-label': 'CRM event', name: 'event' });
+  const payloadInput = h('textarea', { rows: 4, name: 'payload', 'aria-label': 'payload', spellcheck: 'false' });
+  const advanceInput = h('input', { name: 'advance', value: '1d', size: 6, 'aria-label': 'advance by' });
+  const controls = h('div', { class: 'bench-controls', hidden: true },
+    h('div', { class: 'control-group' }, h('strong', {}, 'Send'), eventSelect,
+      h('button', { 'data-action': 'send-event', onclick: () => sendEvent() }, 'Send event')),
+    payloadInput,
+    h('div', { class: 'control-group' }, h('strong', {}, 'Clock'), advanceInput,
+      h('button', { 'data-action': 'advance', onclick: () => advance({ by: advanceInput.value }) }, 'Advance'),
+      h('button', { 'data-action': 'next-job', onclick: () => advance({ to: 'next_job' }) }, 'Next due job'),
+      h('button', { 'data-action': 'save-case', onclick: () => saveCase() }, 'Save as test case')),
+    h('button', { class: 'wide', 'data-action': 'new-run', onclick: () => { setup.hidden = false; controls.hidden = true; } }, 'New run…'));
+  const summary = h('div', { class: 'bench-summary', id: 'run-summary' }, h('p', { class: 'muted' },
+    'Pick what to run and a deal, then Start. Events and the clock act on the sandbox only.'));
+  const diagram = h('div', { class: 'viewer bench-viewer', id: 'run-diagram' });
+  const logBox = h('div', { class: 'list-panel bench-log', id: 'run-log' });
+  const runView = h('div', { hidden: true }, diagram, h('h3', {}, 'Log'), logBox);
+  const el = h('div', { class: 'bench-layout' },
+    h('aside', { class: 'sidebar' }, setup, controls),
+    h('section', { class: 'bench-main' }, summary, runView));
+
+  let run = null;
+  let viewer;
+  let unwatch = () => {};
+  let vocab = { events: {} };
+  let pipelines = [];
+
+  function syncKind() {
+    el.querySelectorAll('.process-only').forEach((node) => { node.hidden = kindSelect.value !== 'process'; });
+  }
+
+  async function loadDeals() {
+    try {
+      const deals = await api.get(`/deals?pipeline=${encodeURIComponent(pipelineSelect.value)}&limit=100`);
+      clear(dealSelect, h('option', { value: '' }, '— a deal —'), deals.map((d) => h('option', { value: d.id }, `#${d.id} ${d.title} (${d.stage})`)));
+    } catch (err) {
+      toast(errorText(err), 'error');
+    }
+  }
+
+  async function drawParams() {
+    const processes = await api.get('/processes');
+    const process = processes.find((p) => p.key === processSelect.value);
+    clear(paramsBox, (process ? process.parameters : []).map((p) => h('label', { class: 'df-field' },
+      `${p.label || p.name} (${p.type})`, h('input', { name: `param:${p.name}`, dataset: { param: p.name }, placeholder: p.type === 'datetime' ? '2026-12-01T10:00:00+00:00' : '' }))));
+  }
+
+  function payloadTemplate() {
+    const fields = vocab.events[eventSelect.value] || {};
+    const body = {};
+    for (const [name, type] of Object.entries(fields)) if (name !== 'deal_id') body[name] = placeholderFor(type);
+    payloadInput.value = JSON.stringify(body, null, 2);
+  }
+
+  async function start() {
+    const body = { kind: kindSelect.value };
+    if (body.kind === 'robots') body.pipeline = pipelineSelect.value;
+    if (body.kind === 'process') {
+      body.process = processSelect.value;
+      body.params = Object.fromEntries([...paramsBox.querySelectorAll('input')].filter((i) => i.value).map((i) => [i.dataset.param, i.value]));
+    }
+    if (dealSelect.value) body.deal_id = Number(dealSelect.value);
+    else {
+      let fields = {};
+      try { fields = sandboxFields.value.trim() ? JSON.parse(sandboxFields.value) : {}; } catch {
+        toast('The sandbox deal fields are not valid JSON.', 'error');
+        return;
+      }
+      body.deal = { title: sandboxTitle.value || 'Sandbox deal', stage: sandboxStage.value, fields };
+      if (sandboxResponsible.value.trim()) body.deal.responsible = sandboxResponsible.value.trim();
+    }
+    try {
+      show(await api.post('/test-runs', body));
+      setup.hidden = true; // the run's controls take the sidebar; "New run…" brings the form back
+      controls.hidden = false;
+      subscribe();
+    } catch (err) {
+      toast(err.status === 404 || err.status === 405 ? 'The test-runs API is not on this server yet.' : `Not started: ${errorText(err)}`, 'error');
+    }
+  }
+
+  async function sendEvent() {
+    let payload;
+    try { payload = JSON.parse(payloadInput.value || '{}'); } catch {
+      toast('The payload is not valid JSON.', 'error');
+      return;
+    }
+    try {
+      const result = await api.post(`/test-runs/${run.id}/events`, { type: eventSelect.value, payload });
+      show(result.state || result);
+    } catch (err) {
+      toast(errorText(err), 'error');
+    }
+  }
+
+  /** The deal's pipeline as a strip of stages, the current one lit: the board, in one line. */
+  function stageStrip(deal) {
+    const pipeline = pipelines.find((p) => p.code === deal.pipeline);
+    if (!pipeline) return null;
+    return h('div', { class: 'stage-strip', id: 'run-board' }, h('strong', {}, `${pipeline.name}: `),
+      pipeline.stages.map((stage) => h('span', { class: stage.code === deal.stage ? 'stage current' : 'stage', dataset: { stage: stage.code } }, stage.name)));
+  }
+
+  async function completeTask(taskId) {
+    try {
+      show(await api.post(`/test-runs/${run.id}/tasks/${taskId}/complete`, { result: {} }));
+    } catch (err) {
+      toast(errorText(err), 'error');
+    }
+  }
+
+  async function advance(body) {
+    try {
+      show(await api.post(`/test-runs/${run.id}/advance`, body));
+    } catch (err) {
+      toast(errorText(err), 'error');
+    }
+  }
+
+  /** The run as a case file for `dealflow test-processes`, and the BPMN it needs beside it. */
+  async function saveCase() {
+    try {
+      const c = await api.get(`/test-runs/${run.id}/case`);
+      download(c.file_name || 'run.cases.yaml', c.yaml, 'text/yaml');
+      if (c.bpmn) download(c.bpmn_file_name || `${c.process}.bpmn`, c.bpmn, 'application/xml');
+    } catch (err) {
+      toast(errorText(err), 'error');
+    }
+  }
+
+  async function show(state) {
+    run = state;
+    runView.hidden = false; // before drawing: a hidden container has no size to fit the diagram into
+    const deal = state.deal || {};
+    clear(summary,
+      h('div', { class: 'bench-facts' },
+        h('span', {}, h('strong', {}, 'Clock '), h('span', { id: 'run-clock' }, when(state.now))),
+        h('span', {}, h('strong', {}, 'Deal '), `${deal.title || ''} `, h('span', { class: 'status', id: 'run-stage' }, deal.stage_ref || '')),
+        state.instance ? h('span', {}, h('strong', {}, 'Instance '), h('span', { class: `status status-${state.instance.status}`, id: 'run-instance-status' }, state.instance.status)) : null,
+        state.instance && state.instance.waiting_for && state.instance.waiting_for.length ? h('span', {}, `waits for ${state.instance.waiting_for.join(', ')}`) : null),
+      state.jobs && state.jobs.length ? h('p', { class: 'small muted' }, `Next due: ${state.jobs.slice(0, 3).map((j) => `${j.robot || j.element_id || j.kind} at ${when(j.due_at)}`).join('; ')}`) : null,
+      stageStrip(deal),
+      state.tasks && state.tasks.length ? h('div', { class: 'bench-tasks', id: 'run-tasks' }, state.tasks.map((t) => h('div', { class: 'bench-task' },
+        h('span', {}, `${t.title} → ${t.assignee || t.group || '—'} `, h('span', { class: 'status' }, t.status)),
+        t.status === 'open' ? h('button', { class: 'small', 'data-action': 'complete-task', onclick: () => completeTask(t.id) }, 'Complete') : null))) : null);
+    if (state.instance && state.process) {
+      try {
+        const xml = await api.get(`/processes/${encodeURIComponent(state.process)}/xml?version=${state.process_version}`, { text: true });
+        await viewer.show(xml, { active: state.instance.active_elements, completed: state.instance.completed_elements,
+          incidents: (state.instance.incidents || []).map((i) => i.element_id).filter(Boolean) });
+      } catch (err) {
+        toast(errorText(err), 'error');
+      }
+    }
+    try {
+      const entries = await api.get(`/test-runs/${state.id}/log`);
+      clear(logBox, table([
+        { title: 'When', render: (r) => when(r.at) },
+        { title: 'Source', key: 'source' },
+        { title: 'What', key: 'text' },
+        { title: 'Outcome', key: 'kind' },
+        { title: 'Reason', key: 'reason' },
+      ], entries, { empty: 'Nothing happened yet.' }));
+    } catch (err) {
+      toast(errorText(err), 'error');
+    }
+  }
+
+  function subscribe() {
+    unwatch();
+    const runId = run.id;
+    unwatch = watch(`test-run:${runId}`, debounce(async (event) => {
+      if (run && run.id === runId && event.startsWith('test-run')) show(await api.get(`/test-runs/${runId}`));
+    }, 200));
+  }
+
+  kindSelect.addEventListener('change', syncKind);
+  pipelineSelect.addEventListener('change', loadDeals);
+  processSelect.addEventListener('change', drawParams);
+  eventSelect.addEventListener('change', payloadTemplate);
+
+  return {
+    el,
+    async mounted() {
+      viewer = createViewer(diagram);
+      syncKind();
+      try {
+        let processes;
+        let words;
+        [processes, pipelines, words] = await Promise.all([api.get('/processes'), api.get('/pipelines'), vocabulary(), once('/actions')]);
+        vocab = words;
+        processSelect.append(...processes.map((p) => h('option', { value: p.key }, `${p.name || p.key} v${p.version}`)));
+        pipelineSelect.append(...pipelines.map((p) => h('option', { value: p.code }, p.name)));
+        eventSelect.append(...Object.keys(vocab.events || {}).sort().map((e) => h('option', { value: e }, e)));
+        payloadTemplate();
+        await Promise.all([loadDeals(), drawParams()]);
+      } catch (err) {
+        toast(errorText(err), 'error');
+      }
+    },
+    destroy() {
+      if (viewer) viewer.destroy();
+      unwatch();
+    },
+  };
+}

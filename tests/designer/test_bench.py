@@ -1,0 +1,54 @@
+"""The test bench screen against the test-runs API (on main since the test-runs issue; this
+file needs it, so it passes once this branch is merged with main).
+
+S1 as a designer tries it: send a sandbox deal to the bank, let the clock pass the ready date
+so the credit pipeline's reminder robot fires, then the bank rejects."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from playwright.sync_api import Page, expect
+
+FIELDS = ('{"credit_type": "credit", "bank": "Sberbank", "id_document": "4510 654321", '
+          '"term_months": 24, "down_payment": 20000}')
+
+
+def test_s1_in_the_test_bench_send_to_bank_reminder_then_the_bank_rejects(page: Page, http):
+    ready = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0).isoformat()
+    page.click('a[href="#/testbench"]')
+    page.select_option('select[name="process"]', "send_to_bank")
+    page.fill('input[data-param="ready_date"]', ready)
+    page.click("text=or a sandbox deal")
+    page.fill('input[name="sandbox_title"]', "TV on credit")
+    page.fill('input[name="sandbox_stage"]', "main.product_agreement")
+    page.fill('textarea[name="sandbox_fields"]', FIELDS)
+    page.click('[data-action="start-run"]')
+
+    expect(page.locator("#run-stage")).to_have_text("credit.new")
+    expect(page.locator('#run-diagram .djs-element.df-active[data-element-id="wait_bank_decision"]')).to_have_count(1)
+    expect(page.locator('#run-diagram .df-completed[data-element-id="move_to_credit_pipeline"]')).to_have_count(1)
+    expect(page.locator('#run-board .stage.current')).to_have_text("New")
+
+    page.fill('input[name="advance"]', "3d")
+    page.click('[data-action="advance"]')
+    expect(page.locator("#run-log")).to_contain_text("remind at the ready date")
+    expect(page.locator("#run-tasks")).to_contain_text("Contact")
+
+    page.select_option('select[name="event"]', "bank.decision")
+    page.fill('textarea[name="payload"]', '{"approved": false}')
+    page.click('[data-action="send-event"]')
+    expect(page.locator("#run-stage")).to_have_text("main.product_agreement")
+    expect(page.locator("#run-instance-status")).to_have_text("completed")
+    for element in ("bank_approved", "move_to_product_agreement", "offer_new_conditions", "notify_supervisor_rejected"):
+        expect(page.locator(f'#run-diagram .df-completed[data-element-id="{element}"]')).to_have_count(1)
+    expect(page.locator('#run-diagram .df-completed[data-element-id="move_to_order_assembly"]')).to_have_count(0)
+    expect(page.locator("#run-tasks")).to_contain_text("Offer new conditions or another product")
+    expect(page.locator("#run-log")).to_contain_text("Bank decision received")
+
+    with page.expect_download() as case:
+        page.click('[data-action="save-case"]')
+    text = case.value.path().read_text()
+    assert "send_to_bank" in text and "bank.decision" in text
+    real = [d["title"] for p in ("main", "credit") for d in http.get(f"{http.base}/deals?pipeline={p}").json()]
+    assert "TV on credit" not in real  # the sandbox deal never reached the real CRM

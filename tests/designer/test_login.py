@@ -1,0 +1,41 @@
+"""Signing in and out through the login screen, against the auth API of the auth contract
+(on main; this file passes once this branch is merged with it)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.designer.browser import VIEWPORT, log_in
+
+
+def test_a_wrong_password_is_refused_on_the_login_screen_and_the_right_one_lets_in(browser, base_url):
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.goto(f"{base_url}/#/robots")
+    page.fill("input[name=login]", "designer")
+    page.fill("input[name=password]", "not-the-password")
+    page.click("button[type=submit]")
+    expect(page.locator(".login-error")).to_have_text("Wrong login or password.")
+    expect(page.locator(".topbar")).to_have_count(0)
+
+    page.fill("input[name=password]", "demo")
+    page.click("button[type=submit]")
+    expect(page.locator('.nav a.active[data-route="robots"]')).to_have_count(1)  # back where it was going
+    page.reload()  # the session cookie survives a reload
+    expect(page.locator(".topbar")).to_have_count(1)
+
+    page.click("text=Log out")
+    expect(page.locator("input[name=login]")).to_be_visible()
+    assert page.request.get(f"{base_url}/api/v1/pipelines").status == 401
+    context.close()
+
+
+def test_a_user_without_the_designer_roles_is_told_when_the_server_refuses(browser, base_url):
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    log_in(page, base_url, login="driver1")
+    page.click('a[href="#/robots"]')
+    page.wait_for_selector('[data-action="show-text"]')
+    page.click('[data-action="save-robots"]')
+    expect(page.locator("#toast")).to_contain_text("Not saved: your roles do not allow 'edit_robots'")
+    context.close()
