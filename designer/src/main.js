@@ -32,13 +32,8 @@ async function boot() {
     const me = await api.get('/auth/me');
     enter(me);
   } catch (err) {
-    showLogin(err.status === 401 ? '' : '');
+    showLogin(err.status === 401 ? '' : errorText(err));
   }
-}
-
-/** The server without auth (before the auth issue lands) answers 404 to /auth/*: go in as the typed user. */
-function withoutAuth(login) {
-  return { user: { login, name: login, roles: [] }, csrf_token: '' };
 }
 
 function showLogin(message = '') {
@@ -55,8 +50,8 @@ function showLogin(message = '') {
       try {
         enter(await api.post('/auth/login', credentials));
       } catch (err) {
-        if (err.status === 404) enter(withoutAuth(credentials.login));
-        else error.textContent = err.status === 401 ? 'Wrong login or password.' : errorText(err);
+        error.textContent = err.status === 401 ? 'Wrong login or password.'
+          : err.status === 429 ? 'Too many wrong passwords; try again in a few minutes.' : errorText(err);
       }
     },
   },
