@@ -257,8 +257,19 @@ class Runtime:
 
     def active_elements(self, instance: ProcessInstance) -> list[str]:
         """Ids of the elements the instance is at now (waiting or ready), for monitoring views."""
+        return self.inspect(instance)[0]
+
+    def inspect(self, instance: ProcessInstance) -> tuple[list[str], dict[str, Any]]:
+        """The elements the instance is at now and the variables it holds there (the data of its
+        active tasks, or the workflow's once it has ended), for monitoring views."""
         workflow = self._load(instance)
-        return sorted({t.task_spec.bpmn_id for t in all_tasks(workflow, state=ACTIVE) if t.task_spec.bpmn_id})
+        active = [t for t in all_tasks(workflow, state=ACTIVE) if t.task_spec.bpmn_id]
+        variables: dict[str, Any] = {}
+        for task in active:
+            variables.update(task.data)
+        if not active:
+            variables.update(workflow.data)
+        return sorted({t.task_spec.bpmn_id for t in active}), to_json_safe(variables)
 
     def replan_date_timers(self, deal_id: int, changed: Iterable[str], cause: Cause) -> None:
         """A deal field a date timer reads has changed: its due time follows the new value."""

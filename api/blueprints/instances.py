@@ -44,15 +44,16 @@ def list_instances(args: dict[str, Any], *, rt: Any) -> Any:
 @unit_of_work
 @bp.response(200, InstanceSchema)
 def get_instance(instance_id: int, *, rt: Any) -> Any:
-    """State with the elements waiting now and those done, for the designer to colour the diagram."""
+    """State with the elements waiting now and those done, for the designer to colour the diagram,
+    and the process variables where it stands."""
     instance = visible_instance(rt, instance_id)
     version = rt.session.get(ProcessVersion, instance.version_id)
-    active = rt.active_elements(instance)
+    active, variables = rt.inspect(instance)
     completed = rt.session.scalars(
         select(HistoryEntry.element_id).where(HistoryEntry.instance_id == instance_id,
                                               HistoryEntry.outcome == "completed").order_by(HistoryEntry.id))
     return {**InstanceSummarySchema().dump(instance), "version": version.version,
-            "active_elements": active, "completed_elements": list(dict.fromkeys(completed)),
+            "active_elements": active, "completed_elements": list(dict.fromkeys(completed)), "variables": variables,
             "started_at": instance.started_at, "updated_at": instance.updated_at, "ended_at": instance.ended_at}
 
 

@@ -50,6 +50,7 @@ class InstanceSchema(InstanceSummarySchema):
     version = fields.Integer()
     active_elements = fields.List(fields.String())
     completed_elements = fields.List(fields.String())
+    variables = fields.Dict(keys=fields.String(), metadata={"description": "process data where the instance stands"})
 
 
 class InstanceQuerySchema(StrictSchema):

@@ -25,6 +25,7 @@ def test_send_to_bank_through_the_api(client, engine):
     instance_id = started.json["id"]
     state = client.get(f"/api/v1/instances/{instance_id}").json
     assert state["status"] == "running" and "move_to_credit_pipeline" in state["completed_elements"]
+    assert state["variables"]["ready_date"].startswith("2026-01-07T10:00:00")  # a start parameter, where it waits
     assert client.get(f"/api/v1/deals/{deal_id}").json["pipeline"] == "credit"
     decision = {"type": "bank.decision", "payload": {"deal_id": deal_id, "approved": True},
                 "idempotency_key": "bank-1", "source": "bank"}

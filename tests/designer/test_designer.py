@@ -168,16 +168,19 @@ def test_a_robot_with_a_dsl_error_is_shown_at_its_line_refused_then_fixed_and_sa
     assert after["version"] == before["version"] + 1 and after["text"] == wanted
 
 
-def test_an_instance_opens_on_its_diagram_with_active_and_completed_elements(page: Page, http):
-    _deploy(http, Bpmn("await_payment").start().service("note", "add_comment", text='"waiting"')
+def test_an_instance_opens_on_its_diagram_with_active_and_completed_elements_and_its_variables(page: Page, http):
+    _deploy(http, Bpmn("await_payment").parameter("channel").start().service("note", "add_comment", text='"waiting"')
             .message_catch("paid", "order.paid").end().chain("start", "note", "paid", "end").xml())
     deal = http.post(f"{http.base}/deals", json={"title": "Wardrobe"}).json()
-    instance = http.post(f"{http.base}/processes/await_payment/start", json={"deal_id": deal["id"]}).json()
+    instance = http.post(f"{http.base}/processes/await_payment/start",
+                         json={"deal_id": deal["id"], "params": {"channel": "phone"}}).json()
     page.goto(page.url.split("#")[0] + f"#/monitoring/instance/{instance['id']}")
     expect(page.locator('.djs-element.df-active[data-element-id="paid"]')).to_have_count(1)
     expect(page.locator('.djs-element.df-completed[data-element-id="note"]')).to_have_count(1)
     expect(page.locator('.djs-element.df-completed[data-element-id="end"]')).to_have_count(0)
     expect(page.locator("#history")).to_contain_text("note")
+    expect(page.locator("#instance-variables")).to_contain_text("channel")
+    expect(page.locator("#instance-variables")).to_contain_text('"phone"')
 
 
 def test_retrying_an_incident_after_fixing_its_cause(page: Page, http):

@@ -1,6 +1,6 @@
 /**
  * Running instances and incidents with filters; an instance on its diagram with its active
- * and completed elements marked, its history and incidents, which can be retried.
+ * and completed elements marked, its history, its variables and incidents, which can be retried.
  */
 import { api } from '../api.js';
 import { h, clear, toast, errorText, when, table, debounce } from '../ui.js';
@@ -89,10 +89,11 @@ function instanceView(id) {
   const header = h('div', { class: 'toolbar' }, h('a', { href: '#/monitoring' }, '← Instances'));
   const history = h('div', { class: 'list-panel', id: 'history' });
   const incidents = h('div', { class: 'list-panel', id: 'instance-incidents' });
+  const variables = h('div', { class: 'list-panel', id: 'instance-variables' });
   const el = h('div', { class: 'page instance-page' }, header, diagram,
     h('div', { class: 'two-columns' },
       h('section', {}, h('h3', {}, 'History'), history),
-      h('section', {}, h('h3', {}, 'Incidents'), incidents)));
+      h('section', {}, h('h3', {}, 'Incidents'), incidents, h('h3', {}, 'Variables'), variables)));
   let viewer;
 
   async function refresh() {
@@ -121,6 +122,11 @@ function instanceView(id) {
         { title: 'Outcome', key: 'outcome' },
       ], steps, { empty: 'No steps yet.' }));
       clear(incidents, incidentTable(problems, refresh));
+      clear(variables, table([
+        { title: 'Name', key: 'name' },
+        { title: 'Value', render: (r) => h('code', {}, JSON.stringify(r.value)) },
+      ], Object.entries(instance.variables || {}).sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, value]) => ({ name, value })), { empty: 'No variables.' }));
     } catch (err) {
       toast(errorText(err), 'error');
     }
