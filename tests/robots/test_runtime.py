@@ -217,9 +217,7 @@ stage in_processing:
 
 def test_an_action_that_fails_for_now_is_retried_with_backoff_until_it_works(engine, clock):
     calls = _with_action(engine, "call_bank", fail_times=2, error=RuntimeError("the bank's API is down"))
-    save(engine, "main", 'pipeline main "Sales"\n\nstage in_processing:\n  robot "ask":\n    call_bank()\n')
-    deal_id = make_deal(engine)
-    move(engine, deal_id, "in_processing")
+    deal_id = _deal_entering_a_stage_whose_robot_calls(engine, "call_bank")
     advance(engine, clock, timedelta(minutes=10))
     assert len(calls) == 3
     assert [o for o in outcomes(engine, deal_id, "ask") if o != "scheduled"] == ["failed", "failed", "ran"]
@@ -227,15 +225,20 @@ def test_an_action_that_fails_for_now_is_retried_with_backoff_until_it_works(eng
 
 def test_an_action_refusing_its_input_is_not_retried(engine, clock):
     calls = _with_action(engine, "call_bank", fail_times=5, error=ActionInputError("address 10.0.0.1 is private"))
-    save(engine, "main", 'pipeline main "Sales"\n\nstage in_processing:\n  robot "ask":\n    call_bank()\n')
-    deal_id = make_deal(engine)
-    move(engine, deal_id, "in_processing")
+    deal_id = _deal_entering_a_stage_whose_robot_calls(engine, "call_bank")
     advance(engine, clock, timedelta(hours=1))
     assert len(calls) == 1
     [reason] = [reason for key, outcome, reason in log_of(engine, deal_id) if key == "ask" and outcome == "failed"]
     assert "not retried" in reason
     with engine.unit() as rt:
         assert rt.session.scalars(select(Job).where(Job.deal_id == deal_id, Job.status == "pending")).all() == []
+
+
+def _deal_entering_a_stage_whose_robot_calls(engine, action: str) -> int:
+    save(engine, "main", f'pipeline main "Sales"\n\nstage in_processing:\n  robot "ask":\n    {action}()\n')
+    deal_id = make_deal(engine)
+    move(engine, deal_id, "in_processing")
+    return deal_id
 
 
 def _with_action(engine, name: str, *, fail_times: int, error: Exception) -> list[int]:
