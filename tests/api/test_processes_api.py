@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 
-from tests.support.world import make_deal
+from tests.support.bpmn import Bpmn
+from tests.support.world import make_deal, tasks_of
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 
@@ -69,3 +71,31 @@ def test_hostile_bpmn_is_refused_with_422(client):
     xxe = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>'
     response = client.post("/api/v1/processes", data=xxe)
     assert response.status_code == 422 and response.json["code"] == "invalid_process"
+
+
+def test_two_people_completing_one_process_task_at_once_resume_it_once_and_the_loser_is_told(client_as, engine):
+    """The instance is guarded too: never two resumptions of one waiting task, never a lost update."""
+    engine.deploy(Bpmn("review").start().user("check", title="Check the deal").script("count", "checks = 1")
+                  .end().chain("start", "check", "count", "end").xml())
+    deal_id = make_deal(engine, department="store_north")
+    instance = engine.start("review", deal_id)
+    with engine.unit() as rt:
+        [task_id] = [t.id for t in tasks_of(rt, deal_id)]
+    start = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def complete(login: str) -> None:
+        client = client_as(login)
+        start.wait()
+        statuses.append(client.post(f"/api/v1/tasks/{task_id}/complete", json={}).status_code)
+
+    threads = [threading.Thread(target=complete, args=(login,)) for login in ("head.north", "manager.north1")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(statuses) == [200, 409]
+    admin = client_as("admin")
+    assert admin.get(f"/api/v1/instances/{instance.id}").json["status"] == "completed"
+    history = admin.get(f"/api/v1/instances/{instance.id}/history?per_page=100").json
+    assert [step["element_id"] for step in history].count("count") == 1
