@@ -150,6 +150,7 @@ class RunInfo:
     instance_id: int | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)
     events_sent: int = 0
+    owner: str | None = None  # the Cause ref of who made it: a user's id
 
     @property
     def now(self) -> datetime:
@@ -214,6 +215,10 @@ class TestBench:
             raise
         with self._run(run_id) as (_, opened):
             return self._state(info, opened)
+
+    def owner(self, run_id: int) -> str | None:
+        """Who made the run (a user id as text), for the API to keep runs to their makers."""
+        return self._load(run_id).owner
 
     def delete(self, run_id: int) -> None:
         if not self._path(run_id, "json").exists():
@@ -379,7 +384,8 @@ class TestBench:
         clock = VirtualClock(start)
         info = RunInfo(id=run_id, kind=kind, clock=start.isoformat(), started_at=start.isoformat(), deal_id=0,
                        deal_spec=to_json_safe(spec), source_deal_id=deal_id, process=process,
-                       params=to_json_safe(params), pipeline=pipeline, robots=robots)
+                       params=to_json_safe(params), pipeline=pipeline, robots=robots,
+                       owner=cause.ref if cause.kind == "user" else None)
         opened = self._open_engine(run_id, clock)
         engine = opened.engine
         with engine.unit() as rt:

@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app, jsonify
 from flask_smorest import Blueprint
 
-from api.auth import requires
+from api.auth import current_user, requires
 from api.context import engine, request_cause
 from api.sandbox import BenchError, RunConflict, TestBench, UnknownRun, default_directory
 from api.schemas.test_runs import (
@@ -27,6 +27,8 @@ from api.schemas.test_runs import (
     TestRunEventSchema,
     TestRunSchema,
 )
+from crm import access
+from crm.auth import Principal
 from engine.broadcast import Broadcast
 
 bp = Blueprint("test-runs", __name__, url_prefix="/api/v1/test-runs",
@@ -56,6 +58,21 @@ def bench() -> TestBench:
         return made
 
 
+def may_use(user: Principal, run_id: int) -> bool:
+    """A run is its maker's (and the administrators'): another designer's run does not exist
+    for them, over HTTP or socket.io."""
+    try:
+        owner = bench().owner(run_id)
+    except UnknownRun:
+        return False
+    return access.can(user, "run_test_bench") and (owner == str(user.id) or access.can(user, "manage_users"))
+
+
+def _owned(run_id: int) -> None:
+    if not may_use(current_user(), run_id):
+        raise UnknownRun(f"no test run {run_id}")
+
+
 @bp.errorhandler(BenchError)
 def bench_error(err: BenchError) -> Any:
     status = 404 if isinstance(err, UnknownRun) else 409 if isinstance(err, RunConflict) else 422
@@ -77,6 +94,7 @@ def create(body: dict[str, Any]) -> Any:
 @bp.response(200, TestRunSchema)
 def get_run(run_id: int) -> Any:
     """Clock, deal, instances with active and completed elements, waiting jobs, tasks."""
+    _owned(run_id)
     return bench().state(run_id)
 
 
@@ -84,6 +102,7 @@ def get_run(run_id: int) -> Any:
 @requires("run_test_bench")
 @bp.response(204)
 def delete_run(run_id: int) -> Any:
+    _owned(run_id)
     bench().delete(run_id)
     return ""
 
@@ -94,6 +113,7 @@ def delete_run(run_id: int) -> Any:
 @bp.response(200, TestRunEventResultSchema)
 def send_event(body: dict[str, Any], run_id: int) -> Any:
     """A CRM event (order paid, bank decision, ...) in the sandbox, through the real intake."""
+    _owned(run_id)
     return bench().send_event(run_id, body["type"], body["payload"], source=body["source"])
 
 
@@ -104,6 +124,7 @@ def send_event(body: dict[str, Any], run_id: int) -> Any:
 def advance(body: dict[str, Any], run_id: int) -> Any:
     """Move the virtual clock by a duration or to the next due job; due jobs run on the way.
     409 no_job_due when asked for the next job and none is waiting."""
+    _owned(run_id)
     return bench().advance(run_id, by=body.get("by"), to_next_job=body.get("to") == "next_job")
 
 
@@ -112,6 +133,7 @@ def advance(body: dict[str, Any], run_id: int) -> Any:
 @bp.arguments(CompleteTestRunTaskSchema)
 @bp.response(200, TestRunSchema)
 def complete_task(body: dict[str, Any], run_id: int, task_id: int) -> Any:
+    _owned(run_id)
     return bench().complete_task(run_id, task_id, body["result"])
 
 
@@ -120,6 +142,7 @@ def complete_task(body: dict[str, Any], run_id: int, task_id: int) -> Any:
 @bp.arguments(MoveTestRunTaskSchema)
 @bp.response(200, TestRunSchema)
 def move_task(body: dict[str, Any], run_id: int, task_id: int) -> Any:
+    _owned(run_id)
     return bench().move_task(run_id, task_id, body["column"])
 
 
@@ -129,6 +152,7 @@ def move_task(body: dict[str, Any], run_id: int, task_id: int) -> Any:
 @bp.response(200, TestRunSchema)
 def move(body: dict[str, Any], run_id: int) -> Any:
     """Move the sandbox deal to a stage, as a manager would."""
+    _owned(run_id)
     return bench().move(run_id, body["stage"])
 
 
@@ -137,6 +161,7 @@ def move(body: dict[str, Any], run_id: int) -> Any:
 @bp.response(200, RunLogEntrySchema(many=True))
 def run_log(run_id: int) -> Any:
     """Every process step, robot, trigger and deal change of the run, by time, with its reason."""
+    _owned(run_id)
     return bench().log(run_id)
 
 
@@ -147,4 +172,5 @@ def run_log(run_id: int) -> Any:
 def case(args: dict[str, Any], run_id: int) -> Any:
     """The run as a test case file for `dealflow test-processes`, with the BPMN it replays.
     409 not_a_process_run for a robots run."""
+    _owned(run_id)
     return bench().case(run_id, args.get("name"))

@@ -67,7 +67,7 @@ def test_s1_in_the_sandbox_rejected_then_past_the_reminder_leaves_the_real_deal_
     assert (reminder["kind"], reminder["robot"]) == ("robot", "remind-at-the-ready-date")
     assert reminder["due_at"].startswith("2026-01-07T10:00:00")
 
-    socket = app.extensions["dealflow.socketio"].test_client(app, auth={"token": token_for(engine, "designer")})
+    socket = app.extensions["dealflow.socketio"].test_client(app, auth={"token": token_for(engine, "admin")})
     assert socket.emit("subscribe", {"room": f"test-run:{run_id}"}, callback=True)["ok"] is True
     socket.get_received()
     # The sandbox deal keeps the real deal's id: the real deal's watchers must hear nothing of it.
@@ -223,3 +223,19 @@ def test_bad_input_is_refused_and_changes_nothing(client, world, sandboxes):
     assert client.get(f"/api/v1/test-runs/{run_id}").status_code == 404
     assert list(sandboxes.glob(f"{run_id}.*")) == []
     assert _real_deal_snapshot(client, deal_id) == before
+
+
+def test_a_run_belongs_to_its_maker_and_the_administrators(app, client_as, engine, world):
+    deal_id = make_deal(world, stage="main.product_agreement", fields=CREDIT_FIELDS, title="TV on credit")
+    designers_run = _s1_run(client_as("designer"), deal_id)["id"]
+    admins_run = _s1_run(client_as("admin"), deal_id)["id"]
+    designer = client_as("designer")
+    assert designer.get(f"/api/v1/test-runs/{designers_run}").status_code == 200
+    assert client_as("admin").get(f"/api/v1/test-runs/{designers_run}").status_code == 200
+    for method, tail in (("GET", ""), ("POST", "/advance"), ("GET", "/log"), ("DELETE", "")):
+        refused = designer.open(f"/api/v1/test-runs/{admins_run}{tail}", method=method, json={"by": "P1D"})
+        assert refused.status_code == 404 and refused.json["code"] == "test_run_not_found", (method, tail)
+    socket = app.extensions["dealflow.socketio"].test_client(app, auth={"token": token_for(engine, "designer")})
+    assert socket.emit("subscribe", {"room": f"test-run:{admins_run}"}, callback=True) == {"ok": False}
+    assert socket.emit("subscribe", {"room": f"test-run:{designers_run}"}, callback=True)["ok"] is True
+    assert client_as("admin").get(f"/api/v1/test-runs/{admins_run}").json["now"]  # untouched by the refusals
