@@ -1,6 +1,6 @@
 /**
  * The only way the designer talks to the server: JSON over /api/v1 with the session cookie
- * and the CSRF token on unsafe requests (see the auth contract). A 401 sends the user back
+ * and the CSRF token on unsafe requests (README, "Signing in and roles"). A 401 sends the user back
  * to the login screen.
  */
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);

@@ -1,5 +1,5 @@
-"""Signing in and out through the login screen, against the auth API of the auth contract
-(on main; this file passes once this branch is merged with it)."""
+"""Signing in and out through the login screen, against the server's sign-in API
+(README, "Signing in and roles")."""
 
 from __future__ import annotations
 
