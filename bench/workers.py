@@ -31,24 +31,19 @@ others share, `--repeat 3` runs the counts in interleaved rounds and keeps each 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import platform
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-# bench/ comes first on sys.path for `python bench/workers.py`; the project root must win.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from common import machine, postgres_schema  # also puts the project root first on sys.path
 from sqlalchemy import func, insert, select, text, update
 
 from crm.db import Database
@@ -219,24 +214,11 @@ class Result:
     rounds_jobs_per_second: list[float] = field(default_factory=list)  # every round's figure, with --repeat
 
 
-def schema_url(url: str, schema: str) -> str:
-    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-
-
 def run_once(url: str, workers: int, jobs: int, rate: float, interval: float, batch: int | None,
              lead: float, timeout: float, logdir: Path) -> Result:
-    schema = f"dealflow_bench_workers_{uuid.uuid4().hex[:10]}"
-    admin = Database(url)
-    with admin.transaction() as session:
-        session.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        scoped = schema_url(url, schema)
+    with postgres_schema(url, "dealflow_bench_workers") as scoped:
         build_world(scoped, jobs)
         return measure(scoped, workers, jobs, rate, interval, batch, lead, timeout, logdir)
-    finally:
-        with admin.transaction() as session:
-            session.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def measure(url: str, workers: int, jobs: int, rate: float, interval: float, batch: int | None,
@@ -285,25 +267,9 @@ def measure(url: str, workers: int, jobs: int, rate: float, interval: float, bat
 # ---------------------------------------------------------------------- report
 
 
-def machine(url: str) -> dict[str, Any]:
-    model = ""
-    with contextlib.suppress(OSError):
-        model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                      if line.startswith("model name")), "")
-    db = Database(url)
-    try:
-        with db.transaction() as session:
-            postgres = session.scalar(text("SHOW server_version"))
-    finally:
-        db.dispose()
-    return {"cpus": os.cpu_count(), "cpu_model": model, "platform": platform.platform(),
-            "python": platform.python_version(), "postgresql": postgres, "load_average_at_start": os.getloadavg(),
-            "note": "workers, PostgreSQL and the bench share this machine's CPUs"}
-
-
 def print_table(results: list[Result], rate: float, info: dict[str, Any]) -> None:
     due = "all due at one moment (backlog)" if rate <= 0 else f"due at {rate:g} jobs per second"
-    print(f"\ndelayed robots fired by `dealflow worker` processes on PostgreSQL {info['postgresql']}; {due}")
+    print(f"\ndelayed robots fired by `dealflow worker` processes on PostgreSQL {info['postgres']}; {due}")
     print(f"{'workers':>7} {'jobs':>8} {'seconds':>8} {'jobs/s':>8} {'vs 1':>6} {'late median s':>14} "
           f"{'late p99 s':>11} {'late max s':>11} {'peak RSS MiB':>13} {'load':>5}")
     for r in results:
@@ -314,13 +280,13 @@ def print_table(results: list[Result], rate: float, info: dict[str, Any]) -> Non
     if any(len(r.rounds_jobs_per_second) > 1 for r in results):
         print("best of rounds; jobs/s of every round: "
               + "; ".join(f"{r.workers}: {', '.join(f'{x:.0f}' for x in r.rounds_jobs_per_second)}" for r in results))
-    print(f"machine: {info['cpus']} CPUs ({info['cpu_model'] or 'unknown model'}), shared by the workers, "
+    print(f"machine: {info['cores']} CPUs ({info['cpu']}), shared by the workers, "
           "PostgreSQL and this bench; 'load' is the 1-minute load average at the end of each run")
     print("lateness: the job's finished_at (stamped by the worker as it takes the job) minus its due_at; "
           "peak RSS: the largest worker's VmHWM")
     most = max(r.workers for r in results)
-    if (info["cpus"] or 1) <= most:
-        print(f"  {most} workers on {info['cpus']} cores, which PostgreSQL and this bench use too: throughput "
+    if (info["cores"] or 1) <= most:
+        print(f"  {most} workers on {info['cores']} cores, which PostgreSQL and this bench use too: throughput "
               "cannot grow linearly with workers here; the ratio shows where the CPU becomes the limit")
     print("goals (issue 6): jobs fire within 1 s of their due time up to 1,000 due jobs/s; "
           "throughput grows with workers until PostgreSQL is the limit")
