@@ -131,11 +131,15 @@ def principal_for(session: Session, secret: str, clock: Clock, *, kind: str) -> 
     """The caller holding `secret`, if it is a live credential of that kind of an active user."""
     if not secret:
         return None
-    credential = session.scalar(select(Credential).where(Credential.secret_hash == _digest(secret)))
-    if credential is None or credential.kind != kind or not _live(credential, clock.now()):
+    # One query per request: the credential with its user.
+    found = session.execute(select(Credential, User).join(User, User.id == Credential.user_id)
+                            .where(Credential.secret_hash == _digest(secret))).first()
+    if found is None:
         return None
-    user = credential.user
-    return Principal.of(user, credential) if user.active else None
+    credential, user = found
+    if credential.kind != kind or not _live(credential, clock.now()) or not user.active:
+        return None
+    return Principal.of(user, credential)
 
 
 def revoke(session: Session, credential_id: int, clock: Clock, *, owner: int | None = None,
