@@ -3,6 +3,8 @@
  * and the CSRF token on unsafe requests (README, "Signing in and roles"). A 401 sends the user back
  * to the login screen.
  */
+import { language } from './i18n.js';
+
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 let csrfToken = sessionStorage.getItem('dealflow.csrf') || '';
 let onUnauthorized = () => {};
@@ -25,7 +27,7 @@ export function whenUnauthorized(fn) {
 }
 
 export async function request(method, path, body, { contentType, text } = {}) {
-  const headers = { Accept: 'application/json' };
+  const headers = { Accept: 'application/json', 'Accept-Language': language() };
   if (UNSAFE.has(method) && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   let payload;
   if (body !== undefined) {
@@ -50,6 +52,7 @@ export const api = {
   post: (path, body, opts) => request('POST', path, body, opts),
   put: (path, body, opts) => request('PUT', path, body, opts),
   patch: (path, body, opts) => request('PATCH', path, body, opts),
+  delete: (path, opts) => request('DELETE', path, undefined, opts),
 };
 
 /** Actions and vocabulary change only with a deploy of the server: fetched once per page. */

@@ -1,20 +1,10 @@
 import './style.css';
 import { api, setCsrf, whenUnauthorized } from './api.js';
 import { h, clear, errorText } from './ui.js';
-import { processesView } from './views/processes.js';
-import { robotsView } from './views/robots.js';
-import { testBenchView } from './views/testbench.js';
-import { monitoringView } from './views/monitoring.js';
-import { dealsView } from './views/deals.js';
+import { t, onLanguageChanged } from './i18n.js';
+import { visibleRoutes, findRoute, homeFor, mayOpen } from './routes.js';
 
-const ROUTES = [
-  { path: 'processes', title: 'Processes', view: processesView },
-  { path: 'robots', title: 'Robots', view: robotsView },
-  { path: 'testbench', title: 'Test bench', view: testBenchView },
-  { path: 'monitoring', title: 'Monitoring', view: monitoringView },
-  { path: 'deals', title: 'Deals', view: dealsView },
-];
-const DEMO_USERS = ['admin', 'designer', 'head.north', 'manager.north1', 'credit1', 'driver1'];
+const DEMO_USERS = ['admin', 'designer', 'head.north', 'manager.north1', 'logist1', 'driver1', 'purchaser1'];
 
 const root = document.getElementById('app');
 let user = null;
@@ -23,7 +13,7 @@ let current = null; // the mounted view: { el, destroy? }
 whenUnauthorized(() => {
   if (user) {
     user = null;
-    showLogin('Your session has ended; please log in again.');
+    showLogin(t('common:login.expired'));
   }
 });
 
@@ -50,33 +40,41 @@ function showLogin(message = '') {
       try {
         enter(await api.post('/auth/login', credentials));
       } catch (err) {
-        error.textContent = err.status === 401 ? 'Wrong login or password.'
-          : err.status === 429 ? 'Too many wrong passwords; try again in a few minutes.' : errorText(err);
+        error.textContent = err.status === 401 ? t('common:login.wrong')
+          : err.status === 429 ? t('common:login.locked') : errorText(err);
       }
     },
   },
   h('h1', {}, 'dealflow'),
-  h('p', { class: 'muted' }, 'Process and robot designer'),
-  h('label', {}, 'Login', loginInput),
-  h('label', {}, 'Password', passwordInput),
+  h('p', { class: 'muted' }, t('common:login.tagline')),
+  h('label', {}, t('common:login.login'), loginInput),
+  h('label', {}, t('common:login.password'), passwordInput),
   error,
-  h('button', { type: 'submit', class: 'primary' }, 'Log in'),
-  h('p', { class: 'muted small' }, `Demo users: ${DEMO_USERS.join(', ')} — password “demo”.`));
-  clear(root, h('div', { class: 'login-page' }, form));
+  h('button', { type: 'submit', class: 'primary' }, t('common:login.submit')),
+  h('p', { class: 'muted small' }, t('common:login.demo', { users: DEMO_USERS.join(', ') })));
+  clear(root, h('main', { class: 'login-page' }, form));
   passwordInput.focus();
 }
 
+/** Sign-in lands on the link the person was following, if they may open it, else on their own work. */
 function enter(session) {
   user = session.user;
   setCsrf(session.csrf_token);
   renderShell();
-  if (!location.hash || location.hash === '#/') location.hash = '#/processes'; // routes on hashchange
-  else route();
+  const [path] = location.hash.replace(/^#\/?/, '').split('/');
+  const wanted = findRoute(path);
+  if (wanted && mayOpen(wanted, user)) route();
+  else location.hash = `#/${homeFor(user)}`; // routes on hashchange
 }
 
 let main;
 function renderShell() {
-  const nav = h('nav', { class: 'nav' }, ROUTES.map((r) => h('a', { href: `#/${r.path}`, dataset: { route: r.path } }, r.title)));
+  const routes = visibleRoutes(user);
+  const link = (r) => h('a', { href: `#/${r.path}`, dataset: { route: r.path } }, t(r.titleKey));
+  const work = routes.filter((r) => r.section === 'work').map(link);
+  const design = routes.filter((r) => r.section === 'design').map(link);
+  const nav = h('nav', { class: 'nav', 'aria-label': t('common:nav.label') },
+    work, work.length && design.length ? h('span', { class: 'nav-divider', 'aria-hidden': 'true' }) : null, design);
   const logout = h('button', {
     class: 'link',
     onclick: async () => {
@@ -86,12 +84,13 @@ function renderShell() {
       location.hash = '';
       showLogin();
     },
-  }, 'Log out');
-  main = h('main', { class: 'main' });
+  }, t('common:nav.logout'));
+  main = h('main', { class: 'main', id: 'main' });
   clear(root, h('div', { class: 'shell' },
     h('header', { class: 'topbar' },
       h('span', { class: 'brand' }, 'dealflow'),
       nav,
+      h('span', { class: 'topbar-tools', id: 'topbar-tools' }),
       h('span', { class: 'user', title: (user.roles || []).join(', ') }, user.name || user.login),
       logout),
     main));
@@ -105,7 +104,17 @@ function teardown() {
 function route() {
   if (!user || !main) return;
   const [path, ...rest] = location.hash.replace(/^#\/?/, '').split('/');
-  const found = ROUTES.find((r) => r.path === path) || ROUTES[0];
+  const found = findRoute(path);
+  if (!found || !mayOpen(found, user)) {
+    const home = homeFor(user);
+    if (home) location.hash = `#/${home}`;
+    else {
+      if (path) location.hash = '#/';
+      teardown();
+      clear(main, h('p', { class: 'empty' }, t('common:nav.nothing')));
+    }
+    return;
+  }
   document.querySelectorAll('.nav a').forEach((a) => a.classList.toggle('active', a.dataset.route === found.path));
   teardown();
   document.getElementById('toast')?.classList.add('toast-hidden');
@@ -114,5 +123,10 @@ function route() {
   if (current.mounted) current.mounted();
 }
 
+onLanguageChanged(() => {
+  if (!user) return;
+  renderShell();
+  route();
+});
 window.addEventListener('hashchange', route);
 boot();

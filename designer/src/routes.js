@@ -1,0 +1,59 @@
+/**
+ * The app's screens, in menu order, and who may open each. A route is shown in the menu only
+ * to people who hold its permission (one of `permissions` from `GET /auth/me`, see
+ * crm/access.py) or one of its roles, so the menu never offers what the server would refuse.
+ * `section` splits the menu into the store's work and the designer's tools; designers and
+ * administrators see both. Add a screen here and nowhere else.
+ */
+import { processesView } from './views/processes.js';
+import { robotsView } from './views/robots.js';
+import { testBenchView } from './views/testbench.js';
+import { monitoringView } from './views/monitoring.js';
+import { dealsView } from './views/deals.js';
+
+export const ROUTES = [
+  { path: 'deals', titleKey: 'common:nav.deals', view: dealsView, section: 'work',
+    roles: ['administrator', 'director', 'designer', 'head', 'manager'] },
+  { path: 'processes', titleKey: 'common:nav.processes', view: processesView, section: 'design', permission: 'edit_processes' },
+  { path: 'robots', titleKey: 'common:nav.robots', view: robotsView, section: 'design', permission: 'edit_robots' },
+  { path: 'testbench', titleKey: 'common:nav.testbench', view: testBenchView, section: 'design', permission: 'run_test_bench' },
+  { path: 'monitoring', titleKey: 'common:nav.monitoring', view: monitoringView, section: 'design', permission: 'read_automation' },
+];
+
+/** Where each role starts its day, first match wins (SCENARIOS.md, "Who works here, and where"). */
+const HOME_BY_ROLE = [
+  ['designer', 'processes'],
+  ['driver', 'driver'],
+  ['logistician', 'tasks/logistics'],
+  ['purchaser', 'tasks/purchasing'],
+  ['manager', 'board'],
+  ['head', 'board'],
+  ['director', 'board'],
+  ['administrator', 'board'],
+];
+
+export function mayOpen(route, user) {
+  if (!user) return false;
+  if (route.roles && route.roles.some((r) => (user.roles || []).includes(r))) return true;
+  if (route.permission) return (user.permissions || []).includes(route.permission);
+  return !route.roles;
+}
+
+export function visibleRoutes(user) {
+  return ROUTES.filter((r) => mayOpen(r, user));
+}
+
+export function findRoute(path) {
+  return ROUTES.find((r) => r.path === path);
+}
+
+/** The hash path a person lands on after sign-in: their own work, or the first screen they may open. */
+export function homeFor(user) {
+  for (const [role, path] of HOME_BY_ROLE) {
+    if (!(user.roles || []).includes(role)) continue;
+    const route = findRoute(path.split('/')[0]);
+    if (route && mayOpen(route, user)) return path;
+  }
+  const first = visibleRoutes(user)[0];
+  return first ? first.path : '';
+}
