@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from lark import Lark
@@ -34,13 +33,3 @@ def test_a_grammar_that_imports_expr_builds_the_same_nodes():
     assert node == expected
     assert Expression("...", node).evaluate(make_env(), NOW) is True
     assert node.column == 6
-
-
-def test_a_simple_condition_evaluates_in_microseconds():
-    expression = dsl.compile_expression("deal.amount > 1000 and deal.stage == 'new'")
-    env = make_env()
-    start = time.perf_counter()
-    for _ in range(2000):
-        expression.evaluate(env, NOW)
-    per_call = (time.perf_counter() - start) / 2000
-    assert per_call < 200e-6  # typically ~15 µs; generous for slow CI machines

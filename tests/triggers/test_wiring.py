@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-pytest.importorskip("dsl.automation_check", reason="the automation checker (dsl) has not landed yet")
-
 from api.wiring import build_engine
 from crm.demo import load_demo
 from tests.support.automation import save
