@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from alembic import context
 
+from api.migrations.env_options import comparison_options
 from api.migrations.models import metadata
-from crm.db import UTCDateTime
-
-
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
-    if type_ == "type" and isinstance(obj, UTCDateTime):
-        return "sa.DateTime(timezone=True)"
-    return False
 
 
 def run() -> None:
@@ -22,9 +14,7 @@ def run() -> None:
         context.configure(
             connection=connection,
             target_metadata=metadata,
-            render_item=render_item,
-            render_as_batch=True,
-            compare_type=True,
+            **comparison_options(),
         )
         with context.begin_transaction():
             context.run_migrations()
