@@ -192,3 +192,25 @@ def test_instance_steps_tasks_and_incidents_reach_the_instance_room(engine, sock
     advance(engine, clock, timedelta(hours=1))  # the step fails its retries and becomes an incident
     [incident] = _events(socket, "instance.incident")
     assert incident["instance_id"] == broken.id and incident["status"] == "open"
+
+
+def test_a_group_board_hears_its_new_and_moved_cards_and_only_its_people_may_watch_it(app, engine):
+    """The logistics board updates without a reload (S3): a delivery task created anywhere
+    reaches `tasks:logistics`; a driver or a manager may not watch the whole group."""
+    logist = connect(app, engine, "logist1")
+    assert logist.emit("subscribe", {"room": "tasks:logistics"}, callback=True)["ok"] is True
+    assert logist.emit("subscribe", {"room": "tasks:purchasing"}, callback=True) == {"ok": False}
+    for login in ("driver1", "manager.north1"):
+        other = connect(app, engine, login)
+        assert other.emit("subscribe", {"room": "tasks:logistics"}, callback=True) == {"ok": False}, login
+        other.disconnect()
+    deal_id = make_deal(engine)
+    with engine.unit() as rt:
+        task = rt.crm.create_task(title="Deliver", deal=deal_id, group="logistics", cause=CAUSE)
+        rt.crm.create_task(title="Buy", deal=deal_id, group="purchasing", cause=CAUSE)
+        task_id = task.id
+    with engine.unit() as rt:
+        rt.crm.move_task(rt.crm.task(task_id), "problem", cause=CAUSE)
+    changes = [(e["task_id"], e["change"], e["column"], e["group"]) for e in _events(logist, "task.changed")]
+    assert changes == [(task_id, "created", "new", "logistics"), (task_id, "moved", "problem", "logistics")]
+    logist.disconnect()
