@@ -35,6 +35,15 @@ LOCAL_ORIGINS = [f"{scheme}://{host}{port}" for scheme in ("http", "https")
                  for host in ("localhost", "127.0.0.1") for port in ("", ":3000", ":5000", ":5173", ":8080")]
 
 
+def allowed_origin(origin: str | None, environ: dict[str, Any]) -> bool:
+    """The page the server itself served (whatever port `dealflow run` listens on: the browser
+    tests pick a free one), and the usual local development servers."""
+    if origin is None:
+        return True
+    own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+    return origin == own or origin in LOCAL_ORIGINS
+
+
 def may_subscribe(session: Session, user: Principal, room: str) -> bool:
     """Whether `user` may watch `room`; the one place subscriptions are authorized.
 
@@ -74,7 +83,7 @@ def parse_room(data: Any) -> str | None:
 def init_live(app: Flask, engine: Engine, settings: Settings) -> SocketIO:
     """Attach the socket.io server to `app` and announce the engine's commits through it."""
     socketio = SocketIO(app, message_queue=settings.redis_url or None, async_mode="threading",
-                        cors_allowed_origins=LOCAL_ORIGINS)
+                        cors_allowed_origins=allowed_origin)
     app.extensions["dealflow.socketio"] = socketio
     broadcaster = broadcaster_for(engine)
     broadcaster.on_row(AutomationLogEntry, broadcast_of)
