@@ -90,7 +90,8 @@ def test_s3_a_delivery_appears_live_is_given_to_a_driver_reported_as_a_problem_a
         manager.post(f"{manager.base}/deals/{deal['id']}/move", json={"stage": stage}).raise_for_status()
 
     card = logist.locator(f'.tb-card:has-text("{title}")')
-    expect(logist.locator(f'.tb-column[data-column="new"] .tb-card:has-text("{title}")')).to_be_visible()  # no reload: the tasks:logistics room brought it
+    # no reload: the tasks:logistics room brought it
+    expect(logist.locator(f'.tb-column[data-column="new"] .tb-card:has-text("{title}")')).to_be_visible()
     expect(card.locator(".tb-fact-amount dd")).to_contain_text("29,980")
     expect(card.locator(".tb-fact-address dd")).to_have_text("Lesnaya 12, apt. 34")
     expect(card.locator(".tb-fact-assignee dd")).to_have_text("Not assigned")
