@@ -105,6 +105,7 @@ function card(task, { user, onChanged, columns }) {
         h('time', { datetime: task.deadline, title: formatDate(task.deadline) }, formatRelative(task.deadline)), 'deadline') : null,
       amount !== null ? fact(t('tasks:card.amount_to_collect'), formatMoney(amount, task.data.currency), 'amount') : null,
       address ? fact(t('tasks:card.address'), address, 'address') : null,
+      task.data && task.data.sale_price != null ? fact(t('tasks:card.sale_price'), formatMoney(task.data.sale_price, task.data.currency), 'price') : null,
       task.data && task.data.note ? fact(t('tasks:card.note'), task.data.note, 'note') : null),
     actions.length ? h('div', { class: 'tb-card-actions' }, actions) : null);
 }
