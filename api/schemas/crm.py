@@ -285,6 +285,8 @@ class DeliverySchema(Schema):
     amount_to_collect = fields.Function(lambda t: t.data.get("amount_to_collect"),
                                         metadata={"description": "a number, or a decimal string"})
     currency = fields.Function(lambda t: t.data.get("currency"), metadata={"type": "string", "nullable": True})
+    note = fields.Function(lambda t: t.data.get("note"), metadata={"type": "string", "nullable": True,
+                                                                   "description": "why it was moved (a problem)"})
 
 
 class LoadSheetSchema(Schema):

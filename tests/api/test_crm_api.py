@@ -162,6 +162,10 @@ def test_a_card_moves_only_to_its_boards_columns_and_a_note_says_why(client, eng
     again = client.post(f"/api/v1/tasks/{task['id']}/move", json={"column": "problem", "note": "Gate locked"}).json
     assert again["data"]["note"] == "Gate locked"
     assert client.get(f"/api/v1/deals/{deal_id}/timeline").json[-1]["text"].endswith("(problem): Gate locked")
+    driver = next(u["id"] for u in client.get("/api/v1/users?role=driver").json)
+    client.post(f"/api/v1/tasks/{task['id']}/assign", json={"assignee_id": driver, "deadline": "2026-01-06T10:00:00Z"})
+    sheet = client.get(f"/api/v1/tasks/load-sheet?date=2026-01-06&driver={driver}").json
+    assert [d["note"] for d in sheet["deliveries"]] == ["Gate locked"]  # the driver's day says what went wrong
     free = client.post("/api/v1/tasks", json={"title": "Call", "group": "sales"}).json
     assert client.post(f"/api/v1/tasks/{free['id']}/move", json={"column": "waiting"}).json["column"] == "waiting"
 

@@ -176,6 +176,7 @@ def test_s3_a_driver_reports_a_problem_with_a_note_and_the_manager_is_told(brows
     dialog.locator('textarea[name="note"]').fill("Nobody home, phone off")
     dialog.locator("button[type=submit]").click()
     expect(delivery.locator(".dd-status-problem")).to_be_visible()
+    expect(delivery.locator(".dd-note")).to_have_text("Problem: Nobody home, phone off")
     moved = manager.get(f"{manager.base}/tasks/{task['id']}").json()
     assert (moved["column"], moved["data"]["note"], moved["status"]) == ("problem", "Nobody home, phone off", "open")
     _wait_for(lambda: any(f"Delivery problem with {title}" in text for text in _feed(manager)), "the manager told")

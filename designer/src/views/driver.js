@@ -68,6 +68,7 @@ export function driverView(params, { user }) {
           ? h('span', { class: 'dd-status dd-status-problem' }, t('driver:problem_status')) : null),
       h('h3', { class: 'dd-address' }, d.address || d.title),
       d.client ? h('p', { class: 'dd-client' }, d.client) : null,
+      d.note ? h('p', { class: 'dd-note' }, t('driver:note_is', { note: d.note })) : null,
       phoneHref ? h('a', { class: 'dd-phone', href: phoneHref }, t('driver:call', { phone: d.phone })) : null,
       d.products && d.products.length ? h('ul', { class: 'dd-products', 'aria-label': t('driver:products') },
         d.products.map((p) => h('li', {}, `${p.name} × ${formatNumber(p.qty ?? 1)}`))) : null,
