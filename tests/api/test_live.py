@@ -214,3 +214,15 @@ def test_a_group_board_hears_its_new_and_moved_cards_and_only_its_people_may_wat
     changes = [(e["task_id"], e["change"], e["column"], e["group"]) for e in _events(logist, "task.changed")]
     assert changes == [(task_id, "created", "new", "logistics"), (task_id, "moved", "problem", "logistics")]
     logist.disconnect()
+
+
+def test_socketio_accepts_the_page_the_server_served_on_any_port_and_refuses_other_sites():
+    """The browser tests and a store's own port are not 5000: the page's own origin must be let
+    in (else the boards never hear a change), a foreign site's must not."""
+    from api.live import allowed_origin
+
+    environ = {"wsgi.url_scheme": "http", "HTTP_HOST": "127.0.0.1:43863"}
+    assert allowed_origin("http://127.0.0.1:43863", environ)
+    assert allowed_origin("http://localhost:5173", environ)  # the Vite dev server
+    assert not allowed_origin("https://evil.example", environ)
+    assert not allowed_origin("http://127.0.0.1:43864", environ)
