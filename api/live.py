@@ -1,7 +1,7 @@
 """Live updates, transport side: a socket.io server that pushes committed changes to rooms.
 
 Clients `subscribe` to a room (``deal:12``, ``pipeline:main``, ``instance:7``, ``test-run:3``,
-``feed:5``) and then receive what `engine.broadcast` hands out after each commit. With
+``feed:5``, ``tasks:logistics``) and then receive what `engine.broadcast` hands out after each commit. With
 `DEALFLOW_REDIS_URL` set, every server process publishes through one Redis message queue,
 so a client connected to one process hears about changes made through any other.
 Emits go through the `SocketIO` object, not a request's socket, so they also work from the
@@ -29,9 +29,19 @@ from engine.models import ProcessInstance
 from robots.log import broadcast_of
 from robots.models import AutomationLogEntry
 
-ROOM = re.compile(r"^(deal|instance|test-run|feed):[1-9][0-9]{0,17}$|^pipeline:[A-Za-z0-9_.-]{1,64}$")
+ROOM = re.compile(r"^(deal|instance|test-run|feed):[1-9][0-9]{0,17}$|^pipeline:[A-Za-z0-9_.-]{1,64}$"
+                  r"|^tasks:[a-z][a-z0-9_]{0,63}$")
 LOCAL_ORIGINS = [f"{scheme}://{host}{port}" for scheme in ("http", "https")
                  for host in ("localhost", "127.0.0.1") for port in ("", ":3000", ":5000", ":5173", ":8080")]
+
+
+def allowed_origin(origin: str | None, environ: dict[str, Any]) -> bool:
+    """The page the server itself served (whatever port `dealflow run` listens on: the browser
+    tests pick a free one), and the usual local development servers."""
+    if origin is None:
+        return True
+    own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+    return origin == own or origin in LOCAL_ORIGINS
 
 
 def may_subscribe(session: Session, user: Principal, room: str) -> bool:
@@ -40,9 +50,12 @@ def may_subscribe(session: Session, user: Principal, room: str) -> bool:
     A room carries what its REST twin would show, so it follows the same rules: a deal or an
     instance as its deal is visible (crm/access.py, S9), the pipeline room (every deal of a
     pipeline) only for those who see every deal, test runs for those who may run the test
-    bench, and a feed for its own user only.
+    bench, a feed for its own user only, and a task group's board (``tasks:logistics``) for
+    those who may list that group's every task.
     """
     kind, _, ref = room.partition(":")
+    if kind == "tasks":
+        return access.can_watch_board(user, ref)
     if kind == "feed":
         return int(ref) == user.id
     if kind == "test-run":
@@ -70,7 +83,7 @@ def parse_room(data: Any) -> str | None:
 def init_live(app: Flask, engine: Engine, settings: Settings) -> SocketIO:
     """Attach the socket.io server to `app` and announce the engine's commits through it."""
     socketio = SocketIO(app, message_queue=settings.redis_url or None, async_mode="threading",
-                        cors_allowed_origins=LOCAL_ORIGINS)
+                        cors_allowed_origins=allowed_origin)
     app.extensions["dealflow.socketio"] = socketio
     broadcaster = broadcaster_for(engine)
     broadcaster.on_row(AutomationLogEntry, broadcast_of)
@@ -134,7 +147,7 @@ def _error(action: str, code: str, data: Any) -> None:
     """Tell only the sender what was wrong; a bad message never raises in the server."""
     room = data.get("room") if isinstance(data, dict) else data
     messages = {"bad_room": "room must look like deal:<id>, pipeline:<code>, instance:<id>, "
-                            "test-run:<id> or feed:<user id>",
+                            "test-run:<id>, feed:<user id> or tasks:<group>",
                 "forbidden": "you may not watch this room"}
     emit("error", {"action": action, "code": code, "room": room if isinstance(room, str) else None,
                    "message": messages[code]}, to=request.sid)  # type: ignore[attr-defined]

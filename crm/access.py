@@ -96,6 +96,13 @@ def can_see_task(user: Actor, task: Task) -> bool:
     return task.deal is not None and bool(roles & STORE_ROLES) and can_see_deal(user, task.deal)
 
 
+def can_watch_board(user: Actor, group: str) -> bool:
+    """A group's whole board (every card of `logistics`, say): those who see every deal and
+    the group's own people, as `visible_tasks` lets them list it."""
+    roles = roles_of(user)
+    return bool(roles & SEE_ALL) or any(TASK_GROUP_OF_ROLE.get(role) == group for role in roles)
+
+
 def visible_tasks(user: Actor) -> ColumnElement[bool]:
     """A WHERE clause for `select(Task)` that agrees with `can_see_task`."""
     roles = roles_of(user)

@@ -37,6 +37,14 @@ RESERVED_KINDS = frozenset({
 })
 #: The kanban group whose tasks are deliveries (S3): load sheets and delivery counts read it.
 DELIVERY_GROUP = "logistics"
+#: The kanban columns of each task group's board, in order (S3, S4). `problem` is the column
+#: the courier and purchase processes watch; a card of one of these groups may only be moved to
+#: one of its own columns, so a typo on the board cannot hide a task. Done tasks leave the
+#: columns by being completed, not moved. Groups not listed here keep free-form columns.
+TASK_BOARDS: dict[str, tuple[str, ...]] = {
+    DELIVERY_GROUP: ("new", "in_progress", "problem"),
+    "purchasing": ("new", "in_progress", "problem"),
+}
 
 
 class WorkMixin(ServiceBase):
@@ -194,27 +202,45 @@ class WorkMixin(ServiceBase):
         counts = [(self.user(user_id), count) for user_id, count in self.session.execute(query)]
         return sorted(counts, key=lambda row: row[0].login)
 
-    def move_task(self, task: Task, column: str, *, cause: Cause) -> Task:
-        """Drag a card to another kanban column of its group; no-op if it is already there."""
+    def move_task(self, task: Task, column: str, *, note: str | None = None, cause: Cause) -> Task:
+        """Drag a card to another kanban column of its group; no-op if it is already there.
+
+        `note` says why (the driver's "Problem: nobody home"): kept on the task as `data.note`
+        and written on the deal's timeline, so the manager who is notified can read it."""
         if not isinstance(column, str) or not column.strip():
             raise InvalidInput(fields={"column": "is required"})
         column = column.strip()
-        if task.column == column:
+        clean_note = note.strip() if isinstance(note, str) and note.strip() else None
+        if task.column == column and clean_note is None:
             return task
         if task.status == "archived":
             raise Conflict(f"Task {task.id} is archived", code="task_archived")
+        board = TASK_BOARDS.get(task.group or "")
+        if board is not None and column not in board:
+            raise InvalidInput(fields={"column": f"must be one of {', '.join(board)}"}, code="invalid_column")
         previous = task.column
+        if clean_note is not None:
+            task.data = {**task.data, "note": clean_note}
+        if previous == column:
+            if task.deal is not None:
+                self._timeline(task.deal, "task_moved", f"Task '{task.title}' ({column}): {clean_note}", cause,
+                               {"task_id": task.id, "from_column": previous, "to_column": column,
+                                "note": clean_note})
+            self.session.flush()
+            return task
         task.column = column
         if task.deal is not None:
+            text = f"Task '{task.title}': {previous} → {column}" + (f": {clean_note}" if clean_note else "")
             self._timeline(
                 task.deal,
                 "task_moved",
-                f"Task '{task.title}': {previous} → {column}",
+                text,
                 cause,
                 {
                     "task_id": task.id,
                     "from_column": previous,
                     "to_column": column,
+                    **({"note": clean_note} if clean_note else {}),
                 },
             )
         self._publish(

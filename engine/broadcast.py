@@ -78,6 +78,11 @@ def feed_room(user_id: int) -> str:
     return f"feed:{user_id}"
 
 
+def board_room(group: str) -> str:
+    """Every card of a task group: what its board (logistics, purchasing) listens to."""
+    return f"tasks:{group}"
+
+
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
@@ -264,7 +269,10 @@ def describe_task_changed(session: Session, event: Any) -> Broadcast:
     payload: dict[str, Any] = {"task_id": event.task_id, "deal_id": event.deal_id,
                                "change": _TASK_CHANGES[type(event)], "cause": event.cause.as_dict()}
     if task is not None:
-        payload.update(title=task.title, column=task.column, status=task.status, assignee_id=task.assignee_id)
+        payload.update(title=task.title, column=task.column, status=task.status, assignee_id=task.assignee_id,
+                       group=task.group)
+        if task.group:
+            rooms.append(board_room(task.group))
         if task.assignee_id is not None:
             rooms.append(feed_room(task.assignee_id))
     if isinstance(event, TaskAssigned) and event.from_user_id is not None:

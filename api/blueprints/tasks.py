@@ -26,11 +26,13 @@ from api.schemas.crm import (
     LoadSheetSchema,
     MoveTaskSchema,
     NewTaskSchema,
+    TaskBoardSchema,
     TaskQuerySchema,
     TaskSchema,
 )
 from crm import access
 from crm.models import Task
+from crm.work import TASK_BOARDS
 
 bp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Tasks")
 
@@ -64,6 +66,14 @@ def create_task(body: dict[str, Any], *, rt: Any) -> Any:
     )
 
 
+@bp.get("/boards")
+@unit_of_work
+@bp.response(200, TaskBoardSchema(many=True))
+def boards(*, rt: Any) -> Any:
+    """Each task group's kanban columns, so a board draws the columns the server accepts."""
+    return [{"group": group, "columns": list(columns)} for group, columns in TASK_BOARDS.items()]
+
+
 @bp.get(f"/<{ID_RULE}:task_id>")
 @unit_of_work
 @bp.response(200, TaskSchema)
@@ -86,7 +96,7 @@ def complete_task(body: dict[str, Any], task_id: int, *, rt: Any) -> Any:
 @bp.arguments(MoveTaskSchema)
 @bp.response(200, TaskSchema)
 def move_task(body: dict[str, Any], task_id: int, *, rt: Any) -> Any:
-    return rt.crm.move_task(visible_task(rt, task_id), body["column"], cause=request_cause())
+    return rt.crm.move_task(visible_task(rt, task_id), body["column"], note=body["note"], cause=request_cause())
 
 
 @bp.post(f"/<{ID_RULE}:task_id>/assign")

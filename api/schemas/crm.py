@@ -224,6 +224,16 @@ class TaskSchema(Schema):
     created_at = fields.DateTime()
     completed_at = fields.DateTime(allow_none=True)
     version = fields.Integer()
+    # Names, not ids, for the boards: the card shows who has it and for which deal.
+    assignee_name = fields.Function(lambda t: t.assignee.name if t.assignee else None,
+                                    metadata={"type": "string", "nullable": True})
+    deal_title = fields.Function(lambda t: t.deal.title if t.deal else None,
+                                 metadata={"type": "string", "nullable": True})
+
+
+class TaskBoardSchema(Schema):
+    group = fields.String()
+    columns = fields.List(fields.String(), metadata={"description": "the kanban columns, in order"})
 
 
 class NewTaskSchema(StrictSchema):
@@ -275,6 +285,8 @@ class DeliverySchema(Schema):
     amount_to_collect = fields.Function(lambda t: t.data.get("amount_to_collect"),
                                         metadata={"description": "a number, or a decimal string"})
     currency = fields.Function(lambda t: t.data.get("currency"), metadata={"type": "string", "nullable": True})
+    note = fields.Function(lambda t: t.data.get("note"), metadata={"type": "string", "nullable": True,
+                                                                   "description": "why it was moved (a problem)"})
 
 
 class LoadSheetSchema(Schema):
@@ -307,6 +319,8 @@ class CompleteTaskSchema(StrictSchema):
 
 class MoveTaskSchema(StrictSchema):
     column = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000),
+                         metadata={"description": "why: kept as data.note and put on the deal's timeline"})
 
 
 class NotificationSchema(Schema):

@@ -10,10 +10,15 @@ import { robotsView } from './views/robots.js';
 import { testBenchView } from './views/testbench.js';
 import { monitoringView } from './views/monitoring.js';
 import { dealsView } from './views/deals.js';
+import { tasksView } from './views/tasks.js';
+import { driverView } from './views/driver.js';
 
 export const ROUTES = [
   { path: 'deals', titleKey: 'common:nav.deals', view: dealsView, section: 'work',
     roles: ['administrator', 'director', 'designer', 'head', 'manager'] },
+  // `tasks` is my tasks, `tasks/<group>` a group's board (its tabs show the boards one may watch).
+  { path: 'tasks', titleKey: 'tasks:nav', view: tasksView, section: 'work', permission: 'work_tasks' },
+  { path: 'driver', titleKey: 'driver:nav', view: driverView, section: 'work', roles: ['driver'] },
   { path: 'processes', titleKey: 'common:nav.processes', view: processesView, section: 'design', permission: 'edit_processes' },
   { path: 'robots', titleKey: 'common:nav.robots', view: robotsView, section: 'design', permission: 'edit_robots' },
   { path: 'testbench', titleKey: 'common:nav.testbench', view: testBenchView, section: 'design', permission: 'run_test_bench' },

@@ -36,6 +36,8 @@ OPEN_TO_STAFF = {
     ("POST", "/api/v1/auth/tokens"), ("GET", "/api/v1/notifications"),
     # Lists are filtered to what the caller sees; tests below show another store's rows absent.
     ("GET", "/api/v1/deals"), ("GET", "/api/v1/tasks"), ("GET", "/api/v1/instances"),
+    # The kanban columns of each task group: configuration, no task in it.
+    ("GET", "/api/v1/tasks/boards"),
 }
 
 # (method, rule, path with the world's ids, body, who, expected status)

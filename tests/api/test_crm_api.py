@@ -134,6 +134,42 @@ def test_a_delivery_is_given_to_a_driver_once_open_and_bad_plans_change_nothing(
     assert late.status_code == 409 and late.json["code"] == "task_not_open"
 
 
+def test_the_boards_name_their_columns_and_a_card_names_its_assignee_and_deal(client, engine):
+    boards = {b["group"]: b["columns"] for b in client.get("/api/v1/tasks/boards").json}
+    assert boards["logistics"] == ["new", "in_progress", "problem"] and "problem" in boards["purchasing"]
+    deal_id = make_deal(engine, title="Fridge for Olga")
+    driver = next(u for u in client.get("/api/v1/users?role=driver").json if u["login"] == "driver1")
+    task = client.post("/api/v1/tasks", json={"title": "Deliver", "deal_id": deal_id, "group": "logistics",
+                                              "assignee_id": driver["id"]}).json
+    assert (task["assignee_name"], task["deal_title"]) == (driver["name"], "Fridge for Olga")
+    loose = client.post("/api/v1/tasks", json={"title": "Tidy up"}).json
+    assert (loose["assignee_name"], loose["deal_title"]) == (None, None)
+
+
+def test_a_card_moves_only_to_its_boards_columns_and_a_note_says_why(client, engine):
+    deal_id = make_deal(engine)
+    task = client.post("/api/v1/tasks", json={"title": "Deliver", "deal_id": deal_id, "group": "logistics"}).json
+    timeline = client.get(f"/api/v1/deals/{deal_id}/timeline").json
+    refused = client.post(f"/api/v1/tasks/{task['id']}/move", json={"column": "nowhere"})
+    assert refused.status_code == 422 and "column" in refused.json["details"]
+    assert client.post(f"/api/v1/tasks/{task['id']}/move", json={"column": "problem", "note": "x" * 2001}
+                       ).status_code == 422
+    assert client.get(f"/api/v1/tasks/{task['id']}").json == task
+    assert client.get(f"/api/v1/deals/{deal_id}/timeline").json == timeline
+    moved = client.post(f"/api/v1/tasks/{task['id']}/move", json={"column": "problem", "note": " Nobody home "}).json
+    assert (moved["column"], moved["data"]["note"]) == ("problem", "Nobody home")
+    assert client.get(f"/api/v1/deals/{deal_id}/timeline").json[-1]["text"].endswith("new → problem: Nobody home")
+    again = client.post(f"/api/v1/tasks/{task['id']}/move", json={"column": "problem", "note": "Gate locked"}).json
+    assert again["data"]["note"] == "Gate locked"
+    assert client.get(f"/api/v1/deals/{deal_id}/timeline").json[-1]["text"].endswith("(problem): Gate locked")
+    driver = next(u["id"] for u in client.get("/api/v1/users?role=driver").json)
+    client.post(f"/api/v1/tasks/{task['id']}/assign", json={"assignee_id": driver, "deadline": "2026-01-06T10:00:00Z"})
+    sheet = client.get(f"/api/v1/tasks/load-sheet?date=2026-01-06&driver={driver}").json
+    assert [d["note"] for d in sheet["deliveries"]] == ["Gate locked"]  # the driver's day says what went wrong
+    free = client.post("/api/v1/tasks", json={"title": "Call", "group": "sales"}).json
+    assert client.post(f"/api/v1/tasks/{free['id']}/move", json={"column": "waiting"}).json["column"] == "waiting"
+
+
 def test_a_load_sheet_needs_a_day_and_counts_need_a_period_in_order(client):
     assert client.get("/api/v1/tasks/load-sheet").status_code == 422
     assert client.get("/api/v1/tasks/load-sheet?date=06.01.2026").status_code == 422

@@ -192,3 +192,37 @@ def test_instance_steps_tasks_and_incidents_reach_the_instance_room(engine, sock
     advance(engine, clock, timedelta(hours=1))  # the step fails its retries and becomes an incident
     [incident] = _events(socket, "instance.incident")
     assert incident["instance_id"] == broken.id and incident["status"] == "open"
+
+
+def test_a_group_board_hears_its_new_and_moved_cards_and_only_its_people_may_watch_it(app, engine):
+    """The logistics board updates without a reload (S3): a delivery task created anywhere
+    reaches `tasks:logistics`; a driver or a manager may not watch the whole group."""
+    logist = connect(app, engine, "logist1")
+    assert logist.emit("subscribe", {"room": "tasks:logistics"}, callback=True)["ok"] is True
+    assert logist.emit("subscribe", {"room": "tasks:purchasing"}, callback=True) == {"ok": False}
+    for login in ("driver1", "manager.north1"):
+        other = connect(app, engine, login)
+        assert other.emit("subscribe", {"room": "tasks:logistics"}, callback=True) == {"ok": False}, login
+        other.disconnect()
+    deal_id = make_deal(engine)
+    with engine.unit() as rt:
+        task = rt.crm.create_task(title="Deliver", deal=deal_id, group="logistics", cause=CAUSE)
+        rt.crm.create_task(title="Buy", deal=deal_id, group="purchasing", cause=CAUSE)
+        task_id = task.id
+    with engine.unit() as rt:
+        rt.crm.move_task(rt.crm.task(task_id), "problem", cause=CAUSE)
+    changes = [(e["task_id"], e["change"], e["column"], e["group"]) for e in _events(logist, "task.changed")]
+    assert changes == [(task_id, "created", "new", "logistics"), (task_id, "moved", "problem", "logistics")]
+    logist.disconnect()
+
+
+def test_socketio_accepts_the_page_the_server_served_on_any_port_and_refuses_other_sites():
+    """The browser tests and a store's own port are not 5000: the page's own origin must be let
+    in (else the boards never hear a change), a foreign site's must not."""
+    from api.live import allowed_origin
+
+    environ = {"wsgi.url_scheme": "http", "HTTP_HOST": "127.0.0.1:43863"}
+    assert allowed_origin("http://127.0.0.1:43863", environ)
+    assert allowed_origin("http://localhost:5173", environ)  # the Vite dev server
+    assert not allowed_origin("https://evil.example", environ)
+    assert not allowed_origin("http://127.0.0.1:43864", environ)

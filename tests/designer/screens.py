@@ -1,4 +1,5 @@
-"""`make screens`: a screenshot of each main screen at 1366x768 into docs/screens/.
+"""`make screens`: a screenshot of each main screen at 1366x768 (the driver's day at 390x844)
+into docs/screens/.
 
 Starts its own server on a fresh demo database, makes a little history (instances waiting,
 one incident) so the monitoring screens have something to show, then walks the screens.
@@ -15,6 +16,8 @@ from playwright.sync_api import Page
 from tests.designer.browser import VIEWPORT, chromium, log_in
 from tests.designer.server import api_session, live_dealflow
 from tests.support.bpmn import Bpmn
+
+PHONE = {"width": 390, "height": 844}
 
 
 def _history(base: str) -> int:
@@ -38,6 +41,54 @@ def _history(base: str) -> int:
         instance = http.post(f"{api}/processes/{key}/start", json={"deal_id": deal["id"]}, timeout=30).json()
         shown = shown or instance["id"]
     return shown
+
+
+def _work(base: str) -> None:
+    """Something on each task screen: deliveries (one given to driver1 for today, one in
+    problem), a purchase request, and a logistician's own tasks due at different times."""
+    from datetime import UTC, date, datetime, timedelta
+
+    manager = api_session(base, "manager.north1")
+    api = manager.base  # type: ignore[attr-defined]
+    me = manager.get(f"{api}/auth/me", timeout=30).json()["user"]
+    contact = manager.post(f"{api}/contacts", json={"name": "Olga Kuznetsova", "phones": ["+7 926 444 55 66"]},
+                           timeout=30).json()
+    deals = []
+    for title, address, collect in (("Fridge Atlant for Olga", "Moscow, Lesnaya st. 12, apt. 34", 29980),
+                                    ("Washer Indesit for Ivan", "Moscow, Sadovaya st. 3", 0),
+                                    ("Oven Bosch for Maria", "Khimki, Mira ave. 101, entrance 2, floor 7", 52990)):
+        deal = manager.post(f"{api}/deals", json={
+            "title": title, "pipeline": "main", "stage": "order_assembly", "amount": "59980",
+            "contact_id": contact["id"], "responsible_id": me["id"], "department_id": me["department_id"],
+            "products": [{"name": "Atlant XM-4208", "qty": 1, "price": 34990},
+                         {"name": "Indesit IWSB 5085", "qty": 1, "price": 24990}],
+            "fields": {"delivery_address": address, "delivery_time": "10:00-14:00", "amount_to_collect": collect}},
+            timeout=30).json()
+        for stage in ("shipped", "delivery"):
+            manager.post(f"{api}/deals/{deal['id']}/move", json={"stage": stage}, timeout=30).raise_for_status()
+        deals.append(deal)
+    purchase = manager.post(f"{api}/deals", json={"title": "Dishwasher for Pavel", "pipeline": "main",
+                                                  "stage": "product_agreement", "responsible_id": me["id"],
+                                                  "department_id": me["department_id"]}, timeout=30).json()
+    manager.post(f"{api}/processes/purchase_request/start", json={
+        "deal_id": purchase["id"], "params": {"product_name": "Dishwasher Bosch SMV", "sale_price": 55000}},
+        timeout=30).raise_for_status()
+    logist = api_session(base, "logist1")
+    drivers = {u["login"]: u["id"] for u in logist.get(f"{api}/users?role=driver", timeout=30).json()}
+    tasks = {t["deal_id"]: t for t in logist.get(f"{api}/tasks?group=logistics", timeout=30).json()}
+    today = date.today().isoformat()
+    for hour, deal in zip((11, 14), deals[:2], strict=True):
+        logist.post(f"{api}/tasks/{tasks[deal['id']]['id']}/assign", json={
+            "assignee_id": drivers["driver1"], "deadline": f"{today}T{hour}:00:00+00:00"}, timeout=30)
+    logist.post(f"{api}/tasks/{tasks[deals[1]['id']]['id']}/move", json={"column": "problem", "note": "Nobody home"},
+                timeout=30)
+    mine = logist.get(f"{api}/auth/me", timeout=30).json()["user"]["id"]
+    now = datetime.now(UTC)
+    for title, due in (("Call the warehouse about the Atlant fridges", now - timedelta(days=1)),
+                       ("Plan tomorrow's routes", now + timedelta(hours=1)),
+                       ("Renew the van insurance", now + timedelta(days=5))):
+        logist.post(f"{api}/tasks", json={"title": title, "assignee_id": mine, "deadline": due.isoformat()},
+                    timeout=30)
 
 
 def _shot(page: Page, out: Path, name: str, wait: int = 1200) -> None:
@@ -104,6 +155,31 @@ def take(out: Path) -> None:
         page.click("#deals tr.clickable")
         page.wait_for_selector("#timeline")
         _shot(page, out, "11-deal")
+
+        _work(base)
+        for login, name, selector, hash_ in (("logist1", "12-logistics-board", ".tb-card", "#/tasks/logistics"),
+                                             ("logist1", "13-my-tasks", ".tb-bucket .tb-card", "#/tasks"),
+                                             ("purchaser1", "14-purchasing-board", ".tb-card", "#/tasks/purchasing")):
+            context = browser.new_context(viewport=VIEWPORT)
+            staff = context.new_page()
+            log_in(staff, base, login=login)
+            staff.goto(f"{base}/{hash_}")
+            staff.wait_for_selector(selector)
+            _shot(staff, out, name)
+            if name == "12-logistics-board":
+                staff.click('.tb-column[data-column="new"] .tb-card:has-text("Oven") [data-action="assign"]')
+                staff.wait_for_selector(".tb-person .tb-load")
+                _shot(staff, out, "12b-logistics-assign", 400)
+            context.close()
+        context = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True)
+        phone = context.new_page()
+        log_in(phone, base, login="driver1")
+        phone.wait_for_selector(".dd-delivery")
+        _shot(phone, out, "15-driver-day-phone")
+        phone.click('.dd-delivery [data-action="delivered"]')
+        phone.wait_for_selector("dialog.dialog")
+        _shot(phone, out, "16-driver-delivered-phone", 400)
+        context.close()
 
 
 if __name__ == "__main__":
