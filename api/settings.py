@@ -45,10 +45,11 @@ class Settings:
     signature_tolerance: float = DEFAULT_TOLERANCE
     # `dealflow run` runs the job loop too unless dedicated `dealflow worker` processes do it.
     run_jobs: bool = True
-    # Jobs (and outbox messages) a worker claims at once, and how long a claim holds before
-    # another worker may take the work over (the claimer died).
+    # Jobs (and outbox messages) a worker claims at once, and how long a claim holds unrenewed
+    # before another worker may take the work over: a live worker renews it every lease/3, so
+    # this is how late a dead worker's jobs run, not a limit on how long one may take.
     job_batch: int = 100
-    job_lease: float = 60.0
+    job_lease: float = 10.0
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < BPMN_MAX_BYTES:
