@@ -34,6 +34,23 @@ LOCAL_ORIGINS = [f"{scheme}://{host}{port}" for scheme in ("http", "https")
                  for host in ("localhost", "127.0.0.1") for port in ("", ":3000", ":5000", ":5173", ":8080")]
 
 
+def allowed_origin(origin: str, environ: dict[str, Any]) -> bool:
+    """Whether a socket.io request from a page at `origin` is accepted: the server's own origin
+    (the designer it serves, on whatever host and port it answers, also as a proxy in front
+    names it) and the local development servers (Vite's and the like)."""
+    if origin in LOCAL_ORIGINS:
+        return True
+    host = environ.get("HTTP_HOST")
+    if not host:
+        return False
+    own = {f"{environ.get('wsgi.url_scheme', 'http')}://{host}"}
+    forwarded_proto = environ.get("HTTP_X_FORWARDED_PROTO", "").split(",")[0].strip()
+    forwarded_host = environ.get("HTTP_X_FORWARDED_HOST", "").split(",")[0].strip()
+    if forwarded_proto or forwarded_host:
+        own.add(f"{forwarded_proto or environ.get('wsgi.url_scheme', 'http')}://{forwarded_host or host}")
+    return origin in own
+
+
 def may_subscribe(session: Session, user: Principal, room: str) -> bool:
     """Whether `user` may watch `room`; the one place subscriptions are authorized.
 
@@ -70,7 +87,7 @@ def parse_room(data: Any) -> str | None:
 def init_live(app: Flask, engine: Engine, settings: Settings) -> SocketIO:
     """Attach the socket.io server to `app` and announce the engine's commits through it."""
     socketio = SocketIO(app, message_queue=settings.redis_url or None, async_mode="threading",
-                        cors_allowed_origins=LOCAL_ORIGINS)
+                        cors_allowed_origins=allowed_origin)
     app.extensions["dealflow.socketio"] = socketio
     broadcaster = broadcaster_for(engine)
     broadcaster.on_row(AutomationLogEntry, broadcast_of)

@@ -50,6 +50,9 @@ class Settings:
     # this is how late a dead worker's jobs run, not a limit on how long one may take.
     job_batch: int = 100
     job_lease: float = 10.0
+    # Threads of `dealflow run`'s one gunicorn worker (api/server.py): requests at once, and each
+    # connected socket.io client holds one for as long as it stays connected.
+    server_threads: int = 100
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < BPMN_MAX_BYTES:
@@ -76,4 +79,5 @@ class Settings:
             run_jobs=env.get("DEALFLOW_RUN_JOBS", "1") not in ("0", "false", "no"),
             job_batch=int(env.get("DEALFLOW_JOB_BATCH", defaults.job_batch)),
             job_lease=float(env.get("DEALFLOW_JOB_LEASE", defaults.job_lease)),
+            server_threads=int(env.get("DEALFLOW_SERVER_THREADS", defaults.server_threads)),
         )
