@@ -192,3 +192,16 @@ def test_instance_steps_tasks_and_incidents_reach_the_instance_room(engine, sock
     advance(engine, clock, timedelta(hours=1))  # the step fails its retries and becomes an incident
     [incident] = _events(socket, "instance.incident")
     assert incident["instance_id"] == broken.id and incident["status"] == "open"
+
+
+def test_socketio_accepts_the_servers_own_origin_on_any_host_and_port_and_refuses_others():
+    from api.live import allowed_origin
+
+    served = {"wsgi.url_scheme": "http", "HTTP_HOST": "127.0.0.1:43117"}
+    assert allowed_origin("http://127.0.0.1:43117", served)  # the designer the server itself serves
+    assert allowed_origin("http://localhost:5173", served)  # Vite's dev server
+    assert not allowed_origin("http://evil.example", served)
+    assert not allowed_origin("http://127.0.0.1:43118", served)
+    proxied = {**served, "HTTP_X_FORWARDED_PROTO": "https", "HTTP_X_FORWARDED_HOST": "crm.example.com"}
+    assert allowed_origin("https://crm.example.com", proxied)  # behind a load balancer
+    assert not allowed_origin("https://crm.example.com", served)
