@@ -49,24 +49,33 @@ def _engine(settings: Settings) -> Any:
               help="run the job loop in this process too (default: DEALFLOW_RUN_JOBS, on); "
                    "turn it off when `dealflow worker` processes run the jobs")
 def run(jobs: bool | None) -> None:
-    """Serve the API and run the job loop (SQLite with demo data by default)."""
+    """Serve the API and run the job loop (SQLite with demo data by default).
+
+    Served by gunicorn (api/server.py): this process migrates and loads the demo, then
+    supervises one serving worker process, which builds the app and runs the job loop.
+    SIGTERM or Ctrl-C stops it after the requests and the job in hand.
+    """
     from api.app import create_app
+    from api.server import DealflowServer
     from api.wiring import prepare_database
 
     settings = _settings()
     engine = _engine(settings)
     prepare_database(engine, demo=settings.load_demo, templates_dir=settings.templates_dir)
-    loop = _job_loop(settings, engine) if (settings.run_jobs if jobs is None else jobs) else None
-    if loop is not None:
-        loop.start()
-    click.echo(f"dealflow on http://{settings.host}:{settings.port} (database {settings.database_url})")
-    try:
-        app = create_app(engine, settings)
-        app.extensions["dealflow.socketio"].run(app, host=settings.host, port=settings.port, use_reloader=False,
-                                                allow_unsafe_werkzeug=True)
-    finally:
+    engine.db.dispose()  # the serving worker opens connections of its own after the fork
+    run_jobs = settings.run_jobs if jobs is None else jobs
+
+    def load() -> tuple[Any, Any]:
+        served = _engine(settings)
+        app = create_app(served, settings)
+        loop = _job_loop(settings, served) if run_jobs else None
         if loop is not None:
-            loop.stop()
+            loop.start()
+            click.echo(f"dealflow job loop {served.worker_id} started")
+        return app, loop
+
+    click.echo(f"dealflow on http://{settings.host}:{settings.port} (database {settings.database_url})")
+    DealflowServer(load, host=settings.host, port=settings.port, threads=settings.server_threads).run()
 
 
 @main.command()

@@ -35,13 +35,21 @@ LOCAL_ORIGINS = [f"{scheme}://{host}{port}" for scheme in ("http", "https")
                  for host in ("localhost", "127.0.0.1") for port in ("", ":3000", ":5000", ":5173", ":8080")]
 
 
-def allowed_origin(origin: str | None, environ: dict[str, Any]) -> bool:
-    """The page the server itself served (whatever port `dealflow run` listens on: the browser
-    tests pick a free one), and the usual local development servers."""
-    if origin is None:
+def allowed_origin(origin: str, environ: dict[str, Any]) -> bool:
+    """Whether a socket.io request from a page at `origin` is accepted: the server's own origin
+    (the designer it serves, on whatever host and port it answers, also as a proxy in front
+    names it) and the local development servers (Vite's and the like)."""
+    if origin in LOCAL_ORIGINS:
         return True
-    own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
-    return origin == own or origin in LOCAL_ORIGINS
+    host = environ.get("HTTP_HOST")
+    if not host:
+        return False
+    own = {f"{environ.get('wsgi.url_scheme', 'http')}://{host}"}
+    forwarded_proto = environ.get("HTTP_X_FORWARDED_PROTO", "").split(",")[0].strip()
+    forwarded_host = environ.get("HTTP_X_FORWARDED_HOST", "").split(",")[0].strip()
+    if forwarded_proto or forwarded_host:
+        own.add(f"{forwarded_proto or environ.get('wsgi.url_scheme', 'http')}://{forwarded_host or host}")
+    return origin in own
 
 
 def may_subscribe(session: Session, user: Principal, room: str) -> bool:

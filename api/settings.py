@@ -45,10 +45,14 @@ class Settings:
     signature_tolerance: float = DEFAULT_TOLERANCE
     # `dealflow run` runs the job loop too unless dedicated `dealflow worker` processes do it.
     run_jobs: bool = True
-    # Jobs (and outbox messages) a worker claims at once, and how long a claim holds before
-    # another worker may take the work over (the claimer died).
+    # Jobs (and outbox messages) a worker claims at once, and how long a claim holds unrenewed
+    # before another worker may take the work over: a live worker renews it every lease/3, so
+    # this is how late a dead worker's jobs run, not a limit on how long one may take.
     job_batch: int = 100
-    job_lease: float = 60.0
+    job_lease: float = 10.0
+    # Threads of `dealflow run`'s one gunicorn worker (api/server.py): requests at once, and each
+    # connected socket.io client holds one for as long as it stays connected.
+    server_threads: int = 100
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < BPMN_MAX_BYTES:
@@ -75,4 +79,5 @@ class Settings:
             run_jobs=env.get("DEALFLOW_RUN_JOBS", "1") not in ("0", "false", "no"),
             job_batch=int(env.get("DEALFLOW_JOB_BATCH", defaults.job_batch)),
             job_lease=float(env.get("DEALFLOW_JOB_LEASE", defaults.job_lease)),
+            server_threads=int(env.get("DEALFLOW_SERVER_THREADS", defaults.server_threads)),
         )

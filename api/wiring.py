@@ -41,7 +41,8 @@ def build_engine(db: Database, clock: Clock | None = None, **options: Any) -> En
 def outbox_delivery(engine: Engine, transports: Mapping[str, Any] | None = None) -> Callable[[], int]:
     """The job loop's second duty: send due emails, SMS and webhooks."""
     chosen = transports if transports is not None else default_transports()
-    return lambda: deliver_due(engine.db, engine.clock, chosen, worker=engine.worker_id, lease=engine.claim_lease)
+    return lambda: deliver_due(engine.db, engine.clock, chosen, worker=engine.worker_id, lease=engine.claim_lease,
+                               claims=engine.claims)
 
 
 SHIPPED_AUTOMATION = Path(__file__).resolve().parent.parent / "robots" / "shipped"

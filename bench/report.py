@@ -41,6 +41,7 @@ SCALES: dict[str, dict[str, list[str]]] = {
         "memory": ["--waiting", "10000,1000000", "--postgres", "{pg}"],
         "workers": ["--jobs", "5000", "--workers", "1,2,4", "--url", "{pg}"],
         "workers_rate": ["--jobs", "5000", "--rate", "1000", "--workers", "1,2,4", "--url", "{pg}"],
+        "takeover": ["--jobs", "2000", "--rate", "200", "--leases", "default", "--url", "{pg}"],
     },
     "full": {
         "engine": ["--instances", "2000", "--runs", "3", "--postgres", "{pg}"],
@@ -49,6 +50,7 @@ SCALES: dict[str, dict[str, list[str]]] = {
         "memory": ["--waiting", "10000,100000,1000000", "--postgres", "{pg}"],
         "workers": ["--jobs", "100000", "--workers", "1,2,4", "--url", "{pg}"],
         "workers_rate": ["--jobs", "20000", "--rate", "1000", "--workers", "1,2,4", "--url", "{pg}"],
+        "takeover": ["--jobs", "5000", "--rate", "200", "--leases", "default", "--url", "{pg}"],
     },
     "smoke": {
         "engine": ["--instances", "50", "--runs", "1", "--postgres", "{pg}"],
@@ -57,12 +59,14 @@ SCALES: dict[str, dict[str, list[str]]] = {
         "memory": ["--waiting", "10000", "--due", "100", "--postgres", "{pg}"],
         "workers": ["--jobs", "500", "--workers", "1,2", "--url", "{pg}"],
         "workers_rate": ["--jobs", "500", "--rate", "100", "--workers", "1,2", "--url", "{pg}"],
+        "takeover": ["--jobs", "300", "--rate", "100", "--leases", "default", "--url", "{pg}"],
     },
 }
 
 # "workers" fires a backlog (throughput per worker count); "workers_rate" makes jobs due at a
 # steady rate, which is what "within 1 s of their due time" is about.
-ORDER = ["engine", "robots", "workers", "workers_rate", "api", "memory"]
+# "takeover" kills a worker holding a batch and measures how late its jobs run (issue 10).
+ORDER = ["engine", "robots", "workers", "workers_rate", "takeover", "api", "memory"]
 SCRIPT = {"workers_rate": "workers"}
 
 
@@ -91,6 +95,7 @@ def render(results: dict[str, Any], meta: dict[str, Any]) -> str:
     parts = [header(meta, results), goals_section(results), machine_section(meta)]
     parts += [engine_section(results.get("engine")), robots_section(results.get("robots")),
               workers_section(results.get("workers"), results.get("workers_rate")),
+              takeover_section(results.get("takeover")),
               api_section(results.get("api")), memory_section(results.get("memory"))]
     return "\n\n".join(part.strip() for part in parts) + "\n"
 
@@ -292,6 +297,37 @@ PostgreSQL and the bench, so 4 workers cannot scale linearly here.
 {rows}
 """)
     return "\n".join(part.strip() + "\n" for part in parts)
+
+
+TAKEOVER_HEADER = ("| lease s | orphans | first takeover after kill s | orphan late median s | orphan late p99 s "
+                   "| orphan late max s | others late p99 s | every robot ran once |\n"
+                   "|---:|---:|---:|---:|---:|---:|---:|:---:|")
+
+
+def takeover_section(takeover: dict[str, Any] | None) -> str:
+    intro = """
+## Takeover after a killed worker
+
+Two real `dealflow worker` processes on PostgreSQL fire delayed robots due at a steady rate;
+the first is SIGKILLed while it holds a claimed batch (`bench/takeover.py`). Its jobs ("orphans")
+wait until their claims expire, then the second worker runs them. A live worker renews its
+claims every lease/3, so the lease (`DEALFLOW_JOB_LEASE`, default 10 s) is about how late a dead
+worker's jobs run. Lateness is when a worker took the job minus its due time.
+"""
+    if not takeover:
+        return intro.strip() + "\n\nNot run."
+    rows = "\n".join(f"| {r['lease']} | {r['orphans']} | {r['first_takeover_after_kill_s']:.2f} | "
+                     f"{r['orphan_late_median_s']:.2f} | {r['orphan_late_p99_s']:.2f} | {r['orphan_late_max_s']:.2f} | "
+                     f"{r['others_late_p99_s']:.2f} | {'yes' if r['ran'] == r['jobs'] else 'NO'} |"
+                     for r in takeover["runs"])
+    settings = takeover["settings"]
+    return f"""{intro.strip()}
+
+{settings['jobs']:,} jobs due at {settings['rate']:,.0f} per second. `{takeover.get('command', '')}`
+
+{TAKEOVER_HEADER}
+{rows}
+"""
 
 
 def api_section(api: dict[str, Any] | None) -> str:

@@ -26,7 +26,7 @@ from crm.db import Database
 from crm.events import Cause, DealFieldsChanged, Listeners, TaskCompleted, TaskMoved
 from crm.service import Crm
 from engine.actions import ActionRunner
-from engine.jobs import DEFAULT_LEASE, claim_due_jobs, new_worker_id, release, take_claimed
+from engine.jobs import DEFAULT_LEASE, HeldClaims, claim_due_jobs, new_worker_id, release, renew, take_claimed
 from engine.models import Incident, Job, ProcessInstance, ProcessVersion, VersionSummary
 from engine.runtime import Runtime
 from engine.serialization import StateSerializer
@@ -77,6 +77,8 @@ class Engine:
         self.retry_backoff = retry_backoff
         self.max_advances_per_unit = max_advances_per_unit
         self.claim_lease = claim_lease
+        # The jobs (and outbox messages) this process holds claims on: the heartbeat renews them.
+        self.claims = HeldClaims()
         self.conflict_retries = conflict_retries
         self._worker_id = worker_id
         self._worker_pid = os.getpid()
@@ -171,25 +173,28 @@ class Engine:
 
     def run_due_jobs(self, limit: int = 100, *, stopping: Callable[[], bool] | None = None) -> int:
         """Claim up to `limit` jobs due by the clock's now and run each in its own transaction;
-        returns how many ran. See engine.jobs for how claims keep workers apart. Once
-        `stopping()` is true the rest of the batch is handed back unrun (a worker shutting down)."""
+        returns how many ran. See engine.jobs for how claims keep workers apart (and how the
+        job loop's heartbeat keeps them alive while the batch runs). Once `stopping()` is true
+        the rest of the batch is handed back unrun (a worker shutting down)."""
         with self.db.transaction() as session:
             ids = claim_due_jobs(session, self.worker_id, self.clock.now(), self.claim_lease, limit)
+        self.claims.hold(Job, ids)
         ran = 0
         done = 0
         try:
             for job_id in ids:
                 if stopping is not None and stopping():
                     break
-                ran += self._run_claimed(job_id)
+                ran += self._run_claimed(job_id, ids[done + 1:])
                 done += 1
         finally:
             if done < len(ids):  # interrupted: hand the rest back rather than make others wait
                 with self.db.transaction() as session:
                     release(session, ids[done:], self.worker_id)
+            self.claims.drop(Job, ids)
         return ran
 
-    def _run_claimed(self, job_id: int) -> int:
+    def _run_claimed(self, job_id: int, rest_of_batch: list[int] | None = None) -> int:
         def run(rt: Runtime) -> int:
             job = take_claimed(rt.session, job_id, self.worker_id)
             if job is None:
@@ -197,6 +202,10 @@ class Engine:
             # Done before running: what the run schedules (a cycle's next tick) is a new row.
             job.status, job.finished_at = "done", self.clock.now()
             rt.run_job(job)
+            # However long this job took, the batch's next jobs leave this transaction claimed
+            # for a full lease (on SQLite the heartbeat could not write while we held the lock).
+            renew(rt.session, Job, rest_of_batch or (), worker=self.worker_id, now=self.clock.now(),
+                  lease=self.claim_lease)
             return 1
 
         try:

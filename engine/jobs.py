@@ -14,26 +14,42 @@ this worker's (`take_claimed`): the job's effects and its `done` commit together
 internal action happens at most once, and a worker killed mid-job leaves the row pending
 with a claim that expires after `lease`, when another worker takes the job over.
 
+While a worker lives, its claims never expire: it keeps the ids it holds (`HeldClaims`) and a
+`Heartbeat` thread pushes their `claimed_until` forward every lease/3 in a short transaction
+of its own, so a slow action or a slow receiver keeps its claim however long it takes, and
+the lease only has to cover how long a *dead* worker's work waits: a few seconds. A job's
+transaction also renews the rest of its batch as it commits (SQLite has one writer, so the
+heartbeat waits while a long job holds the write lock, and the batch must not have expired
+when the lock is let go).
+
 Only one batch is ever in memory: a million waiting rows cost rows, never memory.
 SQLite has a single writer, so there the lock clauses are dropped and the same SQL works.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from crm.clock import Clock
+from crm.db import Database
 from crm.models import Deal
 from engine.models import Job
 
-#: How long a claim holds before another worker may take the work over.
-DEFAULT_LEASE = timedelta(seconds=60)
+log = logging.getLogger(__name__)
+
+#: How long a claim holds, unrenewed, before another worker may take the work over: how late a
+#: dead worker's jobs run. Live workers renew theirs every lease/3 (Heartbeat).
+DEFAULT_LEASE = timedelta(seconds=10)
 
 
 def new_worker_id() -> str:
@@ -115,3 +131,105 @@ def next_due_at(session: Session) -> datetime | None:
     return session.scalars(
         select(Job.due_at).where(Job.status == "pending").order_by(Job.due_at).limit(1)
     ).first()
+
+
+def renew(session: Session, model: Any, ids: Iterable[int], *, worker: str, now: datetime,
+          lease: timedelta) -> int:
+    """Push the claims of `ids` that `worker` still holds to `now + lease`; returns how many.
+
+    Rows that are no longer pending, or that another worker took over, are left alone. On
+    PostgreSQL rows locked by someone are skipped rather than waited for: the only lock a
+    claimed row of ours can be under is our own job's transaction (which holds it against any
+    claimer anyway) or a claimer that found it already expired.
+    """
+    wanted = sorted(set(ids))
+    if not wanted:
+        return 0
+    held = select(model.id).where(model.id.in_(wanted), model.claimed_by == worker, model.status == "pending")
+    if _is_postgres(session):
+        held = held.with_for_update(skip_locked=True)
+    result = session.execute(
+        update(model).where(model.id.in_(held.scalar_subquery()))
+        .values(claimed_until=now + lease).execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+class HeldClaims:
+    """The rows this process holds claims on, per table: what its heartbeat renews.
+
+    Kept in memory rather than found by `claimed_by` in the tables, so a heartbeat costs a
+    primary-key update of at most a batch or two of rows, however many jobs wait. Thread-safe:
+    the job loop adds and drops, the heartbeat reads.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[Any, set[int]] = {}
+
+    def hold(self, model: Any, ids: Iterable[int]) -> None:
+        with self._lock:
+            self._held.setdefault(model, set()).update(ids)
+
+    def drop(self, model: Any, ids: Iterable[int]) -> None:
+        with self._lock:
+            held = self._held.get(model)
+            if held is not None:
+                held.difference_update(ids)
+
+    def of(self, model: Any) -> list[int]:
+        with self._lock:
+            return sorted(self._held.get(model, ()))
+
+    def snapshot(self) -> dict[Any, list[int]]:
+        with self._lock:
+            return {model: sorted(ids) for model, ids in self._held.items() if ids}
+
+
+class Heartbeat:
+    """A daemon thread that renews this worker's claims every `lease / 3`, each table in a short
+    transaction of its own; it dies with the process, which is what lets a dead worker's claims
+    expire one lease later while a live one never loses its own.
+
+    A beat that fails (the database is away, or busy on SQLite behind a long job) is logged and
+    the next one tries again; two missed beats in a row still leave a third of the lease.
+    """
+
+    def __init__(self, db: Database, clock: Clock, claims: HeldClaims, worker: Callable[[], str],
+                 lease: timedelta, every: timedelta | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.claims = claims
+        self.worker = worker
+        self.lease = lease
+        self.every = every if every is not None else lease / 3
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def beat(self) -> int:
+        """Renew every claim held now; returns how many rows were renewed."""
+        renewed = 0
+        for model, ids in self.claims.snapshot().items():
+            with self.db.transaction() as session:
+                renewed += renew(session, model, ids, worker=self.worker(), now=self.clock.now(), lease=self.lease)
+        return renewed
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="dealflow-heartbeat", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.every.total_seconds() + 30)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every.total_seconds()):
+            try:
+                self.beat()
+            except Exception:  # never let one bad beat end the heartbeat: the next one may work
+                log.warning("renewing claims failed; retrying in %s", self.every, exc_info=True)

@@ -4,6 +4,9 @@ APScheduler only provides the heartbeat, so a restart loses nothing: whatever wa
 the process was down is simply found due on the next tick. Any number of loops (in
 `dealflow run` and in `dealflow worker` processes, on any machines) may share one database:
 each tick claims a batch at a time (engine.jobs), so a loop never holds more than one batch.
+While the loop runs, its heartbeat thread renews the claims of the batch in hand (jobs and
+outbox messages alike), so the lease can be short: a dead loop's work is taken over one lease
+after its last beat, and a live loop never loses a claim to a slow action or receiver.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Callable, Iterable
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from engine.engine import Engine
+from engine.jobs import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +29,8 @@ class JobLoop:
         self.engine = engine
         self.batch = batch
         self.also = list(also)
+        self.heartbeat = Heartbeat(engine.db, engine.clock, engine.claims, lambda: engine.worker_id,
+                                   engine.claim_lease)
         self._stopping = threading.Event()
         self._scheduler = BackgroundScheduler(timezone="UTC")
         self._scheduler.add_job(
@@ -50,12 +56,15 @@ class JobLoop:
         return total
 
     def start(self) -> None:
+        self.heartbeat.start()
         self._scheduler.start()
 
     def stop(self) -> None:
-        """Finish the job in hand, hand the rest of its claimed batch back, and stop."""
+        """Finish the job in hand, hand the rest of its claimed batch back, and stop; the heartbeat
+        goes last, so the job in hand keeps its claim until it is done."""
         self._stopping.set()
         self._scheduler.shutdown(wait=True)
+        self.heartbeat.stop()
 
     def run_until(self, stop: threading.Event) -> None:
         """Run in the foreground until `stop` is set (a worker process's main thread)."""

@@ -10,8 +10,11 @@ means the message goes again.
 
 Several workers deliver at once: each claims a batch of due rows (engine.jobs.claim_due) and
 sends them with no transaction open, so a slow receiver holds no lock and no connection; the
-result is recorded afterwards, if the row is still pending. A worker killed mid-delivery
-leaves a claim that expires, and another worker sends the message again, same key.
+result is recorded afterwards, if the row is still pending. The job loop's heartbeat
+(engine.jobs.Heartbeat) renews the claims of the batch in hand, so a slow receiver never
+makes a live worker lose its message to another; a worker killed mid-delivery stops
+renewing, its claim expires one lease later, and another worker sends the message again,
+same key.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from crm.db import Database
 from crm.events import Cause
 from crm.models import Deal
 from crm.service import Crm
-from engine.jobs import DEFAULT_LEASE, claim_due, new_worker_id
+from engine.jobs import DEFAULT_LEASE, HeldClaims, claim_due, new_worker_id
 from engine.scripting import to_json_safe as json_safe
 from robots.actions.tables import OUTBOX_KINDS, OutboxMessage, savepoint
 
@@ -134,18 +137,31 @@ def deliver_due(
     backoff: timedelta = BACKOFF,
     worker: str | None = None,
     lease: timedelta = DEFAULT_LEASE,
+    claims: HeldClaims | None = None,
 ) -> int:
     """Claim the messages due by the clock and attempt each; returns how many were sent.
 
     A failed attempt is retried after backoff * 2**(attempts - 1); the attempt that reaches
     `max_attempts` (or a permanent failure) marks the row `failed` and notes it on the deal.
-    `lease` must be longer than one delivery takes (the transports' timeout), or another
-    worker may send the same message at the same time (harmless, same key, but wasteful).
+    The claimed ids are kept in `claims` while they are in hand, for the heartbeat of
+    `worker` to renew; without one (a bare call) a delivery longer than `lease` may be sent
+    by another worker at the same time too (harmless, same key, but wasteful).
     """
     worker = worker or new_worker_id()  # claims live within this call, so a fresh name will do
     with db.transaction() as session:
         ids = claim_due(session, OutboxMessage, OutboxMessage.next_attempt_at, worker=worker, now=clock.now(),
                         lease=lease, limit=limit)
+    if claims is not None:
+        claims.hold(OutboxMessage, ids)
+    try:
+        return _deliver_claimed(db, clock, transports, ids, worker, lease, max_attempts, backoff)
+    finally:
+        if claims is not None:
+            claims.drop(OutboxMessage, ids)
+
+
+def _deliver_claimed(db: Database, clock: Clock, transports: Mapping[str, Transport], ids: list[int],
+                     worker: str, lease: timedelta, max_attempts: int, backoff: timedelta) -> int:
     sent = 0
     for message_id in ids:
         with db.transaction() as session:

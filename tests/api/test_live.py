@@ -216,13 +216,14 @@ def test_a_group_board_hears_its_new_and_moved_cards_and_only_its_people_may_wat
     logist.disconnect()
 
 
-def test_socketio_accepts_the_page_the_server_served_on_any_port_and_refuses_other_sites():
-    """The browser tests and a store's own port are not 5000: the page's own origin must be let
-    in (else the boards never hear a change), a foreign site's must not."""
+def test_socketio_accepts_the_servers_own_origin_on_any_host_and_port_and_refuses_others():
     from api.live import allowed_origin
 
-    environ = {"wsgi.url_scheme": "http", "HTTP_HOST": "127.0.0.1:43863"}
-    assert allowed_origin("http://127.0.0.1:43863", environ)
-    assert allowed_origin("http://localhost:5173", environ)  # the Vite dev server
-    assert not allowed_origin("https://evil.example", environ)
-    assert not allowed_origin("http://127.0.0.1:43864", environ)
+    served = {"wsgi.url_scheme": "http", "HTTP_HOST": "127.0.0.1:43117"}
+    assert allowed_origin("http://127.0.0.1:43117", served)  # the designer the server itself serves
+    assert allowed_origin("http://localhost:5173", served)  # Vite's dev server
+    assert not allowed_origin("http://evil.example", served)
+    assert not allowed_origin("http://127.0.0.1:43118", served)
+    proxied = {**served, "HTTP_X_FORWARDED_PROTO": "https", "HTTP_X_FORWARDED_HOST": "crm.example.com"}
+    assert allowed_origin("https://crm.example.com", proxied)  # behind a load balancer
+    assert not allowed_origin("https://crm.example.com", served)

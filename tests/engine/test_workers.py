@@ -1,4 +1,5 @@
-"""Many workers on one database: batch claims that expire, takeover, one batch in memory, retries.
+"""Many workers on one database: batch claims that expire, takeover, one batch in memory, retries,
+and the heartbeat that keeps a live worker's claims from expiring however long its work takes.
 
 Each "worker" here is an Engine of its own (its own worker id and connections) on the same
 database, as separate `dealflow worker` processes would be; tests/chaos runs real processes.
@@ -7,16 +8,20 @@ database, as separate `dealflow worker` processes would be; tests/chaos runs rea
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from crm.clock import WallClock
 from crm.events import Cause
 from crm.models import Deal, TimelineEntry
 from engine.engine import Engine
-from engine.jobs import claim_due_jobs
+from engine.jobs import Heartbeat, HeldClaims, claim_due_jobs
 from engine.models import Job, ProcessInstance
+from engine.scheduler import JobLoop
 from robots.actions import registry
+from robots.actions.tables import OutboxMessage
 from tests.support.bpmn import Bpmn
 from tests.support.world import TEST_CAUSE, make_deal, tasks_of
 
@@ -217,3 +222,141 @@ def test_a_stopping_worker_hands_the_rest_of_its_batch_back_at_once(engine, cloc
     assert leaving.run_due_jobs(5, stopping=lambda: len(runs_per_job(engine)) >= 2) == 2
     assert staying.run_due_jobs(5) == 3  # handed back: no lease to wait for
     assert runs_per_job(engine) == {job_id: 1 for job_id in ids}
+
+
+# ---------------------------------------------------------------------- the heartbeat
+# Real time from here on: the heartbeat is a thread beating every lease/3 of the wall clock.
+
+SHORT_LEASE = timedelta(seconds=1.5)
+OUTLASTS = SHORT_LEASE.total_seconds() * 2.5  # an action or a delivery this long outlives an unrenewed claim
+
+
+def live_worker(engine: Engine, name: str) -> Engine:
+    """A worker on the wall clock with a short lease, as `dealflow worker` runs."""
+    other = Engine(engine.db.reopen(), WallClock(), registry, worker_id=name, claim_lease=SHORT_LEASE)
+    other.job_handlers["probe"] = probe
+    other.job_handlers["slow"] = slow_probe
+    return other
+
+
+def slow_probe(rt, job: Job) -> None:
+    time.sleep(OUTLASTS)
+    probe(rt, job)
+
+
+def keep_trying(attempt, until: threading.Event) -> list[int]:
+    """Call `attempt` (another worker's claim) again and again until `until` is set; what each call got."""
+    got: list[int] = []
+    while not until.is_set():
+        got.append(attempt())
+        time.sleep(0.1)
+    return got
+
+
+def pending_jobs(engine: Engine) -> int:
+    with engine.db.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Job).where(Job.status == "pending"))
+
+
+def claimed_by(engine: Engine) -> set[str | None]:
+    with engine.db.sessions() as session:
+        return set(session.scalars(select(Job.claimed_by).where(Job.status == "pending")))
+
+
+def test_a_job_that_outlasts_the_lease_keeps_its_batch_claimed_while_its_worker_lives(engine):
+    deal = make_deal(engine)
+    first, other = live_worker(engine, "first"), live_worker(engine, "other")
+    now = WallClock().now() - timedelta(seconds=1)
+    with engine.unit() as rt:
+        jobs = [Job(kind=kind, status="pending", due_at=now + timedelta(milliseconds=n), deal_id=deal, payload={},
+                    created_at=now) for n, kind in enumerate(["slow", "probe", "probe"])]
+        rt.session.add_all(jobs)
+    loop = JobLoop(first, interval_seconds=0.1, batch=10)
+    finished = threading.Event()
+    taken: list[int] = []
+    thief = threading.Thread(target=lambda: taken.extend(keep_trying(lambda: other.run_due_jobs(10), finished)))
+    loop.start()
+    try:
+        deadline = time.monotonic() + 60
+        while claimed_by(engine) != {"first"} and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the first worker has its batch in hand (and the slow job under way)
+        thief.start()
+        while pending_jobs(engine) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        finished.set()
+        loop.stop()
+        thief.join(timeout=30)
+    assert pending_jobs(engine) == 0
+    assert sum(taken) == 0 and len(taken) > 0  # the other worker tried all along and got nothing
+    assert runs_per_job(engine) == {job.id: 1 for job in jobs}
+
+
+class SlowReceiver:
+    """A transport that takes longer than a claim's lease to deliver, and counts deliveries."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.sent: list[str] = []
+
+    def send(self, delivery) -> None:
+        time.sleep(self.seconds)
+        self.sent.append(delivery.idempotency_key)
+
+
+def test_a_delivery_that_outlasts_the_lease_is_not_sent_again_by_another_worker_meanwhile(engine):
+    from api.wiring import outbox_delivery
+    from robots.outbox import deliver_due, enqueue
+
+    deal_id = make_deal(engine)
+    with engine.unit() as rt:
+        enqueue(rt.crm, "email", {"to": "client@example.com", "subject": "Hi", "text": "Hello"},
+                deal=rt.crm.deal(deal_id), source="test", cause=TEST_CAUSE)
+    first, other = live_worker(engine, "first"), live_worker(engine, "other")
+    receiver, elsewhere = SlowReceiver(OUTLASTS), SlowReceiver(0)
+    loop = JobLoop(first, interval_seconds=0.1, batch=10, also=[outbox_delivery(first, {"email": receiver})])
+    finished = threading.Event()
+    taken: list[int] = []
+
+    def steal() -> int:
+        return deliver_due(other.db, other.clock, {"email": elsewhere}, worker="other", lease=SHORT_LEASE)
+
+    def claimer() -> str | None:
+        with engine.db.sessions() as session:
+            return session.scalar(select(OutboxMessage.claimed_by))
+
+    thief = threading.Thread(target=lambda: taken.extend(keep_trying(steal, finished)))
+    loop.start()
+    try:
+        deadline = time.monotonic() + 60
+        while claimer() != "first" and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the first worker has the message in hand
+        thief.start()
+        while not receiver.sent and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        finished.set()
+        thief.join(timeout=30)
+        loop.stop()
+    with engine.db.sessions() as session:
+        message = session.scalars(select(OutboxMessage)).one()
+    assert (message.status, message.attempts) == ("sent", 1)
+    assert len(receiver.sent) == 1 and elsewhere.sent == []
+    assert sum(taken) == 0 and len(taken) > 0
+
+
+def test_the_heartbeat_renews_only_the_claims_its_worker_still_holds(engine, clock):
+    deal = make_deal(engine)
+    mine, taken_over, done = add_probes(engine, deal, 3)
+    held = HeldClaims()
+    held.hold(Job, [mine, taken_over, done])
+    with engine.db.transaction() as session:
+        claim_due_jobs(session, "me", clock.now(), LEASE, 10)
+        session.get(Job, taken_over).claimed_by = "other"
+        session.get(Job, done).status = "done"
+    clock.advance(timedelta(minutes=5))
+    assert Heartbeat(engine.db, clock, held, lambda: "me", LEASE).beat() == 1
+    with engine.db.sessions() as session:
+        until = {job.id: job.claimed_until for job in session.scalars(select(Job))}
+    assert until[mine] == clock.now() + LEASE
+    assert until[taken_over] == until[done] < clock.now()

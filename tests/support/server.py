@@ -33,6 +33,13 @@ def dealflow_server(env: Mapping[str, str], log: Path) -> Iterator[str]:
     """A running `dealflow run` with `env` over the current environment; yields its base URL.
 
     The server's output goes to `log`, which a failure to start quotes whole."""
+    with dealflow_process(env, log) as (base, _process):
+        yield base
+
+
+@contextmanager
+def dealflow_process(env: Mapping[str, str], log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`dealflow_server`, also yielding the process started (the server's supervising process)."""
     port = free_port()
     full_env = {**os.environ, "DEALFLOW_HOST": "127.0.0.1", "DEALFLOW_PORT": str(port), **env}
     with log.open("wb") as out:
@@ -41,7 +48,7 @@ def dealflow_server(env: Mapping[str, str], log: Path) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(process, base, log)
-        yield base
+        yield base, process
     finally:
         _stop(process)
 
