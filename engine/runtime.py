@@ -42,7 +42,7 @@ from engine.models import (
     VersionSummary,
 )
 from engine.parameters import coerce_parameters
-from engine.scripting import DslScriptEngine, to_json_safe
+from engine.scripting import UNBOUND, DslScriptEngine, to_json_safe
 from engine.timers import CycleTimer, DateTimer, event_definitions, spec_event_definitions, waiting_timer
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ class Runtime:
                 {"missing_fields": missing, "invalid_parameters": invalid},
             )
         spec, subs = self.engine.spec_for(self.session, pv.id)
-        workflow = BpmnWorkflow(spec, subs)
+        workflow = BpmnWorkflow(spec, subs, script_engine=UNBOUND)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(values)
         now = self.clock.now()
@@ -376,18 +376,13 @@ class Runtime:
         record = self.crm.record(deal) if deal is not None else None
         process_cause = Cause("process", str(instance.id), instance.key, cause.chain)
 
-        def env(task: Any) -> dict[str, Any]:
-            data = dict(task.data) if task is not None else dict(workflow.data)
-            data["deal"] = record
-            data["process"] = {"id": instance.id, "key": instance.key}
-            return data
-
         def call_action(task: Any, name: str, params: dict[str, Any]) -> Any:
             ctx = ActionContext(self.crm, deal, process_cause, dict(task.data), instance.id)
             with self.session.begin_nested():
                 return self.engine.actions.call(name, ctx, params)
 
-        workflow.script_engine = DslScriptEngine(self.clock, env, call_action)
+        names = {"deal": record, "process": {"id": instance.id, "key": instance.key}}
+        workflow.script_engine = DslScriptEngine(self.clock, names, call_action)
 
     def _load(self, instance: ProcessInstance) -> BpmnWorkflow:
         spec, subs = self.engine.spec_for(self.session, instance.version_id)
