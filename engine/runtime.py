@@ -65,10 +65,14 @@ class Signal:
 
 
 class StepFailed(Exception):
-    def __init__(self, task: Any, error: BaseException) -> None:
+    """A step raised. `task` is the task Spiff put in ERROR (it can be run again); `at` the task
+    the error belongs to when Spiff raised after that task completed or while it caught an event."""
+
+    def __init__(self, task: Any, error: BaseException, at: Any = None) -> None:
         super().__init__(str(error))
         self.task = task
         self.error = error
+        self.at = task if task is not None else at
 
 
 def all_tasks(workflow: BpmnWorkflow, **kwargs: Any) -> list[Any]:
@@ -108,6 +112,7 @@ class Runtime:
         self._busy = False
         self._advances = 0
         self._history_rows: list[dict[str, Any]] = []
+        self._current: Any = None  # the task Spiff is running or catching an event for
 
     # ------------------------------------------------------------------ definitions
 
@@ -338,6 +343,7 @@ class Runtime:
         cause: Cause,
     ) -> None:
         was_busy, self._busy = self._busy, True
+        was_current, self._current = self._current, None
         try:
             self._bind(instance, workflow, cause)
             before = {t.id for t in all_tasks(workflow, state=TaskState.COMPLETED)}
@@ -352,7 +358,7 @@ class Runtime:
                 self._record_completed(instance, workflow, before)
             self._save(instance, workflow)
         finally:
-            self._busy = was_busy
+            self._busy, self._current = was_busy, was_current
 
     def _guard(self, workflow: BpmnWorkflow, fn: Callable[[], Any]) -> None:
         try:
@@ -361,14 +367,19 @@ class Runtime:
             raise
         except Exception as err:
             failed = next(iter(all_tasks(workflow, state=TaskState.ERROR)), None)
-            raise StepFailed(failed, err) from err
+            raise StepFailed(failed, err, self._current) from err
 
     def _run(self, workflow: BpmnWorkflow) -> None:
         for _ in range(MAX_STEPS_PER_ADVANCE):
-            self._guard(workflow, workflow.do_engine_steps)  # ends by refreshing timers
+            self._guard(workflow, lambda: workflow.do_engine_steps(will_complete_task=self._starting))
             if not any(not t.task_spec.manual for t in all_tasks(workflow, state=TaskState.READY)):
                 return
         raise StepFailed(None, RuntimeError(f"more than {MAX_STEPS_PER_ADVANCE} steps without waiting"))
+
+    def _starting(self, task: Any) -> None:
+        """Called by Spiff before it runs a task: an error Spiff raises after the task itself
+        completed (an ad-hoc condition, a correlation) is laid at this task's door."""
+        self._current = task
 
     def _bind(self, instance: ProcessInstance, workflow: BpmnWorkflow, cause: Cause) -> None:
         """Give the workflow a script engine that sees this instance's deal and calls our actions."""
@@ -419,7 +430,7 @@ class Runtime:
     def _failed(self, instance: ProcessInstance, failure: StepFailed) -> None:
         task = failure.task
         error = _root_error(failure.error)
-        element = task.task_spec.bpmn_id if task is not None else None
+        element = failure.at.task_spec.bpmn_id if failure.at is not None else None
         message = f"{type(error).__name__}: {error}" if not isinstance(error, ActionInputError) else str(error)
         previous = self.session.scalars(
             select(Job).where(
@@ -428,7 +439,8 @@ class Runtime:
         ).first()
         attempts = (previous.attempts if previous is not None else 0) + 1
         retryable = task is not None and not isinstance(error, ActionInputError)
-        name, etype = (element_label(task), type(task.task_spec).__name__) if task else (None, None)
+        at = failure.at
+        name, etype = (element_label(at), type(at.task_spec).__name__) if at is not None else (None, None)
         self._history(instance, element or "process", name, etype, "error", {"message": message, "attempt": attempts})
         if retryable and attempts < self.engine.max_attempts:
             delay = self.engine.retry_backoff * (2 ** (attempts - 1))
@@ -461,9 +473,10 @@ class Runtime:
 
     def _catch_message(self, message: str, payload: dict[str, Any]) -> Callable[[BpmnWorkflow], None]:
         def apply(workflow: BpmnWorkflow) -> None:
-            definition = _waiting_message_definition(workflow, message)
-            if definition is None:
+            waiting = _waiting_message_definition(workflow, message)
+            if waiting is None:
                 return
+            self._current, definition = waiting
             workflow.catch(BpmnEvent(definition, payload))
             _rearm_message_boundaries(workflow)
         return apply
@@ -654,9 +667,10 @@ def _message_names(task: Any) -> list[str]:
     return [d.name for d in event_definitions(task) if isinstance(d, MessageEventDefinition)]
 
 
-def _waiting_message_definition(workflow: BpmnWorkflow, message: str) -> Any:
+def _waiting_message_definition(workflow: BpmnWorkflow, message: str) -> tuple[Any, Any] | None:
+    """The first task waiting for `message`, and its event definition."""
     for task in all_tasks(workflow, state=ACTIVE):
         for candidate in event_definitions(task):
             if isinstance(candidate, MessageEventDefinition) and candidate.name == message:
-                return candidate
+                return task, candidate
     return None
