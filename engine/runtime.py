@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections import deque
+import time
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit, BpmnStartTask
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
@@ -31,7 +32,7 @@ from crm.events import Cause
 from dsl import compile_expression, compile_template
 from engine.actions import ActionContext, ActionInputError
 from engine.bpmn import check_texts, parse_process
-from engine.errors import InvalidProcess, InvalidState, NotFound, StartRefused
+from engine.errors import InvalidProcess, InvalidState, NotFound, StartRefused, StepBudgetExceeded
 from engine.models import (
     HistoryEntry,
     Incident,
@@ -53,7 +54,10 @@ log = logging.getLogger(__name__)
 
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 USER_TASK_TYPES = ("UserTask", "ManualTask")
-MAX_STEPS_PER_ADVANCE = 500
+#: Which element to blame when several ran equally often in a step that exceeded the budget:
+#: in a recursion the call activity, in a cycle the gateway, rather than an event on the way.
+_BLAME_FIRST = {"CallActivity": 3, "StandardLoopTask": 2, "SequentialMultiInstanceTask": 2,
+                "ParallelMultiInstanceTask": 2, "ExclusiveGateway": 1, "InclusiveGateway": 1}
 
 
 @dataclass
@@ -110,9 +114,12 @@ class Runtime:
         self._queue: deque[Signal] = deque()
         self._deferred: deque[Callable[[], None]] = deque()
         self._busy = False
-        self._advances = 0
+        self._steps = 0  # automated steps taken in this transaction, against engine.step_budget
+        self._stepping_since: float | None = None  # monotonic time of the first step, against engine.step_seconds
+        self._ran: Counter[tuple[str, str]] = Counter()  # (element, type) -> runs in the current step
         self._history_rows: list[dict[str, Any]] = []
         self._current: Any = None  # the task Spiff is running or catching an event for
+        self._instance_id: int | None = None  # the instance being stepped
 
     # ------------------------------------------------------------------ definitions
 
@@ -183,9 +190,7 @@ class Runtime:
                 {"missing_fields": missing, "invalid_parameters": invalid},
             )
         spec, subs = self.engine.spec_for(self.session, pv.id)
-        workflow = BpmnWorkflow(spec, subs, script_engine=UNBOUND)
-        for task in workflow.get_tasks(state=TaskState.READY):
-            task.data.update(values)
+        workflow = self._fresh_workflow(spec, subs, values)
         now = self.clock.now()
         instance = ProcessInstance(
             version_id=pv.id,
@@ -201,9 +206,16 @@ class Runtime:
         self.session.add(instance)
         self.session.flush()
         self._history(instance, "process", pv.name, "Process", "started", {"params": to_json_safe(values)})
-        self._step(instance, workflow, None, cause)
+        self._step(instance, workflow, None, cause, pristine=lambda: self._fresh_workflow(spec, subs, values))
         self.drain()
         return instance
+
+    @staticmethod
+    def _fresh_workflow(spec: Any, subs: dict[str, Any], values: Mapping[str, Any]) -> BpmnWorkflow:
+        workflow = BpmnWorkflow(spec, subs, script_engine=UNBOUND)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(values)
+        return workflow
 
     def send_message(
         self, deal_id: int, message: str, payload: Mapping[str, Any] | None = None, *, cause: Cause
@@ -316,9 +328,7 @@ class Runtime:
         if self._busy:
             return
         while self._queue or self._deferred:
-            self._advances += 1
-            if self._advances > self.engine.max_advances_per_unit:
-                raise InvalidState("too many chained automation steps in one transaction (automation loop?)")
+            self._spend(None)
             if not self._queue:
                 self._busy = True
                 try:
@@ -341,9 +351,34 @@ class Runtime:
         workflow: BpmnWorkflow,
         apply: Callable[[BpmnWorkflow], None] | None,
         cause: Cause,
+        *,
+        pristine: Callable[[], BpmnWorkflow] | None = None,
+    ) -> None:
+        """Advance one instance inside a savepoint. A step that exceeds the step budget is
+        undone — its CRM writes, jobs, signals and history — and leaves the instance in an
+        incident at its last saved state (`pristine()` for a start that never saved one), in
+        this same transaction, so the incident commits with whatever else the transaction did."""
+        mark = (len(self._queue), len(self._deferred), len(self._history_rows), self._steps, time.monotonic())
+        try:
+            with self.session.begin_nested():
+                self._advance(instance, workflow, apply, cause)
+        except StepBudgetExceeded as over:
+            if over.details.get("instance_id") != instance.id:
+                raise  # spent outside this instance's step (the drain); not ours to record
+            self._undo_to(mark)
+            self._over_budget(instance, over, pristine)
+
+    def _advance(
+        self,
+        instance: ProcessInstance,
+        workflow: BpmnWorkflow,
+        apply: Callable[[BpmnWorkflow], None] | None,
+        cause: Cause,
     ) -> None:
         was_busy, self._busy = self._busy, True
         was_current, self._current = self._current, None
+        was_ran, self._ran = self._ran, Counter()
+        was_instance, self._instance_id = self._instance_id, instance.id
         try:
             self._bind(instance, workflow, cause)
             before = {t.id for t in all_tasks(workflow, state=TaskState.COMPLETED)}
@@ -358,27 +393,86 @@ class Runtime:
                 self._record_completed(instance, workflow, before)
             self._save(instance, workflow)
         finally:
-            self._busy, self._current = was_busy, was_current
+            self._busy, self._current, self._ran, self._instance_id = was_busy, was_current, was_ran, was_instance
+
+    # ------------------------------------------------------------------ the step budget
+
+    def _spend(self, task: Any) -> None:
+        """One automated step (a task Spiff runs, a signal or deferred work applied); past
+        `engine.step_budget` steps or `engine.step_seconds` of stepping in this transaction it
+        raises StepBudgetExceeded. Both bounds are needed: Spiff walks its whole task tree for
+        every task it runs, so a loop's steps grow slower the longer it runs."""
+        now = time.monotonic()
+        if self._stepping_since is None:
+            self._stepping_since = now
+        self._steps += 1
+        blamed = _element_of(task)
+        if blamed is not None:
+            self._ran[blamed] += 1
+        seconds = now - self._stepping_since
+        if self._steps <= self.engine.step_budget and seconds <= self.engine.step_seconds:
+            return
+        looping = self._looping_element()
+        where = f"; element {looping[0]!r} ran {self._ran[looping]} times" if looping else ""
+        raise StepBudgetExceeded(
+            f"stopped after {self._steps} automated steps in {seconds:.1f} s in one transaction "
+            f"(the budget is {self.engine.step_budget} steps, {self.engine.step_seconds:g} s){where}: a loop?",
+            {"element": looping[0] if looping else None, "steps": self._steps, "budget": self.engine.step_budget,
+             "instance_id": self._instance_id},
+        )
+
+    def _looping_element(self) -> tuple[str, str] | None:
+        if not self._ran:
+            return None
+        return max(self._ran, key=lambda key: (self._ran[key], _BLAME_FIRST.get(key[1], 0)))
+
+    def _undo_to(self, mark: tuple[int, int, int, int, float]) -> None:
+        """Forget the signals, deferred work and history the rolled-back step produced, and
+        give its steps and time back: they were undone, so they do not count against the rest."""
+        queued, deferred, history, steps, began = mark
+        if self._stepping_since is not None:
+            self._stepping_since += time.monotonic() - began
+        while len(self._queue) > queued:
+            self._queue.pop()
+        while len(self._deferred) > deferred:
+            self._deferred.pop()
+        del self._history_rows[history:]
+        self._steps = steps
+
+    def _over_budget(self, instance: ProcessInstance, over: StepBudgetExceeded,
+                     pristine: Callable[[], BpmnWorkflow] | None) -> None:
+        workflow = self._load(instance) if instance.state or pristine is None else pristine()
+        element = over.details.get("element")
+        log.warning("instance %s stopped: %s", instance.id, over.message)
+        instance.status = "incident"
+        self.session.add(Incident(
+            instance_id=instance.id, element_id=element, task_id=None, message=over.message, attempts=1,
+            status="open", created_at=self.clock.now(),
+        ))
+        self._history(instance, element or "process", None, "Incident", "incident", {"message": over.message})
+        self._save(instance, workflow)
 
     def _guard(self, workflow: BpmnWorkflow, fn: Callable[[], Any]) -> None:
         try:
             fn()
-        except (InvalidState, NotFound):
+        except (InvalidState, NotFound):  # StepBudgetExceeded among them: it undoes the step
             raise
         except Exception as err:
             failed = next(iter(all_tasks(workflow, state=TaskState.ERROR)), None)
             raise StepFailed(failed, err, self._current) from err
 
     def _run(self, workflow: BpmnWorkflow) -> None:
-        for _ in range(MAX_STEPS_PER_ADVANCE):
+        """Run engine tasks until the instance waits; every task run is a step of the budget."""
+        while True:
             self._guard(workflow, lambda: workflow.do_engine_steps(will_complete_task=self._starting))
             if not any(not t.task_spec.manual for t in all_tasks(workflow, state=TaskState.READY)):
                 return
-        raise StepFailed(None, RuntimeError(f"more than {MAX_STEPS_PER_ADVANCE} steps without waiting"))
+            self._spend(None)  # a ready task Spiff did not run: spin no longer than the budget allows
 
     def _starting(self, task: Any) -> None:
-        """Called by Spiff before it runs a task: an error Spiff raises after the task itself
-        completed (an ad-hoc condition, a correlation) is laid at this task's door."""
+        """Called by Spiff before it runs a task: the task is a step of the budget, and an error
+        Spiff raises after it completed (an ad-hoc condition, a correlation) is laid at its door."""
+        self._spend(task)
         self._current = task
 
     def _bind(self, instance: ProcessInstance, workflow: BpmnWorkflow, cause: Cause) -> None:
@@ -636,6 +730,20 @@ class Runtime:
         if instance is None:
             raise NotFound(f"no process instance {instance_id}")
         return instance
+
+
+def _element_of(task: Any) -> tuple[str, str] | None:
+    """The element a step counts against: the task's own, or for the start event of a
+    subprocess the call activity that started it, so a recursion blames the call."""
+    if task is None:
+        return None
+    starts_subprocess = task.parent is not None and isinstance(task.parent.task_spec, BpmnStartTask)
+    if starts_subprocess and task.workflow.parent_task_id is not None:
+        task = task.workflow.top_workflow.get_task_from_id(task.workflow.parent_task_id)
+    spec = task.task_spec if task is not None else None
+    if spec is None or spec.bpmn_id is None:
+        return None
+    return spec.bpmn_id, type(spec).__name__
 
 
 def _rearm_message_boundaries(workflow: BpmnWorkflow) -> None:
