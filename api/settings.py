@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.bpmn import MAX_BYTES as BPMN_MAX_BYTES
+from engine.engine import DEFAULT_STEP_BUDGET, DEFAULT_STEP_SECONDS
 from triggers.signatures import DEFAULT_TOLERANCE, TOLERANCE_VARIABLE, source_secrets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +50,10 @@ class Settings:
     # another worker may take the work over (the claimer died).
     job_batch: int = 100
     job_lease: float = 60.0
+    # One transaction's automated steps and the seconds spent on them before the engine stops
+    # a process as a loop (it goes to incident; docs/processes.md, "Bounded execution").
+    step_budget: int = DEFAULT_STEP_BUDGET
+    step_seconds: float = DEFAULT_STEP_SECONDS
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < BPMN_MAX_BYTES:
@@ -75,4 +80,6 @@ class Settings:
             run_jobs=env.get("DEALFLOW_RUN_JOBS", "1") not in ("0", "false", "no"),
             job_batch=int(env.get("DEALFLOW_JOB_BATCH", defaults.job_batch)),
             job_lease=float(env.get("DEALFLOW_JOB_LEASE", defaults.job_lease)),
+            step_budget=int(env.get("DEALFLOW_STEP_BUDGET", defaults.step_budget)),
+            step_seconds=float(env.get("DEALFLOW_STEP_SECONDS", defaults.step_seconds)),
         )
