@@ -487,7 +487,7 @@ class Runtime:
                 return self.engine.actions.call(name, ctx, params)
 
         names = {"deal": record, "process": {"id": instance.id, "key": instance.key}}
-        workflow.script_engine = DslScriptEngine(self.clock, names, call_action)
+        workflow.script_engine = DslScriptEngine(self.clock, names, call_action, max_instances=self.engine.step_budget)
 
     def _load(self, instance: ProcessInstance) -> BpmnWorkflow:
         spec, subs = self.engine.spec_for(self.session, instance.version_id)

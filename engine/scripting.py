@@ -115,10 +115,12 @@ class RefusingEnvironment:
 class DslScriptEngine(PythonScriptEngine):
     """Evaluates process text with the dsl; calls actions for service tasks."""
 
-    def __init__(self, clock: Clock, names: Mapping[str, Any], call_action: ServiceCaller) -> None:
+    def __init__(self, clock: Clock, names: Mapping[str, Any], call_action: ServiceCaller,
+                 *, max_instances: int | None = None) -> None:
         self.clock = clock
         self.environment: DslEnvironment = DslEnvironment(clock, names)
         self._call_action = call_action
+        self.max_instances = max_instances
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -133,9 +135,22 @@ class DslScriptEngine(PythonScriptEngine):
 
     def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
         try:
-            return self.environment.evaluate(expression, task.data, external_context)
+            value = self.environment.evaluate(expression, task.data, external_context)
         except DslError as err:
             raise WorkflowTaskException(f"Expression {expression!r}: {err}", task=task, exception=err) from err
+        self._check_cardinality(task, expression, value)
+        return value
+
+    def _check_cardinality(self, task: Any, expression: str, value: Any) -> None:
+        """A parallel multi-instance task makes all its instances in one step, which no step
+        budget can interrupt: a cardinality above `max_instances` is refused before Spiff
+        builds them."""
+        if self.max_instances is None or expression != getattr(task.task_spec, "cardinality", None):
+            return
+        if isinstance(value, int | float | Decimal) and value > self.max_instances:
+            raise WorkflowTaskException(
+                f"loopCardinality {expression!r} is {value}, more than the {self.max_instances} instances "
+                "one step may create (the step budget)", task=task)
 
     def execute(self, task: Any, script: str, external_context: Any = None) -> bool:
         try:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from crm.models import Notification
 from engine.errors import StepBudgetExceeded
-from engine.models import Incident, MessageWait, ProcessInstance
+from engine.models import HistoryEntry, Incident, MessageWait, ProcessInstance
 from tests.support.bpmn import Bpmn
 from tests.support.world import TEST_CAUSE, demo_engine, make_deal
 
@@ -124,3 +124,22 @@ def test_steps_outside_a_process_step_over_the_budget_refuse_the_transaction(dat
     with engine.unit() as rt:
         assert rt.session.scalar(select(func.count()).select_from(Notification)) == 0
         assert rt.session.scalar(select(func.count()).select_from(ProcessInstance)) == 0
+
+
+def test_a_huge_parallel_cardinality_is_refused_before_its_instances_are_made(small_budget):
+    """All instances of a parallel multi-instance task are made in one step, so the cardinality
+    itself is held to the step budget."""
+    engine = small_budget
+    xml = (LOOPS / "endless_loop_marker.bpmn").read_bytes().replace(
+        b"<bpmn:standardLoopCharacteristics><bpmn:loopCondition>true</bpmn:loopCondition>"
+        b"</bpmn:standardLoopCharacteristics>",
+        b"<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>100000000</bpmn:loopCardinality>"
+        b"</bpmn:multiInstanceLoopCharacteristics>").replace(b"endless_loop_marker", b"wide")
+    engine.deploy(xml)
+    began = time.monotonic()
+    instance_id = engine.start("wide", make_deal(engine), cause=TEST_CAUSE).id
+    assert time.monotonic() - began < 10
+    with engine.unit() as rt:
+        errors = [h.detail["message"] for h in rt.session.scalars(
+            select(HistoryEntry).where(HistoryEntry.instance_id == instance_id, HistoryEntry.outcome == "error"))]
+    assert errors and "more than the 60 instances" in errors[0]
