@@ -41,7 +41,8 @@ def _job_loop(settings: Settings, engine: Any) -> Any:
 def _engine(settings: Settings) -> Any:
     from api.wiring import build_engine
 
-    return build_engine(_database(settings), claim_lease=timedelta(seconds=settings.job_lease))
+    return build_engine(_database(settings), claim_lease=timedelta(seconds=settings.job_lease),
+                        step_budget=settings.step_budget, step_seconds=settings.step_seconds)
 
 
 @main.command()

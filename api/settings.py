@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.bpmn import MAX_BYTES as BPMN_MAX_BYTES
+from engine.engine import DEFAULT_STEP_BUDGET, DEFAULT_STEP_SECONDS
 from triggers.signatures import DEFAULT_TOLERANCE, TOLERANCE_VARIABLE, source_secrets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,10 @@ class Settings:
     # Threads of `dealflow run`'s one gunicorn worker (api/server.py): requests at once, and each
     # connected socket.io client holds one for as long as it stays connected.
     server_threads: int = 100
+    # One transaction's automated steps and the seconds spent on them before the engine stops
+    # a process as a loop (it goes to incident; docs/processes.md, "Bounded execution").
+    step_budget: int = DEFAULT_STEP_BUDGET
+    step_seconds: float = DEFAULT_STEP_SECONDS
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < BPMN_MAX_BYTES:
@@ -80,4 +85,6 @@ class Settings:
             job_batch=int(env.get("DEALFLOW_JOB_BATCH", defaults.job_batch)),
             job_lease=float(env.get("DEALFLOW_JOB_LEASE", defaults.job_lease)),
             server_threads=int(env.get("DEALFLOW_SERVER_THREADS", defaults.server_threads)),
+            step_budget=int(env.get("DEALFLOW_STEP_BUDGET", defaults.step_budget)),
+            step_seconds=float(env.get("DEALFLOW_STEP_SECONDS", defaults.step_seconds)),
         )

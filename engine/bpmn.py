@@ -222,34 +222,60 @@ def _message_names(root: etree._Element, process_el: etree._Element, *, start: b
     return sorted(found)
 
 
+#: Every element whose text SpiffWorkflow evaluates (docs/processes.md lists where), with the
+#: dsl form it must have and whether empty text is an error (Spiff would evaluate "" or None).
+EVALUATED_TEXTS: tuple[tuple[str, str, Any, str, bool], ...] = (
+    (BPMN_NS, "conditionExpression", compile_expression, "condition", False),
+    (BPMN_NS, "timeDate", compile_expression, "timer", False),
+    (BPMN_NS, "timeDuration", compile_expression, "timer", False),
+    (BPMN_NS, "timeCycle", compile_expression, "timer", False),
+    (BPMN_NS, "script", compile_script, "script", False),
+    (SPIFF_NS, "preScript", compile_script, "preScript", False),
+    (SPIFF_NS, "postScript", compile_script, "postScript", False),
+    (BPMN_NS, "condition", compile_expression, "conditional event condition", True),
+    (BPMN_NS, "loopCardinality", compile_expression, "loopCardinality", True),
+    (BPMN_NS, "completionCondition", compile_expression, "completionCondition", True),
+    (BPMN_NS, "loopCondition", compile_expression, "loopCondition", True),
+    (BPMN_NS, "messagePath", compile_expression, "correlation retrieval expression", True),
+    (BPMN_NS, "formalExpression", compile_expression, "correlation retrieval expression", True),
+    (SPIFF_NS, "messagePayload", compile_expression, "message payload", True),
+    (SPIFF_NS, "expression", compile_expression, "process variable correlation", True),
+    (SPIFF_NS, "payloadExpression", compile_expression, "payload expression", True),
+)
+
+#: Elements dealflow refuses at deploy, and why.
+REFUSED_ELEMENTS = {
+    f"{{{BPMN_NS}}}businessRuleTask": "DMN decision tables are not supported; use a gateway or a script",
+}
+
+
+def _owner(el: etree._Element) -> str:
+    """The BPMN element (task, flow, event, message, correlation property) a piece of text belongs to."""
+    node: etree._Element | None = el
+    while node is not None and not (node.get("id") and str(node.tag).startswith(f"{{{BPMN_NS}}}")):
+        node = node.getparent()
+    return node.get("id") if node is not None else "?"
+
+
 def check_texts(root: etree._Element, knows_action: Any) -> list[dict[str, str]]:
-    """Every dsl text and action name in the diagram, checked now rather than at run time."""
+    """Every dsl text, action name and refused element in the diagram, checked now rather than
+    at run time; each problem names the element it belongs to."""
     problems: list[dict[str, str]] = []
 
-    def owner(el: etree._Element) -> str:
-        """The BPMN element (task, flow, event) a piece of text belongs to."""
-        while el is not None and not (el.get("id") and el.tag.startswith(f"{{{BPMN_NS}}}")):
-            el = el.getparent()
-        return el.get("id") if el is not None else "?"
-
-    def check(el: etree._Element, text: str | None, compile_fn: Any, what: str) -> None:
+    def check(el: etree._Element, text: str | None, compile_fn: Any, what: str, required: bool = False) -> None:
         if text is None or not text.strip():
+            if required:
+                problems.append({"element": _owner(el), "message": f"{what}: an expression is required"})
             return
         try:
             compile_fn(text)
         except DslError as err:
-            problems.append({"element": owner(el), "message": f"{what}: {err}"})
+            problems.append({"element": _owner(el), "message": f"{what}: {err}"})
 
-    for el in root.iter(f"{{{BPMN_NS}}}conditionExpression"):
-        check(el, el.text, compile_expression, "condition")
-    for tag in ("timeDate", "timeDuration", "timeCycle"):
-        for el in root.iter(f"{{{BPMN_NS}}}{tag}"):
-            check(el, el.text, compile_expression, "timer")
-    for el in root.iter(f"{{{BPMN_NS}}}script"):
-        check(el, el.text, compile_script, "script")
-    for tag in ("preScript", "postScript"):
-        for el in root.iter(f"{{{SPIFF_NS}}}{tag}"):
-            check(el, el.text, compile_script, tag)
+    for ns, tag, compile_fn, what, required in EVALUATED_TEXTS:
+        for el in root.iter(f"{{{ns}}}{tag}"):
+            check(el, el.text, compile_fn, what, required)
+    problems += _refused_elements(root)
     for prop in root.iter(f"{{{SPIFF_NS}}}property"):
         name = prop.get("name", "")
         if name in USER_TASK_TEMPLATES:
@@ -259,7 +285,21 @@ def check_texts(root: etree._Element, knows_action: Any) -> list[dict[str, str]]
     for op in root.iter(f"{{{SPIFF_NS}}}serviceTaskOperator"):
         name = op.get("id")
         if not knows_action(name):
-            problems.append({"element": owner(op), "message": f"unknown action {name!r}"})
+            problems.append({"element": _owner(op), "message": f"unknown action {name!r}"})
         for param in op.iterfind("spiffworkflow:parameters/spiffworkflow:parameter", NS):
             check(param, param.get("value"), compile_expression, f"parameter {param.get('id')}")
+    return problems
+
+
+def _refused_elements(root: etree._Element) -> list[dict[str, str]]:
+    """Elements whose evaluation dealflow does not offer, and ad-hoc subprocesses without the
+    completionCondition Spiff evaluates after every task they run."""
+    problems = [
+        {"element": el.get("id") or "?", "message": why}
+        for tag, why in REFUSED_ELEMENTS.items() for el in root.iter(tag)
+    ]
+    for el in root.iter(f"{{{BPMN_NS}}}adHocSubProcess"):
+        if el.find("bpmn:completionCondition", NS) is None:
+            problems.append({"element": el.get("id") or "?",
+                             "message": "an ad-hoc subprocess needs a completionCondition (a dsl expression)"})
     return problems

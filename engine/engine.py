@@ -37,6 +37,12 @@ RUNTIME_KEY = "dealflow.runtime"
 JobHandler = Callable[[Runtime, Job], None]
 T = TypeVar("T")
 
+#: Automated steps one transaction may take (tasks Spiff runs, signals and deferred work applied),
+#: and seconds it may spend taking them, before the engine stops it as a loop
+#: (`DEALFLOW_STEP_BUDGET`, `DEALFLOW_STEP_SECONDS`; docs/processes.md, "Bounded execution").
+DEFAULT_STEP_BUDGET = 1000
+DEFAULT_STEP_SECONDS = 5.0
+
 #: PostgreSQL's "try again" errors: serialization failure and deadlock detected.
 RETRYABLE_SQLSTATES = ("40001", "40P01")
 
@@ -64,7 +70,8 @@ class Engine:
         *,
         max_attempts: int = 3,
         retry_backoff: timedelta = timedelta(seconds=30),
-        max_advances_per_unit: int = 200,
+        step_budget: int = DEFAULT_STEP_BUDGET,
+        step_seconds: float = DEFAULT_STEP_SECONDS,
         claim_lease: timedelta = DEFAULT_LEASE,
         conflict_retries: int = 5,
         worker_id: str | None = None,
@@ -75,7 +82,8 @@ class Engine:
         self.listeners = listeners or Listeners()
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
-        self.max_advances_per_unit = max_advances_per_unit
+        self.step_budget = step_budget
+        self.step_seconds = step_seconds
         self.claim_lease = claim_lease
         # The jobs (and outbox messages) this process holds claims on: the heartbeat renews them.
         self.claims = HeldClaims()

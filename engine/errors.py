@@ -42,3 +42,14 @@ class NotFound(EngineError):
 
 class InvalidState(EngineError):
     code = "invalid_state"
+
+
+class StepBudgetExceeded(InvalidState):
+    """A transaction ran more automated steps than `Engine.step_budget` allows (a process that
+    loops or calls itself, robots that keep triggering each other). Inside a process step the
+    engine turns it into an incident on that instance; anywhere else the transaction is refused.
+
+    details: {"element": the element that ran most, "steps": steps taken, "budget": the budget}
+    """
+
+    code = "step_budget_exceeded"

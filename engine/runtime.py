@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections import deque
+import time
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit, BpmnStartTask
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
@@ -31,7 +32,7 @@ from crm.events import Cause
 from dsl import compile_expression, compile_template
 from engine.actions import ActionContext, ActionInputError
 from engine.bpmn import check_texts, parse_process
-from engine.errors import InvalidProcess, InvalidState, NotFound, StartRefused
+from engine.errors import InvalidProcess, InvalidState, NotFound, StartRefused, StepBudgetExceeded
 from engine.models import (
     HistoryEntry,
     Incident,
@@ -42,7 +43,7 @@ from engine.models import (
     VersionSummary,
 )
 from engine.parameters import coerce_parameters
-from engine.scripting import DslScriptEngine, to_json_safe
+from engine.scripting import UNBOUND, DslScriptEngine, to_json_safe
 from engine.timers import CycleTimer, DateTimer, event_definitions, spec_event_definitions, waiting_timer
 
 if TYPE_CHECKING:
@@ -53,7 +54,10 @@ log = logging.getLogger(__name__)
 
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 USER_TASK_TYPES = ("UserTask", "ManualTask")
-MAX_STEPS_PER_ADVANCE = 500
+#: Which element to blame when several ran equally often in a step that exceeded the budget:
+#: in a recursion the call activity, in a cycle the gateway, rather than an event on the way.
+_BLAME_FIRST = {"CallActivity": 3, "StandardLoopTask": 2, "SequentialMultiInstanceTask": 2,
+                "ParallelMultiInstanceTask": 2, "ExclusiveGateway": 1, "InclusiveGateway": 1}
 
 
 @dataclass
@@ -65,10 +69,14 @@ class Signal:
 
 
 class StepFailed(Exception):
-    def __init__(self, task: Any, error: BaseException) -> None:
+    """A step raised. `task` is the task Spiff put in ERROR (it can be run again); `at` the task
+    the error belongs to when Spiff raised after that task completed or while it caught an event."""
+
+    def __init__(self, task: Any, error: BaseException, at: Any = None) -> None:
         super().__init__(str(error))
         self.task = task
         self.error = error
+        self.at = task if task is not None else at
 
 
 def all_tasks(workflow: BpmnWorkflow, **kwargs: Any) -> list[Any]:
@@ -106,8 +114,12 @@ class Runtime:
         self._queue: deque[Signal] = deque()
         self._deferred: deque[Callable[[], None]] = deque()
         self._busy = False
-        self._advances = 0
+        self._steps = 0  # automated steps taken in this transaction, against engine.step_budget
+        self._stepping_since: float | None = None  # monotonic time of the first step, against engine.step_seconds
+        self._ran: Counter[tuple[str, str]] = Counter()  # (element, type) -> runs in the current step
         self._history_rows: list[dict[str, Any]] = []
+        self._current: Any = None  # the task Spiff is running or catching an event for
+        self._instance_id: int | None = None  # the instance being stepped
 
     # ------------------------------------------------------------------ definitions
 
@@ -178,9 +190,7 @@ class Runtime:
                 {"missing_fields": missing, "invalid_parameters": invalid},
             )
         spec, subs = self.engine.spec_for(self.session, pv.id)
-        workflow = BpmnWorkflow(spec, subs)
-        for task in workflow.get_tasks(state=TaskState.READY):
-            task.data.update(values)
+        workflow = self._fresh_workflow(spec, subs, values)
         now = self.clock.now()
         instance = ProcessInstance(
             version_id=pv.id,
@@ -196,9 +206,16 @@ class Runtime:
         self.session.add(instance)
         self.session.flush()
         self._history(instance, "process", pv.name, "Process", "started", {"params": to_json_safe(values)})
-        self._step(instance, workflow, None, cause)
+        self._step(instance, workflow, None, cause, pristine=lambda: self._fresh_workflow(spec, subs, values))
         self.drain()
         return instance
+
+    @staticmethod
+    def _fresh_workflow(spec: Any, subs: dict[str, Any], values: Mapping[str, Any]) -> BpmnWorkflow:
+        workflow = BpmnWorkflow(spec, subs, script_engine=UNBOUND)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(values)
+        return workflow
 
     def send_message(
         self, deal_id: int, message: str, payload: Mapping[str, Any] | None = None, *, cause: Cause
@@ -311,9 +328,7 @@ class Runtime:
         if self._busy:
             return
         while self._queue or self._deferred:
-            self._advances += 1
-            if self._advances > self.engine.max_advances_per_unit:
-                raise InvalidState("too many chained automation steps in one transaction (automation loop?)")
+            self._spend(None)
             if not self._queue:
                 self._busy = True
                 try:
@@ -336,8 +351,34 @@ class Runtime:
         workflow: BpmnWorkflow,
         apply: Callable[[BpmnWorkflow], None] | None,
         cause: Cause,
+        *,
+        pristine: Callable[[], BpmnWorkflow] | None = None,
+    ) -> None:
+        """Advance one instance inside a savepoint. A step that exceeds the step budget is
+        undone — its CRM writes, jobs, signals and history — and leaves the instance in an
+        incident at its last saved state (`pristine()` for a start that never saved one), in
+        this same transaction, so the incident commits with whatever else the transaction did."""
+        mark = (len(self._queue), len(self._deferred), len(self._history_rows), self._steps, time.monotonic())
+        try:
+            with self.session.begin_nested():
+                self._advance(instance, workflow, apply, cause)
+        except StepBudgetExceeded as over:
+            if over.details.get("instance_id") != instance.id:
+                raise  # spent outside this instance's step (the drain); not ours to record
+            self._undo_to(mark)
+            self._over_budget(instance, over, pristine)
+
+    def _advance(
+        self,
+        instance: ProcessInstance,
+        workflow: BpmnWorkflow,
+        apply: Callable[[BpmnWorkflow], None] | None,
+        cause: Cause,
     ) -> None:
         was_busy, self._busy = self._busy, True
+        was_current, self._current = self._current, None
+        was_ran, self._ran = self._ran, Counter()
+        was_instance, self._instance_id = self._instance_id, instance.id
         try:
             self._bind(instance, workflow, cause)
             before = {t.id for t in all_tasks(workflow, state=TaskState.COMPLETED)}
@@ -352,23 +393,87 @@ class Runtime:
                 self._record_completed(instance, workflow, before)
             self._save(instance, workflow)
         finally:
-            self._busy = was_busy
+            self._busy, self._current, self._ran, self._instance_id = was_busy, was_current, was_ran, was_instance
+
+    # ------------------------------------------------------------------ the step budget
+
+    def _spend(self, task: Any) -> None:
+        """One automated step (a task Spiff runs, a signal or deferred work applied); past
+        `engine.step_budget` steps or `engine.step_seconds` of stepping in this transaction it
+        raises StepBudgetExceeded. Both bounds are needed: Spiff walks its whole task tree for
+        every task it runs, so a loop's steps grow slower the longer it runs."""
+        now = time.monotonic()
+        if self._stepping_since is None:
+            self._stepping_since = now
+        self._steps += 1
+        blamed = _element_of(task)
+        if blamed is not None:
+            self._ran[blamed] += 1
+        seconds = now - self._stepping_since
+        if self._steps <= self.engine.step_budget and seconds <= self.engine.step_seconds:
+            return
+        looping = self._looping_element()
+        where = f"; element {looping[0]!r} ran {self._ran[looping]} times" if looping else ""
+        raise StepBudgetExceeded(
+            f"stopped after {self._steps} automated steps in {seconds:.1f} s in one transaction "
+            f"(the budget is {self.engine.step_budget} steps, {self.engine.step_seconds:g} s){where}: a loop?",
+            {"element": looping[0] if looping else None, "steps": self._steps, "budget": self.engine.step_budget,
+             "instance_id": self._instance_id},
+        )
+
+    def _looping_element(self) -> tuple[str, str] | None:
+        if not self._ran:
+            return None
+        return max(self._ran, key=lambda key: (self._ran[key], _BLAME_FIRST.get(key[1], 0)))
+
+    def _undo_to(self, mark: tuple[int, int, int, int, float]) -> None:
+        """Forget the signals, deferred work and history the rolled-back step produced, and
+        give its steps and time back: they were undone, so they do not count against the rest."""
+        queued, deferred, history, steps, began = mark
+        if self._stepping_since is not None:
+            self._stepping_since += time.monotonic() - began
+        while len(self._queue) > queued:
+            self._queue.pop()
+        while len(self._deferred) > deferred:
+            self._deferred.pop()
+        del self._history_rows[history:]
+        self._steps = steps
+
+    def _over_budget(self, instance: ProcessInstance, over: StepBudgetExceeded,
+                     pristine: Callable[[], BpmnWorkflow] | None) -> None:
+        workflow = self._load(instance) if instance.state or pristine is None else pristine()
+        element = over.details.get("element")
+        log.warning("instance %s stopped: %s", instance.id, over.message)
+        instance.status = "incident"
+        self.session.add(Incident(
+            instance_id=instance.id, element_id=element, task_id=None, message=over.message, attempts=1,
+            status="open", created_at=self.clock.now(),
+        ))
+        self._history(instance, element or "process", None, "Incident", "incident", {"message": over.message})
+        self._save(instance, workflow)
 
     def _guard(self, workflow: BpmnWorkflow, fn: Callable[[], Any]) -> None:
         try:
             fn()
-        except (InvalidState, NotFound):
+        except (InvalidState, NotFound):  # StepBudgetExceeded among them: it undoes the step
             raise
         except Exception as err:
             failed = next(iter(all_tasks(workflow, state=TaskState.ERROR)), None)
-            raise StepFailed(failed, err) from err
+            raise StepFailed(failed, err, self._current) from err
 
     def _run(self, workflow: BpmnWorkflow) -> None:
-        for _ in range(MAX_STEPS_PER_ADVANCE):
-            self._guard(workflow, workflow.do_engine_steps)  # ends by refreshing timers
+        """Run engine tasks until the instance waits; every task run is a step of the budget."""
+        while True:
+            self._guard(workflow, lambda: workflow.do_engine_steps(will_complete_task=self._starting))
             if not any(not t.task_spec.manual for t in all_tasks(workflow, state=TaskState.READY)):
                 return
-        raise StepFailed(None, RuntimeError(f"more than {MAX_STEPS_PER_ADVANCE} steps without waiting"))
+            self._spend(None)  # a ready task Spiff did not run: spin no longer than the budget allows
+
+    def _starting(self, task: Any) -> None:
+        """Called by Spiff before it runs a task: the task is a step of the budget, and an error
+        Spiff raises after it completed (an ad-hoc condition, a correlation) is laid at its door."""
+        self._spend(task)
+        self._current = task
 
     def _bind(self, instance: ProcessInstance, workflow: BpmnWorkflow, cause: Cause) -> None:
         """Give the workflow a script engine that sees this instance's deal and calls our actions."""
@@ -376,18 +481,13 @@ class Runtime:
         record = self.crm.record(deal) if deal is not None else None
         process_cause = Cause("process", str(instance.id), instance.key, cause.chain)
 
-        def env(task: Any) -> dict[str, Any]:
-            data = dict(task.data) if task is not None else dict(workflow.data)
-            data["deal"] = record
-            data["process"] = {"id": instance.id, "key": instance.key}
-            return data
-
         def call_action(task: Any, name: str, params: dict[str, Any]) -> Any:
             ctx = ActionContext(self.crm, deal, process_cause, dict(task.data), instance.id)
             with self.session.begin_nested():
                 return self.engine.actions.call(name, ctx, params)
 
-        workflow.script_engine = DslScriptEngine(self.clock, env, call_action)
+        names = {"deal": record, "process": {"id": instance.id, "key": instance.key}}
+        workflow.script_engine = DslScriptEngine(self.clock, names, call_action, max_instances=self.engine.step_budget)
 
     def _load(self, instance: ProcessInstance) -> BpmnWorkflow:
         spec, subs = self.engine.spec_for(self.session, instance.version_id)
@@ -424,7 +524,7 @@ class Runtime:
     def _failed(self, instance: ProcessInstance, failure: StepFailed) -> None:
         task = failure.task
         error = _root_error(failure.error)
-        element = task.task_spec.bpmn_id if task is not None else None
+        element = failure.at.task_spec.bpmn_id if failure.at is not None else None
         message = f"{type(error).__name__}: {error}" if not isinstance(error, ActionInputError) else str(error)
         previous = self.session.scalars(
             select(Job).where(
@@ -433,7 +533,8 @@ class Runtime:
         ).first()
         attempts = (previous.attempts if previous is not None else 0) + 1
         retryable = task is not None and not isinstance(error, ActionInputError)
-        name, etype = (element_label(task), type(task.task_spec).__name__) if task else (None, None)
+        at = failure.at
+        name, etype = (element_label(at), type(at.task_spec).__name__) if at is not None else (None, None)
         self._history(instance, element or "process", name, etype, "error", {"message": message, "attempt": attempts})
         if retryable and attempts < self.engine.max_attempts:
             delay = self.engine.retry_backoff * (2 ** (attempts - 1))
@@ -466,9 +567,10 @@ class Runtime:
 
     def _catch_message(self, message: str, payload: dict[str, Any]) -> Callable[[BpmnWorkflow], None]:
         def apply(workflow: BpmnWorkflow) -> None:
-            definition = _waiting_message_definition(workflow, message)
-            if definition is None:
+            waiting = _waiting_message_definition(workflow, message)
+            if waiting is None:
                 return
+            self._current, definition = waiting
             workflow.catch(BpmnEvent(definition, payload))
             _rearm_message_boundaries(workflow)
         return apply
@@ -630,6 +732,20 @@ class Runtime:
         return instance
 
 
+def _element_of(task: Any) -> tuple[str, str] | None:
+    """The element a step counts against: the task's own, or for the start event of a
+    subprocess the call activity that started it, so a recursion blames the call."""
+    if task is None:
+        return None
+    starts_subprocess = task.parent is not None and isinstance(task.parent.task_spec, BpmnStartTask)
+    if starts_subprocess and task.workflow.parent_task_id is not None:
+        task = task.workflow.top_workflow.get_task_from_id(task.workflow.parent_task_id)
+    spec = task.task_spec if task is not None else None
+    if spec is None or spec.bpmn_id is None:
+        return None
+    return spec.bpmn_id, type(spec).__name__
+
+
 def _rearm_message_boundaries(workflow: BpmnWorkflow) -> None:
     """Keep non-interrupting message boundary events listening while their activity runs.
 
@@ -659,9 +775,10 @@ def _message_names(task: Any) -> list[str]:
     return [d.name for d in event_definitions(task) if isinstance(d, MessageEventDefinition)]
 
 
-def _waiting_message_definition(workflow: BpmnWorkflow, message: str) -> Any:
+def _waiting_message_definition(workflow: BpmnWorkflow, message: str) -> tuple[Any, Any] | None:
+    """The first task waiting for `message`, and its event definition."""
     for task in all_tasks(workflow, state=ACTIVE):
         for candidate in event_definitions(task):
             if isinstance(candidate, MessageEventDefinition) and candidate.name == message:
-                return candidate
+                return task, candidate
     return None

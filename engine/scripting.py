@@ -1,9 +1,10 @@
 """SpiffWorkflow's script engine, replaced by one backed by the dsl evaluator.
 
-Spiff's default engine runs `eval`/`exec` on text from the diagram. Here every gateway
-condition, script task, timer expression and service-task parameter is dsl text, evaluated
-against the task's variables plus a read-only view of the instance's deal. No Python from
-a process ever runs.
+Spiff's default engine and its environment run `eval`/`exec` on text from the diagram. Here
+both are ours: every gateway condition, script, timer, service-task parameter, loop
+expression, message payload and correlation expression is dsl text, evaluated against the
+task's variables plus a read-only view of the instance's deal. No Python from a process ever
+runs; docs/processes.md lists every place Spiff evaluates text and what happens there.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.exceptions import WorkflowException
 
 from crm.clock import Clock
-from dsl import DslError, Record, compile_expression, compile_script
+from dsl import DslError, DslEvalError, Record, compile_expression, compile_script
 
 ServiceCaller = Callable[[Any, str, dict[str, Any]], Any]
-EnvFactory = Callable[[Any], dict[str, Any]]
 
 
 def to_json_safe(value: Any) -> Any:
@@ -55,14 +56,71 @@ def _record_summary(record: Record) -> dict[str, Any]:
     return summary
 
 
+class DslEnvironment:
+    """What SpiffWorkflow reaches as `script_engine.environment`, evaluated with the dsl.
+
+    Spiff calls the environment directly, past the script engine, for correlation retrieval
+    expressions and ad-hoc subprocess conditions (see docs/processes.md, "Where process text
+    is evaluated"). Spiff's own environment would `eval`/`exec` that text as Python, so this
+    one is not derived from it: every method evaluates dsl text or raises.
+
+    `names` are the read-only names every expression sees on top of its context (the deal,
+    the process); they win over variables of the same name, as in gateway conditions.
+    """
+
+    def __init__(self, clock: Clock, names: Mapping[str, Any]) -> None:
+        self.clock = clock
+        self.names = dict(names)
+
+    def variables(self, context: Mapping[str, Any] | None, external: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The names an expression sees: Spiff's external context (data objects), then the
+        task's data, then our read-only names."""
+        env = dict(external or {})
+        env.update(context or {})
+        env.update(self.names)
+        return env
+
+    def evaluate(self, expression: Any, context: Mapping[str, Any] | None,
+                 external_context: Mapping[str, Any] | None = None) -> Any:
+        return compile_expression(_text(expression)).evaluate(self.variables(context, external_context),
+                                                              self.clock.now())
+
+    def execute(self, script: Any, context: dict[str, Any], external_context: Mapping[str, Any] | None = None) -> bool:
+        compile_script(_text(script)).run(self.variables({}, external_context), context, self.clock.now())
+        return True
+
+    def call_service(self, context: Any, **kwargs: Any) -> Any:
+        raise WorkflowException("service calls go through the script engine's action registry")
+
+
+def _text(text: Any) -> str:
+    """Spiff hands over None for a missing expression (an ad-hoc subprocess without a
+    completionCondition); the dsl gets a string or a clear error, never Python's `eval(None)`."""
+    if not isinstance(text, str):
+        raise DslEvalError("the element has no expression here")
+    return text
+
+
+class RefusingEnvironment:
+    """The environment of a workflow no instance is bound to yet (just built or restored):
+    nothing in it may evaluate, so an evaluation before `Runtime._bind` is an error, not a
+    silent fall-back to Spiff's Python environment."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise WorkflowException("process text evaluated before the instance was bound to its script engine")
+
+    evaluate = execute = call_service = _refuse
+
+
 class DslScriptEngine(PythonScriptEngine):
     """Evaluates process text with the dsl; calls actions for service tasks."""
 
-    def __init__(self, clock: Clock, env: EnvFactory, call_action: ServiceCaller) -> None:
-        super().__init__(environment=None)
+    def __init__(self, clock: Clock, names: Mapping[str, Any], call_action: ServiceCaller,
+                 *, max_instances: int | None = None) -> None:
         self.clock = clock
-        self._env = env
+        self.environment: DslEnvironment = DslEnvironment(clock, names)
         self._call_action = call_action
+        self.max_instances = max_instances
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -71,23 +129,53 @@ class DslScriptEngine(PythonScriptEngine):
         compile_expression(expression)
 
     def environment_for(self, task: Any) -> dict[str, Any]:
-        return self._env(task)
+        """The names an expression of `task` (or of the workflow, for None) sees."""
+        data = task.data if task is not None else {}
+        return self.environment.variables(data)
 
     def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
         try:
-            return compile_expression(expression).evaluate(self._env(task), self.clock.now())
+            value = self.environment.evaluate(expression, task.data, external_context)
         except DslError as err:
             raise WorkflowTaskException(f"Expression {expression!r}: {err}", task=task, exception=err) from err
+        self._check_cardinality(task, expression, value)
+        return value
+
+    def _check_cardinality(self, task: Any, expression: str, value: Any) -> None:
+        """A parallel multi-instance task makes all its instances in one step, which no step
+        budget can interrupt: a cardinality above `max_instances` is refused before Spiff
+        builds them."""
+        if self.max_instances is None or expression != getattr(task.task_spec, "cardinality", None):
+            return
+        if isinstance(value, int | float | Decimal) and value > self.max_instances:
+            raise WorkflowTaskException(
+                f"loopCardinality {expression!r} is {value}, more than the {self.max_instances} instances "
+                "one step may create (the step budget)", task=task)
 
     def execute(self, task: Any, script: str, external_context: Any = None) -> bool:
         try:
-            compile_script(script).run(self._env(task), task.data, self.clock.now())
+            return self.environment.execute(script, task.data, external_context)
         except DslError as err:
             raise WorkflowTaskException(f"Script error: {err}", task=task, exception=err) from err
-        return True
 
     def call_service(self, task: Any, **kwargs: Any) -> str:
         operation = kwargs["operation_name"]
         params = {name: spec["value"] for name, spec in (kwargs.get("operation_params") or {}).items()}
         result = self._call_action(task, operation, params)
         return json.dumps(to_json_safe(result))
+
+
+class UnboundScriptEngine(PythonScriptEngine):
+    """Given to every workflow when it is built or restored, so Spiff never creates its
+    default Python engine for one; `Runtime._bind` replaces it before anything runs."""
+
+    def __init__(self) -> None:
+        self.environment: RefusingEnvironment = RefusingEnvironment()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise WorkflowException("process text evaluated before the instance was bound to its script engine")
+
+    validate = evaluate = execute = call_service = _refuse
+
+
+UNBOUND = UnboundScriptEngine()

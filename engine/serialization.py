@@ -19,7 +19,12 @@ from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditio
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from engine.scripting import UNBOUND
 from engine.timers import CycleTimer, DateTimer, DurationTimer
+
+#: Spiff's migrations from these serializer versions `eval` timer expressions
+#: (SpiffWorkflow/bpmn/serializer/migration/version_1_2.py); dealflow never wrote them.
+EVAL_MIGRATIONS = frozenset({"1.0", "1.1"})
 
 
 class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
@@ -75,8 +80,15 @@ class StateSerializer:
             return self._serializer.serialize_json(workflow)
 
     def loads(self, text: str, spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
+        """The workflow of a saved state, with a script engine that refuses to evaluate until
+        the runtime binds its own (Spiff would otherwise give it a Python one)."""
         dct = json.loads(text)
+        if dct.get(self._serializer.VERSION_KEY) in EVAL_MIGRATIONS:
+            raise ValueError(f"instance state of serializer version {dct[self._serializer.VERSION_KEY]} "
+                             "would be migrated by running its timer expressions as Python; refused")
         self._serializer.migrate(dct)
         dct["spec"] = spec
         dct["subprocess_specs"] = dict(subprocess_specs)
-        return self._registry.restore(dct)
+        workflow = self._registry.restore(dct)
+        workflow.script_engine = UNBOUND
+        return workflow

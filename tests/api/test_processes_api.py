@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from engine.models import Incident
 from tests.support.bpmn import Bpmn
 from tests.support.world import make_deal, tasks_of
 
@@ -99,3 +102,25 @@ def test_two_people_completing_one_process_task_at_once_resume_it_once_and_the_l
     assert admin.get(f"/api/v1/instances/{instance.id}").json["status"] == "completed"
     history = admin.get(f"/api/v1/instances/{instance.id}/history?per_page=100").json
     assert [step["element_id"] for step in history].count("count") == 1
+
+
+def test_a_process_that_calls_itself_answers_201_in_incident_and_the_next_writer_succeeds(client, engine):
+    """The start is bounded by the step budget (DEALFLOW_STEP_BUDGET / DEALFLOW_STEP_SECONDS):
+    the recursion is rolled back, the instance is kept in incident naming the call activity,
+    and the database is free for the next writer at once."""
+    loop = Path(__file__).resolve().parents[1] / "engine" / "loops" / "call_itself.bpmn"
+    assert client.post("/api/v1/processes", data=loop.read_bytes()).status_code == 201
+    deal_id = make_deal(engine)
+    began = time.monotonic()
+    started = client.post("/api/v1/processes/call_itself/start", json={"deal_id": deal_id, "params": {}})
+    assert time.monotonic() - began < 30
+    assert started.status_code == 201 and started.json["status"] == "incident"
+    instance = client.get(f"/api/v1/instances/{started.json['id']}")
+    assert instance.status_code == 200 and instance.json["status"] == "incident"
+    with engine.unit() as rt:
+        [incident] = rt.session.scalars(select(Incident).where(Incident.instance_id == started.json["id"])).all()
+        assert incident.element_id == "call_self" and "call_self" in incident.message
+    other = client.post("/api/v1/processes", data=(BPMN / "send_to_bank.bpmn").read_bytes())
+    assert other.status_code == 201
+    moved = client.post("/api/v1/deals", json={"title": "Next writer", "pipeline": "main"})
+    assert moved.status_code == 201
