@@ -219,6 +219,11 @@ class TaskSchema(Schema):
     deal_id = fields.Integer(allow_none=True)
     status = fields.String()
     data = fields.Dict()
+    form = fields.Function(
+        lambda t: (t.data or {}).get("form", []),
+        metadata={"type": "array", "items": {"type": "object"},
+                  "description": "the fields completing the task asks for, as the BPMN user task declares them: "
+                                 "[{name, label, type, required, options}]; [] when none"})
     process_instance_id = fields.Integer(allow_none=True)
     element_id = fields.String(allow_none=True)
     created_at = fields.DateTime()
