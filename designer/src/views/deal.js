@@ -266,7 +266,7 @@ export function dealCard(id) {
     }));
     const form = fieldForm([...missing, ...params], { idPrefix: 'start' });
     const intro = missing.length ? h('p', { class: 'muted' }, t('deal:run.missing_intro')) : null;
-    openDialog({
+    const { dialog } = openDialog({
       title: t('deal:run.form_title', { name: process.name }),
       body: h('div', { class: 'start-form' }, intro, form.el),
       submitLabel: t('deal:run.start'),
@@ -300,6 +300,9 @@ export function dealCard(id) {
         return true;
       },
     });
+    // The server judges a start (deal fields and parameters at once) and its refusal is shown on
+    // the fields; the browser's own bubbles would stop at the first empty one.
+    dialog.querySelector('form').noValidate = true;
   }
 
   // --- tasks ------------------------------------------------------------------------------------
@@ -335,7 +338,7 @@ export function dealCard(id) {
       return;
     }
     const fields = fieldForm(form, { idPrefix: 'task' });
-    openDialog({
+    const { dialog } = openDialog({
       title: task.title,
       body: h('div', { class: 'task-form' }, task.description ? h('p', { class: 'muted pre' }, task.description) : null, fields.el),
       submitLabel: t('deal:tasks.complete'),
@@ -357,6 +360,7 @@ export function dealCard(id) {
         return true;
       },
     });
+    dialog.querySelector('form').noValidate = true; // fieldForm's own checks mark the fields instead
   }
 
   // --- feed -------------------------------------------------------------------------------------
