@@ -170,3 +170,41 @@ def test_a_user_task_form_completed_in_the_card_becomes_a_process_variable(manag
     state = http.get(f"{http.base}/instances/{instance['id']}", timeout=30).json()
     assert state["status"] == "completed"
     assert state["variables"]["answer"] == "Yes" and state["variables"]["collected"] == 1500
+
+
+def test_a_user_task_form_declared_in_the_modeler_panel_reaches_the_task(page: Page, http):
+    key = f"call_back_{uuid.uuid4().hex[:6]}"
+    page.click('[data-action="new-process"]')
+    page.wait_for_function("() => document.querySelector('[data-field=process-id]')?.value === "
+                           "window.dealflowModeler?.get('canvas').getRootElement().businessObject.id")
+    page.fill('[data-field="process-id"]', key)
+    page.press('[data-field="process-id"]', "Tab")
+    page.click(".djs-container svg", position={"x": 700, "y": 12})
+    page.click('.djs-shape[data-element-id="start"]')
+    page.click('.djs-context-pad [data-action="append.append-task"]')
+    page.keyboard.press("Escape")
+    task = page.evaluate("() => window.dealflowModeler.get('selection').get()[0].id")
+    page.click(".djs-container svg", position={"x": 700, "y": 12})
+    page.click(f'.djs-shape[data-element-id="{task}"]')
+    page.click('.djs-context-pad [data-action="replace"]')
+    page.click('.djs-popup [data-id="replace-with-user-task"]')
+    page.fill('[data-field="prop:title"]', "Call the client back")
+    page.click('[data-field="add-form-field"]')
+    row = page.locator(".df-form-field").first
+    row.locator("[name=form-field-name]").fill("answer")
+    row.locator("[name=form-field-type]").select_option("enum")
+    page.locator(".df-form-field").first.locator("[name=form-field-options]").fill("Yes,No")
+    page.locator(".df-form-field").first.locator("[name=form-field-label]").fill("Client's answer")
+    page.click(".djs-container svg", position={"x": 700, "y": 12})
+    page.click(f'.djs-shape[data-element-id="{task}"]')
+    page.click('.djs-context-pad [data-action="append.end-event"]')
+    page.keyboard.press("Escape")
+    page.click('[data-action="deploy"]')
+    expect(page.locator("#toast")).to_contain_text(f"Deployed {key} as version 1")
+
+    deal = http.post(f"{http.base}/deals", json={"title": "Panel form sofa"}, timeout=30).json()
+    started = http.post(f"{http.base}/processes/{key}/start", json={"deal_id": deal["id"]}, timeout=30)
+    assert started.status_code == 201, started.text
+    [crm_task] = http.get(f"{http.base}/tasks?deal_id={deal['id']}", timeout=30).json()
+    assert crm_task["form"] == [{"name": "answer", "label": "Client's answer", "type": "enum", "required": True,
+                                 "options": ["Yes", "No"]}]
