@@ -15,6 +15,15 @@ import { watch } from '../live.js';
 
 const FEED_PAGE = 100;
 
+/** The server's messages by field, with its bare "required" said in the person's language. */
+function fieldErrors(err) {
+  const out = {};
+  for (const [name, message] of Object.entries(errorsByField(err))) {
+    out[name] = /^(is )?required$/.test(message) ? t('common:form.required') : message;
+  }
+  return out;
+}
+
 /** Types a start parameter may have that the form renderer knows by another name. */
 const PARAM_TYPES = { duration: 'string' };
 
@@ -59,8 +68,8 @@ export function dealCard(id) {
     h('div', { class: 'toolbar' }, h('a', { href: '#/deals' }, `← ${t('deal:back')}`), header),
     strip,
     h('div', { class: 'deal-columns' },
-      h('div', { class: 'deal-column' }, details, products, client),
-      h('div', { class: 'deal-column' }, run, tasks),
+      h('div', { class: 'deal-column' }, details),
+      h('div', { class: 'deal-column' }, client, run, tasks, products),
       h('div', { class: 'deal-column deal-feed-column' }, feed)));
 
   let card = null;
@@ -129,7 +138,7 @@ export function dealCard(id) {
           toast(t('deal:saved'));
           await load();
         } catch (err) {
-          const byField = errorsByField(err);
+          const byField = fieldErrors(err);
           fieldsForm.showErrors(byField);
           status.textContent = Object.keys(byField).length ? t('common:form.fix_errors') : errorText(err);
           fieldsForm.focusFirstError();
@@ -284,7 +293,7 @@ export function dealCard(id) {
           if (Object.keys(dealFields).length) await api.patch(`/deals/${id}`, { fields: dealFields });
           await api.post(`/processes/${encodeURIComponent(process.key)}/start`, { deal_id: id, params: startParams });
         } catch (err) {
-          const byField = errorsByField(err);
+          const byField = fieldErrors(err);
           const shown = {};
           for (const [name, message] of Object.entries(byField)) {
             const asField = `field:${name}`;
@@ -350,7 +359,7 @@ export function dealCard(id) {
         try {
           await api.post(`/tasks/${task.id}/complete`, { result: fields.values() });
         } catch (err) {
-          const byField = errorsByField(err);
+          const byField = fieldErrors(err);
           fields.showErrors(byField);
           if (!Object.keys(byField).length) throw new Error(errorText(err));
           throw new Error(t('common:form.fix_errors'));
