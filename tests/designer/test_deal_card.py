@@ -128,7 +128,7 @@ def test_a_field_edited_in_place_and_products_with_the_total_recomputed(manager,
     expect(page.locator("#products-total")).to_contain_text("92")  # 2 * 45 990 + 500 = 92 480
     expect(page.locator("#products-total")).to_contain_text("480")
     page.click("#deal-products button:has-text('Save products')")
-    expect(page.locator("#toast")).to_have_text("Saved.")
+    expect(page.locator(".deal-head .deal-amount")).to_contain_text("92")  # the card shows what was saved
     saved = _deal(http, deal["id"])
     assert [p["name"] for p in saved["products"]] == ["Bosch WAN28", "Drain hose"]
     assert saved["amount"] == "92480.00"
@@ -136,7 +136,7 @@ def test_a_field_edited_in_place_and_products_with_the_total_recomputed(manager,
     page.click("#deal-products tr[data-index='1'] button[aria-label^='Remove']")
     expect(page.locator("#products-total")).to_contain_text("91")
     page.click("#deal-products button:has-text('Save products')")
-    expect(page.locator("#toast")).to_have_text("Saved.")
+    expect(page.locator(".deal-head .deal-amount")).to_contain_text("91")
     assert _deal(http, deal["id"])["amount"] == "91980.00"
 
 
@@ -208,3 +208,29 @@ def test_a_user_task_form_declared_in_the_modeler_panel_reaches_the_task(page: P
     [crm_task] = http.get(f"{http.base}/tasks?deal_id={deal['id']}", timeout=30).json()
     assert crm_task["form"] == [{"name": "answer", "label": "Client's answer", "type": "enum", "required": True,
                                  "options": ["Yes", "No"]}]
+
+
+def test_unsaved_edits_are_not_lost_silently_on_navigation(manager, base_url, http, deal):
+    page = manager
+    _open(page, base_url, deal["id"])
+    page.click("a[href='#/deals']")  # nothing edited: leaves without asking
+    page.wait_for_selector("#deals")
+    _open(page, base_url, deal["id"])
+    page.fill("#deal-details [data-field=bank] input", "Monobank")
+    asked: list[str] = []
+
+    def answer(dialog, accept: bool) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda d: answer(d, False))
+    page.click("a[href='#/deals']")
+    page.wait_for_timeout(500)
+    assert asked, "no confirm was shown"
+    expect(page.locator("#deal-title")).to_be_visible()
+    assert page.url.endswith(f"#/deals/{deal['id']}")
+    assert page.locator("#deal-details [data-field=bank] input").input_value() == "Monobank"
+    page.once("dialog", lambda d: answer(d, True))
+    page.click("a[href='#/deals']")
+    page.wait_for_selector("#deals")
+    assert len(asked) == 2

@@ -28,30 +28,20 @@ function fieldErrors(err) {
 const PARAM_TYPES = { duration: 'string' };
 
 /**
- * A guard against losing unsaved edits: the browser's own prompt on reload or close, and a
- * confirm when the hash changes. Kept small and local until the shared designer/src/unsaved.js
- * lands; the hashchange listener is a capturing one so it runs before the router tears the view down.
+ * A guard against losing unsaved edits: the browser's own prompt on reload or close here, and
+ * `canLeave` (asked by the router in main.js before it leaves the card) for a change of hash.
+ * Kept small and local until the shared designer/src/unsaved.js lands.
  */
 function unsavedGuard(isDirty) {
-  let hash = location.hash;
   const beforeUnload = (event) => {
     if (!isDirty()) return;
     event.preventDefault();
     event.returnValue = '';
   };
-  const hashChange = (event) => {
-    if (isDirty() && !window.confirm(t('common:unsaved.leave'))) {
-      event.stopImmediatePropagation();
-      history.replaceState(null, '', hash);
-      return;
-    }
-    hash = location.hash;
-  };
   window.addEventListener('beforeunload', beforeUnload);
-  window.addEventListener('hashchange', hashChange, true);
-  return () => {
-    window.removeEventListener('beforeunload', beforeUnload);
-    window.removeEventListener('hashchange', hashChange, true);
+  return {
+    canLeave: () => !isDirty() || window.confirm(t('common:unsaved.leave')),
+    release: () => window.removeEventListener('beforeunload', beforeUnload),
   };
 }
 
@@ -77,8 +67,12 @@ export function dealCard(id) {
   let productsDirty = false;
   let feedItems = [];
 
-  const dirty = () => Boolean((fieldsForm && fieldsForm.dirty) || productsDirty);
-  const releaseGuard = unsavedGuard(dirty);
+  let fieldsBaseline = '';
+  // Compared with what the form read back right after drawing, not with the server's values:
+  // "45990.00" and a datetime in UTC come back from the inputs as 45990 and a local time.
+  const fieldsDirty = () => Boolean(fieldsForm) && JSON.stringify(fieldsForm.values()) !== fieldsBaseline;
+  const dirty = () => fieldsDirty() || productsDirty;
+  const guard = unsavedGuard(dirty);
 
   async function load() {
     try {
@@ -135,8 +129,8 @@ export function dealCard(id) {
         save.disabled = true;
         try {
           await api.patch(`/deals/${id}`, body);
-          toast(t('deal:saved'));
           await load();
+          toast(t('deal:saved')); // once the card shows what was saved
         } catch (err) {
           const byField = fieldErrors(err);
           fieldsForm.showErrors(byField);
@@ -147,6 +141,7 @@ export function dealCard(id) {
         }
       },
     }, fieldsForm.el, h('div', { class: 'form-actions' }, status, save));
+    fieldsBaseline = JSON.stringify(fieldsForm.values());
     clear(details, h('h3', { id: 'deal-details-title' }, t('deal:details')),
       card.department ? h('p', { class: 'muted small' }, t('deal:department', { name: card.department.name })) : null,
       form);
@@ -154,6 +149,7 @@ export function dealCard(id) {
 
   // --- products: name, quantity, price, line totals and the deal's total -----------------------
   function renderProducts() {
+    productsDirty = false;
     const rows = (card.deal.products || []).map((p) => ({ ...p }));
     const body = h('tbody');
     const total = h('strong', { id: 'products-total' });
@@ -194,9 +190,8 @@ export function dealCard(id) {
         status.textContent = '';
         try {
           await api.patch(`/deals/${id}`, { version: card.deal.version, products: rows, amount: recompute() });
-          productsDirty = false;
-          toast(t('deal:saved'));
           await load();
+          toast(t('deal:saved')); // once the card shows what was saved
         } catch (err) {
           const byField = errorsByField(err);
           const messages = Object.entries(byField).map(([path, message]) => `${productPath(path)}: ${message}`);
@@ -406,12 +401,13 @@ export function dealCard(id) {
 
   return {
     el,
+    canLeave: guard.canLeave,
     async mounted() {
       await load();
       unwatch = watch(`deal:${id}`, refresh);
     },
     destroy() {
-      releaseGuard();
+      guard.release();
       if (unwatch) unwatch();
     },
   };
