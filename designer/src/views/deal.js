@@ -113,7 +113,7 @@ export function dealCard(id) {
       { name: 'amount', label: t('deal:field.amount'), type: 'money', value: deal.amount },
       { name: 'responsible_id', label: t('deal:field.responsible'), type: 'user', options: card.responsible_options, value: deal.responsible_id },
     ];
-    const custom = card.fields.map((f) => ({ ...f, required: false }));
+    const custom = card.fields.map((f) => ({ ...f, required: false, options: f.type === 'user' ? card.responsible_options : f.options }));
     fieldsForm = fieldForm([...core, ...custom], { idPrefix: 'deal' });
     const save = h('button', { type: 'submit', class: 'primary', disabled: !card.may_edit }, t('common:form.save'));
     const status = h('p', { class: 'form-status', role: 'status' });
