@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from crm import values
 from crm.base import ServiceBase, jsonable, require_text, resolve_or_error
 from crm.errors import Conflict, InvalidInput
+from crm.errors import NotFound as CrmNotFound
 from crm.events import (
     Cause,
     NotificationCreated,
@@ -252,6 +253,9 @@ class WorkMixin(ServiceBase):
         """Done, once: a second completion is a Conflict, so a process never resumes twice."""
         if task.status != "open":
             raise Conflict(f"Task {task.id} is already {task.status}", code="task_not_open")
+        form = (task.data or {}).get("form") or []
+        if form:
+            result = self._form_answers(form, result or {})
         task.status = "done"
         task.completed_at = self.now()
         task.completed_by_id = self._acting_user_id(cause)
@@ -270,6 +274,37 @@ class WorkMixin(ServiceBase):
             )
         self._publish(TaskCompleted(task_id=task.id, deal_id=task.deal_id, cause=cause))
         return task
+
+    def _form_answers(self, form: list[Mapping[str, Any]], given: Mapping[str, Any]) -> dict[str, Any]:
+        """The answers to a task's form in storage form, or InvalidInput naming every bad field:
+        a process reads them as variables, so what it gets must be what the form promised."""
+        errors: dict[str, str] = {}
+        answers: dict[str, Any] = {}
+        names = {f["name"] for f in form}
+        for unknown in sorted(set(given) - names):
+            errors[unknown] = "is not a field of this task's form"
+        for spec in form:
+            name, ftype = spec["name"], spec.get("type", "string")
+            raw = given.get(name)
+            if values.is_empty(raw) and not (ftype == "bool" and raw is False):
+                if spec.get("required", True) and ftype != "bool":
+                    errors[name] = "is required"
+                answers[name] = False if ftype == "bool" else None
+                continue
+            try:
+                if ftype == "user":
+                    ref = int(raw) if isinstance(raw, str) and raw.strip().isdigit() else raw
+                    answers[name] = self.user(ref).id
+                elif ftype == "text":
+                    answers[name] = values.parse_string(raw)
+                else:
+                    parsed = values.parse_field(ftype, raw, spec.get("options") or ())
+                    answers[name] = values.to_json(ftype, parsed)
+            except (ValueError, CrmNotFound) as error:
+                errors[name] = str(error) if isinstance(error, ValueError) else "is not a known user"
+        if errors:
+            raise InvalidInput(fields=errors, code="invalid_task_result")
+        return answers
 
     def archive_task(self, task: Task, *, cause: Cause) -> Task:
         """Off the board, done or not; archiving again changes nothing."""

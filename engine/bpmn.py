@@ -2,8 +2,8 @@
 
 The XML is untrusted: a DTD (and with it XXE and entity-expansion bombs) is refused before
 lxml sees the text, and lxml then parses with entity resolution and network access off.
-dealflow's own attributes (start parameters, required deal fields) sit in extension
-elements of the `dealflow` namespace; service tasks, user-task properties and scripts use
+dealflow's own attributes (start parameters, required deal fields, user-task form fields)
+sit in extension elements of the `dealflow` namespace; service tasks, user-task properties and scripts use
 SpiffWorkflow's extension format so diagrams stay compatible with Spiff tooling.
 """
 
@@ -34,6 +34,11 @@ MAX_DEPTH = 64
 USER_TASK_TEMPLATES = {"title", "description"}
 USER_TASK_EXPRESSIONS = {"assignee", "deadline"}
 PARAMETER_TYPES = {"string", "number", "money", "date", "datetime", "bool", "duration"}
+#: What a user task's form may ask for: the deal field types plus long text (crm.work checks values).
+FORM_FIELD_TYPES = ("string", "text", "number", "money", "date", "datetime", "bool", "enum", "user")
+#: Variables completing a task sets anyway; a form field of that name would be overwritten.
+RESERVED_FORM_NAMES = {"task_result", "completed_task_id", "event", "deal"}
+USER_TASK_TAGS = ("userTask", "manualTask")
 
 
 @dataclass
@@ -57,6 +62,7 @@ class ParsedProcess:
     required_fields: list[dict[str, str | None]] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     start_messages: list[str] = field(default_factory=list)
+    forms: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 class _DealflowEvents:
@@ -145,6 +151,7 @@ def parse_process(xml: str | bytes) -> tuple[ParsedProcess, etree._Element]:
     process_el = executable[0]
     key = process_el.get("id")
     _refuse_ids_shadowed_by_actions(root)
+    forms = _user_task_forms(root)
     parser = DealflowParser(validator=_validator())
     try:
         parser.add_bpmn_xml(etree.ElementTree(root), filename=f"{key}.bpmn")
@@ -155,6 +162,7 @@ def parse_process(xml: str | bytes) -> tuple[ParsedProcess, etree._Element]:
         raise InvalidProcess(str(err).splitlines()[0], [{"element": element, "message": str(err)}]) from err
     except Exception as err:  # Spiff raises assorted errors on malformed diagrams
         raise InvalidProcess(f"the diagram cannot be executed: {err}") from err
+    _attach_forms([spec, *subprocess_specs.values()], forms)
     parsed = ParsedProcess(
         key=key,
         name=process_el.get("name") or key,
@@ -164,8 +172,69 @@ def parse_process(xml: str | bytes) -> tuple[ParsedProcess, etree._Element]:
         required_fields=_required_fields(process_el),
         messages=_message_names(root, process_el, start=False),
         start_messages=_message_names(root, process_el, start=True),
+        forms=forms,
     )
     return parsed, root
+
+
+def _user_task_forms(root: etree._Element) -> dict[str, list[dict[str, Any]]]:
+    """The form each user task declares (`<dealflow:formField name label type required options>`
+    in its extension elements), by element id; every bad field is reported with its element.
+
+    The form travels with the task spec into the stored spec (see `_attach_forms`), so a running
+    instance keeps the form of the version it started on.
+    """
+    forms: dict[str, list[dict[str, Any]]] = {}
+    errors: list[dict[str, str]] = []
+    for tag in USER_TASK_TAGS:
+        for task_el in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            element = task_el.get("id")
+            form: list[dict[str, Any]] = []
+            seen: set[str] = set()
+            for el in task_el.iterfind("bpmn:extensionElements/dealflow:formField", NS):
+                name, ftype = (el.get("name") or "").strip(), (el.get("type") or "string").strip()
+                options = [o.strip() for o in (el.get("options") or "").split(",") if o.strip()]
+                problem = None
+                if not name.isidentifier():
+                    problem = f"form field name {name!r} must be a word of letters, digits and _"
+                elif name in RESERVED_FORM_NAMES:
+                    problem = f"form field {name}: the name {name!r} is reserved"
+                elif name in seen:
+                    problem = f"form field {name} is declared twice"
+                elif ftype not in FORM_FIELD_TYPES:
+                    problem = f"form field {name}: unknown type {ftype!r} (one of {', '.join(FORM_FIELD_TYPES)})"
+                elif ftype == "enum" and not options:
+                    problem = f"form field {name}: an enum needs its options (options=\"Yes,No\")"
+                if problem:
+                    errors.append({"element": element, "message": problem})
+                    continue
+                seen.add(name)
+                form.append({
+                    "name": name,
+                    "label": (el.get("label") or "").strip() or name,
+                    "type": ftype,
+                    "required": (el.get("required") or "true").strip().lower() != "false",
+                    "options": options,
+                })
+            if form:
+                forms[element] = form
+    if errors:
+        raise InvalidProcess("invalid user task forms", errors)
+    return forms
+
+
+def _attach_forms(specs: list[Any], forms: dict[str, list[dict[str, Any]]]) -> None:
+    """Keep each form in its task spec's extensions, which Spiff's serializer stores and restores."""
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            form = forms.get(getattr(task_spec, "bpmn_id", None))
+            if form is not None:
+                task_spec.extensions = {**(getattr(task_spec, "extensions", None) or {}), "dealflow_form": form}
+
+
+def task_form(task_spec: Any) -> list[dict[str, Any]]:
+    """The form a user task's spec declares; [] when none."""
+    return list((getattr(task_spec, "extensions", None) or {}).get("dealflow_form", []))
 
 
 def _refuse_ids_shadowed_by_actions(root: etree._Element) -> None:

@@ -257,7 +257,11 @@ class Engine:
         spiff_task_id = (task.data or {}).get("spiff_task_id")
         if task.process_instance_id is None or spiff_task_id is None:
             return
-        result = {"task_result": (task.data or {}).get("result", {}), "completed_task_id": task.id}
+        task_result = (task.data or {}).get("result", {})
+        result = {"task_result": task_result, "completed_task_id": task.id}
+        # A form's answers are process variables too, so a gateway after the task can read them.
+        for form_field in (task.data or {}).get("form", []):
+            result[form_field["name"]] = task_result.get(form_field["name"])
         self.runtime_for(crm).complete_user_task(task.process_instance_id, spiff_task_id, result, event.cause)
 
     def _on_task_moved(self, crm: Crm, event: TaskMoved) -> None:

@@ -31,7 +31,7 @@ from sqlalchemy import insert, select
 from crm.events import Cause
 from dsl import compile_expression, compile_template
 from engine.actions import ActionContext, ActionInputError
-from engine.bpmn import check_texts, parse_process
+from engine.bpmn import check_texts, parse_process, task_form
 from engine.errors import InvalidProcess, InvalidState, NotFound, StartRefused, StepBudgetExceeded
 from engine.models import (
     HistoryEntry,
@@ -641,10 +641,13 @@ class Runtime:
         deadline = expression("deadline")
         if isinstance(deadline, timedelta):
             deadline = now + deadline
-        data = {"spiff_task_id": spiff_id}
+        data: dict[str, Any] = {"spiff_task_id": spiff_id}
         for key, text in props.items():
             if key.startswith("data."):
                 data[key[5:]] = to_json_safe(compile_expression(text).evaluate(env, now))
+        form = task_form(task.task_spec)
+        if form:
+            data["form"] = form  # the CRM checks a completion against it (crm.work.complete_task)
         return self.crm.create_task(
             title=template("title", element_label(task)),
             description=template("description"),

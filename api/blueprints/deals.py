@@ -13,18 +13,23 @@ from api.context import request_cause, unit_of_work
 from api.guards import visible_deal
 from api.paging import PageQuerySchema, page_of, page_of_list
 from api.refs import ref
-from api.schemas.automation import AutomationLogEntrySchema
+from api.schemas.automation import AutomationLogEntrySchema, StartableProcessSchema
 from api.schemas.common import ID_RULE
 from api.schemas.crm import (
+    DealCardSchema,
     DealQuerySchema,
     DealSchema,
     DealUpdateSchema,
+    FeedItemSchema,
     MoveDealSchema,
     NewDealSchema,
     TimelineEntrySchema,
 )
 from crm import access
+from crm import values as typed
 from crm.models import Deal
+from crm.service import CORE_FIELDS, CORE_LABELS
+from engine.models import HistoryEntry, ProcessInstance, ProcessVersion
 from robots.log import for_deal
 
 bp = Blueprint("deals", __name__, url_prefix="/api/v1/deals", description="Deals")
@@ -141,3 +146,128 @@ def _department_id(crm: Any, ref_text: str) -> int:
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
+
+
+@bp.get(f"/<{ID_RULE}:deal_id>/card")
+@unit_of_work
+@bp.response(200, DealCardSchema)
+def card(deal_id: int, *, rt: Any) -> Any:
+    """Everything the deal card shows besides its feed, with names rather than ids: the pipeline's
+    stages (the stage strip), its typed fields with their values, the contact with phones and
+    emails, the responsible and department, and who may be made responsible."""
+    deal = visible_deal(rt, deal_id)
+    crm = rt.crm
+    me = current_user()
+    definitions = crm.field_defs(deal.pipeline)
+    fields_out = []
+    for code, definition in definitions.items():
+        value = typed.from_json(definition.type, (deal.fields or {}).get(code))
+        fields_out.append({"name": code, "label": definition.name, "type": definition.type,
+                           "options": list(definition.options or []), "value": _plain(value)})
+    contact = None
+    if deal.contact is not None and access.can(me, "read_contacts"):
+        contact = {"id": deal.contact.id, "name": deal.contact.name, "phones": list(deal.contact.phones or []),
+                   "emails": list(deal.contact.emails or [])}
+    people = [u for u in crm.users() if set(u.roles or ()) & {"manager", "head"}]
+    return {
+        "deal": deal,
+        "pipeline": deal.pipeline,
+        "fields": fields_out,
+        "contact": contact,
+        "responsible": _named(deal.responsible),
+        "department": _named(deal.department),
+        "responsible_options": [{"value": u.id, "label": u.name} for u in people],
+        "may_edit": access.can(me, "edit_deals"),
+        "may_start": access.can(me, "start_processes"),
+        "may_monitor": access.can(me, "read_automation"),
+    }
+
+
+@bp.get(f"/<{ID_RULE}:deal_id>/processes")
+@unit_of_work
+@bp.response(200, StartableProcessSchema(many=True))
+def startable_processes(deal_id: int, *, rt: Any) -> Any:
+    """The processes the caller may start by hand on this deal (none without start_processes;
+    those started by a CRM event are left out), each with its start parameters and the deal
+    fields it requires, typed as the pipeline defines them and marked when empty, so one start
+    form can ask for both."""
+    deal = visible_deal(rt, deal_id)
+    if not access.can(current_user(), "start_processes"):
+        return []
+    latest: dict[str, ProcessVersion] = {}
+    for version in rt.session.scalars(select(ProcessVersion).order_by(ProcessVersion.key, ProcessVersion.version)):
+        latest[version.key] = version
+    definitions = rt.crm.field_defs(deal.pipeline)
+    out = []
+    for version in latest.values():
+        if version.start_messages:
+            continue
+        names = [f["name"] for f in version.required_fields]
+        missing = set(rt.crm.missing_fields(deal, names))
+        required = []
+        for wanted in version.required_fields:
+            definition = definitions.get(wanted["name"])
+            required.append({
+                "name": wanted["name"],
+                "label": wanted.get("label") or (definition.name if definition else
+                                                  CORE_LABELS.get(wanted["name"], wanted["name"])),
+                "type": definition.type if definition else ("money" if wanted["name"] == "amount" else "string"),
+                "options": list(definition.options or []) if definition else [],
+                "missing": wanted["name"] in missing,
+                "known": definition is not None or wanted["name"] in CORE_FIELDS,
+            })
+        out.append({"key": version.key, "name": version.name, "version": version.version,
+                    "parameters": version.parameters, "required_fields": required})
+    return sorted(out, key=lambda p: p["name"])
+
+
+@bp.get(f"/<{ID_RULE}:deal_id>/feed")
+@unit_of_work
+@bp.arguments(PageQuerySchema, location="query")
+@bp.response(200, FeedItemSchema(many=True))
+def feed(args: dict[str, Any], deal_id: int, *, rt: Any) -> Any:
+    """One chronological story of the deal, newest first: its timeline (changes, tasks,
+    notifications, with who or what did them), the automation log (robots and triggers that ran
+    or were skipped, with the reason) and the steps its processes took. Merged here so the card
+    pages through one list instead of three."""
+    deal = visible_deal(rt, deal_id)
+    items: list[dict[str, Any]] = []
+    for entry in rt.crm.timeline(deal):
+        items.append({"at": entry.at, "source": "timeline", "kind": entry.kind, "text": entry.text,
+                      "who": entry.cause_label or entry.cause_kind, "reason": None, "data": entry.data or {},
+                      "order": (entry.at, 0, entry.id)})
+    for log in for_deal(rt.session, deal_id):
+        items.append({"at": log.at, "source": "automation", "kind": log.kind, "text": log.name or log.key,
+                      "who": log.kind, "reason": log.reason, "data": {"outcome": log.outcome, "stage": log.stage},
+                      "order": (log.at, 1, log.id)})
+    processes = dict(rt.session.execute(
+        select(ProcessInstance.id, ProcessVersion.name).join(ProcessVersion,
+                                                              ProcessVersion.id == ProcessInstance.version_id)
+        .where(ProcessInstance.deal_id == deal_id)).all())
+    if processes:
+        steps = rt.session.scalars(select(HistoryEntry).where(HistoryEntry.instance_id.in_(processes))
+                                   .order_by(HistoryEntry.id))
+        for step in steps:
+            if step.outcome == "completed" and step.element_type.endswith(("Gateway", "Flow", "Event")) \
+                    and step.element_type not in ("EndEvent", "StartEvent"):
+                continue  # the joins and splits of a diagram say nothing to a manager
+            items.append({"at": step.at, "source": "process", "kind": step.outcome,
+                          "text": step.element_name or step.element_id, "who": processes[step.instance_id],
+                          "reason": (step.detail or {}).get("message"),
+                          "data": {"instance_id": step.instance_id, "element_type": step.element_type},
+                          "order": (step.at, 2, step.id)})
+    items.sort(key=lambda item: item["order"], reverse=True)
+    return page_of_list(items, args)
+
+
+def _named(thing: Any) -> dict[str, Any] | None:
+    return None if thing is None else {"id": thing.id, "name": thing.name}
+
+
+def _plain(value: Any) -> Any:
+    """A field value as JSON shows it: dates as ISO text, money and numbers as numbers."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return typed.number_to_json(value)

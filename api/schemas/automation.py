@@ -21,6 +21,23 @@ class ProcessVersionSchema(Schema):
     created_at = fields.DateTime()
 
 
+class StartFieldSchema(Schema):
+    name = fields.String()
+    label = fields.String()
+    type = fields.String()
+    options = fields.List(fields.Raw())
+    missing = fields.Boolean(metadata={"description": "empty on the deal now: the start would be refused"})
+    known = fields.Boolean(metadata={"description": "the deal's pipeline has such a field"})
+
+
+class StartableProcessSchema(Schema):
+    key = fields.String()
+    name = fields.String()
+    version = fields.Integer()
+    parameters = fields.List(fields.Dict())
+    required_fields = fields.List(fields.Nested(StartFieldSchema))
+
+
 class DeployJsonSchema(StrictSchema):
     xml = fields.String(required=True, validate=validate.Length(min=1, max=MAX_TEXT))
 

@@ -219,6 +219,11 @@ class TaskSchema(Schema):
     deal_id = fields.Integer(allow_none=True)
     status = fields.String()
     data = fields.Dict()
+    form = fields.Function(
+        lambda t: (t.data or {}).get("form", []),
+        metadata={"type": "array", "items": {"type": "object"},
+                  "description": "the fields completing the task asks for, as the BPMN user task declares them: "
+                                 "[{name, label, type, required, options}]; [] when none"})
     process_instance_id = fields.Integer(allow_none=True)
     element_id = fields.String(allow_none=True)
     created_at = fields.DateTime()
@@ -338,3 +343,49 @@ class FeedQuerySchema(StrictSchema):
                          metadata={"description": "whose feed (id or login): the caller's if left out; "
                                                   "another user's needs manage_users"})
     unread_only = fields.Boolean(load_default=False)
+
+
+class FieldOptionSchema(Schema):
+    value = fields.Raw()
+    label = fields.String()
+
+
+class CardFieldSchema(Schema):
+    name = fields.String(metadata={"description": "the field's code"})
+    label = fields.String()
+    type = fields.String()
+    options = fields.List(fields.Raw())
+    value = fields.Raw(allow_none=True)
+
+
+class NamedSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class CardContactSchema(NamedSchema):
+    phones = fields.List(fields.String())
+    emails = fields.List(fields.String())
+
+
+class DealCardSchema(Schema):
+    deal = fields.Nested(DealSchema)
+    pipeline = fields.Nested(PipelineSchema)
+    fields_ = fields.List(fields.Nested(CardFieldSchema), data_key="fields", attribute="fields")
+    contact = fields.Nested(CardContactSchema, allow_none=True)
+    responsible = fields.Nested(NamedSchema, allow_none=True)
+    department = fields.Nested(NamedSchema, allow_none=True)
+    responsible_options = fields.List(fields.Nested(FieldOptionSchema))
+    may_edit = fields.Boolean()
+    may_start = fields.Boolean()
+    may_monitor = fields.Boolean()
+
+
+class FeedItemSchema(Schema):
+    at = fields.DateTime()
+    source = fields.String(metadata={"description": "timeline, automation or process"})
+    kind = fields.String(metadata={"description": "the timeline kind, robot/trigger, or the step's outcome"})
+    text = fields.String()
+    who = fields.String(allow_none=True, metadata={"description": "who or what did it: a person, a robot, a process"})
+    reason = fields.String(allow_none=True)
+    data = fields.Dict()

@@ -164,7 +164,10 @@ export function errorsByField(err) {
     for (const m of missing) out[typeof m === 'string' ? m : m.name || m.code || m.field] = t('common:form.required');
   }
   if (details && typeof details === 'object' && !Array.isArray(details)) {
-    const byName = { ...(details.json || {}), ...(details.invalid_parameters || {}), ...(details.fields || {}) };
+    const known = ['json', 'invalid_parameters', 'fields', 'missing', 'missing_fields'];
+    // The CRM's InvalidInput answers its fields flat: {"bank": "must be text"}.
+    const flat = Object.fromEntries(Object.entries(details).filter(([k, v]) => !known.includes(k) && typeof v === 'string'));
+    const byName = { ...flat, ...(details.json || {}), ...(details.invalid_parameters || {}), ...(details.fields || {}) };
     for (const [name, value] of Object.entries(byName)) {
       out[name] = Array.isArray(value) ? value.join(' ') : typeof value === 'string' ? value : JSON.stringify(value);
     }

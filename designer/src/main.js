@@ -101,8 +101,15 @@ function teardown() {
   current = null;
 }
 
+let shownHash = location.hash;
 function route() {
   if (!user || !main) return;
+  // A view with unsaved edits may keep the person (views/deal.js canLeave; shared unsaved.js later).
+  if (current && current.canLeave && location.hash !== shownHash && !current.canLeave()) {
+    history.replaceState(null, '', shownHash);
+    return;
+  }
+  shownHash = location.hash;
   const [path, ...rest] = location.hash.replace(/^#\/?/, '').split('/');
   const found = findRoute(path);
   if (!found || !mayOpen(found, user)) {

@@ -153,7 +153,7 @@ def take(out: Path) -> None:
         page.wait_for_selector("#deals tr.clickable")
         _shot(page, out, "10-deals")
         page.click("#deals tr.clickable")
-        page.wait_for_selector("#timeline")
+        page.wait_for_selector("#deal-feed h3")
         _shot(page, out, "11-deal")
 
         _work(base)
@@ -180,6 +180,19 @@ def take(out: Path) -> None:
         phone.wait_for_selector("dialog.dialog")
         _shot(phone, out, "16-driver-delivered-phone", 400)
         context.close()
+        # The manager's deal card and the start form refusing Send to bank on its missing fields.
+        http = api_session(base)
+        deals = http.get(f"{http.base}/deals?q=Bosch WAN28", timeout=30).json()  # type: ignore[attr-defined]
+        manager = browser.new_page(viewport=VIEWPORT)
+        manager.set_default_timeout(20000)
+        log_in(manager, base, "manager.north1")
+        manager.goto(f"{base}/#/deals/{deals[0]['id']}")
+        manager.wait_for_selector("#deal-feed .feed-item")
+        _shot(manager, out, "17-deal-card")
+        manager.click('#deal-processes [data-process="send_to_bank"]')
+        manager.click("dialog.dialog button[type=submit]")
+        manager.wait_for_selector("dialog.dialog .form-row.invalid")
+        _shot(manager, out, "18-start-form")
 
 
 if __name__ == "__main__":

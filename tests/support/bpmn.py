@@ -65,13 +65,17 @@ class Bpmn:
         )
         return self._add(node_id, "serviceTask", inner)
 
-    def user(self, node_id: str, **properties: str) -> Bpmn:
+    def user(self, node_id: str, form: tuple[dict[str, str], ...] = (), **properties: str) -> Bpmn:
+        """`form`: the task's `dealflow:formField`s, each a dict of its attributes."""
         props = "".join(
             f'<spiffworkflow:property name="{k.replace("__", ".")}" value={quoteattr(v)}/>'
             for k, v in properties.items()
         )
-        inner = f"<bpmn:extensionElements><spiffworkflow:properties>{props}</spiffworkflow:properties>" \
-                "</bpmn:extensionElements>" if props else ""
+        fields = "".join(
+            "<dealflow:formField " + " ".join(f"{k}={quoteattr(v)}" for k, v in f.items()) + "/>" for f in form
+        )
+        body = (f"<spiffworkflow:properties>{props}</spiffworkflow:properties>" if props else "") + fields
+        inner = f"<bpmn:extensionElements>{body}</bpmn:extensionElements>" if body else ""
         return self._add(node_id, "userTask", inner)
 
     def xor(self, node_id: str, default: str | None = None) -> Bpmn:

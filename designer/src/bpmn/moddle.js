@@ -1,6 +1,7 @@
 /**
  * Moddle descriptors for the extension XML the server reads (engine/bpmn.py):
- * dealflow:parameter / dealflow:requiredField on the process, and SpiffWorkflow's
+ * dealflow:parameter / dealflow:requiredField on the process, dealflow:formField on a user task
+ * (its form: name, label, type, required, options as "a,b"), and SpiffWorkflow's
  * serviceTaskOperator (action + parameters) and properties (user-task properties).
  * Element names must match the server exactly; tests/designer round-trips the shipped files.
  */
@@ -20,6 +21,18 @@ export const dealflowModdle = {
         { name: 'type', type: 'String', isAttr: true },
         { name: 'label', type: 'String', isAttr: true },
         { name: 'required', type: 'String', isAttr: true },
+      ],
+    },
+    {
+      name: 'FormField',
+      superClass: ['Element'],
+      meta: { allowedIn: ['bpmn:UserTask', 'bpmn:ManualTask'] },
+      properties: [
+        { name: 'name', type: 'String', isAttr: true },
+        { name: 'label', type: 'String', isAttr: true },
+        { name: 'type', type: 'String', isAttr: true },
+        { name: 'required', type: 'String', isAttr: true },
+        { name: 'options', type: 'String', isAttr: true },
       ],
     },
     {

@@ -63,6 +63,23 @@ export function writeProperties(modeler, element, values) {
   setExtensions(modeler, element, element.businessObject, ['spiffworkflow:Properties'], replacements);
 }
 
+/** A user task's form fields (dealflow:formField), as the panel edits them. */
+export function readFormFields(bo) {
+  return extensionValues(bo, 'dealflow:FormField').map((f) => ({
+    name: f.get('name') || '', label: f.get('label') || '', type: f.get('type') || 'string',
+    required: (f.get('required') || 'true') !== 'false', options: f.get('options') || '',
+  }));
+}
+
+export function writeFormFields(modeler, element, fields) {
+  const moddle = modeler.get('moddle');
+  const replacements = fields.map((f) => moddle.create('dealflow:FormField', {
+    name: f.name, label: f.label || undefined, type: f.type, required: f.required ? 'true' : 'false',
+    options: f.type === 'enum' && f.options ? f.options : undefined,
+  }));
+  setExtensions(modeler, element, element.businessObject, ['dealflow:FormField'], replacements);
+}
+
 export function readProcessSettings(processBo) {
   return {
     parameters: extensionValues(processBo, 'dealflow:Parameter').map((p) => ({

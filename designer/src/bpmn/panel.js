@@ -5,12 +5,16 @@
  */
 import { api, once } from '../api.js';
 import { h, clear, debounce } from '../ui.js';
+import { t } from '../i18n.js';
 import {
   readOperator, writeOperator, readProperties, writeProperties, readProcessSettings, writeProcessSettings,
+  readFormFields, writeFormFields,
   eventDefinition, TIMER_KINDS, readTimer, writeTimer, messageNamed, conditionOf, writeCondition,
 } from './model.js';
 
 const PARAMETER_TYPES = ['string', 'number', 'money', 'date', 'datetime', 'bool', 'duration'];
+/** What a user task's form may ask for (engine/bpmn.py FORM_FIELD_TYPES). */
+const FORM_FIELD_TYPES = ['string', 'text', 'number', 'money', 'date', 'datetime', 'bool', 'enum', 'user'];
 const USER_TASK_FIELDS = [
   { name: 'title', kind: 'template', label: 'Task title' },
   { name: 'description', kind: 'template', label: 'Description', multiline: true },
@@ -174,6 +178,26 @@ export function createDealflowPanel(modeler, problems) {
         onChange: (value) => { values[spec.name] = value; writeProperties(modeler, task, values); },
       }));
     }
+    renderTaskForm(body, task, bo);
+  }
+
+  /** The form completing the task asks for; its answers become process variables. */
+  function renderTaskForm(body, task, bo) {
+    const form = readFormFields(bo);
+    const list = h('div', { class: 'df-list', 'data-field': 'task-form' });
+    const save = () => writeFormFields(modeler, task, form);
+    const draw = () => clear(list, form.map((f, i) => h('div', { class: 'df-row df-form-field', dataset: { index: i } },
+      h('input', { value: f.name, placeholder: t('taskform:name'), 'aria-label': t('taskform:name'), name: 'form-field-name', oninput: (e) => { f.name = e.target.value.trim(); save(); } }),
+      h('select', { 'aria-label': t('taskform:type'), name: 'form-field-type', onchange: (e) => { f.type = e.target.value; save(); draw(); } },
+        FORM_FIELD_TYPES.map((type) => h('option', { value: type, selected: type === f.type }, t(`taskform:types.${type}`)))),
+      h('input', { value: f.label, placeholder: t('taskform:label'), 'aria-label': t('taskform:label'), name: 'form-field-label', oninput: (e) => { f.label = e.target.value; save(); } }),
+      f.type === 'enum' ? h('input', { value: f.options, placeholder: t('taskform:options'), 'aria-label': t('taskform:options'), name: 'form-field-options', oninput: (e) => { f.options = e.target.value; save(); } }) : null,
+      h('label', { class: 'inline' }, h('input', { type: 'checkbox', checked: f.required, onchange: (e) => { f.required = e.target.checked; save(); } }), t('taskform:required')),
+      h('button', { class: 'icon', title: t('taskform:remove'), 'aria-label': t('taskform:remove'), onclick: () => { form.splice(i, 1); save(); draw(); } }, '×'))));
+    draw();
+    body.append(h('h4', {}, t('taskform:title')), list,
+      h('button', { class: 'small', 'data-field': 'add-form-field', onclick: () => { form.push({ name: '', label: '', type: 'string', required: true, options: '' }); draw(); } }, `+ ${t('taskform:add')}`),
+      h('p', { class: 'muted small' }, t('taskform:hint')));
   }
 
   function renderFlow(body, flow, bo) {
