@@ -14,6 +14,7 @@ from api.converters import ScopeConverter, scope_schema
 from api.designer import init_designer
 from api.errors import register_error_handlers
 from api.live import init_live
+from api.request_text import init_request_text
 from api.schemas.common import ErrorSchema
 from api.settings import Settings
 from engine.engine import Engine
@@ -45,6 +46,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     register_error_handlers(app)
+    init_request_text(app)
     init_auth(app)
     init_live(app, engine, settings)
     init_designer(app)

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, current_app, jsonify
 from marshmallow import ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -16,6 +16,9 @@ from crm.errors import NotFound as CrmNotFound
 from engine.errors import EngineError, InvalidProcess, InvalidState, StartRefused
 from engine.errors import NotFound as EngineNotFound
 from robots.sources import InvalidAutomation
+
+#: How long a caller should wait after a lost database connection; pools reconnect at once.
+RETRY_AFTER_SECONDS = 1
 
 
 def _body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -59,6 +62,18 @@ def register_error_handlers(app: Flask) -> None:
         # SQLite refuses a write from an outdated snapshot with "database is locked".
         if "database is locked" in str(err.orig):
             return jsonify(_body("conflict", "someone else is changing this; try again")), 409
+        return database_error(err)
+
+    @app.errorhandler(DBAPIError)
+    def database_error(err: DBAPIError) -> Any:
+        # A connection that died under the request (a restart, a failover, pg_terminate_backend):
+        # the transaction rolled back with it and the pool has dropped it, so the same request
+        # sent again meets a fresh connection (pre-ping checks the idle ones). Anything else
+        # the driver raises is a bug and stays a 500.
+        if err.connection_invalidated:
+            body = _body("database_unavailable", "the database connection was lost and the pool has replaced it; "
+                         "try again")
+            return jsonify(body), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
         raise err
 
     @app.errorhandler(InvalidAutomation)

@@ -146,6 +146,21 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def shortened(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters with the cut marked by an ellipsis.
+
+    Titles are often rendered from templates ("Deliver {deal.title} to {deal.address}") whose
+    values the template's author does not control; refusing the write would lose the delivery
+    task or the deal a robot or process is there to create, and a person reads a title that
+    ends in "…" as what it is. The API's own schemas still refuse an over-long title typed in."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def column_length(column: Any) -> int:
+    """The declared length of a String column (`Task.title`), the one number both backends keep."""
+    return int(column.property.columns[0].type.length)
+
+
 def require_text(errors: dict[str, str], key: str, value: Any) -> str:
     if values.is_empty(value) or not isinstance(value, str):
         errors[key] = "is required"

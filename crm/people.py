@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from crm import channels
-from crm.base import ServiceBase, jsonable, require_text
+from crm.base import ServiceBase, column_length, jsonable, require_text, shortened
 from crm.errors import InvalidInput, NotFound
 from crm.events import Cause, ContactCreated, LeadCreated
 from crm.models import LEAD_STATUSES, Contact, ContactChannel, Department, Lead, User
@@ -103,7 +103,7 @@ class PeopleMixin(ServiceBase):
         cause: Cause,
     ) -> Lead:
         errors: dict[str, str] = {}
-        clean_title = require_text(errors, "title", title)
+        clean_title = shortened(require_text(errors, "title", title), column_length(Lead.title))
         if phone and channels.normalize_phone(phone) is None:
             errors["phone"] = f"'{phone}' has no digits"
         if email and channels.normalize_email(email) is None:

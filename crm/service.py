@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm import values as typed
-from crm.base import ServiceBase, jsonable, resolve_or_error
+from crm.base import ServiceBase, column_length, jsonable, resolve_or_error, shortened
 from crm.clock import Clock
 from crm.directory import DirectoryMixin
 from crm.errors import InvalidInput, NotFound
@@ -343,7 +343,7 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
         if key == "title":
             if typed.is_empty(value):
                 raise ValueError("is required")
-            return typed.parse_string(value).strip()
+            return shortened(typed.parse_string(value).strip(), column_length(Deal.title))
         if key == "amount":
             amount = typed.parse_money(0 if value is None else value)
             if amount < 0:

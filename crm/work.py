@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 
 from crm import values
-from crm.base import ServiceBase, jsonable, require_text, resolve_or_error
+from crm.base import ServiceBase, column_length, jsonable, require_text, resolve_or_error, shortened
 from crm.errors import Conflict, InvalidInput
 from crm.errors import NotFound as CrmNotFound
 from crm.events import (
@@ -76,7 +76,7 @@ class WorkMixin(ServiceBase):
         cause: Cause,
     ) -> Task:
         errors: dict[str, str] = {}
-        clean_title = require_text(errors, "title", title)
+        clean_title = shortened(require_text(errors, "title", title), column_length(Task.title))
         target = None if deal is None else resolve_or_error(errors, "deal", lambda: self._deal_of(deal))
         owner = None if assignee is None else resolve_or_error(errors, "assignee", lambda: self.user(assignee))
         due = (

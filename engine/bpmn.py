@@ -9,6 +9,7 @@ SpiffWorkflow's extension format so diagrams stay compatible with Spiff tooling.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +78,14 @@ class _DealflowEvents:
         definition = super().parse_message_event(message_event)
         if getattr(definition, "message_var", None) is None:
             definition.message_var = "event"
+        if not definition.name:
+            # `name` is optional on bpmn:message (modelers often leave it out): the message is
+            # then known by its id, as `_message_names` records it on the version.
+            ref = message_event.get("messageRef")
+            if not ref:
+                self.raise_validation_exception(
+                    "a message event needs a messageRef to a bpmn:message, or a name of its own", node=message_event)
+            definition.name = ref
         return definition
 
 
@@ -101,6 +110,30 @@ def _validator() -> BpmnValidator:
     if _VALIDATOR is None:
         _VALIDATOR = BpmnValidator()
     return _VALIDATOR
+
+
+_DECLARED_ENCODING = re.compile(r"""^(<\?xml\s[^>]*?\bencoding\s*=\s*)(["'])([^"']*)\2""")
+
+
+def xml_text(xml: str | bytes) -> str:
+    """The BPMN file as text: bytes are decoded by the encoding the file itself declares (its
+    byte-order mark, else its XML declaration, else UTF-8 as XML says), and the declaration is
+    rewritten to say UTF-8, so the stored text parses the same wherever it is encoded again
+    (the database, `GET .../xml`, a test case file). A str (JSON's {"xml": ...}) is already
+    decoded, so a declared encoding in it says nothing and is rewritten the same way."""
+    if isinstance(xml, bytes):
+        encoding = load_xml(xml).getroottree().docinfo.encoding or "utf-8"
+        try:
+            text = xml.decode(encoding)
+        except (LookupError, UnicodeDecodeError) as err:
+            raise InvalidProcess(f"the BPMN file is not valid {encoding}: {err}") from err
+    else:
+        text = xml
+    text = text.removeprefix("\ufeff")
+    declared = _DECLARED_ENCODING.match(text)
+    if declared and declared.group(3).lower().replace("_", "-") not in ("utf-8", "utf8"):
+        text = f"{declared.group(1)}{declared.group(2)}UTF-8{declared.group(2)}" + text[declared.end():]
+    return text
 
 
 def load_xml(xml: str | bytes) -> etree._Element:

@@ -31,7 +31,7 @@ from sqlalchemy import insert, select
 from crm.events import Cause
 from dsl import compile_expression, compile_template
 from engine.actions import ActionContext, ActionInputError
-from engine.bpmn import check_texts, parse_process, task_form
+from engine.bpmn import check_texts, parse_process, task_form, xml_text
 from engine.errors import InvalidProcess, InvalidState, NotFound, StartRefused, StepBudgetExceeded
 from engine.models import (
     HistoryEntry,
@@ -125,11 +125,11 @@ class Runtime:
 
     def deploy(self, xml: str | bytes) -> ProcessVersion:
         """A new immutable version of the process in `xml`; the same text twice gives one version."""
-        parsed, root = parse_process(xml)
+        text = xml_text(xml)  # bytes in the encoding the file declares
+        parsed, root = parse_process(text)
         problems = check_texts(root, self.engine.actions.knows)
         if problems:
             raise InvalidProcess(f"{len(problems)} problem(s) in the diagram", problems)
-        text = xml.decode("utf-8") if isinstance(xml, bytes) else xml
         checksum = hashlib.sha256(text.encode("utf-8")).hexdigest()
         latest = self.latest_version(parsed.key, required=False)
         if latest is not None and latest.checksum == checksum:

@@ -10,10 +10,10 @@ from typing import Any
 
 from flask import request
 from flask_smorest import Blueprint
-from marshmallow import ValidationError
 
 from api.auth import current_user, requires
 from api.context import engine, request_cause, unit_of_work
+from api.request_text import decoded_text
 from api.schemas.automation import (
     ApplyQuerySchema,
     AutomationSchema,
@@ -87,7 +87,4 @@ def _shown(scope: str, row: Any) -> dict[str, Any]:
 def _text_of_request() -> str:
     if request.is_json:
         return AutomationTextSchema().load(request.get_json(silent=True))["text"]
-    try:
-        return request.get_data(cache=False).decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise ValidationError({"text": [f"the body is not UTF-8 text: {err.reason}"]}) from err
+    return decoded_text(request.get_data(cache=False), request.mimetype_params.get("charset", "utf-8"))

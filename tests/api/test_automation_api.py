@@ -117,7 +117,7 @@ def test_bad_query_values_and_unknown_references_are_told_apart(client):
 
 def test_a_robots_body_that_is_not_text_is_refused(client):
     refused = client.put("/api/v1/robots/main", data=b"\xff\xfe\x00", content_type="text/plain")
-    assert refused.status_code == 422 and "text" in refused.json["details"]
+    assert refused.status_code == 422 and refused.json["code"] == "invalid_text" and "body" in refused.json["details"]
 
 
 def test_malformed_json_is_400_and_an_oversized_body_413_both_as_json(client):

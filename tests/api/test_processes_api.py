@@ -124,3 +124,23 @@ def test_a_process_that_calls_itself_answers_201_in_incident_and_the_next_writer
     assert other.status_code == 201
     moved = client.post("/api/v1/deals", json={"title": "Next writer", "pipeline": "main"})
     assert moved.status_code == 201
+
+
+@pytest.mark.parametrize("encoding", ["ISO-8859-1", "UTF-16"])
+def test_a_bpmn_file_in_another_encoding_deploys_and_reads_back(client, encoding):
+    xml = (Bpmn("livraison", name="Livraison à domicile").start().end().chain("start", "end").xml()
+           .replace('encoding="UTF-8"', f'encoding="{encoding}"').encode(encoding))
+    deployed = client.post("/api/v1/processes", data=xml, content_type="application/xml")
+    assert deployed.status_code == 201, deployed.json
+    assert deployed.json["name"] == "Livraison à domicile"
+    back = client.get("/api/v1/processes/livraison/xml")
+    assert back.status_code == 200 and "Livraison à domicile" in back.get_data(as_text=True)
+    assert 'encoding="UTF-8"' in back.get_data(as_text=True)
+
+
+def test_a_process_waiting_for_a_message_without_a_name_starts(client, engine):
+    xml = (Bpmn("nameless").start().message_catch("wait", "paid").end().chain("start", "wait", "end").xml()
+           .replace('<bpmn:message id="msg_paid" name="paid"/>', '<bpmn:message id="msg_paid"/>'))
+    assert client.post("/api/v1/processes", data=xml, content_type="application/xml").status_code == 201
+    started = client.post("/api/v1/processes/nameless/start", json={"deal_id": make_deal(engine), "params": {}})
+    assert started.status_code == 201, started.json

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from api.cli import main as dealflow
 from api.wiring import SHIPPED_AUTOMATION, save_shipped_automation
 from tests.support.auth import token_for
+from tests.support.bpmn import Bpmn
 from tests.support.world import make_deal
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
@@ -239,3 +240,21 @@ def test_a_run_belongs_to_its_maker_and_the_administrators(app, client_as, engin
     assert socket.emit("subscribe", {"room": f"test-run:{admins_run}"}, callback=True) == {"ok": False}
     assert socket.emit("subscribe", {"room": f"test-run:{designers_run}"}, callback=True)["ok"] is True
     assert client_as("admin").get(f"/api/v1/test-runs/{admins_run}").json["now"]  # untouched by the refusals
+
+
+def test_a_process_waiting_for_a_message_without_a_name_runs_on_the_test_bench(client, world):
+    """The message is known by its id, here the event type a modeler would give it."""
+    xml = (Bpmn("nameless").start().message_catch("wait", "bank.decision").end().chain("start", "wait", "end").xml()
+           .replace('<bpmn:message id="msg_bank_decision" name="bank.decision"/>', '<bpmn:message id="bank.decision"/>')
+           .replace('messageRef="msg_bank_decision"', 'messageRef="bank.decision"'))
+    assert client.post("/api/v1/processes", data=xml, content_type="application/xml").status_code == 201
+    created = client.post("/api/v1/test-runs", json={"kind": "process", "process": "nameless", "params": {},
+                                                     "deal_id": make_deal(world)})
+    assert created.status_code == 201, created.json
+    assert created.json["instance"]["active_elements"] == ["wait"]
+    run_id = created.json["id"]
+    decision = {"type": "bank.decision", "payload": {"approved": True}}
+    sent = client.post(f"/api/v1/test-runs/{run_id}/events", json=decision)
+    assert sent.status_code == 200, sent.json
+    assert sent.json["event"]["resumed"] == [created.json["instance"]["id"]]
+    assert client.get(f"/api/v1/test-runs/{run_id}").json["instance"]["status"] == "completed"

@@ -195,3 +195,20 @@ def test_deliveries_are_counted_per_driver_in_the_period_they_were_completed(wor
     assert counts == [("driver1", 2), ("manager.north1", 1)]
     two_days = [(user.login, n) for user, n in world.delivery_counts(start, start + timedelta(days=2))]
     assert two_days == [("driver1", 3), ("manager.north1", 1)]
+
+
+def test_a_title_longer_than_the_column_is_shortened_with_an_ellipsis_not_refused(world, deal):
+    """Titles are rendered from templates ("Deliver {deal.title} to ..."): the task must still exist."""
+    task = world.create_task(title="Deliver " + "x" * 400, deal=deal, group="logistics", cause=ROBOT)
+    world.session.commit()
+    world.session.expire_all()
+    assert len(task.title) == 300 and task.title.startswith("Deliver xxx") and task.title.endswith("x…")
+    long_deal = world.create_deal(title="y" * 301, responsible="manager.north1", cause=MANAGER_CAUSE)
+    lead = world.create_lead(title="z" * 500, cause=MANAGER_CAUSE)
+    world.session.commit()
+    assert long_deal.title == "y" * 299 + "…" and lead.title == "z" * 299 + "…"
+
+
+def test_a_title_that_fits_is_kept_as_it_is(world, deal):
+    task = world.create_task(title="t" * 300, deal=deal, cause=ROBOT)
+    assert task.title == "t" * 300

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from engine.bpmn import parse_process
 from engine.errors import InvalidProcess
 from engine.models import ProcessVersion
 from tests.support.bpmn import Bpmn
@@ -95,3 +96,16 @@ def test_an_element_named_like_the_action_it_calls_is_refused_with_a_reason(engi
     assert refused.value.details == [
         {"element": "notify", "message": "rename element 'notify': it is also the name of an action"}
     ]
+
+
+@pytest.mark.parametrize("encoding", ["ISO-8859-1", "UTF-16", "windows-1251", "UTF-8"])
+def test_a_file_is_read_in_the_encoding_it_declares(engine, encoding):
+    """Modelers save in the encoding of the machine; the file says which in its declaration."""
+    name = "Доставка" if encoding == "windows-1251" else "Livraison à domicile"
+    text = simple().replace('name="simple"', f'name="{name}"', 1).replace('encoding="UTF-8"', f'encoding="{encoding}"')
+    version = engine.deploy(text.encode(encoding))
+    assert version.name == name
+    assert f'encoding="{encoding}"' not in version.xml or encoding == "UTF-8"
+    # the stored text is whole and says what it is once encoded as UTF-8 again
+    assert parse_process(version.xml.encode("utf-8"))[0].name == name
+    assert engine.deploy(text.encode(encoding)).id == version.id

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from crm.models import Deal
+from engine.errors import InvalidProcess
 from engine.models import Job, MessageWait
 from engine.virtual_time import advance
 from tests.support.bpmn import Bpmn
@@ -185,3 +187,26 @@ def test_every_move_of_a_process_task_to_a_column_is_a_message_to_its_instance(e
         assert tasks_of(rt, deal_id)[0].status == "open"
         rt.crm.complete_task(tasks_of(rt, deal_id)[0], cause=TEST_CAUSE)
     assert status(engine, instance.id) == "completed"
+
+
+def test_a_message_without_a_name_is_known_by_its_id(engine):
+    """`name` is optional on bpmn:message and modelers leave it out; BPMN identifies a message
+    by its id, so the instance waits for, and is resumed by, the id."""
+    xml = (Bpmn("nameless").start().message_catch("wait", "paid").end().chain("start", "wait", "end").xml()
+           .replace('<bpmn:message id="msg_paid" name="paid"/>', '<bpmn:message id="msg_paid"/>'))
+    version = engine.deploy(xml)
+    assert version.messages == ["msg_paid"]
+    deal_id = make_deal(engine)
+    instance = engine.start("nameless", deal_id)
+    with engine.unit() as rt:
+        assert [w.message for w in rt.session.scalars(select(MessageWait))] == ["msg_paid"]
+    assert engine.send_message(deal_id, "msg_paid", {}) == [instance.id]
+    assert status(engine, instance.id) == "completed"
+
+
+def test_a_message_event_with_neither_a_message_nor_a_name_is_refused_at_deploy(engine):
+    xml = (Bpmn("anonymous").start().message_catch("wait", "paid").end().chain("start", "wait", "end").xml()
+           .replace(' messageRef="msg_paid"', "").replace('id="wait" name="wait"', 'id="wait"'))
+    with pytest.raises(InvalidProcess) as refused:
+        engine.deploy(xml)
+    assert refused.value.details[0]["element"] == "wait"

@@ -226,3 +226,19 @@ def test_s3_entering_delivery_starts_courier_delivery_and_the_driver_closing_the
         task = rt.session.scalars(select(Task).where(Task.deal_id == deal_id, Task.group == "logistics")).one()
         rt.crm.complete_task(task, cause=STORE)
     assert where(engine, deal_id) == "main.delivery_check"
+
+
+def test_s3_a_deal_with_a_title_as_long_as_allowed_still_gets_its_delivery_task(engine):
+    """The template "Deliver {deal.title} to {deal.delivery_address}" outgrows the task title."""
+    title = "Washer " + "w" * 293
+    deal_id = make_deal(engine, stage="main.shipped", title=title,
+                        fields={"delivery_address": "Lenina 5", "amount_to_collect": 1000})
+    with engine.unit() as rt:
+        rt.crm.move_deal(rt.crm.deal(deal_id), "main.delivery", cause=STORE)
+    with engine.unit() as rt:
+        instance = rt.session.scalars(select(ProcessInstance).where(ProcessInstance.deal_id == deal_id)).one()
+        assert instance.status == "running"
+        task = rt.session.scalars(select(Task).where(Task.deal_id == deal_id, Task.group == "logistics")).one()
+        assert len(task.title) == 300 and task.title.startswith(f"Deliver {title[:50]}") and task.title.endswith("…")
+        rt.crm.complete_task(task, cause=STORE)
+    assert where(engine, deal_id) == "main.delivery_check"
