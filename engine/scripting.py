@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
 from crm.clock import Clock
 from dsl import DslError, Record, compile_expression, compile_script
+from engine.failures import describe_seen
 
 ServiceCaller = Callable[[Any, str, dict[str, Any]], Any]
 EnvFactory = Callable[[Any], dict[str, Any]]
@@ -55,6 +56,32 @@ def _record_summary(record: Record) -> dict[str, Any]:
     return summary
 
 
+class ExpressionFailed(Exception):
+    """A process expression or script that could not be evaluated, with the values it saw, so
+    an incident reads "the expression `deal.down_payment * 2` failed: cannot multiply null by
+    number; deal.down_payment is empty" rather than a bare evaluator message."""
+
+    def __init__(self, text: str, error: DslError, seen: Mapping[str, Any]) -> None:
+        self.text, self.error, self.seen = text, error, dict(seen)
+        described = describe_seen(self.seen)
+        super().__init__(f"the expression `{text}` failed: {error}" + (f"; {described}" if described else ""))
+
+
+def _seen(text: str, env: Mapping[str, Any], now: datetime, *, script: bool = False) -> dict[str, Any]:
+    """The values of the paths `text` reads (unreadable ones as "<why>")."""
+    try:
+        paths = (compile_script(text) if script else compile_expression(text)).paths
+    except (DslError, AttributeError):
+        return {}
+    seen: dict[str, Any] = {}
+    for path in sorted(paths):
+        try:
+            seen[path] = to_json_safe(compile_expression(path).evaluate(env, now))
+        except DslError as err:
+            seen[path] = f"<{err.message}>"
+    return seen
+
+
 class DslScriptEngine(PythonScriptEngine):
     """Evaluates process text with the dsl; calls actions for service tasks."""
 
@@ -74,16 +101,22 @@ class DslScriptEngine(PythonScriptEngine):
         return self._env(task)
 
     def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
+        env, now = self._env(task), self.clock.now()
         try:
-            return compile_expression(expression).evaluate(self._env(task), self.clock.now())
+            return compile_expression(expression).evaluate(env, now)
         except DslError as err:
-            raise WorkflowTaskException(f"Expression {expression!r}: {err}", task=task, exception=err) from err
+            failed = ExpressionFailed(expression, err, _seen(expression, env, now))
+            failed.__cause__ = err
+            raise WorkflowTaskException(f"Expression {expression!r}: {err}", task=task, exception=failed) from failed
 
     def execute(self, task: Any, script: str, external_context: Any = None) -> bool:
+        env, now = self._env(task), self.clock.now()
         try:
-            compile_script(script).run(self._env(task), task.data, self.clock.now())
+            compile_script(script).run(env, task.data, now)
         except DslError as err:
-            raise WorkflowTaskException(f"Script error: {err}", task=task, exception=err) from err
+            failed = ExpressionFailed(script, err, _seen(script, env, now, script=True))
+            failed.__cause__ = err
+            raise WorkflowTaskException(f"Script error: {err}", task=task, exception=failed) from failed
         return True
 
     def call_service(self, task: Any, **kwargs: Any) -> str:

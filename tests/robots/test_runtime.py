@@ -297,3 +297,20 @@ def test_a_chain_waiting_for_an_event_stops_at_its_timeout(engine, clock):
     reasons = [r for k, o, r in log_of(engine, deal_id) if k == "thank"]
     assert reasons[0].startswith("waiting for order.paid until")
     assert reasons[-1] == "gave up waiting for order.paid; the chain stops here"
+
+
+def test_a_dsl_error_on_an_empty_field_fails_the_robot_once_naming_what_it_saw(engine, clock):
+    save(engine, "main", '''pipeline main "Sales"
+
+stage in_processing:
+  robot "collect":
+    set_field("amount_to_collect", deal.down_payment * 2)
+''')
+    deal_id = make_deal(engine)  # no down payment
+    move(engine, deal_id, "in_processing")
+    advance(engine, clock, timedelta(hours=1))
+    [reason] = [reason for key, outcome, reason in log_of(engine, deal_id) if key == "collect" and outcome == "failed"]
+    assert "cannot multiply null by number" in reason and "deal.down_payment is empty" in reason
+    assert reason.endswith("not retried")
+    with engine.unit() as rt:
+        assert rt.session.scalars(select(Job).where(Job.deal_id == deal_id, Job.status == "pending")).all() == []
