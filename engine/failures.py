@@ -129,13 +129,11 @@ def _kind_of(error: BaseException) -> Kind | None:
         return "deterministic"
     if isinstance(error, urllib.error.HTTPError):
         return "transient" if error.code >= 500 or error.code == 429 else "deterministic"
-    status = getattr(getattr(error, "response", None), "status_code", None)  # httpx.HTTPStatusError
+    status = getattr(getattr(error, "response", None), "status_code", None)  # a client error carrying its answer
     if isinstance(status, int):
         return "transient" if status >= 500 or status == 429 else "deterministic"
     if isinstance(error, socket.timeout | TimeoutError | ConnectionError | urllib.error.URLError):
         return "transient"
-    if type(error).__module__.startswith("httpx") and type(error).__name__.endswith(("Timeout", "Error")):
-        return "transient"  # httpx's TimeoutException, NetworkError, ... (status errors are handled above)
     if isinstance(error, ValueError | TypeError | LookupError | ArithmeticError):
         return "deterministic"  # the same value fails the same way next time
     return None
