@@ -115,8 +115,9 @@ def accept_event(
     store included), an unknown type, or a deal or task id that does not exist, and
     `DealNotYet` for a payment or cancellation of an order that has no deal yet; nothing is
     written then. A transient database error anywhere (engine.failures) is raised too, so the
-    caller rolls the whole event back: it is never stored as processed without being applied. `automation` finds the
-    automation file of a scope (tests and the designer's test bench hand in their own).
+    caller rolls the whole event back: it is never stored as processed without being applied.
+    `automation` finds the automation file of a scope (tests and the designer's test bench
+    hand in their own).
     """
     crm = runtime.crm
     data = validate_payload(type, payload)
@@ -151,34 +152,35 @@ def accept_event(
 
 def replay_event(runtime: Any, event_id: int, *, cause: Cause,
                  automation: AutomationLookup = automation_for) -> EventResult:
-    """Apply a stored event again after the rule that failed on it was fixed.
+    """Run the rules that failed on a stored event again, after the rule was fixed.
 
-    Only an event with a failed rule can be replayed: its failed rule wrote nothing (its
-    savepoint rolled back), so running the rules again cannot double anything; replaying an
-    event whose rules all ran would apply it twice, and is refused with `NotReplayable`. The
-    rules are those in force now; the previous outcome is kept under `outcome.replaced`, so
-    the event row shows what each attempt did. Runs in the caller's transaction, like
-    `accept_event`, and a transient database error is raised the same way.
+    Only the failed part is run again: the rules of each deal (or the global rules) whose
+    evaluation failed, with the rules in force now. A failed rule wrote nothing (its savepoint
+    rolled back), so this cannot double anything; what the event did besides — other deals'
+    rules that ran, processes it started, messages it delivered — is not repeated. An event
+    none of whose rules failed is refused with `NotReplayable` (it would be applied twice).
+    The earlier outcome is kept under `outcome.replaced`. Runs in the caller's transaction,
+    like `accept_event`, and a transient database error is raised the same way.
     """
     session = runtime.session
     row = session.scalars(select(Event).where(Event.id == event_id).with_for_update()).first()
     if row is None:
         raise EventNotFound(f"no event {event_id}")
     previous = dict(row.outcome or {})
-    failed = [e["rule"] for e in previous.get("evaluations", []) if e.get("outcome") == "failed"]
+    evaluations = list(previous.get("evaluations", []))
+    failed = {e.get("deal_id") for e in evaluations if e.get("outcome") == "failed"}
     if not failed:
         raise NotReplayable(f"event {event_id} has no failed rule; replaying it would apply it twice")
     data = validate_payload(row.type, row.payload)
-    resolution = resolve_deals(runtime.crm, row.type, data)
-    for deal in sorted(resolution.deals, key=lambda d: d.id):
-        runtime.crm.deal(deal.id, for_update=True)
-    result = EventResult(event_id=row.id, type=row.type, source=row.source,
-                         deal_ids=[d.id for d in resolution.deals], note=resolution.note)
-    if resolution.note is None:
-        _apply(runtime, row.type, row.source, data, resolution.deals, cause, result, automation)
-        result.created_deal_ids = _created_deals(result.evaluations)
+    result = EventResult.of(row, duplicate=False)
+    result.evaluations = [e for e in evaluations if e.get("deal_id") not in failed]
+    for deal_id in sorted(failed, key=lambda d: (d is not None, d or 0)):
+        deal = runtime.crm.deal(deal_id, for_update=True) if deal_id is not None else None
+        file = automation(session, deal.pipeline.code if deal is not None else GLOBAL_SCOPE)
+        result.evaluations += [e.as_dict() for e in apply_triggers(runtime, deal, row.type, data, file, cause,
+                                                                   source=row.source)]
+    result.created_deal_ids = sorted({*result.created_deal_ids, *_created_deals(result.evaluations)})
     replaced = [*previous.pop("replaced", []), {**previous, "processed_at": jsonable(row.processed_at)}]
-    row.deal_id = result.deal_ids[0] if result.deal_ids else row.deal_id
     row.processed_at = runtime.clock.now()
     row.outcome = {**result.outcome(), "replaced": replaced}
     session.flush()

@@ -117,3 +117,22 @@ def test_a_failed_rule_is_recorded_and_the_event_is_replayed_once_the_rule_is_fi
     with pytest.raises(NotReplayable), engine.unit() as rt:  # it ran: a second replay would notify twice
         replay_event(rt, result.event_id, cause=STORE, automation=files)
     assert count(engine, Notification) == 1
+
+
+def test_a_replay_runs_only_the_failed_rules_not_the_processes_the_event_already_started(engine, files):
+    from engine.models import ProcessInstance
+    from tests.triggers.test_processes import paid_process
+
+    deal_id = make_deal(engine, stage="main.in_processing", fields={"order_id": "A-2001"})
+    engine.deploy(paid_process())
+    files.add(automation("main", when("paid", "order.paid", actions=[act("notify", text='"Paid " + deal.nothing')])))
+    result = send(engine, files, "order.paid", {"order_id": "A-2001", "amount": "100"}, key="pay-2")
+    assert len(result.started) == 1 and result.evaluations[0]["outcome"] == "failed"
+
+    files.add(automation("main", when("paid", "order.paid", actions=[act("notify", text='"Rule fixed"')])))
+    with engine.unit() as rt:
+        replayed = replay_event(rt, result.event_id, cause=STORE, automation=files)
+    assert replayed.matched_rules == ["paid"] and replayed.started == result.started
+    with engine.unit() as rt:
+        assert rt.session.scalar(select(func.count()).select_from(ProcessInstance)) == 1
+        assert notes_of(rt, deal_id) == ["Paid 100", "Rule fixed"]
