@@ -211,6 +211,30 @@ def automation_save(file: Path, apply_to_existing: bool) -> None:
 
 
 @main.group()
+def events() -> None:
+    """Stored outside events."""
+
+
+@events.command("replay")
+@click.argument("event_id", type=int)
+def events_replay(event_id: int) -> None:
+    """Apply event EVENT_ID again, once the rule that failed on it is fixed (as POST /events/ID/replay)."""
+    from crm.errors import CrmError
+    from crm.events import Cause
+    from triggers.intake import replay_event
+
+    engine = _engine(_settings())
+    try:
+        result = engine.retrying(lambda rt: replay_event(rt, event_id, cause=Cause("user", None, "dealflow cli")))
+    except CrmError as refused:
+        click.echo(f"event {event_id}: {refused}", err=True)
+        sys.exit(1)
+    for evaluation in result.evaluations:
+        click.echo(f"{evaluation['rule']}: {evaluation['outcome']} ({evaluation['reason']})")
+    click.echo(f"event {event_id} replayed")
+
+
+@main.group()
 def users() -> None:
     """People who sign in."""
 

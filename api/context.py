@@ -38,3 +38,16 @@ def unit_of_work(view: Callable[..., Any]) -> Callable[..., Any]:
             return view(*args, rt=rt, **kwargs)
 
     return wrapper
+
+
+def retrying_unit_of_work(view: Callable[..., Any]) -> Callable[..., Any]:
+    """`unit_of_work`, run again in a fresh transaction when it loses a race to another writer
+    (engine.failures.lost_race: a deadlock, a serialization failure, the second deal of one
+    order), so the loser sees the winner's work instead of failing. For views that are safe
+    to repeat: the body is parsed once, everything they wrote rolled back with the loser."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return engine().retrying(lambda rt: view(*args, rt=rt, **kwargs))
+
+    return wrapper

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, current_app, jsonify
 from marshmallow import ValidationError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -15,10 +15,13 @@ from crm.errors import Conflict, CrmError, InvalidInput
 from crm.errors import NotFound as CrmNotFound
 from engine.errors import EngineError, InvalidProcess, InvalidState, StartRefused
 from engine.errors import NotFound as EngineNotFound
+from engine.failures import is_database_transient
 from robots.sources import InvalidAutomation
 
-#: How long a caller should wait after a lost database connection; pools reconnect at once.
-RETRY_AFTER_SECONDS = 1
+#: How long a caller should wait after a lost database connection (the pool reconnects at once)
+#: and after a busy one (a deadlock or lock timeout clears when the other writer is done).
+RETRY_AFTER_LOST_SECONDS = 1
+RETRY_AFTER_BUSY_SECONDS = 5
 
 
 def _body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -51,29 +54,33 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CrmError)
     def crm_error(err: CrmError) -> Any:
         status = _status(err, {CrmNotFound: 404, InvalidInput: 422, Conflict: 409})
-        return jsonify(_body(err.code, str(err), getattr(err, "fields", None) or None)), status
+        retry_after = getattr(err, "retry_after", None)  # "too early, send it again later" (triggers.errors)
+        headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else {}
+        return jsonify(_body(err.code, str(err), getattr(err, "fields", None) or None)), status, headers
 
     @app.errorhandler(StaleDataError)
     def stale(err: StaleDataError) -> Any:
         return jsonify(_body("conflict", "someone else changed this first; reload and try again")), 409
 
-    @app.errorhandler(OperationalError)
-    def busy(err: OperationalError) -> Any:
+    @app.errorhandler(DBAPIError)
+    def busy(err: DBAPIError) -> Any:
         # SQLite refuses a write from an outdated snapshot with "database is locked".
         if "database is locked" in str(err.orig):
             return jsonify(_body("conflict", "someone else is changing this; try again")), 409
-        return database_error(err)
-
-    @app.errorhandler(DBAPIError)
-    def database_error(err: DBAPIError) -> Any:
         # A connection that died under the request (a restart, a failover, pg_terminate_backend):
         # the transaction rolled back with it and the pool has dropped it, so the same request
-        # sent again meets a fresh connection (pre-ping checks the idle ones). Anything else
-        # the driver raises is a bug and stays a 500.
+        # sent again meets a fresh connection (pre-ping checks the idle ones).
         if err.connection_invalidated:
             body = _body("database_unavailable", "the database connection was lost and the pool has replaced it; "
                          "try again")
-            return jsonify(body), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            return jsonify(body), 503, {"Retry-After": str(RETRY_AFTER_LOST_SECONDS)}
+        # A deadlock, a lock or statement timeout (engine.failures): the transaction was rolled
+        # back whole, nothing was stored, and the same request with the same idempotency key may
+        # be sent again. 503 says so to a store's retry logic. Anything else is a bug: a 500.
+        if is_database_transient(err):
+            return (jsonify(_body("temporarily_unavailable",
+                                  "the database was busy and nothing was stored; send the request again")),
+                    503, {"Retry-After": str(RETRY_AFTER_BUSY_SECONDS)})
         raise err
 
     @app.errorhandler(InvalidAutomation)

@@ -179,7 +179,14 @@ class Lead(Base):
 
 class Deal(Base):
     __tablename__ = "deals"
-    __table_args__ = (Index("ix_deals_pipeline_id_stage_id", "pipeline_id", "stage_id"),)
+    __table_args__ = (
+        Index("ix_deals_pipeline_id_stage_id", "pipeline_id", "stage_id"),
+        # One outside order is one deal, whatever idempotency keys its events carried: the
+        # database refuses the second deal of the same (source, order number), so two workers
+        # making it at the same moment cannot both win (NULLs — deals not made from an order —
+        # never collide).
+        UniqueConstraint("order_source", "order_number", name="uq_deals_order_source_number"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -198,6 +205,9 @@ class Deal(Base):
     updated_at: Mapped[datetime]
     stage_entered_at: Mapped[datetime]
     is_sandbox: Mapped[bool] = mapped_column(default=False)
+    # The outside order this deal was made from: who sent it (the event's source) and its number.
+    order_source: Mapped[str | None] = mapped_column(String(64))
+    order_number: Mapped[str | None] = mapped_column(String(100))
     # Optimistic locking: a writer holding a stale copy gets StaleDataError, not a lost update.
     version: Mapped[int] = mapped_column(default=1)
 

@@ -115,8 +115,12 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
         products: Sequence[Mapping[str, Any]] = (),
         fields: Mapping[str, Any] | None = None,
         is_sandbox: bool = False,
+        order: tuple[str, str] | None = None,
         cause: Cause,
     ) -> Deal:
+        """A new deal; `order` is the (source, order number) of the outside order it is made
+        from: a second deal of the same order is refused by the database's UNIQUE key with an
+        IntegrityError at the flush here, before anything else of the deal is written."""
         errors: dict[str, str] = {}
         target = resolve_or_error(errors, "pipeline", lambda: self._pipeline_of(pipeline))
         target_stage = None
@@ -146,6 +150,8 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
             stage_entered_at=now,
             is_sandbox=is_sandbox,
             fields={},
+            order_source=order[0] if order is not None else None,
+            order_number=order[1] if order is not None else None,
         )
         for key, value in parsed_core.items():
             self._apply_core(deal, key, value)

@@ -17,15 +17,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from crm.clock import Clock
 from crm.db import Database
 from crm.events import Cause, DealFieldsChanged, Listeners, TaskCompleted, TaskMoved
 from crm.service import Crm
 from engine.actions import ActionRunner
+from engine.failures import classify, lost_race
 from engine.jobs import DEFAULT_LEASE, HeldClaims, claim_due_jobs, new_worker_id, release, renew, take_claimed
 from engine.models import Incident, Job, ProcessInstance, ProcessVersion, VersionSummary
 from engine.runtime import Runtime
@@ -43,21 +42,8 @@ T = TypeVar("T")
 DEFAULT_STEP_BUDGET = 1000
 DEFAULT_STEP_SECONDS = 5.0
 
-#: PostgreSQL's "try again" errors: serialization failure and deadlock detected.
-RETRYABLE_SQLSTATES = ("40001", "40P01")
-
-
-def is_conflict(err: BaseException) -> bool:
-    """True for a write that lost a race and may simply be run again on fresh data: a stale
-    version column (another writer advanced the deal or instance first), a deadlock or
-    serialization failure on PostgreSQL, a busy database on SQLite."""
-    if isinstance(err, StaleDataError):
-        return True
-    if isinstance(err, DBAPIError):
-        if getattr(err.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
-            return True
-        return "database is locked" in str(err.orig)
-    return False
+#: A write that lost a race and may simply be run again on fresh data (engine.failures).
+is_conflict = lost_race
 
 
 class Engine:
@@ -232,7 +218,8 @@ class Engine:
             job.claimed_by, job.claimed_until = None, None
             job.last_error = f"{type(err).__name__}: {err}"
             now = self.clock.now()
-            if job.attempts < self.max_attempts:
+            # A deterministic failure (engine.failures) fails the same way next time: no retry.
+            if job.attempts < self.max_attempts and classify(err) != "deterministic":
                 job.due_at = now + self.retry_backoff * (2 ** (job.attempts - 1))
                 return
             job.status, job.finished_at = "failed", now

@@ -33,6 +33,7 @@ from dsl import compile_expression, compile_template
 from engine.actions import ActionContext, ActionInputError
 from engine.bpmn import check_texts, parse_process, task_form, xml_text
 from engine.errors import InvalidProcess, InvalidState, NotFound, StartRefused, StepBudgetExceeded
+from engine.failures import causes, classify, is_database_transient
 from engine.models import (
     HistoryEntry,
     Incident,
@@ -43,7 +44,7 @@ from engine.models import (
     VersionSummary,
 )
 from engine.parameters import coerce_parameters
-from engine.scripting import UNBOUND, DslScriptEngine, to_json_safe
+from engine.scripting import UNBOUND, DslScriptEngine, ExpressionFailed, to_json_safe
 from engine.timers import CycleTimer, DateTimer, event_definitions, spec_event_definitions, waiting_timer
 
 if TYPE_CHECKING:
@@ -458,6 +459,8 @@ class Runtime:
         except (InvalidState, NotFound):  # StepBudgetExceeded among them: it undoes the step
             raise
         except Exception as err:
+            if is_database_transient(err):  # the transaction is gone or doomed: roll it all back, retry it whole
+                raise
             failed = next(iter(all_tasks(workflow, state=TaskState.ERROR)), None)
             raise StepFailed(failed, err, self._current) from err
 
@@ -526,13 +529,21 @@ class Runtime:
         error = _root_error(failure.error)
         element = failure.at.task_spec.bpmn_id if failure.at is not None else None
         message = f"{type(error).__name__}: {error}" if not isinstance(error, ActionInputError) else str(error)
+        failed_expression = next((e for e in causes(failure.error) if isinstance(e, ExpressionFailed)), None)
+        if failed_expression is not None:  # name the expression and the values it saw
+            message = str(failed_expression)
+        if failure.at is not None:  # the incident names its element, as a person reads the diagram
+            label = element_label(failure.at)
+            message = f"{label if label == element else f'{label} ({element})'}: {message}"
         previous = self.session.scalars(
             select(Job).where(
                 Job.instance_id == instance.id, Job.kind == "retry", Job.task_id == (str(task.id) if task else None)
             ).order_by(Job.id.desc()).limit(1)
         ).first()
         attempts = (previous.attempts if previous is not None else 0) + 1
-        retryable = task is not None and not isinstance(error, ActionInputError)
+        # Deterministic failures (a dsl error on an empty field, refused input or address, a 4xx)
+        # fail the same way every time: an incident at once instead of retries that hide them.
+        retryable = task is not None and classify(failure.error) != "deterministic"
         at = failure.at
         name, etype = (element_label(at), type(at.task_spec).__name__) if at is not None else (None, None)
         self._history(instance, element or "process", name, etype, "error", {"message": message, "attempt": attempts})

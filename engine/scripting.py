@@ -21,6 +21,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 
 from crm.clock import Clock
 from dsl import DslError, DslEvalError, Record, compile_expression, compile_script
+from engine.failures import describe_seen
 
 ServiceCaller = Callable[[Any, str, dict[str, Any]], Any]
 
@@ -54,6 +55,32 @@ def _record_summary(record: Record) -> dict[str, Any]:
         except KeyError:
             continue
     return summary
+
+
+class ExpressionFailed(Exception):
+    """A process expression or script that could not be evaluated, with the values it saw, so
+    an incident reads "the expression `deal.down_payment * 2` failed: cannot multiply null by
+    number; deal.down_payment is empty" rather than a bare evaluator message."""
+
+    def __init__(self, text: str, error: DslError, seen: Mapping[str, Any]) -> None:
+        self.text, self.error, self.seen = text, error, dict(seen)
+        described = describe_seen(self.seen)
+        super().__init__(f"the expression `{text}` failed: {error}" + (f"; {described}" if described else ""))
+
+
+def _seen(text: str, env: Mapping[str, Any], now: datetime, *, script: bool = False) -> dict[str, Any]:
+    """The values of the paths `text` reads (unreadable ones as "<why>")."""
+    try:
+        paths = (compile_script(text) if script else compile_expression(text)).paths
+    except (DslError, AttributeError):
+        return {}
+    seen: dict[str, Any] = {}
+    for path in sorted(paths):
+        try:
+            seen[path] = to_json_safe(compile_expression(path).evaluate(env, now))
+        except DslError as err:
+            seen[path] = f"<{err.message}>"
+    return seen
 
 
 class DslEnvironment:
@@ -137,7 +164,8 @@ class DslScriptEngine(PythonScriptEngine):
         try:
             value = self.environment.evaluate(expression, task.data, external_context)
         except DslError as err:
-            raise WorkflowTaskException(f"Expression {expression!r}: {err}", task=task, exception=err) from err
+            failed = self._failed(task, f"Expression {expression!r}: {err}", expression, err, external_context)
+            raise failed from failed.exception
         self._check_cardinality(task, expression, value)
         return value
 
@@ -156,7 +184,16 @@ class DslScriptEngine(PythonScriptEngine):
         try:
             return self.environment.execute(script, task.data, external_context)
         except DslError as err:
-            raise WorkflowTaskException(f"Script error: {err}", task=task, exception=err) from err
+            failed = self._failed(task, f"Script error: {err}", script, err, external_context, script=True)
+            raise failed from failed.exception
+
+    def _failed(self, task: Any, message: str, text: str, err: DslError, external_context: Any,
+                *, script: bool = False) -> WorkflowTaskException:
+        """Spiff's error for the task, carrying the values the text saw (engine.failures reads them)."""
+        env = self.environment.variables(task.data, external_context)
+        failed = ExpressionFailed(text, err, _seen(text, env, self.clock.now(), script=script))
+        failed.__cause__ = err
+        return WorkflowTaskException(message, task=task, exception=failed)
 
     def call_service(self, task: Any, **kwargs: Any) -> str:
         operation = kwargs["operation_name"]

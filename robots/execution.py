@@ -24,6 +24,15 @@ def values_seen(condition: Expression, env: Mapping[str, Any], now: Any) -> dict
     return seen
 
 
+def values_seen_of_actions(robot: Any, env: Mapping[str, Any], now: Any) -> dict[str, Any]:
+    """What the argument expressions of a robot's or rule's action lines read, for a failure's log line."""
+    seen: dict[str, Any] = {}
+    for call in getattr(robot, "actions", ()):
+        for arg in call.args:
+            seen.update(values_seen(arg.value, env, now))
+    return seen
+
+
 def bind(actions: Any, call: ActionCall, env: Mapping[str, Any], now: Any) -> dict[str, Any]:
     """Evaluate the arguments of `call` and name the positional ones by the action's signature."""
     positional = [arg.value.evaluate(env, now) for arg in call.args if arg.name is None]

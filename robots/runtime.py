@@ -19,14 +19,14 @@ from crm.clock import as_utc
 from crm.events import Cause, DealCreated, DealFieldsChanged, DealMoved
 from dsl import DslError
 from dsl.automation import AutomationFile, Robot, StageBlock
-from engine.actions import ActionInputError
 from engine.engine import Engine
+from engine.failures import classify, describe_seen, is_database_transient
 from engine.jobs import lock_job
 from engine.models import Job
 from engine.runtime import Runtime
 from robots import log as automation_log
 from robots.calendar import at_time_of_day, company_timezone, next_working_moment
-from robots.execution import bind, run_actions, values_seen
+from robots.execution import bind, run_actions, values_seen, values_seen_of_actions
 from robots.sources import load_automation
 
 logger = logging.getLogger(__name__)
@@ -284,6 +284,8 @@ def fire(rt: Runtime, job: Job) -> None:
             results = run_actions(rt, deal, actions, env, cause)
             waiting = _wait_args(rt, wait, env, now) if wait is not None else None
     except Exception as err:  # an action failed: nothing it wrote stays; retry, then give up
+        if is_database_transient(err):  # the transaction is doomed: the job's retry runs it all again
+            raise
         _failed(rt, deal, job, robot, err, log_args)
         return
     automation_log.record(rt.session, rt.clock, outcome="ran", reason="ran its actions",
@@ -353,11 +355,14 @@ def event_arrived(rt: Runtime, deal_id: int, event_type: str) -> int:
 
 
 def _failed(rt: Runtime, deal: Any, job: Job, robot: Robot, err: Exception, log_args: dict[str, Any]) -> None:
-    """Retry with backoff, unless the action said its input is wrong: that fails the same way
-    every time (a refused address, a missing parameter), so it is logged once, as BPMN does."""
+    """Retry with backoff, unless the failure is deterministic (engine.failures): refused input,
+    a refused address, a dsl error on an empty field fail the same way every time, so they are
+    logged once, with the values the robot saw, as BPMN makes them an incident at once."""
     attempt = int(job.payload.get("attempt", 0)) + 1
-    if isinstance(err, ActionInputError):
-        automation_log.record(rt.session, rt.clock, outcome="failed", reason=f"{err}; not retried", **log_args)
+    if classify(err) == "deterministic":
+        seen = describe_seen(values_seen_of_actions(robot, {"deal": rt.crm.record(deal)}, rt.clock.now()))
+        reason = f"{err}; {seen}; not retried" if seen and isinstance(err, DslError) else f"{err}; not retried"
+        automation_log.record(rt.session, rt.clock, outcome="failed", reason=reason, **log_args)
         return
     message = f"{type(err).__name__}: {err}"
     if attempt < rt.engine.max_attempts:

@@ -39,11 +39,11 @@ from crm.models import Deal
 from engine.errors import StartRefused
 from engine.models import ProcessVersion
 from robots.runtime import event_arrived
-from triggers.errors import InvalidEvent
+from triggers.errors import EventNotFound, InvalidEvent, NotReplayable
 from triggers.models import Event
 from triggers.resolution import resolve_deals
 from triggers.rules import GLOBAL_SCOPE, AutomationLookup, apply_triggers, automation_for
-from triggers.schemas import validate_payload
+from triggers.schemas import unstorable_text, validate_payload
 
 NATURAL_KEYS = {"order.created", "order.paid", "order.cancelled"}
 
@@ -111,15 +111,22 @@ def accept_event(
 ) -> EventResult:
     """Validate, store once and apply one event in the runtime's transaction.
 
-    Raises `InvalidEvent` (listing every bad field) for a bad payload, an unknown type, or a
-    deal or task id that does not exist; nothing is written then. `automation` finds the
-    automation file of a scope (tests and the designer's test bench hand in their own).
+    Raises `InvalidEvent` (listing every bad field) for a bad payload (text no database can
+    store included), an unknown type, or a deal or task id that does not exist, and
+    `DealNotYet` for a payment or cancellation of an order that has no deal yet; nothing is
+    written then. A transient database error anywhere (engine.failures) is raised too, so the
+    caller rolls the whole event back: it is never stored as processed without being applied.
+    `automation` finds the automation file of a scope (tests and the designer's test bench
+    hand in their own).
     """
     crm = runtime.crm
     data = validate_payload(type, payload)
     if not isinstance(source, str) or not source.strip() or len(source) > 64:
         raise InvalidEvent(type, {"source": "is required (up to 64 characters)"})
     key = idempotency_key if idempotency_key is not None else natural_key(type, data)
+    unstorable = unstorable_text({"source": source, "idempotency_key": key})
+    if unstorable:
+        raise InvalidEvent(type, unstorable)
     resolution = resolve_deals(crm, type, data)
     for deal in sorted(resolution.deals, key=lambda d: d.id):  # one order everywhere: no deadlock
         crm.deal(deal.id, for_update=True)
@@ -134,12 +141,49 @@ def accept_event(
     result = EventResult(event_id=row.id, type=type, source=source,
                          deal_ids=[d.id for d in resolution.deals], note=resolution.note)
     if resolution.note is None:
-        _apply(runtime, type, data, resolution.deals, cause, result, automation)
+        _apply(runtime, type, source, data, resolution.deals, cause, result, automation)
         result.created_deal_ids = _created_deals(result.evaluations)
     row.deal_id = result.deal_ids[0] if result.deal_ids else None
     row.processed_at = runtime.clock.now()
     row.outcome = result.outcome()
     runtime.session.flush()
+    return result
+
+
+def replay_event(runtime: Any, event_id: int, *, cause: Cause,
+                 automation: AutomationLookup = automation_for) -> EventResult:
+    """Run the rules that failed on a stored event again, after the rule was fixed.
+
+    Only the failed part is run again: the rules of each deal (or the global rules) whose
+    evaluation failed, with the rules in force now. A failed rule wrote nothing (its savepoint
+    rolled back), so this cannot double anything; what the event did besides — other deals'
+    rules that ran, processes it started, messages it delivered — is not repeated. An event
+    none of whose rules failed is refused with `NotReplayable` (it would be applied twice).
+    The earlier outcome is kept under `outcome.replaced`. Runs in the caller's transaction,
+    like `accept_event`, and a transient database error is raised the same way.
+    """
+    session = runtime.session
+    row = session.scalars(select(Event).where(Event.id == event_id).with_for_update()).first()
+    if row is None:
+        raise EventNotFound(f"no event {event_id}")
+    previous = dict(row.outcome or {})
+    evaluations = list(previous.get("evaluations", []))
+    failed = {e.get("deal_id") for e in evaluations if e.get("outcome") == "failed"}
+    if not failed:
+        raise NotReplayable(f"event {event_id} has no failed rule; replaying it would apply it twice")
+    data = validate_payload(row.type, row.payload)
+    result = EventResult.of(row, duplicate=False)
+    result.evaluations = [e for e in evaluations if e.get("deal_id") not in failed]
+    for deal_id in sorted(failed, key=lambda d: (d is not None, d or 0)):
+        deal = runtime.crm.deal(deal_id, for_update=True) if deal_id is not None else None
+        file = automation(session, deal.pipeline.code if deal is not None else GLOBAL_SCOPE)
+        result.evaluations += [e.as_dict() for e in apply_triggers(runtime, deal, row.type, data, file, cause,
+                                                                   source=row.source)]
+    result.created_deal_ids = sorted({*result.created_deal_ids, *_created_deals(result.evaluations)})
+    replaced = [*previous.pop("replaced", []), {**previous, "processed_at": jsonable(row.processed_at)}]
+    row.processed_at = runtime.clock.now()
+    row.outcome = {**result.outcome(), "replaced": replaced}
+    session.flush()
     return result
 
 
@@ -170,18 +214,20 @@ def _claim(runtime: Any, type_: str, source: str, key: str | None, data: Mapping
     return session.get(Event, event_id) if event_id is not None else None
 
 
-def _apply(runtime: Any, type_: str, data: Mapping[str, Any], deals: list[Deal], cause: Cause,
+def _apply(runtime: Any, type_: str, source: str, data: Mapping[str, Any], deals: list[Deal], cause: Cause,
            result: EventResult, automation: AutomationLookup) -> None:
     crm = runtime.crm
     if not deals:
         file = automation(runtime.session, GLOBAL_SCOPE)
-        result.evaluations += [e.as_dict() for e in apply_triggers(runtime, None, type_, data, file, cause)]
+        result.evaluations += [e.as_dict() for e in apply_triggers(runtime, None, type_, data, file, cause,
+                                                                      source=source)]
         _start_and_deliver(runtime, None, type_, data, cause, result)
         return
     for deal in deals:
         locked = crm.deal(deal.id, for_update=True)
         file = automation(runtime.session, locked.pipeline.code)
-        result.evaluations += [e.as_dict() for e in apply_triggers(runtime, locked, type_, data, file, cause)]
+        result.evaluations += [e.as_dict() for e in apply_triggers(runtime, locked, type_, data, file, cause,
+                                                                      source=source)]
         event_arrived(runtime, locked.id, type_)
         _start_and_deliver(runtime, locked.id, type_, data, cause, result)
 

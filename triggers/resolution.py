@@ -3,9 +3,10 @@
 Outside systems do not know our deal ids, except the ones we gave them (the bank got the deal
 id with the application); the store knows its order number, telephony a phone number, mail
 an address. Each is looked up the way the CRM indexes it. An event that names a deal or a
-task that does not exist is refused — the sender has a bug we should tell it about — while
-an event that simply matches no deal (an unknown caller, an order we never saw) goes to the
-`global` rules.
+task that does not exist is refused — the sender has a bug we should tell it about — and so,
+for now, is a payment or cancellation of an order whose deal is not there yet (409: the store
+retries, and the retry is applied once the order is in), while an event that simply matches
+no deal (an unknown caller, a new order) goes to the `global` rules.
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from typing import Any
 from sqlalchemy import select
 
 from crm.models import Deal, Stage, Task
-from triggers.errors import InvalidEvent
+from triggers.errors import DealNotYet, InvalidEvent
 
 #: A phone shared by a call centre must not fan one call out to a thousand deals.
 MAX_DEALS_PER_EVENT = 20
 
 #: Events that are about no deal yet, whatever their payload holds: they go to the global rules.
 DEAL_LESS = ("order.created", "form.submitted")
+#: Events about an order that must find its deal: arriving before it, they are refused (409) so
+#: the sender retries, never acknowledged and dropped.
+ORDER_FOLLOW_UPS = ("order.paid", "order.cancelled")
 CONTACT_EVENTS = {"call.incoming": "phone", "call.missed": "phone", "email.received": "from"}
 
 
@@ -51,7 +55,10 @@ def resolve_deals(crm: Any, event_type: str, payload: Mapping[str, Any]) -> Reso
             raise InvalidEvent(event_type, {"deal_id": f"deal {deal_id} does not exist"})
         return Resolution([deal], "deal_id")
     if payload.get("order_id") is not None:
-        return Resolution(deals_of_order(crm, str(payload["order_id"])), "order_id")
+        deals = deals_of_order(crm, str(payload["order_id"]))
+        if not deals and event_type in ORDER_FOLLOW_UPS:
+            raise DealNotYet(event_type, str(payload["order_id"]))
+        return Resolution(deals, "order_id")
     task_id = payload.get("task_id")
     if isinstance(task_id, int) and not isinstance(task_id, bool):
         task = crm.session.get(Task, task_id)

@@ -36,10 +36,10 @@ from crm.events import Cause
 from crm.models import Deal, Stage
 from dsl import DslError
 from dsl.automation import ActionCall, AutomationFile, Trigger
-from engine.actions import ActionInputError
+from engine.failures import classify, describe_seen, is_database_transient
 from robots import log as automation_log
 from robots.execution import run_actions as robots_run_actions
-from robots.execution import values_seen
+from robots.execution import values_seen, values_seen_of_actions
 from robots.sources import load_automation
 
 log = logging.getLogger(__name__)
@@ -114,13 +114,17 @@ def apply_triggers(
     cause: Cause,
     *,
     run_actions: ActionRunner | None = None,
+    source: str | None = None,
 ) -> list[Evaluation]:
-    """Try `file`'s rules for this event on `deal` (None for the global rules) until one acts."""
+    """Try `file`'s rules for this event on `deal` (None for the global rules) until one acts.
+
+    `source` (who sent the event) is handed to the actions as `event_source`: an order's deal
+    is keyed by it and the order number."""
     if file is None:
         return []
     runner = run_actions or robots_run_actions
     crm = runtime.crm
-    env = {"deal": crm.record(deal) if deal is not None else None, "event": dict(payload)}
+    env = {"deal": crm.record(deal) if deal is not None else None, "event": dict(payload), "event_source": source}
     now = runtime.clock.now()
     stage_of = {trigger.key: block.code for block in file.stages for trigger in block.triggers}
     evaluations: list[Evaluation] = []
@@ -191,9 +195,14 @@ def _can_move(deal: Deal | None, trigger: Trigger, target: Stage | None, evaluat
 
 def _act(runtime: Any, deal: Deal | None, trigger: Trigger, target: Stage | None, env: Mapping[str, Any],
          cause: Cause, runner: ActionRunner, evaluation: Evaluation) -> None:
-    """Move and run the actions as one piece: if any of it fails, none of it stays and the
-    failure is recorded; the event itself is still accepted (a retry by the sender could not
-    fix a rule)."""
+    """Move and run the actions as one piece: if any of it fails, none of it stays.
+
+    A transient failure of the database (a deadlock, a lock timeout, a dropped connection,
+    a lost race for an order's deal: engine.failures) is raised on: the whole event rolls back
+    and is answered 503 or run again, so the sender's retry with the same key applies it —
+    recording it as a failed rule would mark the event processed and lose it for good. Any
+    other failure is the rule's: it is recorded as failed, the event is accepted (a retry by
+    the sender could not fix a rule) and can be replayed once the rule is fixed."""
     before = deal.stage.ref if deal is not None else None
     try:
         with runtime.session.begin_nested():
@@ -202,10 +211,15 @@ def _act(runtime: Any, deal: Deal | None, trigger: Trigger, target: Stage | None
             if trigger.actions:
                 evaluation.actions = list(runner(runtime, deal, trigger.actions, env, cause))
     except Exception as err:
-        if not isinstance(err, CrmError | DslError | ActionInputError | RuntimeError):
+        if is_database_transient(err):
+            raise
+        if classify(err) != "deterministic":
             log.exception("trigger %s failed on deal %s", trigger.key, evaluation.deal_id)
+        seen = describe_seen(values_seen_of_actions(trigger, env, runtime.clock.now())) \
+            if isinstance(err, DslError) else ""
         evaluation.outcome = "failed"
-        evaluation.reason = f"{evaluation.reason}; its actions failed: {type(err).__name__}: {err}"
+        evaluation.reason = (f"{evaluation.reason}; its actions failed: {type(err).__name__}: {err}"
+                             + (f" ({seen})" if seen else ""))
         evaluation.actions = []
         return
     evaluation.outcome = "matched"

@@ -239,12 +239,42 @@ def validate_payload(event_type: str, payload: Any) -> dict[str, Any]:
         raise InvalidEvent(event_type, {"payload": f"is not JSON data ({err})"}) from None
     if size > limit:
         raise InvalidEvent(event_type, {"payload": f"is {size} bytes; the limit is {limit}"})
+    unstorable = unstorable_text(payload)
+    if unstorable:
+        raise InvalidEvent(event_type, unstorable)
     if event_type.startswith(WEBHOOK_PREFIX):
         return dict(payload)
     try:
         return SCHEMAS[event_type].load(dict(payload))
     except ValidationError as err:
         raise InvalidEvent(event_type, flatten_messages(err.messages)) from None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unstorable_text(value: Any, path: str = "payload") -> dict[str, str]:
+    """Every text in `value` (keys too) that no database can store: a lone UTF-16 surrogate
+    (`"\\ud800"` is valid JSON but not Unicode text) or a NUL character (PostgreSQL's text
+    cannot hold it). Found here, before anything is stored, it is a 422 the sender can fix; found
+    by the database halfway through a rule, it used to fail the rule and swallow the event."""
+    problems: dict[str, str] = {}
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            problems[path] = "holds a lone surrogate (\\ud800-\\udfff), which is not text"
+        elif "\x00" in value:
+            problems[path] = "holds a NUL character"
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            name = f"{path}.{key}" if path != "payload" else str(key)
+            if isinstance(key, str) and (_SURROGATE.search(key) or "\x00" in key):
+                problems[path] = f"has a key that is not text ({key.encode('utf-8', 'backslashreplace')!r})"
+                continue
+            problems.update(unstorable_text(item, name))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            problems.update(unstorable_text(item, f"{path}[{index}]"))
+    return problems
 
 
 def flatten_messages(messages: Any, prefix: str = "") -> dict[str, str]:

@@ -25,7 +25,7 @@ from typing import Any
 from flask import current_app, jsonify, request
 from flask_smorest import Blueprint
 
-from api.context import unit_of_work
+from api.context import retrying_unit_of_work
 from api.schemas.automation import EventResultSchema
 from api.schemas.hooks import HookEventSchema, HookHeadersSchema
 from crm.errors import InvalidInput
@@ -62,14 +62,19 @@ def _verified(view: Callable[..., Any]) -> Callable[..., Any]:
 @bp.post("/<string(maxlength=64):source>")
 @bp.doc(security=[])
 @_verified
-@unit_of_work
+@retrying_unit_of_work
 @bp.arguments(HookHeadersSchema, location="headers")
 @bp.arguments(HookEventSchema)
 @bp.response(202, EventResultSchema, description="verified, accepted and applied")
 @bp.alt_response(200, schema=EventResultSchema, description="a repeat of an event already accepted; nothing done")
 @bp.alt_response(401, description="missing_signature, bad_signature, stale_signature or unknown_source; "
                                   "nothing stored")
+@bp.alt_response(409, description="deal_not_yet: an order.paid / order.cancelled of an order that has no deal yet; "
+                                  "nothing stored, send it again later (Retry-After)")
 @bp.alt_response(413, description="request_entity_too_large")
+@bp.alt_response(422, description="invalid_event: every bad field named; nothing stored")
+@bp.alt_response(503, description="temporarily_unavailable: the database was busy; nothing stored, send the same "
+                                  "request again (Retry-After)")
 def receive(headers: dict[str, Any], body: dict[str, Any], *, source: str, rt: Any) -> Any:
     """One signed event, stored once per (source, idempotency key) like POST /events."""
     header_key, given = headers["idempotency_key"], body["idempotency_key"]

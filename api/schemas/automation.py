@@ -170,6 +170,19 @@ class EventResultSchema(Schema):
     resumed = fields.List(fields.Integer())
 
 
+class StoredEventSchema(Schema):
+    id = fields.Integer()
+    type = fields.String()
+    source = fields.String()
+    idempotency_key = fields.String(allow_none=True)
+    payload = fields.Dict()
+    deal_id = fields.Integer(allow_none=True)
+    received_at = fields.DateTime()
+    processed_at = fields.DateTime(allow_none=True)
+    outcome = fields.Dict(metadata={"description": "what it did (deal_ids, evaluations, ...); after a replay, "
+                                                   "`replaced` lists the earlier outcomes"})
+
+
 class AutomationLogEntrySchema(Schema):
     id = fields.Integer()
     at = fields.DateTime()

@@ -17,6 +17,9 @@ from engine.actions import ActionContext, ActionInputError
 from robots.actions.fields import StageRef
 from robots.actions.registry import action
 
+#: The variable the trigger intake puts the event's source in (beside `event`, the payload).
+EVENT_SOURCE = "event_source"
+
 
 class FromOrderSchema(Schema):
     stage = StageRef(required=True, metadata={"description": "pipeline.stage the new deal starts on"})
@@ -51,9 +54,16 @@ def create_deal_from_order(ctx: ActionContext, stage: str) -> dict[str, Any]:
         amount=Decimal(str(order.get("amount") or 0)), currency=order.get("currency") or "RUB",
         contact=contact, department=department, source="store",
         products=[_product(item) for item in order.get("items") or []],
-        fields=_fields(order), cause=ctx.cause,
+        fields=_fields(order), cause=ctx.cause, order=_order_key(ctx, order),
     )
     return {"deal_id": deal.id, "created": True}
+
+
+def _order_key(ctx: ActionContext, order: dict[str, Any]) -> tuple[str, str]:
+    """(who sent the order, its number): UNIQUE on deals, so the same order sent under four
+    idempotency keys at once makes one deal; the losers' events run again and find it."""
+    source = ctx.variables.get(EVENT_SOURCE)
+    return (source if isinstance(source, str) and source else "store", str(order["order_id"]))
 
 
 def _deal_of_order(ctx: ActionContext, order_id: str) -> Deal | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from api.auth import CSRF_HEADER, SESSION_COOKIE
+from tests.support.world import store_order
 
 
 def sign_in(browser, login: str = "manager.north1", password: str = "demo"):
@@ -68,7 +69,7 @@ def test_an_administrator_issues_the_stores_integration_token(client, anonymous,
     issued = client.post("/api/v1/auth/tokens", json={"name": "store webhook", "user_id": integration}).json
     store = {"Authorization": f"Bearer {issued['token']}"}
     sent = anonymous.post("/api/v1/events", headers=store, json={
-        "type": "order.paid", "idempotency_key": "pay-1", "payload": {"order_id": "no-such-order"}})
+        "type": "order.created", "idempotency_key": "order-1", "payload": store_order("T-1")})
     assert sent.status_code == 202 and sent.json["event_id"]
     designer_only = anonymous.put("/api/v1/robots/main", headers=store, json={"text": 'pipeline main "Sales"\n'})
     assert designer_only.status_code == 403

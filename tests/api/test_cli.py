@@ -90,3 +90,43 @@ def _app_on_the_cli_database():
 
     settings = Settings.from_env()
     return create_app(build_engine(Database(settings.database_url)), settings)
+
+
+def test_events_replay_applies_an_event_whose_rule_failed_and_refuses_one_that_ran(run):
+    import os
+
+    from api.wiring import build_engine
+    from crm.db import Database
+    from crm.events import Cause
+    from dsl import compile_expression
+    from dsl.automation import ActionCall, Arg, AutomationFile, Pos, Trigger
+    from tests.support.world import store_order
+    from triggers.intake import accept_event
+    from triggers.models import Event
+
+    run("db", "upgrade")
+    run("demo")
+    at = Pos(1, 1)
+    wrong_stage = Trigger(key="new", name=None, event="order.created", condition=None, target_stage=None,
+                          allow_backward=False, pos=at, actions=(ActionCall(
+                              "create_deal_from_order", (Arg("stage", compile_expression('"main.nowhere"'), at),),
+                              at),))
+
+    def broken(session, scope):
+        """A global rule file with a wrong stage: the rule fails on the event."""
+        return AutomationFile(scope=scope, title=None, stages=(), triggers=(wrong_stage,), is_global=True)
+
+    engine = build_engine(Database(os.environ["DEALFLOW_DATABASE_URL"]))
+    with engine.unit() as rt:
+        result = accept_event(rt, "order.created", store_order("CLI-1"), idempotency_key="cli-1", source="store",
+                              cause=Cause("system", "store", "store"), automation=broken)
+    assert [e["outcome"] for e in result.evaluations] == ["failed"]
+
+    replayed = run("events", "replay", str(result.event_id))  # with the shipped global rules, which work
+    assert replayed.exit_code == 0, replayed.output
+    assert "matched" in replayed.output and f"event {result.event_id} replayed" in replayed.output
+    with engine.unit() as rt:
+        assert rt.session.get(Event, result.event_id).outcome["created_deal_ids"]
+    refused = CliRunner().invoke(main, ["events", "replay", str(result.event_id)])
+    assert refused.exit_code == 1 and "no failed rule" in refused.output
+    engine.db.dispose()

@@ -110,4 +110,53 @@ def test_bad_action_input_goes_straight_to_an_incident(flaky_engine):
     assert instance_status(engine, instance.id) == "incident"
     with engine.unit() as rt:
         assert rt.session.scalars(select(Job).where(Job.kind == "retry")).all() == []
-        assert rt.session.scalars(select(Incident)).one().message == "bad input"
+        assert rt.session.scalars(select(Incident)).one().message == "s: bad input"
+
+
+# ---------------------------------------------------------------------- deterministic failures: an incident at once
+
+
+def test_a_dsl_error_on_an_empty_field_is_an_incident_at_once_naming_element_expression_and_values(flaky_engine):
+    engine = flaky_engine
+    engine.deploy(Bpmn("credit").start().service("ring_bank", "call_bank", amount="deal.down_payment * 2").end()
+                  .chain("start", "ring_bank", "end").xml())
+    instance = engine.start("credit", make_deal(engine))  # the demo deal has no down payment
+    assert instance_status(engine, instance.id) == "incident"
+    with engine.unit() as rt:
+        assert rt.session.scalars(select(Job).where(Job.kind == "retry")).all() == []
+        incident = rt.session.scalars(select(Incident)).one()
+    assert (incident.element_id, incident.attempts) == ("ring_bank", 1)
+    assert incident.message.startswith("ring_bank: the expression `deal.down_payment * 2` failed: cannot multiply")
+    assert incident.message.endswith("; deal.down_payment is empty")
+
+
+def test_a_refused_webhook_address_is_an_incident_at_once(flaky_engine):
+    engine = flaky_engine
+    engine.deploy(Bpmn("hook").start().service("tell_erp", "webhook", url='"http://127.0.0.1:9/hook"').end()
+                  .chain("start", "tell_erp", "end").xml())
+    instance = engine.start("hook", make_deal(engine))
+    assert instance_status(engine, instance.id) == "incident"
+    with engine.unit() as rt:
+        assert rt.session.scalars(select(Job).where(Job.kind == "retry")).all() == []
+        assert "127.0.0.1" in rt.session.scalars(select(Incident)).one().message
+
+
+def test_a_job_that_fails_deterministically_is_not_retried_but_a_transient_failure_is(flaky_engine, clock):
+    engine = flaky_engine
+    failures = {"det": ValueError("the stored payload names no deal"), "net": ConnectionError("reset by peer")}
+
+    def handler(rt, job):
+        raise failures[job.payload["which"]]
+
+    engine.job_handlers["fragile"] = handler
+    with engine.unit() as rt:
+        for which in failures:
+            rt.session.add(Job(kind="fragile", status="pending", due_at=clock.now(), payload={"which": which},
+                               attempts=0, created_at=clock.now()))
+    engine.run_due_jobs()
+    with engine.unit() as rt:
+        jobs = {j.payload["which"]: j for j in rt.session.scalars(select(Job).where(Job.kind == "fragile"))}
+        assert (jobs["det"].status, jobs["det"].attempts) == ("failed", 1)
+        assert "the stored payload names no deal" in jobs["det"].last_error
+        assert (jobs["net"].status, jobs["net"].attempts) == ("pending", 1)
+        assert jobs["net"].due_at == clock.now() + timedelta(minutes=1)

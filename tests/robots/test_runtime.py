@@ -297,3 +297,56 @@ def test_a_chain_waiting_for_an_event_stops_at_its_timeout(engine, clock):
     reasons = [r for k, o, r in log_of(engine, deal_id) if k == "thank"]
     assert reasons[0].startswith("waiting for order.paid until")
     assert reasons[-1] == "gave up waiting for order.paid; the chain stops here"
+
+
+def test_a_dsl_error_on_an_empty_field_fails_the_robot_once_naming_what_it_saw(engine, clock):
+    save(engine, "main", '''pipeline main "Sales"
+
+stage in_processing:
+  robot "collect":
+    set_field("amount_to_collect", deal.down_payment * 2)
+''')
+    deal_id = make_deal(engine)  # no down payment
+    move(engine, deal_id, "in_processing")
+    advance(engine, clock, timedelta(hours=1))
+    [reason] = [reason for key, outcome, reason in log_of(engine, deal_id) if key == "collect" and outcome == "failed"]
+    assert "cannot multiply null by number" in reason and "deal.down_payment is empty" in reason
+    assert reason.endswith("not retried")
+    with engine.unit() as rt:
+        assert rt.session.scalars(select(Job).where(Job.deal_id == deal_id, Job.status == "pending")).all() == []
+
+
+def test_a_lock_timeout_in_a_delayed_robot_rolls_its_job_back_whole_and_the_job_is_retried(postgres_database,
+                                                                                             clock):
+    """A real lock held by a second connection, and the operator's lock_timeout: the robot's
+    transaction is not recorded as "failed, retrying" from inside itself; the whole job rolls
+    back, stays pending with its error, and runs after the backoff."""
+    from sqlalchemy import text
+
+    from tests.support.world import app_engine
+
+    engine = app_engine(postgres_database, clock)
+    calls: list[int] = []
+    actions = engine.actions.copy()
+    engine.actions = actions
+
+    @actions.action("look_up_client_locked", Schema.from_dict({}))
+    def look_up(ctx) -> dict:
+        ctx.crm.session.execute(text("SET LOCAL lock_timeout = '100ms'"))
+        calls.append(1)
+        return {"found": len(ctx.crm.find_contacts(phones=["+79161112233"]))}
+
+    save(engine, "main", 'pipeline main "Sales"\n\nstage in_processing:\n  robot "ask" after 1h:\n'
+                         '    look_up_client_locked()\n')
+    deal_id = make_deal(engine)
+    move(engine, deal_id, "in_processing")
+    with postgres_database.engine.connect() as holder, holder.begin():
+        holder.execute(text("LOCK TABLE contacts IN ACCESS EXCLUSIVE MODE"))
+        advance(engine, clock, timedelta(hours=1))
+    with engine.unit() as rt:
+        [job] = rt.session.scalars(select(Job).where(Job.deal_id == deal_id, Job.element_id == "ask")).all()
+        assert (job.status, job.attempts) == ("pending", 1) and "lock" in job.last_error.lower()
+    assert "failed" not in outcomes(engine, deal_id, "ask")
+    advance(engine, clock, timedelta(hours=1))
+    assert outcomes(engine, deal_id, "ask") == ["scheduled", "ran"]
+    assert len(calls) == 2
