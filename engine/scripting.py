@@ -164,8 +164,8 @@ class DslScriptEngine(PythonScriptEngine):
         try:
             value = self.environment.evaluate(expression, task.data, external_context)
         except DslError as err:
-            failed = self._failed(task, f"Expression {expression!r}: {err}", expression, err, external_context)
-            raise failed from failed.exception
+            failed = self._failed(task, expression, err, external_context)
+            raise WorkflowTaskException(f"Expression {expression!r}: {err}", task=task, exception=failed) from failed
         self._check_cardinality(task, expression, value)
         return value
 
@@ -184,16 +184,16 @@ class DslScriptEngine(PythonScriptEngine):
         try:
             return self.environment.execute(script, task.data, external_context)
         except DslError as err:
-            failed = self._failed(task, f"Script error: {err}", script, err, external_context, script=True)
-            raise failed from failed.exception
+            failed = self._failed(task, script, err, external_context, script=True)
+            raise WorkflowTaskException(f"Script error: {err}", task=task, exception=failed) from failed
 
-    def _failed(self, task: Any, message: str, text: str, err: DslError, external_context: Any,
-                *, script: bool = False) -> WorkflowTaskException:
-        """Spiff's error for the task, carrying the values the text saw (engine.failures reads them)."""
+    def _failed(self, task: Any, text: str, err: DslError, external_context: Any,
+                *, script: bool = False) -> ExpressionFailed:
+        """The error with the values the text saw, for the incident (engine.failures reads it)."""
         env = self.environment.variables(task.data, external_context)
         failed = ExpressionFailed(text, err, _seen(text, env, self.clock.now(), script=script))
         failed.__cause__ = err
-        return WorkflowTaskException(message, task=task, exception=failed)
+        return failed
 
     def call_service(self, task: Any, **kwargs: Any) -> str:
         operation = kwargs["operation_name"]
