@@ -68,3 +68,42 @@ def test_the_feed_names_the_deal(client_as, engine):
         rt.crm.notify("manager.north1", "look at this", deal=deal_id, cause=CAUSE)
     first = client_as("manager.north1").get("/api/v1/notifications").json[0]
     assert (first["deal_id"], first["deal_title"]) == (deal_id, "Fridge for the bell")
+
+
+def test_an_error_speaks_ukrainian_and_keeps_its_code_and_details(client_as):
+    anna = client_as("manager.north1")
+    english = anna.patch("/api/v1/auth/me", json={"language": "de"})
+    ukrainian = anna.patch("/api/v1/auth/me", json={"language": "de"}, headers={"Accept-Language": "uk-UA,uk;q=0.9"})
+    assert ukrainian.status_code == english.status_code == 422
+    assert ukrainian.json["code"] == english.json["code"] == "invalid_payload"
+    assert ukrainian.json["details"] == english.json["details"]
+    assert ukrainian.json["message"] == "Запит містить помилки: language."
+    assert english.json["message"] != ukrainian.json["message"]
+    assert ukrainian.headers["Content-Language"] == "uk"
+
+
+def test_an_error_speaks_russian(client_as, anonymous):
+    missing = client_as("manager.north1").get("/api/v1/deals/999999", headers={"Accept-Language": "ru"})
+    assert missing.status_code == 404 and missing.json["code"] == "deal_not_found"
+    assert missing.json["message"] == "Сделка не найдена."
+    wrong = anonymous.post("/api/v1/auth/login", json={"login": "manager.north1", "password": "nope"},
+                           headers={"Accept-Language": "ru"})
+    assert (wrong.status_code, wrong.json["code"]) == (401, "invalid_credentials")
+    assert wrong.json["message"] == "Неверный логин или пароль."
+
+
+def test_an_error_stays_english_for_english_or_unknown_languages(client_as):
+    anna = client_as("manager.north1")
+    for header in ("en", "de-DE", "fr;q=0.9"):
+        refused = anna.post("/api/v1/processes", data="x", headers={"Accept-Language": header})
+        assert refused.json["message"].isascii(), header
+    forbidden = anna.post("/api/v1/processes", data="x", headers={"Accept-Language": "uk"})
+    assert forbidden.status_code == 403 and forbidden.json == {"code": "forbidden",
+                                                               "message": "Ваші ролі не дозволяють цю дію."}
+
+
+def test_both_error_catalogs_know_the_same_codes():
+    from api.messages import CATALOGS
+
+    assert CATALOGS["uk"]["by_code"].keys() == CATALOGS["ru"]["by_code"].keys()
+    assert CATALOGS["uk"]["by_status"].keys() == CATALOGS["ru"]["by_status"].keys()
