@@ -2,7 +2,7 @@
 
 `crm.demo` builds the store (pipelines, people, a dozen deals); this adds the automation in
 motion on top: a deal on every stage of every pipeline, processes waiting (for the bank, in the
-warehouse, on the road), tasks in every column of both task boards, unread
+warehouse, on the road), an incident (on the job loop's first tick), tasks in every column of both task boards, unread
 notifications for the demo manager and a delivery on driver1's day. It needs the deployed
 processes, so it runs in `api.wiring.prepare_database` after them, on the first start only,
 and it is idempotent on its own (a marker deal), so running it twice changes nothing.
@@ -46,6 +46,27 @@ STAGE_DEALS: list[tuple[str, str, str, str, dict[str, Any]]] = [
     ("warehouse", "cancelled", "Range hood Elica, cancelled", "manager.north2", {}),
 ]
 
+# A process whose step cannot work (`source` is not a custom field set_field may write): the job
+# loop's first run of it opens the incident that monitoring shows and a designer can retry.
+INCIDENT_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" \
+xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs" targetNamespace="https://dealflow.dev/demo">
+<bpmn:process id="record_lead_source" name="Record the lead source" isExecutable="true">
+<bpmn:startEvent id="start" name="Deal created"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+<bpmn:serviceTask id="record" name="Write the source"><bpmn:extensionElements>\
+<spiffworkflow:serviceTaskOperator id="set_field" resultVariable="record_result"><spiffworkflow:parameters>\
+<spiffworkflow:parameter id="field" type="any" value="deal.source"/>\
+<spiffworkflow:parameter id="value" type="any" value='"showroom"'/>\
+</spiffworkflow:parameters></spiffworkflow:serviceTaskOperator></bpmn:extensionElements>\
+<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:serviceTask>
+<bpmn:endEvent id="end" name="Source recorded"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="record"/>
+<bpmn:sequenceFlow id="f2" sourceRef="record" targetRef="end"/>
+</bpmn:process>
+</bpmn:definitions>
+"""
+
+
 def load_workspace(engine: Engine) -> None:
     """Put the demo store to work; a second call finds the marker and does nothing."""
     with engine.unit() as rt:
@@ -74,7 +95,7 @@ def _deal(deals: dict[str, int], title: str) -> int:
 
 
 def _processes(engine: Engine, deals: dict[str, int]) -> None:
-    """One instance waiting for the bank, one in the warehouse, one on the road."""
+    """One instance waiting for the bank, one in the warehouse, one on the road, one to fail."""
     now = engine.clock.now()
     starts = [
         ("send_to_bank", 'TV Samsung 55" on credit', {"ready_date": (now + timedelta(days=3)).isoformat()}),
@@ -83,6 +104,8 @@ def _processes(engine: Engine, deals: dict[str, int]) -> None:
     ]
     for key, title, params in starts:
         engine.start(key, _deal(deals, title), params, cause=CAUSE)
+    engine.deploy(INCIDENT_BPMN)
+    engine.start("record_lead_source", _deal(deals, "Hob Gorenje"), {}, cause=CAUSE)
 
 
 def _tasks(crm: Any, deals: dict[str, int], now: datetime) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from api.wiring import build_engine, prepare_database
 from crm.models import Deal, Notification, Stage, Task, User
-from engine.models import ProcessInstance
+from engine.models import Incident, ProcessInstance
+from engine.virtual_time import advance
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 
@@ -32,3 +34,6 @@ def test_the_demo_has_work_on_every_screen_and_loading_twice_changes_nothing(dat
         driver = session.scalar(select(User.id).where(User.login == "driver1"))
     with engine.unit() as rt:
         assert rt.crm.load_sheet(driver, clock.now().date())
+    advance(engine, clock, timedelta(hours=1))  # the job loop at work for an hour
+    with database.sessions() as session:
+        assert session.scalar(select(func.count(Incident.id)).where(Incident.status == "open")) == 1

@@ -104,6 +104,23 @@ def take(out: Path) -> None:
         page.click("#deals tr.clickable")
         page.wait_for_selector("#timeline")
         _shot(page, out, "11-deal")
+        page.close()
+
+        # The shell as the demo manager sees it: her feed, then the same in Ukrainian.
+        manager = browser.new_page(viewport=VIEWPORT)
+        manager.set_default_timeout(20000)
+        log_in(manager, base, login="manager.north1")
+        manager.click(".bell")
+        manager.wait_for_selector(".feed-item")
+        _shot(manager, out, "12-notifications")
+        manager.select_option("select.language", "uk")
+        manager.wait_for_selector('.feed-page h2:has-text("Сповіщення")')
+        _shot(manager, out, "13-notifications-uk")
+        manager.goto(f"{base}/#/deals")
+        manager.wait_for_selector("#deals tr.clickable")
+        _shot(manager, out, "14-deals-uk")
+        manager.select_option("select.language", "en")
+        manager.wait_for_timeout(500)
 
 
 if __name__ == "__main__":
