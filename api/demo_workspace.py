@@ -5,7 +5,7 @@ motion on top: a deal on every stage of every pipeline, processes waiting (for t
 warehouse, on the road), an incident (on the job loop's first tick), tasks in every column of both task boards, unread
 notifications for the demo manager and a delivery on driver1's day. It needs the deployed
 processes, so it runs in `api.wiring.prepare_database` after them, on the first start only,
-and it is idempotent on its own (a marker deal), so running it twice changes nothing.
+and it is idempotent on its own (it looks for the first deal it adds), so running it twice changes nothing.
 It lives here, not in `crm`, because it starts processes: only `api` may import the engine.
 """
 
@@ -24,7 +24,7 @@ from crm.models import Deal, Pipeline
 from engine.engine import Engine
 
 CAUSE = Cause.system("demo")
-MARKER = "Demo: the automation at work"
+MARKER = "Built-in oven Weissgauff"  # the first deal this adds: found, the workspace is there
 
 # Pipeline stages crm.demo leaves empty get a deal each: (pipeline, stage, title, responsible, fields).
 STAGE_DEALS: list[tuple[str, str, str, str, dict[str, Any]]] = [
@@ -76,9 +76,6 @@ def load_workspace(engine: Engine) -> None:
             return  # no demo store to put to work
         crm = rt.crm
         now = rt.clock.now()
-        crm.create_deal(title=MARKER, pipeline="main", stage=crm.stage("won", "main"), amount=Decimal(0),
-                        responsible=crm.user("admin"), department="store_north", source="demo", fields={},
-                        cause=CAUSE)
         for pipeline, stage, title, responsible, fields in STAGE_DEALS:
             crm.create_deal(title=title, pipeline=pipeline, stage=crm.stage(stage, pipeline),
                             amount=Decimal("25990"), responsible=crm.user(responsible),

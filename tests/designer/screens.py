@@ -52,6 +52,7 @@ def take(out: Path) -> None:
         instance_id = _history(base)
         page = browser.new_page(viewport=VIEWPORT)
         page.set_default_timeout(20000)
+        page.on("dialog", lambda dialog: dialog.accept())  # leave the edited diagram (unsaved.js asks)
         page.goto(f"{base}/")
         page.wait_for_selector("input[name=login]")
         _shot(page, out, "01-login", 300)

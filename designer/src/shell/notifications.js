@@ -13,11 +13,24 @@ function changed() {
   for (const fn of listeners) fn();
 }
 
+/** A bell drawn in SVG: an emoji needs a font a shop's computer may not have. */
+function bellIcon() {
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('class', 'bell-icon');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+  path.setAttribute('d', 'M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1l-2-2z');
+  path.setAttribute('fill', 'currentColor');
+  svg.append(path);
+  return svg;
+}
+
 /** The bell: a link to the feed with the unread count; live while it is in the page. */
 export function bell(user) {
   const count = h('span', { class: 'bell-count', hidden: true });
   const link = h('a', { class: 'bell', href: '#/notifications', dataset: { route: 'notifications' } },
-    h('span', { class: 'bell-icon', 'aria-hidden': 'true' }, '🔔'), count);
+    bellIcon(), count);
   let unread = 0;
   const show = () => {
     count.textContent = unread > 99 ? '99+' : String(unread);
