@@ -67,11 +67,11 @@ export function processesView() {
   let problems;
   let panel;
   let currentKey = null;
-  let savedAt = 0; // the command stack's position when the diagram was last opened or saved
+  let savedAt = null; // the command stack's position when the diagram was last opened or saved; null while opening
 
   /** Unsaved: edited since it was opened, saved as a draft or deployed (unsaved.js asks before leaving). */
   function isDirty() {
-    return Boolean(modeler) && modeler.get('commandStack')._stackIdx !== savedAt;
+    return Boolean(modeler) && savedAt !== null && modeler.get('commandStack')._stackIdx !== savedAt;
   }
   function markSaved() {
     if (modeler) savedAt = modeler.get('commandStack')._stackIdx;
@@ -88,6 +88,7 @@ export function processesView() {
   }
 
   async function open(xml, label) {
+    savedAt = null; // nothing to lose while a diagram is being opened
     problems.reset();
     compareBox.hidden = true;
     compared = [];
