@@ -80,3 +80,18 @@ def test_the_modeler_asks_before_an_edited_diagram_is_left(page, base_url):
     page.once("dialog", lambda d: d.accept())
     page.click('.nav a[data-route="monitoring"]')
     expect(page.locator('.nav a.active[data-route="monitoring"]')).to_have_count(1)
+
+
+def test_the_robots_editor_asks_before_unsaved_text_is_left(page, base_url):
+    page.goto(f"{base_url}/#/robots")
+    page.wait_for_selector(".column .card")
+    page.evaluate("() => window.dealflowEditor.dispatch({ changes: { from: 0, insert: '# note\\n' } })")
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.click('.nav a[data-route="monitoring"]')
+    page.wait_for_timeout(300)
+    assert asked and "unsaved" in asked[0]
+    expect(page.locator('.nav a.active[data-route="robots"]')).to_have_count(1)
+    page.evaluate("() => window.dealflowEditor.dispatch({ changes: { from: 0, to: 7 } })")
+    page.click('.nav a[data-route="monitoring"]')  # the text is as saved again: no question
+    expect(page.locator('.nav a.active[data-route="monitoring"]')).to_have_count(1)
