@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, Response, current_app, jsonify, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from api.auth import AccessDenied
+from api.messages import localize_error
 from crm.errors import Conflict, CrmError, InvalidInput
 from crm.errors import NotFound as CrmNotFound
 from engine.errors import EngineError, InvalidProcess, InvalidState, StartRefused
@@ -37,6 +38,12 @@ def _status(err: Exception, statuses: dict[type, int]) -> int:
 
 
 def register_error_handlers(app: Flask) -> None:
+    @app.after_request
+    def in_the_callers_language(response: Response) -> Response:
+        # One place for every error body, also those a view answers itself (sign-in, webhooks).
+        response.vary.add("Accept-Language")
+        return localize_error(response, request)
+
     @app.errorhandler(AccessDenied)
     def access_denied(err: AccessDenied) -> Any:
         headers = {"WWW-Authenticate": 'Bearer realm="dealflow"'} if err.status == 401 else {}

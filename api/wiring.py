@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from api.demo_workspace import load_workspace
 from api.migrations import upgrade
 from crm.clock import Clock, WallClock
 from crm.db import Database
@@ -65,6 +66,8 @@ def prepare_database(engine: Engine, *, demo: bool, templates_dir: Path | None,
         deploy_templates(engine, templates_dir)
     if automation_dir is not None:
         save_shipped_automation(engine, automation_dir)
+    if templates_dir is not None:
+        load_workspace(engine)  # the demo at work needs the shipped processes deployed
 
 
 def catalog(engine: Engine, crm: Any) -> Catalog:

@@ -46,11 +46,12 @@ class Principal:
     active: bool
     credential_id: int
     via: str
+    language: str = "en"
 
     @classmethod
     def of(cls, user: User, credential: Credential) -> Principal:
         return cls(user.id, user.login, user.name, tuple(user.roles or ()), user.department_id,
-                   user.active, credential.id, credential.kind)
+                   user.active, credential.id, credential.kind, user.language or "en")
 
 
 def hash_password(password: str) -> str:

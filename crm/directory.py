@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 from crm.base import ServiceBase, require_text
 from crm.errors import Conflict, InvalidInput, NotFound
 from crm.events import Cause
-from crm.models import FIELD_TYPES, ROLES, STAGE_KINDS, Deal, Department, FieldDef, Pipeline, Stage, User
+from crm.models import FIELD_TYPES, LANGUAGES, ROLES, STAGE_KINDS, Deal, Department, FieldDef, Pipeline, Stage, User
 
 CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -287,6 +287,15 @@ class DirectoryMixin(ServiceBase):
         """In office or away: who may get new deals "in turn" (scenario S5)."""
         user = self.user(user)
         user.present = bool(present)
+        self.session.flush()
+        return user
+
+    def set_language(self, user: User | int | str, language: str, *, cause: Cause) -> User:
+        """The language the person reads the app in; only the ones the app has catalogs for."""
+        user = self.user(user)
+        if language not in LANGUAGES:
+            raise InvalidInput(fields={"language": f"must be one of {', '.join(LANGUAGES)}"}, code="invalid_user")
+        user.language = language
         self.session.flush()
         return user
 

@@ -26,6 +26,8 @@ ROLES = (
     "administrator", "director", "designer", "head", "manager", "driver", "purchaser", "logistician", "integration",
 )
 TASK_STATUSES = ("open", "done", "archived")
+# The languages the app has catalogs for (designer/src/locales, api/messages.py).
+LANGUAGES = ("en", "uk", "ru")
 LEAD_STATUSES = ("new", "converted", "junk")
 CHANNEL_KINDS = ("phone", "email")
 
@@ -61,6 +63,9 @@ class User(Base):
     present: Mapped[bool] = mapped_column(default=True)
     working_hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # The language the person reads the app in (en, uk, ru): kept on the user, not the browser,
+    # so a shared shop computer or a new phone opens in the person's own language at sign-in.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     # Consecutive wrong passwords, and the lock they earned (guessing passwords gets slow).

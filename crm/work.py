@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from crm import values
 from crm.base import ServiceBase, column_length, jsonable, require_text, resolve_or_error, shortened
@@ -382,6 +382,18 @@ class WorkMixin(ServiceBase):
             notification.read_at = self.now()
             self.session.flush()
         return notification
+
+    def mark_all_read(self, user: User | int | str, *, cause: Cause) -> int:
+        """Empties the unread part of a feed in one statement; the count says how many were unread."""
+        recipient = self.user(user)
+        result = self.session.execute(
+            update(Notification)
+            .where(Notification.user_id == recipient.id, Notification.read_at.is_(None))
+            .values(read_at=self.now())
+            .execution_options(synchronize_session="fetch")
+        )
+        self.session.flush()
+        return int(result.rowcount or 0)
 
     def add_comment(self, deal: Deal, text: str, *, cause: Cause) -> TimelineEntry:
         errors: dict[str, str] = {}

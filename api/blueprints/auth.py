@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -9,10 +10,11 @@ from flask import current_app, jsonify, request
 from flask_smorest import Blueprint
 
 from api.auth import SESSION_COOKIE, current_user, ensure
-from api.context import unit_of_work
+from api.context import request_cause, unit_of_work
 from api.schemas.auth import (
     IssuedTokenSchema,
     LoginSchema,
+    MePatchSchema,
     NewTokenSchema,
     SessionSchema,
     TokenQuerySchema,
@@ -77,6 +79,19 @@ def me() -> Any:
     return _session_body(principal, secret)
 
 
+@bp.patch("/me")
+@unit_of_work
+@bp.arguments(MePatchSchema)
+@bp.response(200, SessionSchema)
+def update_me(body: dict[str, Any], *, rt: Any) -> Any:
+    """The caller's own preferences (today the language); nobody changes another person's here."""
+    principal = current_user()
+    user = rt.crm.set_language(principal.id, body["language"], cause=request_cause())
+    principal = replace(principal, language=user.language)
+    secret = request.cookies.get(SESSION_COOKIE) if principal.via == "session" else None
+    return _session_body(principal, secret)
+
+
 @bp.get("/tokens")
 @unit_of_work
 @bp.arguments(TokenQuerySchema, location="query")
@@ -123,7 +138,7 @@ def _owner_or_all(all_users: bool) -> int | None:
 def _session_body(principal: Principal, secret: str | None) -> dict[str, Any]:
     user = {
         "id": principal.id, "login": principal.login, "name": principal.name, "roles": list(principal.roles),
-        "department_id": principal.department_id,
+        "department_id": principal.department_id, "language": principal.language,
         "permissions": sorted(name for name in access.PERMISSIONS if access.can(principal, name)),
     }
     return {"user": user, "csrf_token": csrf_token(secret) if secret else None}

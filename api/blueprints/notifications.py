@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
+from sqlalchemy import func, select
 
 from api.auth import current_user, ensure
 from api.context import request_cause, unit_of_work
 from api.paging import PageQuerySchema, page_of_list
 from api.refs import ref
 from api.schemas.common import ID_RULE
-from api.schemas.crm import FeedQuerySchema, NotificationSchema
+from api.schemas.crm import FeedQuerySchema, NotificationSchema, ReadAllSchema, UnreadCountSchema
 from crm.errors import NotFound
 from crm.models import Notification
 
@@ -44,3 +45,26 @@ def mark_read(notification_id: int, *, rt: Any) -> Any:
     if notification is None or notification.user_id != current_user().id:
         raise NotFound(f"Notification {notification_id} does not exist", code="notification_not_found")
     return rt.crm.mark_read(notification, cause=request_cause())
+
+
+@bp.get("/unread-count")
+@unit_of_work
+@bp.response(200, UnreadCountSchema)
+def unread_count(*, rt: Any) -> Any:
+    """The number on the bell: one cheap count, not the whole feed."""
+    return {"unread": _unread(rt.session, current_user().id)}
+
+
+@bp.post("/read-all")
+@unit_of_work
+@bp.response(200, ReadAllSchema)
+def mark_all_read(*, rt: Any) -> Any:
+    """Only the caller's own feed: nobody empties another person's notifications."""
+    me = current_user()
+    marked = rt.crm.mark_all_read(me.id, cause=request_cause())
+    return {"marked": marked, "unread": _unread(rt.session, me.id)}
+
+
+def _unread(session: Any, user_id: int) -> int:
+    query = select(func.count(Notification.id)).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    return int(session.scalar(query) or 0)

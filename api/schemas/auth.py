@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from api.schemas.common import Id, StrictSchema
+from crm.models import LANGUAGES
 
 
 class LoginSchema(StrictSchema):
@@ -19,6 +20,11 @@ class MeSchema(Schema):
     roles = fields.List(fields.String())
     department_id = fields.Integer(allow_none=True)
     permissions = fields.List(fields.String(), metadata={"description": "what the caller's roles allow"})
+    language = fields.String(metadata={"description": "the language the person reads the app in (en, uk, ru)"})
+
+
+class MePatchSchema(StrictSchema):
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
 
 
 class SessionSchema(Schema):

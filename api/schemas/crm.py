@@ -333,9 +333,20 @@ class NotificationSchema(Schema):
     user_id = fields.Integer()
     text = fields.String()
     deal_id = fields.Integer(allow_none=True)
+    deal_title = fields.Function(lambda n: n.deal.title if n.deal is not None else None, allow_none=True,
+                                 metadata={"description": "so a feed names the deal instead of showing its id"})
     kind = fields.String()
     created_at = fields.DateTime()
     read_at = fields.DateTime(allow_none=True)
+
+
+class UnreadCountSchema(Schema):
+    unread = fields.Integer(metadata={"description": "the caller's unread notifications"})
+
+
+class ReadAllSchema(Schema):
+    marked = fields.Integer(metadata={"description": "how many were unread and are read now"})
+    unread = fields.Integer()
 
 
 class FeedQuerySchema(StrictSchema):

@@ -1,14 +1,19 @@
 import './style.css';
 import { api, setCsrf, whenUnauthorized } from './api.js';
 import { h, clear, errorText } from './ui.js';
-import { t, onLanguageChanged } from './i18n.js';
-import { visibleRoutes, findRoute, homeFor, mayOpen } from './routes.js';
+import { t, onLanguageChanged, setLanguage } from './i18n.js';
+import { menuRoutes, findRoute, homeFor, mayOpen } from './routes.js';
+import { confirmLeave, hasUnsavedWork, resetUnsaved } from './unsaved.js';
+import { bell } from './shell/notifications.js';
+import { languageSwitcher } from './shell/language.js';
 
 const DEMO_USERS = ['admin', 'designer', 'head.north', 'manager.north1', 'logist1', 'driver1', 'purchaser1'];
 
 const root = document.getElementById('app');
 let user = null;
 let current = null; // the mounted view: { el, destroy? }
+let currentHash = ''; // the hash of the mounted view, to go back to when leaving is cancelled
+let tools = []; // the top bar's live parts (the bell), destroyed when the shell is re-rendered
 
 whenUnauthorized(() => {
   if (user) {
@@ -56,8 +61,11 @@ function showLogin(message = '') {
   passwordInput.focus();
 }
 
-/** Sign-in lands on the link the person was following, if they may open it, else on their own work. */
+/** Sign-in lands on the link the person was following, if they may open it, else on their own work.
+ * The person's stored language applies first, so the first screen is already in it. */
 function enter(session) {
+  user = null; // no re-render for the language switch below: the shell is drawn next
+  if (session.user.language) setLanguage(session.user.language);
   user = session.user;
   setCsrf(session.csrf_token);
   renderShell();
@@ -69,7 +77,7 @@ function enter(session) {
 
 let main;
 function renderShell() {
-  const routes = visibleRoutes(user);
+  const routes = menuRoutes(user);
   const link = (r) => h('a', { href: `#/${r.path}`, dataset: { route: r.path } }, t(r.titleKey));
   const work = routes.filter((r) => r.section === 'work').map(link);
   const design = routes.filter((r) => r.section === 'design').map(link);
@@ -78,6 +86,8 @@ function renderShell() {
   const logout = h('button', {
     class: 'link',
     onclick: async () => {
+      if (!confirmLeave()) return;
+      resetUnsaved();
       try { await api.post('/auth/logout', {}); } catch { /* a server without auth has nothing to end */ }
       setCsrf('');
       user = null;
@@ -86,12 +96,15 @@ function renderShell() {
     },
   }, t('common:nav.logout'));
   main = h('main', { class: 'main', id: 'main' });
+  for (const tool of tools) tool.destroy();
+  const feedBell = bell(user);
+  tools = [feedBell];
   clear(root, h('div', { class: 'shell' },
     h('header', { class: 'topbar' },
       h('span', { class: 'brand' }, 'dealflow'),
       nav,
-      h('span', { class: 'topbar-tools', id: 'topbar-tools' }),
-      h('span', { class: 'user', title: (user.roles || []).join(', ') }, user.name || user.login),
+      h('span', { class: 'topbar-tools', id: 'topbar-tools' }, feedBell.el, languageSwitcher()),
+      h('span', { class: 'user', title: (user.roles || []).map((r) => t(`common:roles.${r}`)).join(', ') }, user.name || user.login),
       logout),
     main));
 }
@@ -99,17 +112,22 @@ function renderShell() {
 function teardown() {
   if (current && current.destroy) current.destroy();
   current = null;
+  resetUnsaved();
+  if (!user) {
+    for (const tool of tools) tool.destroy();
+    tools = [];
+  }
 }
 
-let shownHash = location.hash;
 function route() {
   if (!user || !main) return;
-  // A view with unsaved edits may keep the person (views/deal.js canLeave; shared unsaved.js later).
-  if (current && current.canLeave && location.hash !== shownHash && !current.canLeave()) {
-    history.replaceState(null, '', shownHash);
-    return;
+  if (current && location.hash !== currentHash) {
+    if (!confirmLeave()) {
+      history.replaceState(null, '', currentHash || '#/'); // stay, without another hashchange
+      return;
+    }
+    resetUnsaved(); // the person chose to leave: a redirect below must not ask again
   }
-  shownHash = location.hash;
   const [path, ...rest] = location.hash.replace(/^#\/?/, '').split('/');
   const found = findRoute(path);
   if (!found || !mayOpen(found, user)) {
@@ -122,18 +140,36 @@ function route() {
     }
     return;
   }
-  document.querySelectorAll('.nav a').forEach((a) => a.classList.toggle('active', a.dataset.route === found.path));
+  markActive(found.path);
   teardown();
+  currentHash = location.hash;
   document.getElementById('toast')?.classList.add('toast-hidden');
   current = found.view(rest.map(decodeURIComponent), { user });
   clear(main, current.el);
   if (current.mounted) current.mounted();
 }
 
+function markActive(path) {
+  document.querySelectorAll('.nav a, .topbar-tools a').forEach((a) => {
+    const active = a.dataset.route === path;
+    a.classList.toggle('active', active);
+    if (active) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  });
+}
+
+/** A new language re-renders the shell and the screen; a screen with unsaved work is kept as it is
+ * (its edits matter more than its labels) and speaks the new language once it is left. */
 onLanguageChanged(() => {
   if (!user) return;
+  if (current && hasUnsavedWork()) {
+    renderShell();
+    clear(main, current.el);
+    markActive(findRoute(currentHash.replace(/^#\/?/, '').split('/')[0])?.path);
+    return;
+  }
   renderShell();
-  route();
+  route(); // the same hash: the screen is drawn again without a "leave?" question
 });
 window.addEventListener('hashchange', route);
 boot();

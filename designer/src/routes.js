@@ -3,7 +3,7 @@
  * to people who hold its permission (one of `permissions` from `GET /auth/me`, see
  * crm/access.py) or one of its roles, so the menu never offers what the server would refuse.
  * `section` splits the menu into the store's work and the designer's tools; designers and
- * administrators see both. Add a screen here and nowhere else.
+ * administrators see both. `menu: false` keeps a screen out of the menu (the feed has its bell). Add a screen here and nowhere else.
  */
 import { processesView } from './views/processes.js';
 import { robotsView } from './views/robots.js';
@@ -12,6 +12,7 @@ import { monitoringView } from './views/monitoring.js';
 import { dealsView } from './views/deals.js';
 import { tasksView } from './views/tasks.js';
 import { driverView } from './views/driver.js';
+import { notificationsView } from './shell/notifications.js';
 
 export const ROUTES = [
   { path: 'deals', titleKey: 'common:nav.deals', view: dealsView, section: 'work',
@@ -23,6 +24,8 @@ export const ROUTES = [
   { path: 'robots', titleKey: 'common:nav.robots', view: robotsView, section: 'design', permission: 'edit_robots' },
   { path: 'testbench', titleKey: 'common:nav.testbench', view: testBenchView, section: 'design', permission: 'run_test_bench' },
   { path: 'monitoring', titleKey: 'common:nav.monitoring', view: monitoringView, section: 'design', permission: 'read_automation' },
+  // Everyone has a feed; it is opened from the bell in the top bar, not from the menu.
+  { path: 'notifications', titleKey: 'common:nav.notifications', view: notificationsView, section: 'work', menu: false },
 ];
 
 /** Where each role starts its day, first match wins (SCENARIOS.md, "Who works here, and where"). */
@@ -46,6 +49,11 @@ export function mayOpen(route, user) {
 
 export function visibleRoutes(user) {
   return ROUTES.filter((r) => mayOpen(r, user));
+}
+
+/** The routes the menu lists: those the person may open, less those reached another way (the bell). */
+export function menuRoutes(user) {
+  return visibleRoutes(user).filter((r) => r.menu !== false);
 }
 
 export function findRoute(path) {

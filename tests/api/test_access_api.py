@@ -34,6 +34,10 @@ OPEN_TO_STAFF = {
     ("GET", "/api/v1/processes/<key>/versions"), ("GET", "/api/v1/processes/<key>/xml"),
     ("GET", "/api/v1/auth/me"), ("GET", "/api/v1/auth/tokens"), ("POST", "/api/v1/auth/logout"),
     ("POST", "/api/v1/auth/tokens"), ("GET", "/api/v1/notifications"),
+    # One's own language, unread count and feed only: no argument names another user
+    # (tests/api/test_shell_api.py shows another person's feed untouched).
+    ("PATCH", "/api/v1/auth/me"), ("GET", "/api/v1/notifications/unread-count"),
+    ("POST", "/api/v1/notifications/read-all"),
     # Lists are filtered to what the caller sees; tests below show another store's rows absent.
     ("GET", "/api/v1/deals"), ("GET", "/api/v1/tasks"), ("GET", "/api/v1/instances"),
     # The kanban columns of each task group: configuration, no task in it.

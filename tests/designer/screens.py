@@ -103,6 +103,7 @@ def take(out: Path) -> None:
         instance_id = _history(base)
         page = browser.new_page(viewport=VIEWPORT)
         page.set_default_timeout(20000)
+        page.on("dialog", lambda dialog: dialog.accept())  # leave the edited diagram (unsaved.js asks)
         page.goto(f"{base}/")
         page.wait_for_selector("input[name=login]")
         _shot(page, out, "01-login", 300)
@@ -155,6 +156,23 @@ def take(out: Path) -> None:
         page.click("#deals tr.clickable")
         page.wait_for_selector("#deal-feed h3")
         _shot(page, out, "11-deal")
+        page.close()
+
+        # The shell as the demo manager sees it: her feed, then the same in Ukrainian.
+        manager = browser.new_page(viewport=VIEWPORT)
+        manager.set_default_timeout(20000)
+        log_in(manager, base, login="manager.north1")
+        manager.click(".bell")
+        manager.wait_for_selector(".feed-item")
+        _shot(manager, out, "12-notifications")
+        manager.select_option("select.language", "uk")
+        manager.wait_for_selector('.feed-page h2:has-text("Сповіщення")')
+        _shot(manager, out, "13-notifications-uk")
+        manager.goto(f"{base}/#/deals")
+        manager.wait_for_selector("#deals tr.clickable")
+        _shot(manager, out, "14-deals-uk")
+        manager.select_option("select.language", "en")
+        manager.wait_for_timeout(500)
 
         _work(base)
         for login, name, selector, hash_ in (("logist1", "12-logistics-board", ".tb-card", "#/tasks/logistics"),

@@ -16,11 +16,11 @@ const PARAMETER_TYPES = ['string', 'number', 'money', 'date', 'datetime', 'bool'
 /** What a user task's form may ask for (engine/bpmn.py FORM_FIELD_TYPES). */
 const FORM_FIELD_TYPES = ['string', 'text', 'number', 'money', 'date', 'datetime', 'bool', 'enum', 'user'];
 const USER_TASK_FIELDS = [
-  { name: 'title', kind: 'template', label: 'Task title' },
-  { name: 'description', kind: 'template', label: 'Description', multiline: true },
-  { name: 'assignee', kind: 'expression', label: 'Assignee (expression)' },
-  { name: 'group', kind: null, label: 'Group' },
-  { name: 'deadline', kind: 'expression', label: 'Deadline (expression)' },
+  { name: 'title', kind: 'template', labelKey: 'bpmn:task_title' },
+  { name: 'description', kind: 'template', labelKey: 'bpmn:description', multiline: true },
+  { name: 'assignee', kind: 'expression', labelKey: 'bpmn:assignee' },
+  { name: 'group', kind: null, labelKey: 'bpmn:group' },
+  { name: 'deadline', kind: 'expression', labelKey: 'bpmn:deadline' },
 ];
 
 /**
@@ -28,7 +28,7 @@ const USER_TASK_FIELDS = [
  * @param problems an object with set(elementId, field, message|null) that shows errors on the diagram
  */
 export function createDealflowPanel(modeler, problems) {
-  const el = h('section', { class: 'df-panel', 'aria-label': 'dealflow properties' });
+  const el = h('section', { class: 'df-panel', 'aria-label': t('bpmn:panel_label') });
 
   function selected() {
     const selection = modeler.get('selection').get();
@@ -51,7 +51,7 @@ export function createDealflowPanel(modeler, problems) {
     else if (type === 'bpmn:UserTask') renderUserTask(body, element, bo);
     else if (type === 'bpmn:SequenceFlow') renderFlow(body, element, bo);
     if (bo.get('eventDefinitions')) await renderEvent(body, element, bo);
-    if (!body.childNodes.length) body.append(h('p', { class: 'muted' }, 'Nothing dealflow-specific for this element.'));
+    if (!body.childNodes.length) body.append(h('p', { class: 'muted' }, t('bpmn:nothing_here')));
     if (mine === renders && !destroyed) clear(el, title, body); // a later selection's render wins over a slow earlier one
   }
 
@@ -90,31 +90,31 @@ export function createDealflowPanel(modeler, problems) {
     const vocab = await vocabulary();
     const allFields = [...new Set(Object.values(vocab.fields || {}).flatMap((f) => Object.keys(f)))].sort();
     const drawParams = () => clear(params, settings.parameters.map((p, i) => h('div', { class: 'df-row' },
-      h('input', { value: p.name, placeholder: 'name', 'aria-label': 'parameter name', oninput: (e) => { p.name = e.target.value; save(); } }),
-      h('select', { 'aria-label': 'parameter type', onchange: (e) => { p.type = e.target.value; save(); } },
-        PARAMETER_TYPES.map((t) => h('option', { value: t, selected: t === p.type }, t))),
-      h('input', { value: p.label, placeholder: 'label', 'aria-label': 'parameter label', oninput: (e) => { p.label = e.target.value; save(); } }),
-      h('label', { class: 'inline' }, h('input', { type: 'checkbox', checked: p.required, onchange: (e) => { p.required = e.target.checked; save(); } }), 'req.'),
-      h('button', { class: 'icon', title: 'Remove', onclick: () => { settings.parameters.splice(i, 1); save(); drawParams(); } }, '×'))));
+      h('input', { value: p.name, placeholder: t('bpmn:name'), 'aria-label': t('bpmn:parameter_name'), oninput: (e) => { p.name = e.target.value; save(); } }),
+      h('select', { 'aria-label': t('bpmn:parameter_type'), onchange: (e) => { p.type = e.target.value; save(); } },
+        PARAMETER_TYPES.map((type) => h('option', { value: type, selected: type === p.type }, type))),
+      h('input', { value: p.label, placeholder: t('bpmn:label'), 'aria-label': t('bpmn:parameter_label'), oninput: (e) => { p.label = e.target.value; save(); } }),
+      h('label', { class: 'inline' }, h('input', { type: 'checkbox', checked: p.required, onchange: (e) => { p.required = e.target.checked; save(); } }), t('bpmn:required_short')),
+      h('button', { class: 'icon', title: t('bpmn:remove'), 'aria-label': t('bpmn:remove'), onclick: () => { settings.parameters.splice(i, 1); save(); drawParams(); } }, '×'))));
     const drawFields = () => clear(fields, settings.requiredFields.map((f, i) => h('div', { class: 'df-row' },
-      h('input', { value: f.name, placeholder: 'deal field', list: 'df-deal-fields', 'aria-label': 'required field', oninput: (e) => { f.name = e.target.value; save(); } }),
-      h('input', { value: f.label, placeholder: 'label', oninput: (e) => { f.label = e.target.value; save(); } }),
-      h('button', { class: 'icon', title: 'Remove', onclick: () => { settings.requiredFields.splice(i, 1); save(); drawFields(); } }, '×'))));
+      h('input', { value: f.name, placeholder: t('bpmn:deal_field'), list: 'df-deal-fields', 'aria-label': t('bpmn:required_field'), oninput: (e) => { f.name = e.target.value; save(); } }),
+      h('input', { value: f.label, placeholder: t('bpmn:label'), 'aria-label': t('bpmn:label'), oninput: (e) => { f.label = e.target.value; save(); } }),
+      h('button', { class: 'icon', title: t('bpmn:remove'), 'aria-label': t('bpmn:remove'), onclick: () => { settings.requiredFields.splice(i, 1); save(); drawFields(); } }, '×'))));
     drawParams();
     drawFields();
     body.append(
-      h('label', { class: 'df-field' }, 'Process key (id)', h('input', {
+      h('label', { class: 'df-field' }, t('bpmn:process_key'), h('input', {
         value: processBo.id, 'data-field': 'process-id',
         onchange: (e) => modeler.get('modeling').updateModdleProperties(root, processBo, { id: e.target.value.trim() }),
       })),
-      h('label', { class: 'df-field' }, 'Process name', h('input', {
+      h('label', { class: 'df-field' }, t('bpmn:process_name'), h('input', {
         value: processBo.get('name') || '', 'data-field': 'process-name',
         oninput: (e) => modeler.get('modeling').updateModdleProperties(root, processBo, { name: e.target.value }),
       })),
-      h('h4', {}, 'Start parameters'), params,
-      h('button', { class: 'small', onclick: () => { settings.parameters.push({ name: '', type: 'string', label: '', required: true }); drawParams(); } }, '+ parameter'),
-      h('h4', {}, 'Preconditions: deal fields that must be filled'), fields,
-      h('button', { class: 'small', onclick: () => { settings.requiredFields.push({ name: '', label: '' }); drawFields(); } }, '+ required field'),
+      h('h4', {}, t('bpmn:start_parameters')), params,
+      h('button', { class: 'small', onclick: () => { settings.parameters.push({ name: '', type: 'string', label: '', required: true }); drawParams(); } }, t('bpmn:add_parameter')),
+      h('h4', {}, t('bpmn:preconditions')), fields,
+      h('button', { class: 'small', onclick: () => { settings.requiredFields.push({ name: '', label: '' }); drawFields(); } }, t('bpmn:add_required_field')),
       h('datalist', { id: 'df-deal-fields' }, allFields.map((f) => h('option', { value: f }))),
     );
   }
@@ -125,9 +125,9 @@ export function createDealflowPanel(modeler, problems) {
     const state = readOperator(bo);
     const form = h('div', { class: 'df-params' });
     const byName = Object.fromEntries(actions.map((a) => [a.name, a]));
-    const select = h('select', { 'data-field': 'action', 'aria-label': 'action' },
-      h('option', { value: '' }, '— pick an action —'),
-      groupBy(actions, (a) => a.category || 'other').map(([category, list]) => h('optgroup', { label: category },
+    const select = h('select', { 'data-field': 'action', 'aria-label': t('bpmn:action_label') },
+      h('option', { value: '' }, t('bpmn:pick_action_option')),
+      groupBy(actions, (a) => a.category || t('bpmn:other')).map(([category, list]) => h('optgroup', { label: category },
         list.map((a) => h('option', { value: a.name, selected: a.name === state.action }, a.name)))));
     const description = h('p', { class: 'muted small' });
     const drawForm = () => {
@@ -144,7 +144,7 @@ export function createDealflowPanel(modeler, problems) {
           owner: task,
           label: `${name}${spec.required ? ' *' : ''} — ${spec.type || 'any'}${spec.description ? `: ${spec.description}` : ''}`,
           value: state.params[name], kind: 'expression', field: `param:${name}`,
-          placeholder: spec.type === 'string' ? '"text" or deal.field' : 'expression',
+          placeholder: spec.type === 'string' ? t('bpmn:string_placeholder') : t('bpmn:expression'),
           onChange: (value) => { state.params[name] = value; writeOperator(modeler, task, state.action, state.params); },
         });
       }));
@@ -158,13 +158,13 @@ export function createDealflowPanel(modeler, problems) {
       drawForm();
     });
     drawForm();
-    body.append(h('label', { class: 'df-field' }, 'Action', select), description, form);
+    body.append(h('label', { class: 'df-field' }, t('bpmn:action'), select), description, form);
   }
 
   function renderScript(body, task, bo) {
     body.append(dslField({
       owner: task,
-      label: 'Script (dealflow DSL)', value: bo.get('script') || '', kind: 'script', field: 'script', multiline: true,
+      label: t('bpmn:script'), value: bo.get('script') || '', kind: 'script', field: 'script', multiline: true,
       onChange: (value) => modeler.get('modeling').updateProperties(task, { script: value, scriptFormat: 'dealflow' }),
     }));
   }
@@ -174,7 +174,7 @@ export function createDealflowPanel(modeler, problems) {
     for (const spec of USER_TASK_FIELDS) {
       body.append(dslField({
         owner: task,
-        label: spec.label, value: values[spec.name], kind: spec.kind, field: `prop:${spec.name}`, multiline: spec.multiline,
+        label: t(spec.labelKey), value: values[spec.name], kind: spec.kind, field: `prop:${spec.name}`, multiline: spec.multiline,
         onChange: (value) => { values[spec.name] = value; writeProperties(modeler, task, values); },
       }));
     }
@@ -207,13 +207,13 @@ export function createDealflowPanel(modeler, problems) {
     body.append(
       dslField({
         owner: flow,
-        label: 'Condition (dealflow expression)', value: conditionOf(bo), kind: 'expression', field: 'condition',
+        label: t('bpmn:condition'), value: conditionOf(bo), kind: 'expression', field: 'condition',
         placeholder: 'event.approved == true', onChange: (value) => writeCondition(modeler, flow, value),
       }),
       h('label', { class: 'inline' }, h('input', {
         type: 'checkbox', checked: isDefault, 'data-field': 'default-flow',
         onchange: (e) => modeler.get('modeling').updateProperties(flow.source, { default: e.target.checked ? bo : undefined }),
-      }), ' default flow (taken when no condition holds)'),
+      }), ` ${t('bpmn:default_flow')}`),
     );
   }
 
@@ -228,23 +228,23 @@ export function createDealflowPanel(modeler, problems) {
   async function renderTimer(body, event, timer) {
     const vocab = await vocabulary();
     const dateFields = [...new Set(Object.values(vocab.fields || {}).flatMap((f) =>
-      Object.entries(f).filter(([, t]) => t === 'date' || t === 'datetime').map(([n]) => n)))].sort();
+      Object.entries(f).filter(([, type]) => type === 'date' || type === 'datetime').map(([n]) => n)))].sort();
     const state = readTimer(timer);
-    const kind = h('select', { 'data-field': 'timer-kind', 'aria-label': 'timer kind' },
-      Object.entries(TIMER_KINDS).map(([k, label]) => h('option', { value: k, selected: k === state.kind }, label)));
-    const fromField = h('select', { 'aria-label': 'date from a deal field' },
-      h('option', { value: '' }, '— a date field of the deal —'),
+    const kind = h('select', { 'data-field': 'timer-kind', 'aria-label': t('bpmn:timer_kind') },
+      Object.keys(TIMER_KINDS).map((k) => h('option', { value: k, selected: k === state.kind }, t(`bpmn:timer.${k}`))));
+    const fromField = h('select', { 'aria-label': t('bpmn:date_from_field') },
+      h('option', { value: '' }, t('bpmn:pick_date_field')),
       dateFields.map((f) => h('option', { value: `deal.${f}`, selected: state.text === `deal.${f}` }, f)));
     const holder = h('div');
     const draw = () => {
       const field = dslField({
         owner: event,
         label: state.kind === 'timeDuration' ? 'Duration, e.g. 2h, 3d, or an expression' : state.kind === 'timeDate'
-          ? 'Date (expression), e.g. deal.ready_date' : 'Cycle, e.g. R3/PT1H, or an expression',
+          ? t('bpmn:timer_date') : t('bpmn:timer_cycle'),
         value: state.text, kind: 'expression', field: 'timer',
         onChange: (value) => { state.text = value; writeTimer(modeler, event, timer, state.kind, value); },
       });
-      clear(holder, field, state.kind === 'timeDate' ? h('label', { class: 'df-field' }, 'or pick a deal field', fromField) : null);
+      clear(holder, field, state.kind === 'timeDate' ? h('label', { class: 'df-field' }, t('bpmn:or_pick_field'), fromField) : null);
     };
     kind.addEventListener('change', () => { state.kind = kind.value; writeTimer(modeler, event, timer, state.kind, state.text); draw(); });
     fromField.addEventListener('change', () => {
@@ -254,7 +254,7 @@ export function createDealflowPanel(modeler, problems) {
       draw();
     });
     draw();
-    body.append(h('h4', {}, 'Timer'), h('label', { class: 'df-field' }, 'When', kind), holder);
+    body.append(h('h4', {}, t('bpmn:timer_title')), h('label', { class: 'df-field' }, t('bpmn:when'), kind), holder);
   }
 
   async function renderMessage(body, event, definition) {
@@ -267,9 +267,9 @@ export function createDealflowPanel(modeler, problems) {
       if (!name) return;
       modeler.get('modeling').updateModdleProperties(event, definition, { messageRef: messageNamed(modeler, name) });
     });
-    body.append(h('h4', {}, 'CRM event'), h('label', { class: 'df-field' }, 'Waits for the event', input),
+    body.append(h('h4', {}, t('bpmn:crm_event')), h('label', { class: 'df-field' }, t('bpmn:waits_for_event'), input),
       h('datalist', { id: 'df-crm-events' }, known.map((e) => h('option', { value: e }))),
-      h('p', { class: 'muted small' }, 'Task-board moves are task.column.<column>; webhooks are webhook.<name>.'));
+      h('p', { class: 'muted small' }, t('bpmn:event_hint')));
   }
 
   const rerender = debounce(render, 30);

@@ -3,6 +3,7 @@
  * triggers. It reads the layout of the text only (the server is the parser of record and
  * checks every save), so a text with errors still shows what it can.
  */
+import { t } from '../i18n.js';
 const HEADER = /^(robot|then|trigger)\s*(?:"((?:[^"\\]|\\.)*)")?\s*(.*?):?\s*$/;
 
 export function outline(text) {
@@ -47,10 +48,10 @@ function describeHeader(kind, rest) {
   }
   if (kind === 'trigger') {
     event = text.replace(/^on\s+/, '').replace(/\ballow backward\b/, '').trim();
-    when = `when ${event} happens`;
+    when = t('robots:when_happens', { event });
   } else {
-    when = text ? text.replace(/^after /, 'after ').replace(/^at /, 'at ') : 'immediately';
-    if (kind === 'then') when = `then ${when}`;
+    when = text || t('robots:immediately'); // the DSL's own words (after 2d, at 10:00) are kept as written
+    if (kind === 'then') when = t('robots:then', { when });
   }
   return { when, condition, event };
 }

@@ -7,6 +7,7 @@
  *
  * Server data: GET /deals/{id}/card, /deals/{id}/feed, /deals/{id}/processes, /tasks, /instances.
  */
+import { guardUnsaved } from '../unsaved.js';
 import { api } from '../api.js';
 import { h, clear, toast, errorText, debounce } from '../ui.js';
 import { t, formatMoney, formatDateTime } from '../i18n.js';
@@ -26,24 +27,6 @@ function fieldErrors(err) {
 
 /** Types a start parameter may have that the form renderer knows by another name. */
 const PARAM_TYPES = { duration: 'string' };
-
-/**
- * A guard against losing unsaved edits: the browser's own prompt on reload or close here, and
- * `canLeave` (asked by the router in main.js before it leaves the card) for a change of hash.
- * Kept small and local until the shared designer/src/unsaved.js lands.
- */
-function unsavedGuard(isDirty) {
-  const beforeUnload = (event) => {
-    if (!isDirty()) return;
-    event.preventDefault();
-    event.returnValue = '';
-  };
-  window.addEventListener('beforeunload', beforeUnload);
-  return {
-    canLeave: () => !isDirty() || window.confirm(t('common:unsaved.leave')),
-    release: () => window.removeEventListener('beforeunload', beforeUnload),
-  };
-}
 
 export function dealCard(id) {
   const header = h('div', { class: 'deal-head' });
@@ -72,7 +55,7 @@ export function dealCard(id) {
   // "45990.00" and a datetime in UTC come back from the inputs as 45990 and a local time.
   const fieldsDirty = () => Boolean(fieldsForm) && JSON.stringify(fieldsForm.values()) !== fieldsBaseline;
   const dirty = () => fieldsDirty() || productsDirty;
-  const guard = unsavedGuard(dirty);
+  const release = guardUnsaved(dirty);
 
   async function load() {
     try {
@@ -401,13 +384,12 @@ export function dealCard(id) {
 
   return {
     el,
-    canLeave: guard.canLeave,
     async mounted() {
       await load();
       unwatch = watch(`deal:${id}`, refresh);
     },
     destroy() {
-      guard.release();
+      release();
       if (unwatch) unwatch();
     },
   };

@@ -9,7 +9,9 @@ import 'bpmn-js/dist/assets/bpmn-js.css';
 import 'bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css';
 import '@bpmn-io/properties-panel/dist/assets/properties-panel.css';
 import { api, once } from '../api.js';
-import { h, clear, toast, errorText, when, download } from '../ui.js';
+import { t, formatDateTime } from '../i18n.js';
+import { guardUnsaved, confirmLeave } from '../unsaved.js';
+import { h, clear, toast, errorText, download } from '../ui.js';
 import { dealflowModdle, spiffModdle } from '../bpmn/moddle.js';
 import { createDealflowPanel, checkText } from '../bpmn/panel.js';
 import { createProblems } from '../bpmn/problems.js';
@@ -37,11 +39,11 @@ export function processesView() {
   const sidebar = h('aside', { class: 'sidebar' });
   const canvas = h('div', { class: 'canvas', id: 'canvas' });
   const panelColumn = h('aside', { class: 'properties' });
-  const genericPanel = h('details', { class: 'generic-panel' }, h('summary', {}, 'All BPMN properties'));
+  const genericPanel = h('details', { class: 'generic-panel' }, h('summary', {}, t('processes:all_properties')));
   const problemsBar = h('div', { class: 'problems', id: 'problems' });
   const compareBox = h('div', { class: 'compare', id: 'compare', hidden: true });
   const title = h('span', { class: 'doc-title' }, '');
-  const versionSelect = h('select', { 'aria-label': 'versions', class: 'versions', title: 'Deployed versions' });
+  const versionSelect = h('select', { 'aria-label': t('processes:versions'), class: 'versions', title: t('processes:deployed_versions') });
   const fileInput = h('input', { type: 'file', accept: '.bpmn,.xml', hidden: true });
   const el = h('div', { class: 'modeler-layout' },
     sidebar,
@@ -49,12 +51,12 @@ export function processesView() {
       h('div', { class: 'toolbar' },
         title, versionSelect,
         h('span', { class: 'spacer' }),
-        h('button', { onclick: () => saveDraft(), 'data-action': 'save-draft' }, 'Save draft'),
-        h('button', { onclick: () => validate(), 'data-action': 'validate' }, 'Validate'),
-        h('button', { onclick: () => compare(), 'data-action': 'compare', title: 'Compare this diagram with a deployed version' }, 'Compare'),
-        h('button', { class: 'primary', onclick: () => deploy(), 'data-action': 'deploy' }, 'Deploy'),
-        h('button', { onclick: () => downloadXml(), 'data-action': 'download' }, 'Download'),
-        h('button', { onclick: () => fileInput.click(), 'data-action': 'upload' }, 'Upload'),
+        h('button', { onclick: () => saveDraft(), 'data-action': 'save-draft' }, t('processes:save_draft')),
+        h('button', { onclick: () => validate(), 'data-action': 'validate' }, t('processes:validate')),
+        h('button', { onclick: () => compare(), 'data-action': 'compare', title: t('processes:compare_title') }, t('processes:compare')),
+        h('button', { class: 'primary', onclick: () => deploy(), 'data-action': 'deploy' }, t('processes:deploy')),
+        h('button', { onclick: () => downloadXml(), 'data-action': 'download' }, t('processes:download')),
+        h('button', { onclick: () => fileInput.click(), 'data-action': 'upload' }, t('processes:upload')),
         fileInput),
       compareBox,
       canvas,
@@ -65,6 +67,20 @@ export function processesView() {
   let problems;
   let panel;
   let currentKey = null;
+  let savedAt = null; // the command stack's position when the diagram was last opened or saved; null while opening
+
+  /** Unsaved: edited since it was opened, saved as a draft or deployed (unsaved.js asks before leaving). */
+  function isDirty() {
+    return Boolean(modeler) && savedAt !== null && modeler.get('commandStack')._stackIdx !== savedAt;
+  }
+  function markSaved() {
+    if (modeler) savedAt = modeler.get('commandStack')._stackIdx;
+  }
+  const unguard = guardUnsaved(isDirty);
+
+  function openIfLeaving(xml, label) {
+    if (confirmLeave()) open(xml, label);
+  }
 
   function processBo() {
     const root = modeler.get('canvas').getRootElement().businessObject;
@@ -72,6 +88,7 @@ export function processesView() {
   }
 
   async function open(xml, label) {
+    savedAt = null; // nothing to lose while a diagram is being opened
     problems.reset();
     compareBox.hidden = true;
     compared = [];
@@ -80,21 +97,22 @@ export function processesView() {
       fitDiagram(modeler.get('canvas'), { left: PALETTE_ROOM });
       currentKey = processBo().id;
       title.textContent = label || processBo().get('name') || currentKey;
-      if (warnings.length) toast(`Opened with ${warnings.length} warning(s): ${warnings[0].message}`, 'warn');
+      if (warnings.length) toast(t('processes:opened_with_warnings', { count: warnings.length, first: warnings[0].message }), 'warn');
+      markSaved();
       await refreshVersions();
     } catch (err) {
       console.error(err);
-      toast(`Cannot open the diagram: ${err.message}`, 'error');
+      toast(t('processes:cannot_open', { reason: err.message }), 'error');
     }
   }
 
   async function refreshVersions() {
-    clear(versionSelect, h('option', { value: '' }, 'versions…'));
+    clear(versionSelect, h('option', { value: '' }, t('processes:versions_pick')));
     try {
       const versions = await api.get(`/processes/${encodeURIComponent(currentKey)}/versions`);
-      versionSelect.append(...versions.map((v) => h('option', { value: v.version }, `v${v.version} · ${when(v.created_at)}`)));
+      versionSelect.append(...versions.map((v) => h('option', { value: v.version }, `v${v.version} · ${formatDateTime(v.created_at)}`)));
     } catch {
-      versionSelect.append(h('option', { value: '', disabled: true }, 'not deployed yet'));
+      versionSelect.append(h('option', { value: '', disabled: true }, t('processes:not_deployed')));
     }
   }
 
@@ -102,6 +120,7 @@ export function processesView() {
     if (!versionSelect.value) return;
     const version = versionSelect.value;
     const xml = await api.get(`/processes/${encodeURIComponent(currentKey)}/xml?version=${version}`, { text: true });
+    if (!confirmLeave()) return;
     await open(xml, `${currentKey} v${version}`);
   });
 
@@ -113,19 +132,20 @@ export function processesView() {
       toast(errorText(err), 'error');
     }
     clear(sidebar,
-      h('button', { class: 'primary wide', 'data-action': 'new-process', onclick: newProcess }, '+ New process'),
-      h('h4', {}, 'Deployed'),
+      h('button', { class: 'primary wide', 'data-action': 'new-process', onclick: newProcess }, t('processes:new_process')),
+      h('h4', {}, t('processes:deployed')),
       h('ul', { class: 'list' }, processes.map((p) => h('li', {},
         h('a', { href: '#/processes', 'data-process': p.key, onclick: (e) => { e.preventDefault(); openDeployed(p.key); } },
           p.name || p.key, h('span', { class: 'muted small' }, ` v${p.version}`))))),
-      h('h4', {}, 'Drafts (this browser)'),
+      h('h4', {}, t('processes:drafts')),
       h('ul', { class: 'list' }, drafts().map((d) => h('li', {},
-        h('a', { href: '#/processes', 'data-draft': d.key, onclick: (e) => { e.preventDefault(); open(d.xml, `${d.key} (draft)`); } },
-          d.key, h('span', { class: 'muted small' }, ` ${when(d.saved_at)}`)),
-        h('button', { class: 'icon', title: 'Delete draft', onclick: () => { localStorage.removeItem(DRAFT_PREFIX + d.key); refreshSidebar(); } }, '×')))));
+        h('a', { href: '#/processes', 'data-draft': d.key, onclick: (e) => { e.preventDefault(); openIfLeaving(d.xml, t('processes:draft_label', { key: d.key })); } },
+          d.key, h('span', { class: 'muted small' }, ` ${formatDateTime(d.saved_at)}`)),
+        h('button', { class: 'icon', title: t('processes:delete_draft'), 'aria-label': t('processes:delete_draft'), onclick: () => { localStorage.removeItem(DRAFT_PREFIX + d.key); refreshSidebar(); } }, '×')))));
   }
 
   async function openDeployed(key) {
+    if (!confirmLeave()) return;
     try {
       const xml = await api.get(`/processes/${encodeURIComponent(key)}/xml`, { text: true });
       await open(xml);
@@ -135,8 +155,9 @@ export function processesView() {
   }
 
   function newProcess() {
+    if (!confirmLeave()) return;
     const key = `process_${Date.now().toString(36)}`;
-    open(emptyDiagram(key, 'New process'));
+    open(emptyDiagram(key, t('processes:new_process_name')));
   }
 
   async function xml() {
@@ -146,13 +167,14 @@ export function processesView() {
   async function saveDraft() {
     currentKey = processBo().id; // the key may have been renamed in the panel
     localStorage.setItem(DRAFT_PREFIX + currentKey, JSON.stringify({ xml: await xml(), saved_at: new Date().toISOString() }));
-    toast(`Draft ${currentKey} saved in this browser.`);
+    toast(t('processes:draft_saved', { key: currentKey }));
+    markSaved();
     refreshSidebar();
   }
 
   function showProblems(list) {
     clear(problemsBar, list.length ? [
-      h('strong', {}, `${list.length} problem(s): `),
+      h('strong', {}, t('processes:problems', { count: list.length })),
       list.map((p) => h('a', {
         href: '#/processes', class: 'problem',
         onclick: (e) => {
@@ -177,11 +199,11 @@ export function processesView() {
       if (shape.type === 'label' || !bo) continue;
       if (bo.$type === 'bpmn:ServiceTask') {
         const { action, params } = readOperator(bo);
-        if (!action) problems.set(bo.id, 'action', 'pick an action');
-        else if (!actions[action]) problems.set(bo.id, 'action', `unknown action ${action}`);
+        if (!action) problems.set(bo.id, 'action', t('bpmn:pick_action'));
+        else if (!actions[action]) problems.set(bo.id, 'action', t('bpmn:unknown_action', { action }));
         else {
           for (const [name, spec] of Object.entries(actions[action].parameters)) {
-            if (spec.required && !params[name]) problems.set(bo.id, `param:${name}`, `${name} is required`);
+            if (spec.required && !params[name]) problems.set(bo.id, `param:${name}`, t('bpmn:param_required', { name }));
           }
         }
         for (const [name, text] of Object.entries(params)) add(bo.id, `param:${name}`, 'expression', text);
@@ -197,7 +219,7 @@ export function processesView() {
         const timer = eventDefinition(bo, 'bpmn:TimerEventDefinition');
         if (timer) add(bo.id, 'timer', 'expression', readTimer(timer).text);
         const message = eventDefinition(bo, 'bpmn:MessageEventDefinition');
-        if (message && !message.get('messageRef')) problems.set(bo.id, 'message', 'pick the CRM event it waits for');
+        if (message && !message.get('messageRef')) problems.set(bo.id, 'message', t('bpmn:pick_event'));
       }
     }
     await Promise.all(checks);
@@ -205,18 +227,19 @@ export function processesView() {
       problems.set(id || processBo().id, `lint:${rule}`, message);
     }
     const count = problems.list().length;
-    if (!quiet) toast(count ? `${count} problem(s) found` : 'No problems found.', count ? 'error' : 'info');
+    if (!quiet) toast(count ? t('processes:problems_found', { count }) : t('processes:no_problems'), count ? 'error' : 'info');
     return count === 0;
   }
 
   async function deploy() {
     if (!(await validate({ quiet: true }))) {
-      toast('Fix the problems shown on the diagram before deploying.', 'error');
+      toast(t('processes:fix_before_deploy'), 'error');
       return;
     }
     try {
       const version = await api.post('/processes', await xml(), { contentType: 'application/xml' });
-      toast(`Deployed ${version.key} as version ${version.version}.`);
+      toast(t('processes:deployed_as', { key: version.key, version: version.version }));
+      markSaved();
       currentKey = version.key;
       localStorage.removeItem(DRAFT_PREFIX + version.key);
       refreshSidebar();
@@ -225,7 +248,7 @@ export function processesView() {
       const details = err.body && Array.isArray(err.body.details) ? err.body.details : [];
       for (const d of details) problems.set(d.element || processBo().id, 'server', d.message);
       if (!details.length && err.status === 422) problems.set(processBo().id, 'server', err.message);
-      toast(`Deploy refused: ${errorText(err)}`, 'error');
+      toast(t('processes:deploy_refused', { reason: errorText(err) }), 'error');
     }
   }
 
@@ -246,7 +269,7 @@ export function processesView() {
     try {
       versions = await api.get(`/processes/${encodeURIComponent(currentKey)}/versions`);
     } catch {
-      toast('This process has no deployed version to compare with.', 'error');
+      toast(t('processes:nothing_to_compare'), 'error');
       return;
     }
     const against = version || versions[0].version;
@@ -259,17 +282,17 @@ export function processesView() {
     });
     mark(result.added, COMPARE_MARKERS[0]);
     mark(result.changed, COMPARE_MARKERS[1]);
-    const picker = h('select', { 'aria-label': 'compare with version', onchange: (e) => compare(Number(e.target.value)) },
+    const picker = h('select', { 'aria-label': t('processes:compare_with_version'), onchange: (e) => compare(Number(e.target.value)) },
       versions.map((v) => h('option', { value: v.version, selected: v.version === against }, `v${v.version}`)));
     const label = (i) => `${i.facts.name || i.id} (${i.facts.type})`;
     const none = !result.added.length && !result.removed.length && !result.changed.length;
     clear(compareBox,
-      h('div', { class: 'compare-head' }, h('strong', {}, 'This diagram compared with '), picker,
+      h('div', { class: 'compare-head' }, h('strong', {}, t('processes:compared_with')), picker,
         h('span', { class: 'spacer' }),
-        h('button', { class: 'small', onclick: () => { compareBox.hidden = true; unmarkCompared(); } }, 'Close')),
-      none ? h('p', { class: 'muted' }, 'No differences in what the server runs.') : null,
-      result.added.map((i) => h('div', { class: 'diff diff-added', dataset: { element: i.id } }, `+ added ${label(i)}`)),
-      result.removed.map((i) => h('div', { class: 'diff diff-removed', dataset: { element: i.id } }, `− removed ${label(i)}`)),
+        h('button', { class: 'small', onclick: () => { compareBox.hidden = true; unmarkCompared(); } }, t('common:form.close'))),
+      none ? h('p', { class: 'muted' }, t('processes:no_differences')) : null,
+      result.added.map((i) => h('div', { class: 'diff diff-added', dataset: { element: i.id } }, `+ ${t('processes:added', { what: label(i) })}`)),
+      result.removed.map((i) => h('div', { class: 'diff diff-removed', dataset: { element: i.id } }, `− ${t('processes:removed', { what: label(i) })}`)),
       result.changed.map((i) => h('div', { class: 'diff diff-changed', dataset: { element: i.id } }, `~ ${label(i)}: `,
         i.what.map((w) => h('span', { class: 'diff-what' }, `${w.key} `, h('del', {}, w.before || '∅'), ' → ', h('ins', {}, w.after || '∅'))))));
     compareBox.hidden = false;
@@ -281,7 +304,7 @@ export function processesView() {
 
   fileInput.addEventListener('change', async () => {
     const [file] = fileInput.files;
-    if (file) await open(await file.text());
+    if (file && confirmLeave()) await open(await file.text());
     fileInput.value = '';
   });
 
@@ -300,9 +323,10 @@ export function processesView() {
       clear(panelColumn, panel.el, genericPanel);
       await refreshSidebar();
       const [first] = drafts();
-      await open(first ? first.xml : emptyDiagram(`process_${Date.now().toString(36)}`), first ? `${first.key} (draft)` : undefined);
+      await open(first ? first.xml : emptyDiagram(`process_${Date.now().toString(36)}`), first ? t('processes:draft_label', { key: first.key }) : undefined);
     },
     destroy() {
+      unguard();
       if (panel) panel.destroy();
       if (modeler) modeler.destroy();
       delete window.dealflowModeler;

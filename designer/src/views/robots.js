@@ -7,24 +7,26 @@ import { EditorView, basicSetup } from 'codemirror';
 import { keymap } from '@codemirror/view';
 import { lintGutter, forceLinting } from '@codemirror/lint';
 import { api, once } from '../api.js';
-import { h, clear, toast, errorText, when } from '../ui.js';
+import { h, clear, toast, errorText } from '../ui.js';
+import { t, formatDateTime } from '../i18n.js';
+import { guardUnsaved } from '../unsaved.js';
 import { dslLanguage, dslHighlight, dslCompletion, serverLinter } from '../dsl/language.js';
 import { outline, plainAction } from '../dsl/outline.js';
 import { vocabulary } from '../bpmn/panel.js';
 
 export function robotsView(params) {
   const tabs = h('div', { class: 'tabs', role: 'tablist' });
-  const board = h('div', { class: 'board', id: 'board' });
+  const board = h('div', { class: 'board', id: 'board', tabindex: '0', role: 'region', 'aria-label': t('robots:board_label') });
   const editorHost = h('div', { class: 'editor', id: 'dsl-editor' });
   const errorsBox = h('div', { class: 'dsl-errors', id: 'dsl-errors', role: 'alert' });
   const status = h('span', { class: 'muted small' });
-  const saveButton = h('button', { class: 'primary', 'data-action': 'save-robots', onclick: () => save() }, 'Save');
-  const boardButton = h('button', { 'data-action': 'show-board', onclick: () => show('board') }, 'Board');
-  const textButton = h('button', { 'data-action': 'show-text', onclick: () => show('text') }, 'DSL text');
+  const saveButton = h('button', { class: 'primary', 'data-action': 'save-robots', onclick: () => save() }, t('common:form.save'));
+  const boardButton = h('button', { 'data-action': 'show-board', onclick: () => show('board') }, t('robots:board'));
+  const textButton = h('button', { 'data-action': 'show-text', onclick: () => show('text') }, t('robots:text'));
   const applyBox = h('input', { type: 'checkbox', id: 'apply-existing' });
   const el = h('div', { class: 'robots-layout' },
     h('div', { class: 'toolbar' }, tabs, h('span', { class: 'spacer' }), status, boardButton, textButton,
-      h('label', { class: 'inline small', title: 'Re-plan the robots of deals already on each stage' }, applyBox, 'apply to deals on the stages'),
+      h('label', { class: 'inline small', title: t('robots:apply_title') }, applyBox, t('robots:apply')),
       saveButton),
     board,
     h('div', { class: 'editor-wrap' }, editorHost, errorsBox));
@@ -35,6 +37,8 @@ export function robotsView(params) {
   let vocab = null;
   let mode = 'board';
   let lastErrors = [];
+  let savedText = null; // the text as the server has it; anything else is unsaved work
+  const unguard = guardUnsaved(() => Boolean(view) && savedText !== null && text() !== savedText);
 
   function show(which) {
     mode = which;
@@ -56,21 +60,21 @@ export function robotsView(params) {
     const columns = pipeline ? pipeline.stages : stages.map((s) => ({ code: s.code, name: s.code }));
     const byCode = Object.fromEntries(stages.map((s) => [s.code, s]));
     const card = (c) => h('div', {
-      class: `card card-${c.kind}`, dataset: { kind: c.kind, line: c.line }, title: `line ${c.line}: click to edit`,
+      class: `card card-${c.kind}`, dataset: { kind: c.kind, line: c.line }, title: t('robots:card_title', { line: c.line }),
       onclick: () => { show('text'); goTo(c.line, 1); },
     },
-      h('div', { class: 'card-title' }, h('span', { class: `tag tag-${c.kind}` }, c.kind), ' ', c.name || '(unnamed)'),
+      h('div', { class: 'card-title' }, h('span', { class: `tag tag-${c.kind}` }, t(`robots:kind.${c.kind}`, { defaultValue: c.kind })), ' ', c.name || t('robots:unnamed')),
       h('div', { class: 'card-when' }, c.when),
-      c.condition ? h('div', { class: 'card-if' }, `only if ${c.condition}`) : null,
+      c.condition ? h('div', { class: 'card-if' }, t('robots:only_if', { condition: c.condition })) : null,
       h('ul', { class: 'card-actions' }, c.actions.map((a) => h('li', {}, plainAction(a)))));
     clear(board,
-      loose.length ? h('div', { class: 'column' }, h('h4', {}, 'Triggers (any stage)'), loose.map(card)) : null,
+      loose.length ? h('div', { class: 'column' }, h('h4', {}, t('robots:loose_triggers')), loose.map(card)) : null,
       columns.map((s) => {
         const block = byCode[s.code];
         return h('div', { class: 'column', dataset: { stage: s.code } },
           h('h4', {}, s.name, h('span', { class: 'muted small' }, ` ${s.code}`)),
-          block && block.robotsOff ? h('p', { class: 'muted small' }, 'robots off') : null,
-          block && block.cards.length ? block.cards.map(card) : h('p', { class: 'empty small' }, 'no robots'));
+          block && block.robotsOff ? h('p', { class: 'muted small' }, t('robots:robots_off')) : null,
+          block && block.cards.length ? block.cards.map(card) : h('p', { class: 'empty small' }, t('robots:no_robots')));
       }));
   }
 
@@ -90,8 +94,8 @@ export function robotsView(params) {
       h('a', {
         href: `#/robots/${scope}`,
         onclick: (ev) => { ev.preventDefault(); goTo(e.line, e.column); },
-      }, e.line ? `line ${e.line}, column ${e.column}` : 'file'), `: ${e.message}`)));
-    status.textContent = errors.length ? `${errors.length} error(s)` : 'no errors';
+      }, e.line ? t('robots:at', { line: e.line, column: e.column }) : t('robots:file')), `: ${e.message}`)));
+    status.textContent = errors.length ? t('robots:errors', { count: errors.length }) : t('robots:no_errors');
     status.className = errors.length ? 'status-bad small' : 'muted small';
   }
 
@@ -107,7 +111,10 @@ export function robotsView(params) {
     try {
       const automation = await api.get(`/robots/${encodeURIComponent(scope)}`);
       view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: automation.text } });
-      status.textContent = automation.version ? `v${automation.version} saved ${when(automation.saved_at)} by ${automation.saved_by}` : 'not saved yet';
+      savedText = automation.text;
+      status.textContent = automation.version
+        ? t('robots:saved_by', { version: automation.version, when: formatDateTime(automation.saved_at), who: automation.saved_by })
+        : t('robots:not_saved_yet');
       showErrors([]);
       drawBoard();
     } catch (err) {
@@ -120,27 +127,30 @@ export function robotsView(params) {
     forceLinting(view);
     if (errors.length) {
       show('text');
-      toast(`Not saved: ${errors.length} error(s) in the text.`, 'error');
+      toast(t('robots:not_saved_errors', { count: errors.length }), 'error');
       return;
     }
     try {
-      const saved = await api.put(`/robots/${encodeURIComponent(scope)}?apply_to_existing=${applyBox.checked}`, { text: text() });
-      toast(`Saved ${scope} as version ${saved.version}${saved.applied_to ? `; re-planned ${saved.applied_to} deal(s)` : ''}.`);
-      status.textContent = `v${saved.version} saved just now`;
+      const sent = text();
+      const saved = await api.put(`/robots/${encodeURIComponent(scope)}?apply_to_existing=${applyBox.checked}`, { text: sent });
+      savedText = sent;
+      toast(saved.applied_to ? t('robots:saved_replanned', { scope, version: saved.version, count: saved.applied_to })
+        : t('robots:saved', { scope, version: saved.version }));
+      status.textContent = t('robots:saved_now', { version: saved.version });
     } catch (err) {
       if (err.status === 422 && Array.isArray(err.body.details)) {
         showErrors(err.body.details);
         show('text');
       }
-      toast(`Not saved: ${errorText(err)}`, 'error');
+      toast(t('robots:not_saved', { reason: errorText(err) }), 'error');
     }
   }
 
   async function drawTabs() {
     pipelines = await api.get('/pipelines');
-    clear(tabs, [...pipelines.map((p) => ({ code: p.code, name: p.name })), { code: 'global', name: 'Global triggers' }].map((p) =>
+    clear(tabs, [...pipelines.map((p) => ({ code: p.code, name: p.name })), { code: 'global', name: t('robots:global') }].map((p) =>
       h('a', {
-        href: `#/robots/${p.code}`, role: 'tab', class: p.code === scope ? 'tab active' : 'tab', dataset: { scope: p.code },
+        href: `#/robots/${p.code}`, role: 'tab', 'aria-selected': String(p.code === scope), class: p.code === scope ? 'tab active' : 'tab', dataset: { scope: p.code },
       }, p.name)));
   }
 
@@ -164,6 +174,7 @@ export function robotsView(params) {
       show('board');
     },
     destroy() {
+      unguard();
       if (view) view.destroy();
       delete window.dealflowEditor;
     },

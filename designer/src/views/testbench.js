@@ -6,7 +6,8 @@
  * /log, /case); until that API is deployed the screen says so and stays usable for setup.
  */
 import { api, once } from '../api.js';
-import { h, clear, toast, errorText, when, table, debounce, download } from '../ui.js';
+import { h, clear, toast, errorText, table, debounce, download } from '../ui.js';
+import { t, formatDateTime } from '../i18n.js';
 import { createViewer } from '../bpmn/viewer.js';
 import { vocabulary } from '../bpmn/panel.js';
 import { watch } from '../live.js';
@@ -16,47 +17,47 @@ function placeholderFor(type) {
 }
 
 export function testBenchView() {
-  const kindSelect = h('select', { name: 'kind', 'aria-label': 'what to run' },
-    h('option', { value: 'process' }, 'a process'), h('option', { value: 'robots' }, "a pipeline's robots"));
-  const processSelect = h('select', { name: 'process', 'aria-label': 'process' });
-  const pipelineSelect = h('select', { name: 'pipeline', 'aria-label': 'pipeline' });
-  const dealSelect = h('select', { name: 'deal', 'aria-label': 'deal' });
+  const kindSelect = h('select', { name: 'kind', 'aria-label': t('testbench:what_to_run') },
+    h('option', { value: 'process' }, t('testbench:a_process')), h('option', { value: 'robots' }, t('testbench:a_pipelines_robots')));
+  const processSelect = h('select', { name: 'process', 'aria-label': t('testbench:process') });
+  const pipelineSelect = h('select', { name: 'pipeline', 'aria-label': t('testbench:pipeline') });
+  const dealSelect = h('select', { name: 'deal', 'aria-label': t('testbench:deal') });
   const paramsBox = h('div', { class: 'df-list', id: 'run-params' });
-  const sandboxTitle = h('input', { name: 'sandbox_title', placeholder: 'sandbox deal title' });
-  const sandboxStage = h('input', { name: 'sandbox_stage', placeholder: 'stage, e.g. main.new', value: 'main.new' });
-  const sandboxResponsible = h('input', { name: 'sandbox_responsible', placeholder: 'responsible (login)', value: 'manager.north1' });
+  const sandboxTitle = h('input', { name: 'sandbox_title', placeholder: t('testbench:sandbox_title'), 'aria-label': t('testbench:sandbox_title') });
+  const sandboxStage = h('input', { name: 'sandbox_stage', placeholder: t('testbench:stage_placeholder'), value: 'main.new' });
+  const sandboxResponsible = h('input', { name: 'sandbox_responsible', placeholder: t('testbench:responsible_placeholder'), value: 'manager.north1' });
   const sandboxFields = h('textarea', { name: 'sandbox_fields', rows: 3, placeholder: '{"credit_type": "credit"}' });
   const setup = h('form', { class: 'bench-setup', onsubmit: (e) => { e.preventDefault(); start(); } },
-    h('h3', {}, 'Run'),
-    h('label', { class: 'df-field' }, 'Run', kindSelect),
-    h('label', { class: 'df-field process-only' }, 'Process', processSelect),
+    h('h3', {}, t('testbench:run')),
+    h('label', { class: 'df-field' }, t('testbench:run'), kindSelect),
+    h('label', { class: 'df-field process-only' }, t('testbench:process'), processSelect),
     h('div', { class: 'process-only' }, paramsBox),
-    h('label', { class: 'df-field' }, 'Pipeline', pipelineSelect),
-    h('label', { class: 'df-field' }, 'Deal (copied; the real one is never touched)', dealSelect),
-    h('details', {}, h('summary', {}, 'or a sandbox deal'),
-      h('label', { class: 'df-field' }, 'Title', sandboxTitle),
-      h('label', { class: 'df-field' }, 'Stage', sandboxStage),
-      h('label', { class: 'df-field' }, 'Responsible', sandboxResponsible),
-      h('label', { class: 'df-field' }, 'Fields (JSON)', sandboxFields)),
-    h('button', { class: 'primary wide', type: 'submit', 'data-action': 'start-run' }, 'Start'));
+    h('label', { class: 'df-field' }, t('testbench:pipeline'), pipelineSelect),
+    h('label', { class: 'df-field' }, t('testbench:deal_copied'), dealSelect),
+    h('details', {}, h('summary', {}, t('testbench:or_sandbox')),
+      h('label', { class: 'df-field' }, t('testbench:title'), sandboxTitle),
+      h('label', { class: 'df-field' }, t('testbench:stage'), sandboxStage),
+      h('label', { class: 'df-field' }, t('testbench:responsible'), sandboxResponsible),
+      h('label', { class: 'df-field' }, t('testbench:fields_json'), sandboxFields)),
+    h('button', { class: 'primary wide', type: 'submit', 'data-action': 'start-run' }, t('testbench:start')));
 
-  const eventSelect = h('select', { 'aria-label': 'CRM event', name: 'event' });
-  const payloadInput = h('textarea', { rows: 4, name: 'payload', 'aria-label': 'payload', spellcheck: 'false' });
-  const advanceInput = h('input', { name: 'advance', value: '1d', size: 6, 'aria-label': 'advance by' });
+  const eventSelect = h('select', { 'aria-label': t('testbench:crm_event'), name: 'event' });
+  const payloadInput = h('textarea', { rows: 4, name: 'payload', 'aria-label': t('testbench:payload'), spellcheck: 'false' });
+  const advanceInput = h('input', { name: 'advance', value: '1d', size: 6, 'aria-label': t('testbench:advance_by') });
   const controls = h('div', { class: 'bench-controls', hidden: true },
-    h('div', { class: 'control-group' }, h('strong', {}, 'Send'), eventSelect,
-      h('button', { 'data-action': 'send-event', onclick: () => sendEvent() }, 'Send event')),
+    h('div', { class: 'control-group' }, h('strong', {}, t('testbench:send')), eventSelect,
+      h('button', { 'data-action': 'send-event', onclick: () => sendEvent() }, t('testbench:send_event'))),
     payloadInput,
-    h('div', { class: 'control-group' }, h('strong', {}, 'Clock'), advanceInput,
-      h('button', { 'data-action': 'advance', onclick: () => advance({ by: advanceInput.value }) }, 'Advance'),
-      h('button', { 'data-action': 'next-job', onclick: () => advance({ to: 'next_job' }) }, 'Next due job'),
-      h('button', { 'data-action': 'save-case', onclick: () => saveCase() }, 'Save as test case')),
-    h('button', { class: 'wide', 'data-action': 'new-run', onclick: () => { setup.hidden = false; controls.hidden = true; } }, 'New run…'));
+    h('div', { class: 'control-group' }, h('strong', {}, t('testbench:clock')), advanceInput,
+      h('button', { 'data-action': 'advance', onclick: () => advance({ by: advanceInput.value }) }, t('testbench:advance')),
+      h('button', { 'data-action': 'next-job', onclick: () => advance({ to: 'next_job' }) }, t('testbench:next_job')),
+      h('button', { 'data-action': 'save-case', onclick: () => saveCase() }, t('testbench:save_case'))),
+    h('button', { class: 'wide', 'data-action': 'new-run', onclick: () => { setup.hidden = false; controls.hidden = true; } }, t('testbench:new_run')));
   const summary = h('div', { class: 'bench-summary', id: 'run-summary' }, h('p', { class: 'muted' },
-    'Pick what to run and a deal, then Start. Events and the clock act on the sandbox only.'));
+    t('testbench:intro')));
   const diagram = h('div', { class: 'viewer bench-viewer', id: 'run-diagram' });
   const logBox = h('div', { class: 'list-panel bench-log', id: 'run-log' });
-  const runView = h('div', { hidden: true }, diagram, h('h3', {}, 'Log'), logBox);
+  const runView = h('div', { hidden: true }, diagram, h('h3', {}, t('testbench:log')), logBox);
   const el = h('div', { class: 'bench-layout' },
     h('aside', { class: 'sidebar' }, setup, controls),
     h('section', { class: 'bench-main' }, summary, runView));
@@ -74,7 +75,7 @@ export function testBenchView() {
   async function loadDeals() {
     try {
       const deals = await api.get(`/deals?pipeline=${encodeURIComponent(pipelineSelect.value)}&limit=100`);
-      clear(dealSelect, h('option', { value: '' }, '— a deal —'), deals.map((d) => h('option', { value: d.id }, `#${d.id} ${d.title} (${d.stage})`)));
+      clear(dealSelect, h('option', { value: '' }, t('testbench:pick_deal')), deals.map((d) => h('option', { value: d.id }, `#${d.id} ${d.title} (${d.stage})`)));
     } catch (err) {
       toast(errorText(err), 'error');
     }
@@ -105,10 +106,10 @@ export function testBenchView() {
     else {
       let fields = {};
       try { fields = sandboxFields.value.trim() ? JSON.parse(sandboxFields.value) : {}; } catch {
-        toast('The sandbox deal fields are not valid JSON.', 'error');
+        toast(t('testbench:fields_not_json'), 'error');
         return;
       }
-      body.deal = { title: sandboxTitle.value || 'Sandbox deal', stage: sandboxStage.value, fields };
+      body.deal = { title: sandboxTitle.value || t('testbench:sandbox_deal'), stage: sandboxStage.value, fields };
       if (sandboxResponsible.value.trim()) body.deal.responsible = sandboxResponsible.value.trim();
     }
     try {
@@ -117,14 +118,14 @@ export function testBenchView() {
       controls.hidden = false;
       subscribe();
     } catch (err) {
-      toast(err.status === 404 || err.status === 405 ? 'The test-runs API is not on this server yet.' : `Not started: ${errorText(err)}`, 'error');
+      toast(err.status === 404 || err.status === 405 ? t('testbench:no_api') : t('testbench:not_started', { reason: errorText(err) }), 'error');
     }
   }
 
   async function sendEvent() {
     let payload;
     try { payload = JSON.parse(payloadInput.value || '{}'); } catch {
-      toast('The payload is not valid JSON.', 'error');
+      toast(t('testbench:payload_not_json'), 'error');
       return;
     }
     try {
@@ -176,15 +177,15 @@ export function testBenchView() {
     const deal = state.deal || {};
     clear(summary,
       h('div', { class: 'bench-facts' },
-        h('span', {}, h('strong', {}, 'Clock '), h('span', { id: 'run-clock' }, when(state.now))),
-        h('span', {}, h('strong', {}, 'Deal '), `${deal.title || ''} `, h('span', { class: 'status', id: 'run-stage' }, deal.stage_ref || '')),
-        state.instance ? h('span', {}, h('strong', {}, 'Instance '), h('span', { class: `status status-${state.instance.status}`, id: 'run-instance-status' }, state.instance.status)) : null,
-        state.instance && state.instance.waiting_for && state.instance.waiting_for.length ? h('span', {}, `waits for ${state.instance.waiting_for.join(', ')}`) : null),
-      state.jobs && state.jobs.length ? h('p', { class: 'small muted' }, `Next due: ${state.jobs.slice(0, 3).map((j) => `${j.robot || j.element_id || j.kind} at ${when(j.due_at)}`).join('; ')}`) : null,
+        h('span', {}, h('strong', {}, `${t('testbench:clock')} `), h('span', { id: 'run-clock' }, formatDateTime(state.now))),
+        h('span', {}, h('strong', {}, `${t('testbench:deal')} `), `${deal.title || ''} `, h('span', { class: 'status', id: 'run-stage' }, deal.stage_ref || '')),
+        state.instance ? h('span', {}, h('strong', {}, `${t('testbench:instance')} `), h('span', { class: `status status-${state.instance.status}`, id: 'run-instance-status' }, state.instance.status)) : null,
+        state.instance && state.instance.waiting_for && state.instance.waiting_for.length ? h('span', {}, t('testbench:waits_for', { what: state.instance.waiting_for.join(', ') })) : null),
+      state.jobs && state.jobs.length ? h('p', { class: 'small muted' }, t('testbench:next_due', { jobs: state.jobs.slice(0, 3).map((j) => t('testbench:job_at', { job: j.robot || j.element_id || j.kind, when: formatDateTime(j.due_at) })).join('; ') })) : null,
       stageStrip(deal),
-      state.tasks && state.tasks.length ? h('div', { class: 'bench-tasks', id: 'run-tasks' }, state.tasks.map((t) => h('div', { class: 'bench-task' },
-        h('span', {}, `${t.title} → ${t.assignee || t.group || '—'} `, h('span', { class: 'status' }, t.status)),
-        t.status === 'open' ? h('button', { class: 'small', 'data-action': 'complete-task', onclick: () => completeTask(t.id) }, 'Complete') : null))) : null);
+      state.tasks && state.tasks.length ? h('div', { class: 'bench-tasks', id: 'run-tasks' }, state.tasks.map((task) => h('div', { class: 'bench-task' },
+        h('span', {}, `${task.title} → ${task.assignee || task.group || '—'} `, h('span', { class: 'status' }, task.status)),
+        task.status === 'open' ? h('button', { class: 'small', 'data-action': 'complete-task', onclick: () => completeTask(task.id) }, t('testbench:complete')) : null))) : null);
     if (state.instance && state.process) {
       try {
         const xml = await api.get(`/processes/${encodeURIComponent(state.process)}/xml?version=${state.process_version}`, { text: true });
@@ -197,12 +198,12 @@ export function testBenchView() {
     try {
       const entries = await api.get(`/test-runs/${state.id}/log`);
       clear(logBox, table([
-        { title: 'When', render: (r) => when(r.at) },
-        { title: 'Source', key: 'source' },
-        { title: 'What', key: 'text' },
-        { title: 'Outcome', key: 'kind' },
-        { title: 'Reason', key: 'reason' },
-      ], entries, { empty: 'Nothing happened yet.' }));
+        { title: t('testbench:col.when'), render: (r) => formatDateTime(r.at) },
+        { title: t('testbench:col.source'), key: 'source' },
+        { title: t('testbench:col.what'), key: 'text' },
+        { title: t('testbench:col.outcome'), key: 'kind' },
+        { title: t('testbench:col.reason'), key: 'reason' },
+      ], entries, { empty: t('testbench:nothing_yet') }));
     } catch (err) {
       toast(errorText(err), 'error');
     }
