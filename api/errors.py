@@ -11,7 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from api.auth import AccessDenied
-from crm.errors import Conflict, CrmError, InvalidInput
+from crm.errors import Conflict, CrmError, InvalidInput, StageGateRefused
 from crm.errors import NotFound as CrmNotFound
 from engine.errors import EngineError, InvalidProcess, InvalidState, StartRefused
 from engine.errors import NotFound as EngineNotFound
@@ -47,8 +47,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CrmError)
     def crm_error(err: CrmError) -> Any:
-        status = _status(err, {CrmNotFound: 404, InvalidInput: 422, Conflict: 409})
-        return jsonify(_body(err.code, str(err), getattr(err, "fields", None) or None)), status
+        status = _status(err, {CrmNotFound: 404, InvalidInput: 422, StageGateRefused: 422, Conflict: 409})
+        details = getattr(err, "details", None) or getattr(err, "fields", None) or None
+        return jsonify(_body(err.code, str(err), details)), status
 
     @app.errorhandler(StaleDataError)
     def stale(err: StaleDataError) -> Any:
