@@ -35,7 +35,8 @@ def gated_move(ctx: ActionContext, deal: Any, stage: Any, loss_reason: str | Non
     try:
         return bool(ctx.crm.move_deal(deal, stage, cause=ctx.cause, loss_reason=loss_reason))
     except StageGateRefused as refused:
-        raise ActionInputError(refused.message) from refused
+        # from None: the engine reads the root cause to decide on retries, and this is final.
+        raise ActionInputError(refused.message) from None
 
 
 class MoveSchema(Schema):
