@@ -69,8 +69,11 @@ def parse_room(data: Any) -> str | None:
 
 def init_live(app: Flask, engine: Engine, settings: Settings) -> SocketIO:
     """Attach the socket.io server to `app` and announce the engine's commits through it."""
+    # The server's own address too: served on another port than the usual ones (DEALFLOW_PORT,
+    # the browser tests' random port), the designer's own page was refused its live updates.
+    own = [f"http://{host}:{settings.port}" for host in dict.fromkeys((settings.host, "127.0.0.1", "localhost"))]
     socketio = SocketIO(app, message_queue=settings.redis_url or None, async_mode="threading",
-                        cors_allowed_origins=LOCAL_ORIGINS)
+                        cors_allowed_origins=[*LOCAL_ORIGINS, *own])
     app.extensions["dealflow.socketio"] = socketio
     broadcaster = broadcaster_for(engine)
     broadcaster.on_row(AutomationLogEntry, broadcast_of)

@@ -10,8 +10,12 @@ import { robotsView } from './views/robots.js';
 import { testBenchView } from './views/testbench.js';
 import { monitoringView } from './views/monitoring.js';
 import { dealsView } from './views/deals.js';
+import { boardView } from './views/board.js';
 
 export const ROUTES = [
+  // `board` is the pipeline main; `board/<pipeline>` any other (views/board.js).
+  { path: 'board', titleKey: 'board:title', view: boardView, section: 'work',
+    roles: ['administrator', 'director', 'head', 'manager'] },
   { path: 'deals', titleKey: 'common:nav.deals', view: dealsView, section: 'work',
     roles: ['administrator', 'director', 'designer', 'head', 'manager'] },
   { path: 'processes', titleKey: 'common:nav.processes', view: processesView, section: 'design', permission: 'edit_processes' },
