@@ -80,10 +80,10 @@ export function boardView(params, { user } = {}) {
     if (card.tasks.overdue) badges.push(badge('overdue', `! ${card.tasks.overdue}`, t('board:badge.overdue', { count: card.tasks.overdue })));
     if (card.no_next_step) badges.push(badge('none', t('board:badge.no_next_step_short'), t('board:badge.no_next_step')));
     const moveButton = h('button', { type: 'button', class: 'small board-move', 'aria-haspopup': 'dialog',
-      'aria-label': t('board:move.to_label', { title: card.title }),
+      'aria-describedby': `board-card-${card.id}`, // "Move to…" for the deal named by the title
       onclick: () => chooseStage(card) }, t('board:move.to'));
     return h('article', { class: 'board-card', role: 'listitem', dataset: { id: String(card.id) } },
-      h('a', { class: 'board-card-title', href: `#/deals/${card.id}` }, card.title),
+      h('a', { class: 'board-card-title', id: `board-card-${card.id}`, href: `#/deals/${card.id}` }, card.title),
       h('div', { class: 'board-card-amount' }, formatMoney(card.amount, card.currency)),
       card.contact ? h('div', { class: 'board-card-line' }, h('span', { class: 'muted' }, t('board:card.contact')), ' ', card.contact) : null,
       h('div', { class: 'board-card-line' }, h('span', { class: 'muted' }, t('board:card.responsible')), ' ',
