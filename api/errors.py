@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from api.auth import AccessDenied
 from api.messages import localize_error
-from crm.errors import Conflict, CrmError, InvalidInput
+from crm.errors import Conflict, CrmError, InvalidInput, StageGateRefused
 from crm.errors import NotFound as CrmNotFound
 from engine.errors import EngineError, InvalidProcess, InvalidState, StartRefused
 from engine.errors import NotFound as EngineNotFound
@@ -60,10 +60,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CrmError)
     def crm_error(err: CrmError) -> Any:
-        status = _status(err, {CrmNotFound: 404, InvalidInput: 422, Conflict: 409})
+        status = _status(err, {CrmNotFound: 404, InvalidInput: 422, StageGateRefused: 422, Conflict: 409})
         retry_after = getattr(err, "retry_after", None)  # "too early, send it again later" (triggers.errors)
         headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else {}
-        return jsonify(_body(err.code, str(err), getattr(err, "fields", None) or None)), status, headers
+        details = getattr(err, "details", None) or getattr(err, "fields", None) or None
+        return jsonify(_body(err.code, str(err), details)), status, headers
 
     @app.errorhandler(StaleDataError)
     def stale(err: StaleDataError) -> Any:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from crm.auth import shared_demo_hash
+from crm.demo_board import load_board_demo
 from crm.events import Cause
 from crm.models import Pipeline
 from crm.service import Crm
@@ -277,6 +278,7 @@ def load_demo(crm: Crm) -> None:
             fields=fields,
             cause=CAUSE,
         )
+    load_board_demo(crm)
 
 
 def _load_people(crm: Crm) -> None:

@@ -86,9 +86,19 @@ class DirectoryMixin(ServiceBase):
     def start_stage(self, pipeline: Pipeline) -> Stage:
         return next(stage for stage in pipeline.stages if stage.is_start)
 
-    def create_pipeline(self, code: str, name: str, stages: Sequence[Mapping[str, Any]], *, cause: Cause) -> Pipeline:
-        """Stages in order; if none is marked is_start the first one is."""
+    def create_pipeline(
+        self,
+        code: str,
+        name: str,
+        stages: Sequence[Mapping[str, Any]],
+        *,
+        loss_reasons: Sequence[str] = (),
+        cause: Cause,
+    ) -> Pipeline:
+        """Stages in order; if none is marked is_start the first one is. Stage gates name
+        fields, which need the pipeline first: declare them with `set_gates`."""
         errors: dict[str, str] = {}
+        reasons = _check_reasons(errors, loss_reasons)
         self._check_code(errors, "code", code)
         if not errors and self.session.scalar(select(Pipeline.id).where(Pipeline.code == code)):
             errors["code"] = f"pipeline '{code}' already exists"
@@ -97,7 +107,7 @@ class DirectoryMixin(ServiceBase):
         if errors:
             raise InvalidInput(fields=errors, code="invalid_pipeline")
         sort = (self.session.scalar(select(func.max(Pipeline.sort))) or 0) + 1
-        pipeline = Pipeline(code=code, name=name.strip(), sort=sort, stages=built)
+        pipeline = Pipeline(code=code, name=name.strip(), sort=sort, stages=built, loss_reasons=reasons)
         self.session.add(pipeline)
         self.session.flush()
         return pipeline
@@ -155,6 +165,45 @@ class DirectoryMixin(ServiceBase):
             raise Conflict(f"Stage '{stage.ref}' still holds {deals} deal(s)", code="stage_not_empty")
         stage.pipeline.stages.remove(stage)
         self.session.flush()
+
+    def set_gates(
+        self,
+        pipeline: Pipeline | str,
+        *,
+        required_fields: Mapping[str, Sequence[str]] | None = None,
+        loss_reasons: Sequence[str] | None = None,
+        cause: Cause,
+    ) -> Pipeline:
+        """Declare stage gates: for each named stage the field codes a deal needs to enter it
+        (an empty list opens the gate; stages not named keep theirs), and the pipeline's
+        loss-reason pick list (None keeps it). All valid or nothing changes."""
+        pipeline = self._pipeline_of(pipeline)
+        errors: dict[str, str] = {}
+        stages = {stage.code: stage for stage in pipeline.stages}
+        definitions = self.field_defs(pipeline)
+        checked: dict[str, list[str]] = {}
+        for stage_code, codes in (required_fields or {}).items():
+            if stage_code not in stages:
+                errors[f"required_fields.{stage_code}"] = (
+                    f"pipeline '{pipeline.code}' has no stage '{stage_code}'; stages: {', '.join(stages)}"
+                )
+                continue
+            unknown = [str(c) for c in codes if c not in definitions]
+            if unknown:
+                errors[f"required_fields.{stage_code}"] = (
+                    f"unknown field(s) {', '.join(unknown)}; fields: {', '.join(definitions) or 'none'}"
+                )
+                continue
+            checked[stage_code] = list(dict.fromkeys(str(c) for c in codes))
+        reasons = None if loss_reasons is None else _check_reasons(errors, loss_reasons)
+        if errors:
+            raise InvalidInput(fields=errors, code="invalid_gates")
+        for stage_code, codes in checked.items():
+            stages[stage_code].required_fields = codes
+        if reasons is not None:
+            pipeline.loss_reasons = reasons
+        self.session.flush()
+        return pipeline
 
     # --- custom fields -------------------------------------------------------------------
 
@@ -377,6 +426,20 @@ class DirectoryMixin(ServiceBase):
             if not any(stage.kind == kind for stage in built):
                 errors.setdefault("stages", f"a pipeline needs at least one {kind} stage")
         return built
+
+
+def _check_reasons(errors: dict[str, str], reasons: Sequence[str]) -> list[str]:
+    """A loss-reason pick list: distinct, non-empty phrases of at most 200 characters."""
+    cleaned: list[str] = []
+    for index, reason in enumerate(reasons):
+        text = reason.strip() if isinstance(reason, str) else ""
+        if not text or len(text) > 200:
+            errors[f"loss_reasons[{index}]"] = "must be a phrase of 1 to 200 characters"
+        elif text in cleaned:
+            errors[f"loss_reasons[{index}]"] = f"'{text}' appears twice"
+        else:
+            cleaned.append(text)
+    return cleaned
 
 
 def _check_hours(errors: dict[str, str], hours: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:

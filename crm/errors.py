@@ -47,3 +47,34 @@ class InvalidInput(CrmError):
 
     def as_dict(self) -> dict[str, Any]:
         return {**super().as_dict(), "fields": dict(self.fields)}
+
+
+class StageGateRefused(CrmError):
+    """A move into a stage whose gate is not satisfied: the required fields still empty, or a
+    lost stage without a loss reason from the pipeline's list. It carries what a form needs to
+    ask for exactly that (field code, label, type, options) so the board, a robot's log and an
+    incident all say the same thing; nothing has been written."""
+
+    code = "stage_gate"
+
+    def __init__(self, stage_ref: str, stage_name: str, missing: list[dict[str, Any]],
+                 loss_reasons: list[str] | None = None) -> None:
+        self.stage_ref = stage_ref
+        self.missing = missing
+        self.loss_reasons = loss_reasons
+        parts = []
+        if missing:
+            parts.append("fill in " + ", ".join(item["label"] for item in missing))
+        if loss_reasons is not None:
+            parts.append("give a loss reason (" + ", ".join(loss_reasons) + ")")
+        super().__init__(f"The deal cannot enter {stage_name} ({stage_ref}): {' and '.join(parts)}")
+
+    @property
+    def details(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"stage": self.stage_ref, "missing": list(self.missing)}
+        if self.loss_reasons is not None:
+            body["loss_reasons"] = list(self.loss_reasons)
+        return body
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**super().as_dict(), "details": self.details}

@@ -83,6 +83,8 @@ class Pipeline(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     sort: Mapped[int] = mapped_column(default=0)
+    # The pick list a lost stage asks for (stage gates, S1/S3): short phrases in the store's words.
+    loss_reasons: Mapped[list[Any]] = mapped_column(default=list)
 
     stages: Mapped[list[Stage]] = relationship(
         back_populates="pipeline", order_by="Stage.sort", cascade="all, delete-orphan"
@@ -103,6 +105,9 @@ class Stage(Base):
     sort: Mapped[int] = mapped_column(default=0)
     kind: Mapped[str] = mapped_column(String(16), default="in_progress")
     is_start: Mapped[bool] = mapped_column(default=False)
+    # The stage gate: field codes that must be filled before a deal may enter (checked in
+    # Crm.move_deal, the one place every move passes).
+    required_fields: Mapped[list[Any]] = mapped_column(default=list)
 
     pipeline: Mapped[Pipeline] = relationship(back_populates="stages")
 
@@ -209,6 +214,8 @@ class Deal(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     stage_entered_at: Mapped[datetime]
+    # Why a lost deal was lost, from its pipeline's pick list; cleared when it leaves the lost stage.
+    loss_reason: Mapped[str | None] = mapped_column(String(200))
     is_sandbox: Mapped[bool] = mapped_column(default=False)
     # The outside order this deal was made from: who sent it (the event's source) and its number.
     order_source: Mapped[str | None] = mapped_column(String(64))

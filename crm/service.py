@@ -23,7 +23,7 @@ from crm import values as typed
 from crm.base import ServiceBase, column_length, jsonable, resolve_or_error, shortened
 from crm.clock import Clock
 from crm.directory import DirectoryMixin
-from crm.errors import InvalidInput, NotFound
+from crm.errors import InvalidInput, NotFound, StageGateRefused
 from crm.events import Cause, DealCreated, DealFieldsChanged, DealMoved, Listeners
 from crm.models import Contact, Deal, Department, FieldDef, Pipeline, Stage, TimelineEntry, User
 from crm.people import PeopleMixin
@@ -172,33 +172,38 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
         self._publish(DealCreated(deal_id=deal.id, cause=cause))
         return deal
 
-    def move_deal(self, deal: Deal, stage: Stage | str, *, cause: Cause) -> bool:
-        """Move to a stage, in this or another pipeline; False (nothing written) if already there."""
+    def move_deal(self, deal: Deal, stage: Stage | str, *, cause: Cause, loss_reason: str | None = None) -> bool:
+        """Move to a stage, in this or another pipeline; False (nothing written) if already there.
+
+        Every move passes here (API, board, robots, triggers, BPMN actions), so this is where
+        the target's gate is checked: StageGateRefused, nothing written, if a required field
+        is empty or a lost stage of a pipeline with a loss-reason list gets none of them.
+        """
         target = self.stage(stage, deal.pipeline)
         if target.id == deal.stage_id:
             return False
+        reason = self.check_gate(deal, target, loss_reason=loss_reason)
         source_stage, source_pipeline = deal.stage, deal.pipeline
         now = self.now()
         deal.stage = target
         deal.pipeline = target.pipeline
         deal.stage_entered_at = now
         deal.updated_at = now
+        deal.loss_reason = reason if target.kind == "lost" else None
         if source_pipeline.id == target.pipeline.id:
             text = f"Stage: {source_stage.name} → {target.name}"
         else:
             text = f"Stage: {source_pipeline.name} / {source_stage.name} → {target.pipeline.name} / {target.name}"
-        self._timeline(
-            deal,
-            "stage_moved",
-            text,
-            cause,
-            {
-                "from_pipeline": source_pipeline.code,
-                "from_stage": source_stage.code,
-                "to_pipeline": target.pipeline.code,
-                "to_stage": target.code,
-            },
-        )
+        data = {
+            "from_pipeline": source_pipeline.code,
+            "from_stage": source_stage.code,
+            "to_pipeline": target.pipeline.code,
+            "to_stage": target.code,
+        }
+        if deal.loss_reason:
+            text += f". Loss reason: {deal.loss_reason}"
+            data["loss_reason"] = deal.loss_reason
+        self._timeline(deal, "stage_moved", text, cause, data)
         self._publish(
             DealMoved(
                 deal_id=deal.id,
@@ -210,6 +215,28 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
             )
         )
         return True
+
+    def check_gate(self, deal: Deal, target: Stage, *, loss_reason: str | None = None) -> str | None:
+        """The loss reason to store (None if the stage is not lost), or StageGateRefused listing
+        every missing field and, for a lost stage, the reasons to pick from."""
+        definitions = self.field_defs(target.pipeline)
+        missing = []
+        for code in target.required_fields or ():
+            if not typed.is_empty(self._raw_value(deal, code)):
+                continue
+            definition = definitions.get(code)
+            missing.append({
+                "name": code,
+                "label": definition.name if definition else code,
+                "type": definition.type if definition else "string",
+                "options": list(definition.options or []) if definition else [],
+            })
+        reasons = [str(r) for r in target.pipeline.loss_reasons or ()]
+        reason = None if loss_reason is None or typed.is_empty(loss_reason) else str(loss_reason).strip()
+        needs_reason = target.kind == "lost" and bool(reasons) and reason not in reasons
+        if missing or needs_reason:
+            raise StageGateRefused(target.ref, target.name, missing, reasons if needs_reason else None)
+        return reason if target.kind == "lost" else None
 
     def set_fields(self, deal: Deal, values: Mapping[str, Any], *, cause: Cause) -> dict[str, tuple[Any, Any]]:
         """Set core attributes and custom fields at once; all valid or nothing written.

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from api.auth import current_user, requires
+from api.auth import AccessDenied, current_user, requires
 from api.context import request_cause, unit_of_work
 from api.guards import visible_deal
 from api.paging import PageQuerySchema, page_of, page_of_list
@@ -103,8 +103,14 @@ def update_deal(body: dict[str, Any], deal_id: int, *, rt: Any) -> Any:
 @bp.arguments(MoveDealSchema)
 @bp.response(200, DealSchema)
 def move_deal(body: dict[str, Any], deal_id: int, *, rt: Any) -> Any:
+    """A stage's gate may refuse (422 `stage_gate`, details listing the missing fields and
+    loss reasons); `fields` fills them in the same transaction, so a refused move changes nothing."""
     deal = _locked(rt, deal_id, body.get("version"))
-    rt.crm.move_deal(deal, body["stage"], cause=request_cause())
+    if body.get("fields"):
+        if not access.can(current_user(), "edit_deals"):
+            raise AccessDenied(403, "forbidden", "you may move deals but not change their fields")
+        rt.crm.set_fields(deal, body["fields"], cause=request_cause())
+    rt.crm.move_deal(deal, body["stage"], cause=request_cause(), loss_reason=body.get("loss_reason"))
     return deal
 
 

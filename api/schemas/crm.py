@@ -21,6 +21,7 @@ class StageSchema(Schema):
     kind = fields.String()
     is_start = fields.Boolean()
     ref = fields.String()
+    required_fields = fields.List(fields.String(), metadata={"description": "field codes the stage's gate requires"})
 
 
 class PipelineSchema(Schema):
@@ -28,7 +29,62 @@ class PipelineSchema(Schema):
     code = fields.String()
     name = fields.String()
     sort = fields.Integer()
+    loss_reasons = fields.List(fields.String(), metadata={"description": "the pick list a lost stage asks for"})
     stages = fields.List(fields.Nested(StageSchema))
+
+
+class GatesSchema(StrictSchema):
+    required_fields = fields.Dict(
+        keys=fields.String(validate=Code),
+        values=fields.List(fields.String(validate=Code), validate=validate.Length(max=50)),
+        load_default=None, metadata={"description": "stage code -> field codes; [] opens the gate"})
+    loss_reasons = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=None,
+                               validate=validate.Length(max=50))
+
+
+class BoardCardSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    amount = fields.String()
+    currency = fields.String()
+    version = fields.Integer()
+    loss_reason = fields.String(allow_none=True)
+    responsible = fields.Dict(allow_none=True, metadata={"description": "{id, name}"})
+    contact = fields.String(allow_none=True, metadata={"description": "the contact's name"})
+    tasks = fields.Dict(metadata={"description": "open, overdue and today's open tasks"})
+    no_next_step = fields.Boolean(metadata={"description": "in progress with no task planned from now on"})
+
+
+class BoardStageSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    ref = fields.String()
+    required_fields = fields.List(fields.Dict(), metadata={"description": "{name, label, type, options}"})
+    count = fields.Integer()
+    sums = fields.Dict(metadata={"description": "currency -> sum of the amounts"})
+    cards = fields.List(fields.Nested(BoardCardSchema))
+    offset = fields.Integer()
+    more = fields.Boolean()
+
+
+class BoardSchema(Schema):
+    pipeline = fields.Dict()
+    loss_reasons = fields.List(fields.String())
+    stages = fields.List(fields.Nested(BoardStageSchema))
+
+
+class BoardQuerySchema(StrictSchema):
+    mine = fields.Boolean(load_default=False, metadata={"description": "only my deals"})
+    responsible = fields.String(validate=validate.Length(min=1, max=100),
+                                metadata={"description": "user id or login; 'none' for unassigned deals"})
+    department = fields.String(validate=validate.Length(min=1, max=64),
+                               metadata={"description": "department id or code; 'mine' for my own"})
+    q = fields.String(validate=validate.Length(min=1, max=200),
+                      metadata={"description": "part of the title or of the contact's name"})
+    per_stage = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    stage = fields.String(validate=Code, metadata={"description": "only this column (its next cards)"})
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
 
 class NewStageSchema(StrictSchema):
@@ -42,6 +98,8 @@ class NewPipelineSchema(StrictSchema):
     code = fields.String(required=True, validate=Code)
     name = fields.String(required=True, validate=Text)
     stages = fields.List(fields.Nested(NewStageSchema), required=True, validate=validate.Length(min=2, max=50))
+    loss_reasons = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list,
+                               validate=validate.Length(max=50))
 
 
 class AddStageSchema(StrictSchema):
@@ -68,6 +126,7 @@ class DealSchema(Schema):
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
     stage_entered_at = fields.DateTime()
+    loss_reason = fields.String(allow_none=True)
     version = fields.Integer(metadata={"description": "send it back on update to be told of a concurrent change"})
 
 
@@ -99,6 +158,10 @@ class MoveDealSchema(StrictSchema):
     stage = fields.String(required=True, validate=validate.Length(min=1, max=130),
                           metadata={"description": "stage code in the deal's pipeline, or pipeline.stage"})
     version = Count()
+    fields_ = fields.Dict(keys=fields.String(), data_key="fields", attribute="fields", load_default=None,
+                          metadata={"description": "custom fields set first, in the same transaction"})
+    loss_reason = fields.String(load_default=None, validate=validate.Length(min=1, max=200),
+                                metadata={"description": "for a lost stage: one of the pipeline's loss reasons"})
 
 
 class DealQuerySchema(StrictSchema):

@@ -9,7 +9,10 @@ const watchers = new Map(); // room -> Set(handler)
 
 function connection() {
   if (!socket) {
-    socket = io({ transports: ['websocket', 'polling'] });
+    // Long polling first, upgraded to WebSocket where the server can: `dealflow run`'s threading
+    // server answers the WebSocket handshake with 400, and a WebSocket-only client then gets no
+    // live updates at all.
+    socket = io({ transports: ['polling', 'websocket'] });
     socket.on('connect', () => {
       for (const room of watchers.keys()) socket.emit('subscribe', { room });
     });

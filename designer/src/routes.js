@@ -13,8 +13,12 @@ import { dealsView } from './views/deals.js';
 import { tasksView } from './views/tasks.js';
 import { driverView } from './views/driver.js';
 import { notificationsView } from './shell/notifications.js';
+import { boardView } from './views/board.js';
 
 export const ROUTES = [
+  // `board` is the pipeline main; `board/<pipeline>` any other (views/board.js).
+  { path: 'board', titleKey: 'board:title', view: boardView, section: 'work',
+    roles: ['administrator', 'director', 'head', 'manager'] },
   { path: 'deals', titleKey: 'common:nav.deals', view: dealsView, section: 'work',
     roles: ['administrator', 'director', 'designer', 'head', 'manager'] },
   // `tasks` is my tasks, `tasks/<group>` a group's board (its tabs show the boards one may watch).

@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import INCLUDE, Schema, fields
 from sqlalchemy import select
 
+from crm.errors import StageGateRefused
 from crm.models import Task
 from engine.actions import ActionContext, ActionInputError
 from robots.actions.fields import NOT_GIVEN, StageRef, Text, UserRef, When
@@ -27,15 +28,28 @@ def moment_of(ctx: ActionContext, when: datetime | timedelta | None) -> datetime
     return when
 
 
+def gated_move(ctx: ActionContext, deal: Any, stage: Any, loss_reason: str | None = None) -> bool:
+    """A move refused by the stage's gate fails the same way on every retry until a person
+    fills the fields, so it is an input error: logged once for a robot, an incident at once for
+    a process, with the gate's own sentence naming what is missing."""
+    try:
+        return bool(ctx.crm.move_deal(deal, stage, cause=ctx.cause, loss_reason=loss_reason))
+    except StageGateRefused as refused:
+        # from None: the engine reads the root cause to decide on retries, and this is final.
+        raise ActionInputError(refused.message) from None
+
+
 class MoveSchema(Schema):
     stage = StageRef(required=True, metadata={"description": "stage, or pipeline.stage to change pipeline"})
+    loss_reason = fields.String(load_default=None,
+                                metadata={"description": "for a lost stage: one of the pipeline's loss reasons"})
 
 
 @action("move_to", MoveSchema, category="deal", description="Move the deal to a stage, in its pipeline or another",
         positional=("stage",))
-def move_to(ctx: ActionContext, stage: str) -> dict[str, Any]:
+def move_to(ctx: ActionContext, stage: str, loss_reason: str | None = None) -> dict[str, Any]:
     deal = deal_of(ctx)
-    moved = ctx.crm.move_deal(deal, stage, cause=ctx.cause)
+    moved = gated_move(ctx, deal, stage, loss_reason)
     return {"moved": moved, "stage": stage}
 
 
@@ -56,7 +70,7 @@ def change_pipeline(ctx: ActionContext, pipeline: str, stage: str | None) -> dic
         to_stage = next((s for s in target.stages if s.is_start), None)
         if to_stage is None:
             raise ActionInputError(f"pipeline {pipeline!r} has no start stage")
-    ctx.crm.move_deal(deal, to_stage, cause=ctx.cause)
+    gated_move(ctx, deal, to_stage)
     return {"pipeline": pipeline, "stage": to_stage.code}
 
 

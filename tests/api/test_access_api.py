@@ -42,6 +42,8 @@ OPEN_TO_STAFF = {
     ("GET", "/api/v1/deals"), ("GET", "/api/v1/tasks"), ("GET", "/api/v1/instances"),
     # The kanban columns of each task group: configuration, no task in it.
     ("GET", "/api/v1/tasks/boards"),
+    # The board counts and shows only the caller's deals (tests/api/test_board_api.py, S9).
+    ("GET", "/api/v1/pipelines/<code>/board"),
 }
 
 # (method, rule, path with the world's ids, body, who, expected status)
@@ -87,6 +89,8 @@ REFUSALS = [
     ("POST", "/api/v1/pipelines", "/api/v1/pipelines",
      {"code": "p2", "name": "P2", "stages": [{"code": "a", "name": "A"}]}, "manager.north1", 403),
     ("POST", "/api/v1/pipelines/<code>/stages", "/api/v1/pipelines/main/stages", {"code": "x", "name": "X"},
+     "manager.north1", 403),
+    ("PUT", "/api/v1/pipelines/<code>/gates", "/api/v1/pipelines/main/gates", {"loss_reasons": ["x"]},
      "manager.north1", 403),
     ("POST", "/api/v1/processes", "/api/v1/processes", {"xml": "<x/>"}, "manager.north1", 403),
     ("POST", "/api/v1/processes/<key>/start", "/api/v1/processes/review/start", {"deal_id": "{deal}"},

@@ -212,6 +212,17 @@ def take(out: Path) -> None:
         manager.wait_for_selector("dialog.dialog .form-row.invalid")
         _shot(manager, out, "18-start-form")
 
+        board = browser.new_page(viewport=VIEWPORT)  # the deals board as a manager sees it
+        board.set_default_timeout(20000)
+        log_in(board, base, login="manager.north1")
+        board.wait_for_selector("#board .board-card")
+        _shot(board, out, "12-deals-board")
+        board.click('.board-card:has-text("Microwave Samsung MS23") .board-move')
+        board.select_option("dialog.dialog select", "delivery")
+        board.click("dialog.dialog button[type=submit]")
+        board.wait_for_selector('dialog.dialog [data-field="delivery_address"]')
+        _shot(board, out, "13-deals-board-gate", 600)
+
 
 if __name__ == "__main__":
     take(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screens"))
