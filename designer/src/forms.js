@@ -169,9 +169,7 @@ export function errorsByField(err) {
     const flat = Object.fromEntries(Object.entries(details).filter(([k, v]) => !known.includes(k) && typeof v === 'string'));
     const byName = { ...flat, ...(details.json || {}), ...(details.invalid_parameters || {}), ...(details.fields || {}) };
     for (const [name, value] of Object.entries(byName)) {
-      // The engine's reason for an empty parameter is the machine word "required": say it in the person's language.
-      out[name] = value === 'required' ? t('common:form.required')
-        : Array.isArray(value) ? value.join(' ') : typeof value === 'string' ? value : JSON.stringify(value);
+      out[name] = Array.isArray(value) ? value.join(' ') : typeof value === 'string' ? value : JSON.stringify(value);
     }
   }
   if (Array.isArray(details)) {

@@ -136,10 +136,12 @@ def test_s1_in_ukrainian_send_to_bank_refused_on_the_fields_then_rejected_and_th
         expect(manager.locator("#deal-title")).to_be_visible()
         expect(manager.locator("#deal-processes-title")).to_have_text("Запустити бізнес-процес")
 
-        manager.click("#deal-processes button[data-process=send_to_bank]")
+        send = manager.locator("#deal-processes button[data-process=send_to_bank]")
+        expect(send).to_have_text("Відправити в банк")
+        send.click()
         dialog = manager.locator("dialog.dialog")
         expect(dialog).to_be_visible()
-        expect(dialog.locator("h2")).to_have_text(re.compile(r"^Запустити бізнес-процес «"))
+        expect(dialog.locator("h2")).to_have_text("Запустити бізнес-процес «Відправити в банк»")
         expect(dialog).to_contain_text("Процесу потрібні ці поля угоди")
         dialog.locator("button[type=submit]").click()
         # The server's refusal, on the fields it names, in Ukrainian.
@@ -159,9 +161,9 @@ def test_s1_in_ukrainian_send_to_bank_refused_on_the_fields_then_rejected_and_th
         dialog.locator("[data-field='ready_date'] input").fill("2026-01-20T10:00")
         dialog.locator("button[type=submit]").click()
         expect(dialog).to_have_count(0)
-        expect(manager.locator("#toast")).to_contain_text("запущено")
+        expect(manager.locator("#toast")).to_have_text("«Відправити в банк» запущено.")
         expect(manager.locator("#deal-processes .instances > li")).to_have_count(1)
-        expect(manager.locator("#deal-processes .instances > li")).to_contain_text("виконується")
+        expect(manager.locator("#deal-processes .instances > li")).to_contain_text("Відправити в банк — виконується")
         started = http.get(f"{http.base}/deals/{deal['id']}", timeout=30).json()
         assert (started["pipeline"], started["fields"]["bank"]) == ("credit", "PrivatBank")
 

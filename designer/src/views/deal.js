@@ -25,6 +25,15 @@ function fieldErrors(err) {
   return out;
 }
 
+/**
+ * A shipped process (bpmn/) is named in the person's language while it still has its shipped
+ * English name; a name someone gave it in the modeler is theirs and is shown as written.
+ */
+function processName(key, name) {
+  const shipped = `deal:shipped_process.${key}`;
+  return name && t(shipped, { lng: 'en', defaultValue: '' }) === name ? t(shipped) : name || key;
+}
+
 /** Types a start parameter may have that the form renderer knows by another name. */
 const PARAM_TYPES = { duration: 'string' };
 
@@ -222,11 +231,11 @@ export function dealCard(id) {
     } catch (err) {
       toast(errorText(err), 'error');
     }
-    const names = Object.fromEntries(startable.map((p) => [p.key, p.name]));
+    const names = Object.fromEntries(startable.map((p) => [p.key, processName(p.key, p.name)]));
     const running = instances.filter((i) => i.status === 'running' || i.status === 'incident');
     clear(run, h('h3', { id: 'deal-processes-title' }, t('deal:run.title')),
       startable.length
-        ? h('div', { class: 'button-list' }, startable.map((p) => h('button', { type: 'button', dataset: { process: p.key }, onclick: () => startForm(p) }, p.name)))
+        ? h('div', { class: 'button-list' }, startable.map((p) => h('button', { type: 'button', dataset: { process: p.key }, onclick: () => startForm(p) }, names[p.key])))
         : h('p', { class: 'muted' }, t('deal:run.none')),
       h('h4', {}, t('deal:run.running')),
       running.length ? h('ul', { class: 'plain instances' }, running.map((i) => instanceItem(i, names[i.key] || i.key)))
@@ -245,6 +254,7 @@ export function dealCard(id) {
   }
 
   function startForm(process) {
+    const name = processName(process.key, process.name);
     const params = (process.parameters || []).map((p) => ({
       name: p.name, label: p.label || p.name, type: PARAM_TYPES[p.type] || p.type, required: p.required !== false,
     }));
@@ -254,7 +264,7 @@ export function dealCard(id) {
     const form = fieldForm([...missing, ...params], { idPrefix: 'start' });
     const intro = missing.length ? h('p', { class: 'muted' }, t('deal:run.missing_intro')) : null;
     const { dialog } = openDialog({
-      title: t('deal:run.form_title', { name: process.name }),
+      title: t('deal:run.form_title', { name }),
       body: h('div', { class: 'start-form' }, intro, form.el),
       submitLabel: t('deal:run.start'),
       async onSubmit() {
@@ -282,7 +292,7 @@ export function dealCard(id) {
           if (!Object.keys(shown).length) throw new Error(errorText(err));
           throw new Error(t('deal:run.refused'));
         }
-        toast(t('deal:run.started', { name: process.name }));
+        toast(t('deal:run.started', { name }));
         await load();
         return true;
       },
