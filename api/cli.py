@@ -62,7 +62,7 @@ def run(jobs: bool | None) -> None:
 
     settings = _settings()
     engine = _engine(settings)
-    prepare_database(engine, demo=settings.load_demo, templates_dir=settings.templates_dir)
+    prepare_database(engine, demo=settings.load_demo, templates_dir=settings.templates_dir, workspace=True)
     engine.db.dispose()  # the serving worker opens connections of its own after the fork
     run_jobs = settings.run_jobs if jobs is None else jobs
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from crm.demo import CREDIT_FIELDS, TIMEZONE
+from crm.demo_board import load_board_activities
 from crm.events import Cause
 from crm.models import Deal, Pipeline
 from engine.engine import Engine
@@ -76,6 +77,7 @@ def load_workspace(engine: Engine) -> None:
             return  # no demo store to put to work
         crm = rt.crm
         now = rt.clock.now()
+        load_board_activities(crm)
         for pipeline, stage, title, responsible, fields in STAGE_DEALS:
             crm.create_deal(title=title, pipeline=pipeline, stage=crm.stage(stage, pipeline),
                             amount=Decimal("25990"), responsible=crm.user(responsible),

@@ -50,9 +50,11 @@ SHIPPED_AUTOMATION = Path(__file__).resolve().parent.parent / "robots" / "shippe
 
 
 def prepare_database(engine: Engine, *, demo: bool, templates_dir: Path | None,
-                     automation_dir: Path | None = SHIPPED_AUTOMATION) -> None:
+                     automation_dir: Path | None = SHIPPED_AUTOMATION, workspace: bool = False) -> None:
     """Migrate, and on an empty database load the demo world, deploy the shipped processes and
-    save the shipped robots and triggers."""
+    save the shipped robots and triggers. `workspace` adds the demo at work (deals on every stage,
+    running instances, tasks, notifications: api/demo_workspace.py) that `dealflow run` shows a
+    new user; scenario tests start from the plain world so they see only what they make."""
     upgrade(engine.db)
     if not demo:
         return
@@ -66,7 +68,7 @@ def prepare_database(engine: Engine, *, demo: bool, templates_dir: Path | None,
         deploy_templates(engine, templates_dir)
     if automation_dir is not None:
         save_shipped_automation(engine, automation_dir)
-    if templates_dir is not None:
+    if workspace and templates_dir is not None:
         load_workspace(engine)  # the demo at work needs the shipped processes deployed
 
 

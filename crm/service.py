@@ -182,7 +182,7 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
         target = self.stage(stage, deal.pipeline)
         if target.id == deal.stage_id:
             return False
-        reason = self.check_gate(deal, target, loss_reason=loss_reason)
+        reason = self.check_gate(deal, target, loss_reason=loss_reason, by_person=cause.kind == "user")
         source_stage, source_pipeline = deal.stage, deal.pipeline
         now = self.now()
         deal.stage = target
@@ -216,9 +216,14 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
         )
         return True
 
-    def check_gate(self, deal: Deal, target: Stage, *, loss_reason: str | None = None) -> str | None:
+    def check_gate(self, deal: Deal, target: Stage, *, loss_reason: str | None = None,
+                   by_person: bool = True) -> str | None:
         """The loss reason to store (None if the stage is not lost), or StageGateRefused listing
-        every missing field and, for a lost stage, the reasons to pick from."""
+        every missing field and, for a lost stage, the reasons to pick from.
+
+        A person losing a deal picks why; an automation (an order cancelled by the store, a
+        process's rejection path) may give a reason from the list but is not stopped for lack of
+        one: it has nobody to ask, and refusing would leave the deal where the store no longer has it."""
         definitions = self.field_defs(target.pipeline)
         missing = []
         for code in target.required_fields or ():
@@ -233,7 +238,8 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
             })
         reasons = [str(r) for r in target.pipeline.loss_reasons or ()]
         reason = None if loss_reason is None or typed.is_empty(loss_reason) else str(loss_reason).strip()
-        needs_reason = target.kind == "lost" and bool(reasons) and reason not in reasons
+        wrong_reason = reason is not None and reason not in reasons
+        needs_reason = target.kind == "lost" and bool(reasons) and (wrong_reason or (by_person and reason is None))
         if missing or needs_reason:
             raise StageGateRefused(target.ref, target.name, missing, reasons if needs_reason else None)
         return reason if target.kind == "lost" else None

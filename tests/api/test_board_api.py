@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from crm.demo_board import load_board_activities
 from crm.models import Deal, TimelineEntry
 from tests.support.world import make_deal
 
@@ -34,6 +35,8 @@ def test_the_board_has_every_stage_with_count_sum_and_cards_of_visible_deals_onl
 
 
 def test_cards_carry_the_activity_counters(client_as, engine):
+    with engine.unit() as rt:
+        load_board_activities(rt.crm)  # the demo at work's open tasks on three deals
     board = client_as("manager.north1").get("/api/v1/pipelines/main/board").get_json()
     cards = {c["title"]: c for s in board["stages"] for c in s["cards"]}
     bosch = cards["Washing machine Bosch WAN28"]

@@ -17,8 +17,8 @@ BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 
 def test_the_demo_has_work_on_every_screen_and_loading_twice_changes_nothing(database, clock):
     engine = build_engine(database, clock)
-    prepare_database(engine, demo=True, templates_dir=BPMN)
-    prepare_database(engine, demo=True, templates_dir=BPMN)
+    prepare_database(engine, demo=True, templates_dir=BPMN, workspace=True)
+    prepare_database(engine, demo=True, templates_dir=BPMN, workspace=True)
     with database.sessions() as session:
         empty = session.scalars(select(Stage).where(~Stage.id.in_(select(Deal.stage_id)))).all()
         assert [f"{s.pipeline.code}.{s.code}" for s in empty] == []

@@ -371,6 +371,8 @@ def _step(engine: Any, fed: Fed, rng: random.Random, order_id: str, step: str) -
     if step == "move":
         def move(rt: Any) -> None:
             deal = rt.crm.deal(_deal_id(rt, order_id), for_update=True)
+            if not deal.fields.get("delivery_address"):  # the stage gate of delivery (crm/demo_board.py)
+                rt.crm.set_fields(deal, {"delivery_address": f"Address of {order_id}"}, cause=PERSON)
             rt.crm.move_deal(deal, "main.delivery", cause=PERSON)
         engine.retrying(move)
         fed.moved.add(order_id)

@@ -164,39 +164,39 @@ def take(out: Path) -> None:
         log_in(manager, base, login="manager.north1")
         manager.click(".bell")
         manager.wait_for_selector(".feed-item")
-        _shot(manager, out, "12-notifications")
+        _shot(manager, out, "22-notifications")
         manager.select_option("select.language", "uk")
         manager.wait_for_selector('.feed-page h2:has-text("Сповіщення")')
-        _shot(manager, out, "13-notifications-uk")
+        _shot(manager, out, "23-notifications-uk")
         manager.goto(f"{base}/#/deals")
         manager.wait_for_selector("#deals tr.clickable")
-        _shot(manager, out, "14-deals-uk")
+        _shot(manager, out, "24-deals-uk")
         manager.select_option("select.language", "en")
         manager.wait_for_timeout(500)
 
         _work(base)
-        for login, name, selector, hash_ in (("logist1", "12-logistics-board", ".tb-card", "#/tasks/logistics"),
-                                             ("logist1", "13-my-tasks", ".tb-bucket .tb-card", "#/tasks"),
-                                             ("purchaser1", "14-purchasing-board", ".tb-card", "#/tasks/purchasing")):
+        for login, name, selector, hash_ in (("logist1", "16-logistics-board", ".tb-card", "#/tasks/logistics"),
+                                             ("logist1", "18-my-tasks", ".tb-bucket .tb-card", "#/tasks"),
+                                             ("purchaser1", "19-purchasing-board", ".tb-card", "#/tasks/purchasing")):
             context = browser.new_context(viewport=VIEWPORT)
             staff = context.new_page()
             log_in(staff, base, login=login)
             staff.goto(f"{base}/{hash_}")
             staff.wait_for_selector(selector)
             _shot(staff, out, name)
-            if name == "12-logistics-board":
+            if name == "16-logistics-board":
                 staff.click('.tb-column[data-column="new"] .tb-card:has-text("Oven") [data-action="assign"]')
                 staff.wait_for_selector(".tb-person .tb-load")
-                _shot(staff, out, "12b-logistics-assign", 400)
+                _shot(staff, out, "17-logistics-assign", 400)
             context.close()
         context = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True)
         phone = context.new_page()
         log_in(phone, base, login="driver1")
         phone.wait_for_selector(".dd-delivery")
-        _shot(phone, out, "15-driver-day-phone")
+        _shot(phone, out, "20-driver-day-phone")
         phone.click('.dd-delivery [data-action="delivered"]')
         phone.wait_for_selector("dialog.dialog")
-        _shot(phone, out, "16-driver-delivered-phone", 400)
+        _shot(phone, out, "21-driver-delivered-phone", 400)
         context.close()
         # The manager's deal card and the start form refusing Send to bank on its missing fields.
         http = api_session(base)
@@ -206,11 +206,11 @@ def take(out: Path) -> None:
         log_in(manager, base, "manager.north1")
         manager.goto(f"{base}/#/deals/{deals[0]['id']}")
         manager.wait_for_selector("#deal-feed .feed-item")
-        _shot(manager, out, "17-deal-card")
+        _shot(manager, out, "14-deal-card")
         manager.click('#deal-processes [data-process="send_to_bank"]')
         manager.click("dialog.dialog button[type=submit]")
         manager.wait_for_selector("dialog.dialog .form-row.invalid")
-        _shot(manager, out, "18-start-form")
+        _shot(manager, out, "15-start-form")
 
         board = browser.new_page(viewport=VIEWPORT)  # the deals board as a manager sees it
         board.set_default_timeout(20000)

@@ -88,8 +88,11 @@ export function driverView(params, { user }) {
       return;
     }
     // A process's own form when the task has one; else the amount the client paid.
+    // `amount_collected` is the courier process's own field: prefilled with what the client owes.
     const own = Array.isArray(task.form) && task.form.length ? task.form : null;
-    const fields = own || [{ name: 'collected', label: t('driver:collected'), type: 'money', required: true, value: d.amount_to_collect ?? 0 }];
+    const collected = { name: 'amount_collected', label: t('driver:collected'), type: 'money', required: true };
+    const fields = (own || [collected]).map((f) => (f.name === 'amount_collected' && f.value === undefined
+      ? { ...f, value: d.amount_to_collect ?? 0 } : f));
     const form = fieldForm(fields, { idPrefix: `delivered-${d.task_id}` });
     openDialog({
       title: t('driver:delivered_title', { address: d.address || d.title }),
