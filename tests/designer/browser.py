@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -32,3 +32,29 @@ def log_in(page: Page, base: str, login: str = "designer", password: str = "demo
     page.wait_for_selector(".topbar")
 
 
+
+
+def person(browser: Browser, base: str, login: str, viewport: dict[str, int] = VIEWPORT) -> tuple[Page, list[str]]:
+    """One person signed in in a browser context of their own, with the page's uncaught errors
+    collected so a test can say none happened."""
+    page = browser.new_context(viewport=viewport).new_page()
+    page.set_default_timeout(20000)
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    log_in(page, base, login=login)
+    return page, errors
+
+
+def drag_board_card(page: Page, card: Locator, target: Locator) -> None:
+    """A person's drag of a deals-board card with the mouse, in small steps (SortableJS reacts to
+    real pointer moves), held by its amount: the title is a link."""
+    target.scroll_into_view_if_needed()
+    source = card.locator(".board-card-amount").bounding_box()
+    box = target.bounding_box()
+    assert source is not None and box is not None
+    page.mouse.move(source["x"] + 20, source["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(source["x"] + 30, source["y"] + 20, steps=5)
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 30, steps=20)
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 40, steps=5)
+    page.mouse.up()

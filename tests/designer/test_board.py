@@ -10,7 +10,7 @@ import uuid
 from playwright.sync_api import Page, expect
 
 from tests.designer.a11y import assert_accessible
-from tests.designer.browser import VIEWPORT, log_in
+from tests.designer.browser import VIEWPORT, drag_board_card, log_in
 
 
 def _user_id(http, login: str) -> int:
@@ -56,17 +56,7 @@ def _column(page: Page, stage: str):
 
 
 def _drag(page: Page, deal_id: int, stage: str) -> None:
-    """A person's drag with the mouse, in small steps (SortableJS reacts to real pointer moves)."""
-    target = _column(page, stage)
-    target.scroll_into_view_if_needed()
-    source = _card(page, deal_id).locator(".board-card-amount").bounding_box()  # not the title: it is a link
-    box = target.bounding_box()
-    page.mouse.move(source["x"] + 20, source["y"] + 5)
-    page.mouse.down()
-    page.mouse.move(source["x"] + 30, source["y"] + 20, steps=5)
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 30, steps=20)
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 40, steps=5)
-    page.mouse.up()
+    drag_board_card(page, _card(page, deal_id), _column(page, stage))
 
 
 def test_a_manager_lands_on_the_board_and_drags_a_card_to_another_stage(browser, base_url, http):

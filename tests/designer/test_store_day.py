@@ -12,9 +12,9 @@ import re
 import uuid
 
 import requests
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.designer.browser import VIEWPORT, log_in
+from tests.designer.browser import drag_board_card, person
 from tests.designer.server import api_session
 
 
@@ -36,29 +36,6 @@ def _deal(http, title: str, stage: str, **extra) -> dict:
     return created.json()
 
 
-def _person(browser, base_url, login: str) -> tuple[Page, list[str]]:
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    page.set_default_timeout(20000)
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    log_in(page, base_url, login=login)
-    return page, errors
-
-
-def _drag(page: Page, card, target) -> None:
-    """A person's drag with the mouse, in small steps (SortableJS reacts to real pointer moves)."""
-    target.scroll_into_view_if_needed()
-    source = card.locator(".board-card-amount").bounding_box()  # not the title: it is a link
-    box = target.bounding_box()
-    page.mouse.move(source["x"] + 20, source["y"] + 5)
-    page.mouse.down()
-    page.mouse.move(source["x"] + 30, source["y"] + 20, steps=5)
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 30, steps=20)
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 40, steps=5)
-    page.mouse.up()
-
-
 def _bank(http, base_url: str) -> requests.Session:
     """The bank's machine: an integration token of store.integration, no browser."""
     body = {"name": "bank", "user_id": _users(http)["store.integration"]["id"]}
@@ -76,18 +53,18 @@ def test_s3_the_manager_moves_a_deal_to_delivery_through_its_gate_and_the_logist
     deal = _deal(http, title, "shipped")
     address = "Kyiv, Lesnaya st. 12, apt. 34"
 
-    logist, logist_errors = _person(browser, base_url, "logist1")  # already open on the board, waiting
+    logist, logist_errors = person(browser, base_url, "logist1")  # already open on the board, waiting
     assert "#/tasks/logistics" in logist.url
     expect(logist.locator('.tb-column[data-column="new"]')).to_be_visible()
     expect(logist.locator(f'.tb-card:has-text("{title}")')).to_have_count(0)
 
-    manager, manager_errors = _person(browser, base_url, "manager.north1")
+    manager, manager_errors = person(browser, base_url, "manager.north1")
     assert manager.url.endswith("#/board")
     card = manager.locator(f'.board-card[data-id="{deal["id"]}"]')
     shipped = manager.locator('.board-cards[data-stage="shipped"]')
     delivery = manager.locator('.board-cards[data-stage="delivery"]')
     expect(shipped.locator(f'[data-id="{deal["id"]}"]')).to_have_count(1)
-    _drag(manager, card, delivery)
+    drag_board_card(manager, card, delivery)
 
     dialog = manager.locator("dialog.dialog")
     expect(dialog).to_be_visible()
@@ -121,14 +98,14 @@ def test_s1_in_ukrainian_send_to_bank_refused_on_the_fields_then_rejected_and_th
     head_http = api_session(base_url, "head.north")
     unread_before = head_http.get(f"{head_http.base}/notifications/unread-count", timeout=30).json()["unread"]
 
-    head, head_errors = _person(browser, base_url, "head.north")
+    head, head_errors = person(browser, base_url, "head.north")
     head_bell = head.locator(".bell .bell-count")
     if unread_before:
         expect(head_bell).to_have_text(str(unread_before) if unread_before <= 99 else "99+")
     else:
         expect(head_bell).to_be_hidden()
 
-    manager, manager_errors = _person(browser, base_url, "manager.north1")
+    manager, manager_errors = person(browser, base_url, "manager.north1")
     try:
         manager.select_option("select.language", "uk")  # the app's language switcher
         expect(manager.locator('.nav a[data-route="deals"]')).to_have_text("Угоди")

@@ -12,7 +12,7 @@ from datetime import date
 from playwright.sync_api import Page, expect
 
 from tests.designer.a11y import assert_accessible
-from tests.designer.browser import VIEWPORT, log_in
+from tests.designer.browser import person
 from tests.designer.server import api_session
 
 PHONE = {"width": 390, "height": 844}
@@ -26,16 +26,6 @@ def _wait_for(predicate, what: str, timeout: float = 20.0):
             return value
         time.sleep(0.25)
     raise AssertionError(f"never happened: {what}")
-
-
-def _person(browser, base_url, login: str, viewport=VIEWPORT) -> tuple[Page, list[str]]:
-    context = browser.new_context(viewport=viewport)
-    page = context.new_page()
-    page.set_default_timeout(20000)
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    log_in(page, base_url, login=login)
-    return page, errors
 
 
 def _manager(base_url):
@@ -77,7 +67,7 @@ def _drag(page: Page, card, target) -> None:
 
 def test_s3_a_delivery_appears_live_is_given_to_a_driver_reported_as_a_problem_and_delivered_on_a_phone(
         browser, base_url):
-    logist, logist_errors = _person(browser, base_url, "logist1")
+    logist, logist_errors = person(browser, base_url, "logist1")
     expect(logist.locator('.tb-column[data-column="problem"]')).to_have_count(1)  # landed on the logistics board
     assert "#/tasks/logistics" in logist.url
     assert_accessible(logist)
@@ -122,7 +112,7 @@ def test_s3_a_delivery_appears_live_is_given_to_a_driver_reported_as_a_problem_a
     _wait_for(lambda: any(f"Delivery problem with {title}" in text for text in _feed(manager)),
               "the manager notified of the problem")
 
-    driver, driver_errors = _person(browser, base_url, "driver1", PHONE)
+    driver, driver_errors = person(browser, base_url, "driver1", PHONE)
     delivery = driver.locator(f'.dd-delivery[data-task-id="{task["id"]}"]')
     expect(delivery).to_be_visible()
     assert "#/driver" in driver.url
@@ -168,7 +158,7 @@ def test_s3_a_driver_reports_a_problem_with_a_note_and_the_manager_is_told(brows
     logistics.post(f"{logistics.base}/tasks/{task['id']}/assign",
                    json={"assignee_id": driver_id, "deadline": due}).raise_for_status()
 
-    driver, errors = _person(browser, base_url, "driver1", PHONE)
+    driver, errors = person(browser, base_url, "driver1", PHONE)
     delivery = driver.locator(f'.dd-delivery[data-task-id="{task["id"]}"]')
     delivery.locator('[data-action="problem"]').click()
     dialog = driver.locator("dialog.dialog")
@@ -195,7 +185,7 @@ def test_s4_the_purchaser_closes_a_purchase_on_the_board_and_the_manager_hears_t
         "deal_id": deal["id"], "params": {"product_name": "Dishwasher Bosch SMV", "sale_price": 55000}})
     assert started.status_code == 201, started.text
 
-    purchaser, errors = _person(browser, base_url, "purchaser1")
+    purchaser, errors = person(browser, base_url, "purchaser1")
     assert "#/tasks/purchasing" in purchaser.url
     card = purchaser.locator(f'.tb-card:has-text("{title}")')
     expect(card).to_be_visible()
@@ -220,7 +210,7 @@ def test_my_tasks_lists_a_logisticians_own_tasks_by_when_they_are_due_and_comple
     title = f"Call the warehouse {uuid.uuid4().hex[:6]}"
     logistics.post(f"{logistics.base}/tasks", json={"title": title, "assignee_id": me["id"],
                                                      "deadline": "2020-01-01T09:00:00Z"}).raise_for_status()
-    page, errors = _person(browser, base_url, "logist1")
+    page, errors = person(browser, base_url, "logist1")
     page.click('.tb-tabs a[href="#/tasks"]')
     card = page.locator(f'[data-bucket="overdue"] .tb-card:has-text("{title}")')
     expect(card).to_be_visible()
