@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
@@ -58,3 +60,25 @@ def drag_board_card(page: Page, card: Locator, target: Locator) -> None:
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 30, steps=20)
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 40, steps=5)
     page.mouse.up()
+
+
+def wait_for(predicate: Any, what: str, timeout: float = 20.0) -> Any:
+    """Polls the server until `predicate` holds: the job loop and live updates keep their own time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"never happened: {what}")
+
+
+def fill_send_to_bank(dialog: Locator) -> None:
+    """The credit fields and the ready date of Send to bank's start form, then submit."""
+    dialog.locator("[data-field='field:credit_type'] select").select_option("credit")
+    dialog.locator("[data-field='field:bank'] input").fill("PrivatBank")
+    dialog.locator("[data-field='field:id_document'] input").fill("AB 123456")
+    dialog.locator("[data-field='field:term_months'] input").fill("12")
+    dialog.locator("[data-field='field:down_payment'] input").fill("5000")
+    dialog.locator("[data-field='ready_date'] input").fill("2026-01-20T10:00")
+    dialog.locator("button[type=submit]").click()

@@ -11,7 +11,7 @@ import requests
 from playwright.sync_api import Page, expect
 
 from tests.designer.a11y import assert_accessible
-from tests.designer.browser import VIEWPORT, log_in
+from tests.designer.browser import VIEWPORT, fill_send_to_bank, log_in
 from tests.support.bpmn import Bpmn
 
 
@@ -87,13 +87,7 @@ def test_send_to_bank_from_the_card_refused_on_the_form_then_started_and_rejecte
         expect(dialog.locator(f".form-row[data-field='{name}'] .field-error")).not_to_be_empty()
     assert _deal(http, deal["id"])["pipeline"] == "main"
 
-    dialog.locator("[data-field='field:credit_type'] select").select_option("credit")
-    dialog.locator("[data-field='field:bank'] input").fill("PrivatBank")
-    dialog.locator("[data-field='field:id_document'] input").fill("AB 123456")
-    dialog.locator("[data-field='field:term_months'] input").fill("12")
-    dialog.locator("[data-field='field:down_payment'] input").fill("5000")
-    dialog.locator("[data-field='ready_date'] input").fill("2026-01-20T10:00")
-    dialog.locator("button[type=submit]").click()
+    fill_send_to_bank(dialog)
     expect(dialog).to_have_count(0)
     expect(page.locator(".deal-head")).to_contain_text("Credit")
     moved = _deal(http, deal["id"])

@@ -7,26 +7,15 @@ through the REST API, so a screen that only looks right fails.
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import requests
 from playwright.sync_api import Page, expect
 
+from tests.designer.browser import wait_for
 from tests.support.bpmn import Bpmn
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _wait_for(predicate, what: str, timeout: float = 20.0):
-    """Polls the server: the job loop finishes retried steps on its own schedule."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"never happened: {what}")
 
 
 def _deploy(http, xml: str) -> dict:
@@ -197,7 +186,7 @@ def test_retrying_an_incident_after_fixing_its_cause(page: Page, http):
     assert http.patch(f"{http.base}/deals/{deal['id']}", json={"source": "delivery_time"}).status_code == 200
     page.click('#instance-incidents [data-action="retry"]')
     expect(page.locator("#toast")).to_contain_text("Retried")
-    _wait_for(lambda: http.get(f"{http.base}/instances/{instance['id']}").json()["status"] == "completed",
+    wait_for(lambda: http.get(f"{http.base}/instances/{instance['id']}").json()["status"] == "completed",
               "the retried instance completes")
     # no reload: the page hears the steps over socket.io and redraws itself
     expect(page.locator("#instance-status")).to_have_text("completed")

@@ -14,7 +14,7 @@ import uuid
 import requests
 from playwright.sync_api import expect
 
-from tests.designer.browser import drag_board_card, person
+from tests.designer.browser import drag_board_card, fill_send_to_bank, person
 from tests.designer.server import api_session
 
 
@@ -130,13 +130,7 @@ def test_s1_in_ukrainian_send_to_bank_refused_on_the_fields_then_rejected_and_th
         expect(dialog.locator(".dialog-status")).to_have_text("Процес ще не може запуститися: див. позначені поля.")
         assert http.get(f"{http.base}/deals/{deal['id']}", timeout=30).json()["pipeline"] == "main"
 
-        dialog.locator("[data-field='field:credit_type'] select").select_option("credit")
-        dialog.locator("[data-field='field:bank'] input").fill("PrivatBank")
-        dialog.locator("[data-field='field:id_document'] input").fill("AB 123456")
-        dialog.locator("[data-field='field:term_months'] input").fill("12")
-        dialog.locator("[data-field='field:down_payment'] input").fill("5000")
-        dialog.locator("[data-field='ready_date'] input").fill("2026-01-20T10:00")
-        dialog.locator("button[type=submit]").click()
+        fill_send_to_bank(dialog)
         expect(dialog).to_have_count(0)
         expect(manager.locator("#toast")).to_have_text("«Відправити в банк» запущено.")
         expect(manager.locator("#deal-processes .instances > li")).to_have_count(1)

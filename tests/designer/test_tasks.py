@@ -5,27 +5,16 @@ outcome is checked through the REST API, so a screen that only looks right fails
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import date
 
 from playwright.sync_api import Page, expect
 
 from tests.designer.a11y import assert_accessible
-from tests.designer.browser import person
+from tests.designer.browser import person, wait_for
 from tests.designer.server import api_session
 
 PHONE = {"width": 390, "height": 844}
-
-
-def _wait_for(predicate, what: str, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"never happened: {what}")
 
 
 def _manager(base_url):
@@ -107,9 +96,9 @@ def test_s3_a_delivery_appears_live_is_given_to_a_driver_reported_as_a_problem_a
 
     _drag(logist, card, logist.locator('.tb-column[data-column="problem"] .tb-cards'))
     expect(logist.locator(f'.tb-column[data-column="problem"] .tb-card:has-text("{title}")')).to_be_visible()
-    _wait_for(lambda: manager.get(f"{manager.base}/tasks/{task['id']}").json()["column"] == "problem",
+    wait_for(lambda: manager.get(f"{manager.base}/tasks/{task['id']}").json()["column"] == "problem",
               "the task in column problem")
-    _wait_for(lambda: any(f"Delivery problem with {title}" in text for text in _feed(manager)),
+    wait_for(lambda: any(f"Delivery problem with {title}" in text for text in _feed(manager)),
               "the manager notified of the problem")
 
     driver, driver_errors = person(browser, base_url, "driver1", PHONE)
@@ -135,7 +124,7 @@ def test_s3_a_delivery_appears_live_is_given_to_a_driver_reported_as_a_problem_a
     assert driver.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     dialog.locator("button[type=submit]").click()
     expect(delivery.locator(".dd-status")).to_be_visible()
-    _wait_for(lambda: manager.get(f"{manager.base}/deals/{deal['id']}").json()["stage_ref"] == "main.delivery_check",
+    wait_for(lambda: manager.get(f"{manager.base}/deals/{deal['id']}").json()["stage_ref"] == "main.delivery_check",
               "the deal in delivery_check")
     done = manager.get(f"{manager.base}/tasks/{task['id']}").json()
     assert done["status"] == "done" and done["data"]["result"] == {"amount_collected": 29980}
@@ -151,7 +140,7 @@ def test_s3_a_driver_reports_a_problem_with_a_note_and_the_manager_is_told(brows
     for stage in ("shipped", "delivery"):
         manager.post(f"{manager.base}/deals/{deal['id']}/move", json={"stage": stage}).raise_for_status()
     logistics = api_session(base_url, "logist1")
-    [task] = _wait_for(lambda: logistics.get(f"{logistics.base}/tasks?deal_id={deal['id']}").json(), "the task")
+    [task] = wait_for(lambda: logistics.get(f"{logistics.base}/tasks?deal_id={deal['id']}").json(), "the task")
     driver_id = next(u["id"] for u in logistics.get(f"{logistics.base}/users?role=driver").json()
                      if u["login"] == "driver1")
     due = f"{date.today().isoformat()}T12:00:00+00:00"
@@ -171,7 +160,7 @@ def test_s3_a_driver_reports_a_problem_with_a_note_and_the_manager_is_told(brows
     expect(delivery.locator(".dd-note")).to_have_text("Problem: Nobody home, phone off")
     moved = manager.get(f"{manager.base}/tasks/{task['id']}").json()
     assert (moved["column"], moved["data"]["note"], moved["status"]) == ("problem", "Nobody home, phone off", "open")
-    _wait_for(lambda: any(f"Delivery problem with {title}" in text for text in _feed(manager)), "the manager told")
+    wait_for(lambda: any(f"Delivery problem with {title}" in text for text in _feed(manager)), "the manager told")
     assert errors == []
     driver.context.close()
 
@@ -196,7 +185,7 @@ def test_s4_the_purchaser_closes_a_purchase_on_the_board_and_the_manager_hears_t
     expect(dialog).to_be_visible()
     dialog.locator("button[type=submit]").click()
     expect(purchaser.locator(f'.tb-column[data-column="done"] .tb-card:has-text("{title}")')).to_be_visible()
-    _wait_for(lambda: any("Dishwasher Bosch SMV" in text and "arrived" in text for text in _feed(manager)),
+    wait_for(lambda: any("Dishwasher Bosch SMV" in text and "arrived" in text for text in _feed(manager)),
               "the manager told the goods arrived")
     [task] = manager.get(f"{manager.base}/tasks?deal_id={deal['id']}").json()
     assert task["status"] == "done"
