@@ -67,6 +67,7 @@ export function testBenchView() {
   let unwatch = () => {};
   let vocab = { events: {} };
   let pipelines = [];
+  let processes = [];
 
   function syncKind() {
     el.querySelectorAll('.process-only').forEach((node) => { node.hidden = kindSelect.value !== 'process'; });
@@ -81,11 +82,16 @@ export function testBenchView() {
     }
   }
 
-  async function drawParams() {
-    const processes = await api.get('/processes');
+  // Drawn from the list loaded once at mount, synchronously: a second fetch resolving after the
+  // person has typed would redraw the form and wipe what they entered.
+  function drawParams() {
+    const typed = Object.fromEntries([...paramsBox.querySelectorAll('input')].map((i) => [i.dataset.param, i.value]));
     const process = processes.find((p) => p.key === processSelect.value);
     clear(paramsBox, (process ? process.parameters : []).map((p) => h('label', { class: 'df-field' },
-      `${p.label || p.name} (${p.type})`, h('input', { name: `param:${p.name}`, dataset: { param: p.name }, placeholder: p.type === 'datetime' ? '2026-12-01T10:00:00+00:00' : '' }))));
+      `${p.label || p.name} (${p.type})`, h('input', {
+        name: `param:${p.name}`, dataset: { param: p.name }, value: typed[p.name] || '',
+        placeholder: p.type === 'datetime' ? '2026-12-01T10:00:00+00:00' : '',
+      }))));
   }
 
   function payloadTemplate() {
@@ -228,7 +234,6 @@ export function testBenchView() {
       viewer = createViewer(diagram);
       syncKind();
       try {
-        let processes;
         let words;
         [processes, pipelines, words] = await Promise.all([api.get('/processes'), api.get('/pipelines'), vocabulary(), once('/actions')]);
         vocab = words;
@@ -236,7 +241,8 @@ export function testBenchView() {
         pipelineSelect.append(...pipelines.map((p) => h('option', { value: p.code }, p.name)));
         eventSelect.append(...Object.keys(vocab.events || {}).sort().map((e) => h('option', { value: e }, e)));
         payloadTemplate();
-        await Promise.all([loadDeals(), drawParams()]);
+        drawParams();
+        await loadDeals();
       } catch (err) {
         toast(errorText(err), 'error');
       }
