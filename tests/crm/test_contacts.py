@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
 from crm.errors import InvalidInput
 from crm.events import Cause, ContactCreated, LeadCreated
+from crm.models import Contact, ContactChannel
 
 STORE = Cause("trigger", "store-order", "Store order")
 
@@ -42,11 +44,16 @@ def test_find_or_create_creates_an_unknown_client(world, ivan):
     assert world.find_contacts(phones=["+79032223344", "+79161112233"]) == [ivan, maria]
 
 
-def test_invalid_channels_are_refused(world):
+def test_invalid_channels_are_refused_and_nothing_is_written(world, database, published):
     with pytest.raises(InvalidInput) as refused:
         world.create_contact(name="", phones=["call me"], emails=["nobody"], cause=STORE)
 
     assert set(refused.value.fields) == {"name", "phones[0]", "emails[0]"}
+    assert published == []
+    world.session.commit()  # a caller that carries on commits whatever the refused call left behind
+    with database.sessions() as fresh:
+        assert fresh.scalar(select(func.count(Contact.id))) == 0
+        assert fresh.scalar(select(func.count(ContactChannel.id))) == 0
 
 
 def test_a_lead_from_a_call_is_recorded_and_announced(world, published):
