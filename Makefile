@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint services bench chaos clean designer chromium screens
+.PHONY: run test test-quick lint services bench chaos clean designer chromium screens
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ test: $(STAMP) services designer chromium
 	DEALFLOW_TEST_REDIS_URL=$${DEALFLOW_TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
 	$(PY) -m pytest -q
 	$(VENV)/bin/dealflow test-processes bpmn
+
+## A developer aid, not a set-up command: the tests on SQLite alone, in a few minutes. It skips
+## every PostgreSQL test (the `postgres` marker, set in tests/conftest.py), the browser tests
+## (tests/designer: no build, no Chromium), the chaos harness (tests/chaos) and `dealflow
+## test-processes`; no services are started. `make test` still runs all of them.
+test-quick: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -m "not postgres" --ignore=tests/designer --ignore=tests/chaos
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

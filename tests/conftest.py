@@ -3,6 +3,11 @@
 Every test that takes `database` runs twice, once per backend. PostgreSQL tests use a
 schema of their own per test session so parallel runs and other databases on the server
 are left alone; tables are emptied between tests.
+
+Every test that reaches the PostgreSQL server gets the `postgres` marker here (the
+`database[postgresql]` run, anything built on `postgres_schema`, and modules marked by hand
+that talk to the server themselves), so `-m "not postgres"` is a run with SQLite alone
+(`make test-quick`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,14 @@ from tests.support.schema import create_schema
 POSTGRES_URL = os.environ.get(
     "DEALFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("database") == "postgresql"
+        if on_postgres or "postgres_schema" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,8 @@ from tests.support.world import make_deal
 
 REDIS_URL = os.environ.get("DEALFLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
+pytestmark = pytest.mark.postgres  # two servers on one PostgreSQL schema and Redis
+
 
 @pytest.fixture
 def fresh_schema() -> Iterator[str]:

@@ -9,8 +9,12 @@ from __future__ import annotations
 import os
 import random
 
+import pytest
+
 from tests.chaos.harness import Config, run
 from tests.conftest import POSTGRES_URL
+
+pytestmark = pytest.mark.postgres
 
 
 def test_workers_killed_at_random_moments_lose_nothing_and_double_nothing(tmp_path):

@@ -25,6 +25,8 @@ from tests.conftest import POSTGRES_URL
 from tests.support.bpmn import Bpmn
 from tests.support.world import make_deal
 
+pytestmark = pytest.mark.postgres
+
 ROOT = Path(__file__).resolve().parents[2]
 INSTANCES = 12
 PROCESS = (Bpmn("nap").start().timer_catch("sleep", duration="1s")
