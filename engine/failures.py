@@ -8,9 +8,10 @@ A failure is one of:
   5xx or 429. Such work is retried with backoff; an outside event that hits one is rolled
   back whole and answered 503, so the sender's retry with the same key applies it.
 - **deterministic**: it fails the same way every time until a person changes something — a
-  dsl evaluation error (`deal.down_payment` is empty), refused action input, a refused
-  address, a 4xx answer, a bad value. Retrying only hides it: a BPMN step becomes an incident
-  at once, a robot is logged as failed once, a trigger rule is recorded as failed.
+  dsl evaluation error (`deal.down_payment` is empty), refused action input, an action
+  calling the author API (`ctx.crm`) wrongly, a refused address, a 4xx answer, a bad value.
+  Retrying only hides it: a BPMN step becomes an incident at once, a robot is logged as
+  failed once, a trigger rule is recorded as failed.
 - **unknown**: anything else (a bug in a custom action, say). Treated like transient by the
   retrying callers — a few attempts with backoff, then an incident — because giving up at
   once on something we cannot judge would turn every hiccup of a custom action into a page.
@@ -33,6 +34,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from crm.errors import CrmError
 from dsl import DslError
+from engine.action_api import ActionApiError
 from engine.actions import ActionInputError
 
 Kind = Literal["transient", "deterministic", "unknown"]
@@ -125,7 +127,7 @@ def classify(err: BaseException) -> Kind:
 
 
 def _kind_of(error: BaseException) -> Kind | None:
-    if isinstance(error, DslError | ActionInputError | ValidationError | CrmError | IntegrityError):
+    if isinstance(error, DslError | ActionInputError | ActionApiError | ValidationError | CrmError | IntegrityError):
         return "deterministic"
     if isinstance(error, urllib.error.HTTPError):
         return "transient" if error.code >= 500 or error.code == 429 else "deterministic"

@@ -210,7 +210,7 @@ class AssignResponsibleSchema(Schema):
 def assign_responsible(ctx: ActionContext, department: str | None, role: str | None, vip: Any,
                        by_amount: list[Any], by_category: list[Any], working_hours: bool) -> dict[str, Any]:
     deal = deal_of(ctx)
-    choice = choose(ctx.crm, deal, vip=vip, by_amount=by_amount, by_category=by_category,
+    choice = choose(ctx.service, deal, vip=vip, by_amount=by_amount, by_category=by_category,
                     department=department, role=role, working_hours=working_hours)
     if choice.user is None:
         return {"assigned": None, "rule": choice.rule, "detail": choice.detail}

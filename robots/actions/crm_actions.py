@@ -203,7 +203,7 @@ def complete_stage_tasks(ctx: ActionContext, group: str | None, process_tasks: b
     else:
         query = query.where(Task.created_at >= deal.stage_entered_at)
     completed, skipped = [], []
-    for task in ctx.crm.session.scalars(query).all():
+    for task in ctx.service.session.scalars(query).all():
         if task.process_instance_id is not None and not process_tasks:
             skipped.append(task.id)
             continue

@@ -94,8 +94,8 @@ class FlagDuplicatesSchema(Schema):
 def flag_duplicates(ctx: ActionContext, window: timedelta, channel: str) -> dict[str, Any]:
     deal = deal_of(ctx)
     flagged, known = [], []
-    for other, matched_by in same_client_deals(ctx.crm, deal, window, channel):
-        if not _claim_pair(ctx.crm, deal, other, matched_by):
+    for other, matched_by in same_client_deals(ctx.service, deal, window, channel):
+        if not _claim_pair(ctx.service, deal, other, matched_by):
             known.append(other.id)
             continue
         flagged.append(other.id)

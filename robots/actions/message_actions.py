@@ -25,7 +25,7 @@ KEY_DESCRIPTION = "idempotency key; by default derived from the action, deal, ca
 def _queue(ctx: ActionContext, name: str, kind: str, payload: dict[str, Any], key: str | None,
            summary: str) -> dict[str, Any]:
     source = outbox.source_of(ctx.cause, ctx.instance_id)
-    message, created = outbox.enqueue(ctx.crm, kind, payload, deal=ctx.deal, source=source, cause=ctx.cause,
+    message, created = outbox.enqueue(ctx.service, kind, payload, deal=ctx.deal, source=source, cause=ctx.cause,
                                       action=name, key=key, summary=summary)
     return {"outbox_id": message.id, "idempotency_key": message.idempotency_key, "queued": created,
             "status": message.status}

@@ -49,7 +49,7 @@ def create_deal_from_order(ctx: ActionContext, stage: str) -> dict[str, Any]:
             ctx.crm.department(department)
         except Exception:  # an unknown store code: the deal is still created, unassigned to a store
             department = None
-    deal = ctx.crm.create_deal(
+    deal = ctx.service.create_deal(  # with the order key, which the author API leaves out
         title=f"Order {order['order_id']}", pipeline=pipeline, stage=ctx.crm.stage(stage),
         amount=Decimal(str(order.get("amount") or 0)), currency=order.get("currency") or "RUB",
         contact=contact, department=department, source="store",

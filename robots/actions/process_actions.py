@@ -24,7 +24,7 @@ class StartProcessSchema(Schema):
 def start_process(ctx: ActionContext, process: str, params: dict[str, Any] | None) -> dict[str, Any]:
     """Goes through the runtime of the caller's unit of work, so the new instance commits (or
     rolls back) with the step that started it."""
-    runtime = ctx.crm.session.info.get(RUNTIME_KEY)
+    runtime = ctx.service.session.info.get(RUNTIME_KEY)
     if runtime is None:
         raise ActionInputError("start_process needs the engine runtime of this transaction (run it in engine.unit())")
     try:

@@ -332,7 +332,7 @@ def test_a_lock_timeout_in_a_delayed_robot_rolls_its_job_back_whole_and_the_job_
 
     @actions.action("look_up_client_locked", Schema.from_dict({}))
     def look_up(ctx) -> dict:
-        ctx.crm.session.execute(text("SET LOCAL lock_timeout = '100ms'"))
+        ctx.service.session.execute(text("SET LOCAL lock_timeout = '100ms'"))
         calls.append(1)
         return {"found": len(ctx.crm.find_contacts(phones=["+79161112233"]))}
 
