@@ -36,6 +36,7 @@ from crm.db import Database
 from crm.events import Cause
 from crm.models import Deal
 from crm.service import Crm
+from engine.actions import ActionContext
 from engine.jobs import DEFAULT_LEASE, HeldClaims, claim_due, new_worker_id
 from engine.scripting import to_json_safe as json_safe
 from robots.actions.tables import OUTBOX_KINDS, OutboxMessage, savepoint
@@ -125,6 +126,17 @@ def enqueue(
         crm.add_note(deal, f"{kind}_queued", summary or f"{kind.capitalize()} queued", cause=cause,
                      data={"outbox_id": message.id, "idempotency_key": key})
     return message, True
+
+
+def queue(ctx: ActionContext, kind: str, payload: Mapping[str, Any], *, action: str,
+          summary: str | None = None) -> tuple[OutboxMessage, bool]:
+    """The author API's way to send something outside dealflow: queue a `kind` ("webhook",
+    "email", "sms") message for `ctx.deal` in the caller's transaction; it is delivered after
+    the commit, retried with backoff, with one idempotency key for every attempt (the same
+    action with the same payload for the same deal and caller is queued once). Returns
+    (message, True) if new, (the message queued before, False) otherwise."""
+    return enqueue(ctx.service, kind, payload, deal=ctx.deal, cause=ctx.cause, action=action,
+                   source=source_of(ctx.cause, ctx.instance_id), summary=summary)
 
 
 def deliver_due(
