@@ -64,7 +64,27 @@ def surface(method: F) -> F:
 
 
 def _public(signature: inspect.Signature) -> str:
-    return str(signature.replace(parameters=list(signature.parameters.values())[1:]))
+    return signature_text(signature.replace(parameters=list(signature.parameters.values())[1:]))
+
+
+class _Written:
+    """An annotation shown as written in the source (they are strings here: `from __future__ import annotations`)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def signature_text(signature: inspect.Signature) -> str:
+    """`(deal: Deal, *, cause: Cause) -> bool`, annotations as written, without quotes."""
+
+    def written(annotation: Any) -> Any:
+        return _Written(annotation) if isinstance(annotation, str) else annotation
+
+    parameters = [p.replace(annotation=written(p.annotation)) for p in signature.parameters.values()]
+    return str(signature.replace(parameters=parameters, return_annotation=written(signature.return_annotation)))
 
 
 class ActionCrm:

@@ -67,6 +67,9 @@ class ActionSandbox:
     """A scratch dealflow world for running actions in tests; see the module docstring."""
 
     def __init__(self, directory: Path, modules: Iterable[str] = (), *, clock: VirtualClock | None = None) -> None:
+        """A new world in `directory` with the built-in actions and those of `modules`; its
+        sandbox deal (main.new, responsible manager.north1) is `deal_id`. The clock is a
+        `crm.clock.VirtualClock` (`sandbox.clock.advance(timedelta(days=1))`)."""
         Path(directory).mkdir(parents=True, exist_ok=True)
         self.db = Database(f"sqlite:///{Path(directory) / 'action-sandbox.sqlite3'}")
         # The models and the migrations agree (tests/api/test_migrations.py), so the tables

@@ -67,7 +67,10 @@ class ActionRegistry:
 
     def action(self, name: str, schema: type[Schema] | Schema, *, description: str = "",
                category: str = "custom", positional: Sequence[str] = ()) -> Callable[[ActionFunc], ActionFunc]:
-        """Decorator registering `func` as action `name` with parameters `schema`."""
+        """Decorator registering the function as action `name`. `schema` validates every call
+        and is the catalog entry (its field types become dsl types); `positional` is the order
+        in which the dsl may pass arguments without names; `category` groups it in the
+        designer's palette, where `description` (else the function's docstring) is shown."""
 
         def register(func: ActionFunc) -> ActionFunc:
             self.register(name, func, schema, description=description or (func.__doc__ or "").strip(),

@@ -43,8 +43,8 @@ def test_a_call_with_arguments_the_signature_does_not_take_names_the_method_and_
         with pytest.raises(ActionCallError) as wrong:
             ctx.crm.set_fields(ctx.deal, {"bank": "Sberbank"}, ctx.cause)
         assert str(wrong.value) == (
-            "ctx.crm.set_fields(deal: 'Deal', values: 'Mapping[str, Any]', *, cause: 'Cause') "
-            "-> 'dict[str, tuple[Any, Any]]': too many positional arguments"
+            "ctx.crm.set_fields(deal: Deal, values: Mapping[str, Any], *, cause: Cause) "
+            "-> dict[str, tuple[Any, Any]]: too many positional arguments"
         )
         assert classify(wrong.value) == "deterministic"
         assert isinstance(wrong.value, TypeError)  # what Python would have raised, with a better message
