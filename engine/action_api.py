@@ -95,11 +95,13 @@ class ActionCrm:
     def __init__(self, crm: Crm) -> None:
         self._crm = crm
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        raise UnknownActionApi(f"ctx.crm has no {name!r}; the action API offers: {', '.join(surface_names())} "
-                               "(docs/action-api.md)")
+    if not TYPE_CHECKING:  # a type checker should see only the methods below, and flag any other name
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("__"):
+                raise AttributeError(name)
+            raise UnknownActionApi(f"ctx.crm has no {name!r}; the action API offers: "
+                                   f"{', '.join(surface_names())} (docs/action-api.md)")
 
     def __repr__(self) -> str:
         return "<ActionCrm: the CRM as an action sees it>"
