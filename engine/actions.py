@@ -15,6 +15,7 @@ from crm.events import Cause
 if TYPE_CHECKING:
     from crm.models import Deal
     from crm.service import Crm
+    from engine.unit import UnitOfWork
 
 
 class ActionInputError(Exception):
@@ -32,6 +33,8 @@ class ActionContext:
     cause: Cause
     variables: Mapping[str, Any] = field(default_factory=dict)
     instance_id: int | None = None
+    #: The transaction's unit of work, for actions that set off process work (start_process).
+    unit: UnitOfWork | None = None
 
 
 class ActionRunner(Protocol):
