@@ -67,3 +67,7 @@ def app_subscriptions(automation: AutomationLookup = automation_for) -> Subscrip
             robots.ROBOT_JOB: robots.fire,  # "timer" and "retry" jobs are the engine's own (Runtime.run_job)
         },
     )
+
+
+if __name__ == "__main__":  # python -m api.subscriptions: the table for docs/architecture.md
+    print(app_subscriptions().as_markdown(), end="")

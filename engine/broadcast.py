@@ -221,7 +221,7 @@ def broadcaster_for(engine: Engine) -> Broadcaster:
 
 
 def announce(unit: UnitOfWork, event: object) -> None:
-    """Live watchers hear of the change once the transaction commits (if the engine has a broadcaster)."""
+    """Live watchers hear of the change after the commit (once something watches the engine)."""
     broadcaster = unit.engine.broadcaster
     if broadcaster is None:
         return

@@ -78,6 +78,18 @@ class Subscriptions:
         for row in self.reacting_to(type(event)):
             row.handler(unit, event)
 
+    def as_markdown(self) -> str:
+        """The table as docs/architecture.md shows it: events in the order they first appear,
+        each event's reactions in the order they run, then the job kinds."""
+        lines = ["| event | # | who reacts | what for |", "|---|---|---|---|"]
+        for event_type in dict.fromkeys(row.event for row in self.rows):
+            for number, row in enumerate(self.reacting_to(event_type), start=1):
+                lines.append(f"| `{event_type.__name__}` | {number} | `{row.name}` | {row.why} |")
+        lines += ["", "| job kind | who runs it |", "|---|---|"]
+        for kind, handler in self.jobs.items():
+            lines.append(f"| `{kind}` | `{handler.__module__}.{handler.__qualname__}` |")
+        return "\n".join(lines) + "\n"
+
     def bound(self, unit: UnitOfWork) -> Listeners:
         """What the unit's CRM service publishes to: this table, called with `unit`."""
         return _UnitListeners(self, unit)
