@@ -108,8 +108,10 @@ class Engine:
     @contextmanager
     def unit_on(self, session: Session) -> Iterator[Runtime]:
         """The unit of work of a transaction someone else opened and commits (`unit()` is the
-        usual way in): its deferred work and signals are drained at the end of the block, and
-        before the session commits if that comes first."""
+        usual way in). Its deferred work and signals are drained at the end of the block, and
+        whenever the session commits or releases a savepoint (SQLAlchemy calls `before_commit`
+        for both) while no step or deferred work is running: so a rule's savepoint, once released,
+        lets the robots and rules it set off run before the next one begins."""
         runtime = Runtime(self, session)
         sa_event.listen(session, "before_commit", lambda _s: runtime.drain())
         yield runtime

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from crm.clock import as_utc
 from crm.events import Cause, DealCreated, DealFieldsChanged, DealMoved
 from dsl import DslError
-from dsl.automation import AutomationFile, Robot, StageBlock
+from dsl.automation import ActionCall, AutomationFile, Chain, Robot, StageBlock
 from engine.failures import classify, describe_seen, is_database_transient
 from engine.jobs import lock_job
 from engine.models import Job
@@ -61,7 +61,7 @@ def _on_entered(rt: UnitOfWork, deal_id: int, cause: Cause) -> None:
     deal = rt.crm.deal(deal_id)
     automation = load_automation(rt.session, deal.pipeline.code)
     block = automation.stage(deal.stage.code) if automation else None
-    if block is None:
+    if automation is None or block is None:
         return
     schedule_stage(rt, deal, automation, block, cause)
 
@@ -98,7 +98,7 @@ def apply_to_deals_on_stage(rt: UnitOfWork, scope: str, stage: str, cause: Cause
 
     automation = load_automation(rt.session, scope)
     block = automation.stage(stage) if automation else None
-    if block is None:
+    if automation is None or block is None:
         return 0
     stage_row = rt.crm.stage(f"{scope}.{stage}")
     deals = rt.session.scalars(select(Deal).where(Deal.stage_id == stage_row.id)).all()
@@ -236,7 +236,7 @@ def fire(rt: UnitOfWork, job: Job) -> None:
     automation = load_automation(rt.session, payload["scope"])
     block = automation.stage(payload["stage"]) if automation else None
     located = _locate(block, payload["key"]) if block else None
-    if located is None:
+    if located is None or block is None:
         automation_log.record(rt.session, rt.clock, outcome="cancelled",
                               reason="the robot no longer exists in the stage's automation", **log_args)
         return
@@ -300,7 +300,7 @@ def fire(rt: UnitOfWork, job: Job) -> None:
             _wait_for(rt, deal, payload, following, chain_keys, *waiting)
 
 
-def _split_wait(actions: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
+def _split_wait(actions: tuple[ActionCall, ...]) -> tuple[tuple[ActionCall, ...], ActionCall | None]:
     """A chain step ending in wait_for_event(...): its actions, and the wait."""
     if actions and actions[-1].name == WAIT_ACTION:
         return actions[:-1], actions[-1]
@@ -309,7 +309,7 @@ def _split_wait(actions: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
     return actions, None
 
 
-def _wait_args(rt: UnitOfWork, call: Any, env: dict[str, Any], now: datetime) -> tuple[str, timedelta | None]:
+def _wait_args(rt: UnitOfWork, call: ActionCall, env: dict[str, Any], now: datetime) -> tuple[str, timedelta | None]:
     params = bind(rt.engine.actions, call, env, now)
     timeout = params.get("timeout")
     if timeout is not None and not isinstance(timeout, timedelta):
@@ -384,7 +384,7 @@ def _still_on_stage(rt: UnitOfWork, deal: Deal, payload: dict[str, Any]) -> bool
         deal.stage_entered_at.isoformat() == payload["entered_at"]
 
 
-def _locate(block: StageBlock, key: str) -> tuple[Any, int] | None:
+def _locate(block: StageBlock, key: str) -> tuple[Chain, int] | None:
     for chain in block.chains:
         for index, robot in enumerate(chain.steps):
             if robot.key == key:
