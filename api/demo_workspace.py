@@ -22,6 +22,7 @@ from crm.demo import CREDIT_FIELDS, TIMEZONE
 from crm.demo_board import load_board_activities
 from crm.events import Cause
 from crm.models import Deal, Pipeline
+from crm.service import Crm
 from engine.engine import Engine
 
 CAUSE = Cause.system("demo")
@@ -107,7 +108,7 @@ def _processes(engine: Engine, deals: dict[str, int]) -> None:
     engine.start("record_lead_source", _deal(deals, "Hob Gorenje"), {}, cause=CAUSE)
 
 
-def _tasks(crm: Any, deals: dict[str, int], now: datetime) -> None:
+def _tasks(crm: Crm, deals: dict[str, int], now: datetime) -> None:
     """Both task boards with a card in every column, and driver1's delivery today."""
     zone = ZoneInfo(TIMEZONE)
     today = now.astimezone(zone).date()
@@ -135,7 +136,7 @@ def _tasks(crm: Any, deals: dict[str, int], now: datetime) -> None:
             crm.complete_task(task, cause=CAUSE)
 
 
-def _notifications(crm: Any, deals: dict[str, int]) -> None:
+def _notifications(crm: Crm, deals: dict[str, int]) -> None:
     """The demo manager's feed: unread news about her own deals."""
     for text, title in [
         ("New order from the online store: Fridge Atlant and washing machine Indesit", None),

@@ -11,32 +11,30 @@ from typing import Any
 
 from api.demo_workspace import load_workspace
 from api.migrations import upgrade
+from api.subscriptions import app_subscriptions
 from crm.clock import Clock, WallClock
 from crm.db import Database
 from crm.demo import load_demo
 from crm.events import Cause
 from crm.models import Pipeline
+from crm.service import Crm
 from dsl.automation import Catalog
 from engine.engine import Engine
-from robots import runtime as robots_runtime
 from robots.actions import registry
 from robots.actions.custom import load_configured_actions
 from robots.actions.transports import default_transports
 from robots.catalog import build_catalog
 from robots.outbox import deliver_due
 from robots.sources import save_automation
-from triggers import listeners as triggers_listeners
 from triggers.schemas import EVENT_FIELDS
 
 
 def build_engine(db: Database, clock: Clock | None = None, **options: Any) -> Engine:
     """The engine with every automation layer wired in: robots, triggers, the action library
-    (with the custom actions named in the configuration); `options` go to `Engine`."""
+    (with the custom actions named in the configuration), who reacts to what as the one table
+    in api/subscriptions.py says; `options` go to `Engine`."""
     load_configured_actions(registry)
-    engine = Engine(db, clock or WallClock(), registry, **options)
-    robots_runtime.install(engine)
-    triggers_listeners.install(engine.listeners, engine)
-    return engine
+    return Engine(db, clock or WallClock(), registry, app_subscriptions(), **options)
 
 
 def outbox_delivery(engine: Engine, transports: Mapping[str, Any] | None = None) -> Callable[[], int]:
@@ -72,7 +70,7 @@ def prepare_database(engine: Engine, *, demo: bool, templates_dir: Path | None,
         load_workspace(engine)  # the demo at work needs the shipped processes deployed
 
 
-def catalog(engine: Engine, crm: Any) -> Catalog:
+def catalog(engine: Engine, crm: Crm) -> Catalog:
     """What automation texts are checked against: this engine's actions, the CRM's stages and
     fields, the known event types."""
     return build_catalog(crm, engine.actions, EVENT_FIELDS)

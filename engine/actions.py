@@ -16,6 +16,7 @@ from engine.action_api import ActionCrm
 if TYPE_CHECKING:
     from crm.models import Deal
     from crm.service import Crm
+    from engine.unit import UnitOfWork
 
 
 class ActionInputError(Exception):
@@ -49,6 +50,8 @@ class ActionContext:
     cause: Cause
     variables: Mapping[str, Any] = field(default_factory=dict)
     instance_id: int | None = None
+    #: The transaction's unit of work, for actions that set off process work (start_process).
+    unit: UnitOfWork | None = None
     crm: ActionCrm = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -6,9 +6,12 @@ transaction would tell them about changes that may still roll back, so this modu
 `Broadcast`s on the session (`session.info`) while the work runs and gives them to the sinks
 in `after_commit`; a rollback (or a rolled-back savepoint) drops what it had collected.
 
-Two sources feed it: the CRM's events (published in the writer's transaction) and rows
-flushed by the engine and the robots (instance history, incidents, automation log), which
-are turned into broadcasts by per-model describers. There is no transport here: the API
+Two sources feed it: the CRM's events (published in the writer's transaction; `announce` is
+their row in the subscription table, engine/subscriptions.py, after every other reaction)
+and rows flushed by the engine and the robots (instance history, incidents, automation log),
+which are turned into broadcasts by per-model describers. What a transaction collected is
+kept on its session (one `Collected` under `COLLECTED_KEY`), not on the unit of work: rows
+are also written by sessions that are no unit (a job's failure, the outbox). There is no transport here: the API
 adds a sink that emits over socket.io, so `engine` stays free of Flask.
 
 Rooms: ``deal:<id>``, ``pipeline:<code>``, ``instance:<id>``, ``test-run:<id>``,
@@ -20,9 +23,9 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
@@ -43,10 +46,13 @@ from crm.models import Deal, Notification, Stage, Task
 from engine.models import HistoryEntry, Incident, ProcessInstance
 from engine.scripting import to_json_safe
 
+if TYPE_CHECKING:
+    from engine.engine import Engine
+    from engine.unit import UnitOfWork
+
 log = logging.getLogger(__name__)
 
-PENDING_KEY = "dealflow.broadcast.pending"
-MARKS_KEY = "dealflow.broadcast.marks"
+COLLECTED_KEY = "dealflow.broadcast"
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,21 @@ def board_room(group: str) -> str:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+@dataclass
+class Collected:
+    """What one session's transaction has collected so far, and where each open savepoint began."""
+
+    pending: list[Broadcast] = field(default_factory=list)
+    marks: dict[int, int] = field(default_factory=dict)
+
+
+def _collected(session: Session) -> Collected:
+    collected = session.info.get(COLLECTED_KEY)
+    if collected is None:
+        collected = session.info[COLLECTED_KEY] = Collected()
+    return collected
 
 
 class Broadcaster:
@@ -128,7 +149,7 @@ class Broadcaster:
     def add(self, session: Session, item: Broadcast | None) -> None:
         """Queue a broadcast on the session's transaction (None is ignored)."""
         if item is not None and item.rooms:
-            session.info.setdefault(PENDING_KEY, []).append(item)
+            _collected(session).pending.append(item)
 
     def _after_flush(self, session: Session, _context: Any) -> None:
         if not self._describers:
@@ -160,23 +181,21 @@ class Broadcaster:
     @staticmethod
     def _after_transaction_create(session: Session, transaction: Any) -> None:
         if transaction.nested:
-            marks = session.info.setdefault(MARKS_KEY, {})
-            marks[id(transaction)] = len(session.info.get(PENDING_KEY, ()))
+            collected = _collected(session)
+            collected.marks[id(transaction)] = len(collected.pending)
 
     @staticmethod
     def _after_soft_rollback(session: Session, previous_transaction: Any) -> None:
-        marks = session.info.get(MARKS_KEY, {})
         if previous_transaction.nested:
-            keep = marks.pop(id(previous_transaction), 0)
-            del session.info.get(PENDING_KEY, [])[keep:]
+            collected = _collected(session)
+            keep = collected.marks.pop(id(previous_transaction), 0)
+            del collected.pending[keep:]
         else:
-            session.info.pop(PENDING_KEY, None)
-            session.info.pop(MARKS_KEY, None)
+            session.info.pop(COLLECTED_KEY, None)
 
     def _after_commit(self, session: Session) -> None:
-        pending: list[Broadcast] = session.info.pop(PENDING_KEY, [])
-        session.info.pop(MARKS_KEY, None)
-        for item in pending:
+        collected: Collected = session.info.pop(COLLECTED_KEY, None) or Collected()
+        for item in collected.pending:
             for sink in self.sinks:
                 try:
                     sink(item)
@@ -184,38 +203,30 @@ class Broadcaster:
                     log.exception("live update %s failed", item.event)
 
 
-_BY_ENGINE: weakref.WeakKeyDictionary[Any, Broadcaster] = weakref.WeakKeyDictionary()
-
-
-def broadcaster_for(engine: Any) -> Broadcaster:
-    """The engine's one broadcaster, installed on first use: CRM events, instance history,
-    incidents, on every session the engine's database makes."""
-    existing = _BY_ENGINE.get(engine)
-    if existing is not None:
-        return existing
+def broadcaster_for(engine: Engine) -> Broadcaster:
+    """The engine's one broadcaster, made on first use: from then on its CRM events (through
+    `announce`), instance history and incidents, on every session the engine's database makes."""
+    if engine.broadcaster is not None:
+        return engine.broadcaster
     broadcaster = Broadcaster()
-    _install_crm_events(broadcaster, engine.listeners)
     broadcaster.on_row(HistoryEntry, describe_history)
     broadcaster.on_row(Incident, describe_incident, changes=True)
     for factory in engine.db.session_makers:
         broadcaster.watch(factory)
-    _BY_ENGINE[engine] = broadcaster
+    engine.broadcaster = broadcaster
     return broadcaster
 
 
 # ---------------------------------------------------------------------- CRM events
 
 
-def _install_crm_events(broadcaster: Broadcaster, listeners: Any) -> None:
-    def on(event_type: type, describe: Callable[[Session, Any], Broadcast | None]) -> None:
-        listeners.on(event_type, lambda crm, event: broadcaster.add(crm.session, describe(crm.session, event)))
-
-    on(DealMoved, describe_deal_moved)
-    on(DealCreated, describe_deal_created)
-    on(DealFieldsChanged, describe_deal_updated)
-    for task_event in (TaskCreated, TaskCompleted, TaskMoved, TaskAssigned, TaskArchived):
-        on(task_event, describe_task_changed)
-    on(NotificationCreated, describe_notification)
+def announce(unit: UnitOfWork, event: object) -> None:
+    """Live watchers hear of the change after the commit (once something watches the engine)."""
+    broadcaster = unit.engine.broadcaster
+    if broadcaster is None:
+        return
+    describe = _DESCRIBE_EVENT[type(event)]
+    broadcaster.add(unit.session, describe(unit.session, event))
 
 
 def _stage_ref(session: Session, stage_id: int | None) -> dict[str, Any] | None:
@@ -288,6 +299,13 @@ def describe_notification(session: Session, event: NotificationCreated) -> Broad
     if note is not None:
         payload.update(text=note.text, kind=note.kind, created_at=_iso(note.created_at))
     return Broadcast("notification", (feed_room(event.user_id),), payload)
+
+
+_DESCRIBE_EVENT: dict[type, Callable[[Session, Any], Broadcast | None]] = {
+    DealMoved: describe_deal_moved, DealCreated: describe_deal_created, DealFieldsChanged: describe_deal_updated,
+    **dict.fromkeys((TaskCreated, TaskCompleted, TaskMoved, TaskAssigned, TaskArchived), describe_task_changed),
+    NotificationCreated: describe_notification,
+}
 
 
 # ---------------------------------------------------------------------- engine rows

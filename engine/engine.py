@@ -1,7 +1,8 @@
 """The long-lived engine object: configuration, caches, and units of work.
 
 It is built once per process (web server, worker, CLI, test) and handed the action
-registry; each operation runs in a `unit()` — one transaction with one `Runtime`.
+registry and the table of who reacts to CRM events (engine/subscriptions.py); each
+operation runs in a `unit()` — one transaction with one `Runtime`, its unit of work.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
@@ -21,19 +22,21 @@ from sqlalchemy.orm import Session
 
 from crm.clock import Clock
 from crm.db import Database
-from crm.events import Cause, DealFieldsChanged, Listeners, TaskCompleted, TaskMoved
-from crm.service import Crm
+from crm.events import Cause
 from engine.actions import ActionRunner
 from engine.failures import classify, lost_race
 from engine.jobs import DEFAULT_LEASE, HeldClaims, claim_due_jobs, new_worker_id, release, renew, take_claimed
 from engine.models import Incident, Job, ProcessInstance, ProcessVersion, VersionSummary
 from engine.runtime import Runtime
 from engine.serialization import StateSerializer
+from engine.subscriptions import ENGINE_SUBSCRIPTIONS, JobHandler, Subscriptions
+from engine.unit import MAX_CHAIN
+
+if TYPE_CHECKING:
+    from engine.broadcast import Broadcaster
 
 log = logging.getLogger(__name__)
 
-RUNTIME_KEY = "dealflow.runtime"
-JobHandler = Callable[[Runtime, Job], None]
 T = TypeVar("T")
 
 #: Automated steps one transaction may take (tasks Spiff runs, signals and deferred work applied),
@@ -52,12 +55,13 @@ class Engine:
         db: Database,
         clock: Clock,
         actions: ActionRunner,
-        listeners: Listeners | None = None,
+        subscriptions: Subscriptions = ENGINE_SUBSCRIPTIONS,
         *,
         max_attempts: int = 3,
         retry_backoff: timedelta = timedelta(seconds=30),
         step_budget: int = DEFAULT_STEP_BUDGET,
         step_seconds: float = DEFAULT_STEP_SECONDS,
+        chain_limit: int = MAX_CHAIN,
         claim_lease: timedelta = DEFAULT_LEASE,
         conflict_retries: int = 5,
         worker_id: str | None = None,
@@ -65,11 +69,13 @@ class Engine:
         self.db = db
         self.clock = clock
         self.actions = actions
-        self.listeners = listeners or Listeners()
+        #: Who reacts to each CRM event, in order, and who runs each kind of job: the one table.
+        self.subscriptions = subscriptions
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
         self.step_budget = step_budget
         self.step_seconds = step_seconds
+        self.chain_limit = chain_limit  # automated steps in a row (engine.unit.ChainGuard)
         self.claim_lease = claim_lease
         # The jobs (and outbox messages) this process holds claims on: the heartbeat renews them.
         self.claims = HeldClaims()
@@ -77,10 +83,11 @@ class Engine:
         self._worker_id = worker_id
         self._worker_pid = os.getpid()
         self.serializer = StateSerializer()
-        self.job_handlers: dict[str, JobHandler] = {}
+        self.job_handlers: dict[str, JobHandler] = dict(subscriptions.jobs)
+        #: Set by engine.broadcast.broadcaster_for once something watches this engine's commits.
+        self.broadcaster: Broadcaster | None = None
         self._specs: dict[int, tuple[Any, dict[str, Any]]] = {}
         self._versions: dict[int, VersionSummary] = {}
-        self._wire_listeners()
 
     @property
     def worker_id(self) -> str:
@@ -95,20 +102,20 @@ class Engine:
     @contextmanager
     def unit(self) -> Iterator[Runtime]:
         """One transaction: everything done through the runtime commits together or not at all."""
-        with self.db.transaction() as session:
-            runtime = self.runtime_for(Crm(session, self.clock, self.listeners))
+        with self.db.transaction() as session, self.unit_on(session) as runtime:
             yield runtime
-            runtime.drain()
 
-    def runtime_for(self, crm: Crm) -> Runtime:
-        """The runtime of this CRM session, created on first use and drained before commit."""
-        runtime = crm.session.info.get(RUNTIME_KEY)
-        if runtime is None:
-            runtime = Runtime(self, crm)
-            crm.session.info[RUNTIME_KEY] = runtime
-            sa_event.listen(crm.session, "before_commit", lambda _s: runtime.drain())
-            sa_event.listen(crm.session, "after_transaction_end", self._forget_runtime)
-        return runtime
+    @contextmanager
+    def unit_on(self, session: Session) -> Iterator[Runtime]:
+        """The unit of work of a transaction someone else opened and commits (`unit()` is the
+        usual way in). Its deferred work and signals are drained at the end of the block, and
+        whenever the session commits or releases a savepoint (SQLAlchemy calls `before_commit`
+        for both) while no step or deferred work is running: so a rule's savepoint, once released,
+        lets the robots and rules it set off run before the next one begins."""
+        runtime = Runtime(self, session)
+        sa_event.listen(session, "before_commit", lambda _s: runtime.drain())
+        yield runtime
+        runtime.drain()
 
     def retrying(self, work: Callable[[Runtime], T]) -> T:
         """Run `work` in a unit; if it loses a race to another writer (`is_conflict`), run it
@@ -125,11 +132,6 @@ class Engine:
                 log.info("conflict on attempt %s, retrying: %s", attempt, type(err).__name__)
                 time.sleep(random.uniform(0, 0.02 * 2 ** attempt))  # jitter so the retries of two writers part
         raise AssertionError("unreachable")
-
-    @staticmethod
-    def _forget_runtime(session: Any, transaction: Any) -> None:
-        if transaction.parent is None:
-            session.info.pop(RUNTIME_KEY, None)
 
     def spec_for(self, session: Session, version_id: int) -> tuple[Any, dict[str, Any]]:
         """Restored spec objects per version: versions are immutable, so they are cached for good."""
@@ -231,32 +233,3 @@ class Engine:
                     instance_id=job.instance_id, element_id=job.element_id, task_id=job.task_id,
                     message=job.last_error, attempts=job.attempts, status="open", created_at=now,
                 ))
-
-    # ------------------------------------------------------------------ CRM events
-
-    def _wire_listeners(self) -> None:
-        self.listeners.on(TaskCompleted, self._on_task_completed)
-        self.listeners.on(TaskMoved, self._on_task_moved)
-        self.listeners.on(DealFieldsChanged, self._on_fields_changed)
-
-    def _on_task_completed(self, crm: Crm, event: TaskCompleted) -> None:
-        task = crm.task(event.task_id)
-        spiff_task_id = (task.data or {}).get("spiff_task_id")
-        if task.process_instance_id is None or spiff_task_id is None:
-            return
-        task_result = (task.data or {}).get("result", {})
-        result = {"task_result": task_result, "completed_task_id": task.id}
-        # A form's answers are process variables too, so a gateway after the task can read them.
-        for form_field in (task.data or {}).get("form", []):
-            result[form_field["name"]] = task_result.get(form_field["name"])
-        self.runtime_for(crm).complete_user_task(task.process_instance_id, spiff_task_id, result, event.cause)
-
-    def _on_task_moved(self, crm: Crm, event: TaskMoved) -> None:
-        if event.deal_id is None:
-            return
-        payload = {"task_id": event.task_id, "column": event.to_column, "from_column": event.from_column}
-        self.runtime_for(crm).send_message(event.deal_id, f"task.column.{event.to_column}", payload,
-                                           cause=event.cause)
-
-    def _on_fields_changed(self, crm: Crm, event: DealFieldsChanged) -> None:
-        self.runtime_for(crm).replan_date_timers(event.deal_id, event.changes.keys(), event.cause)

@@ -6,6 +6,11 @@ that session and commits together. Work that other code asks for while an instan
 being stepped (an action completing a task, a field change re-planning a timer) is queued
 as a signal and applied after the current step is saved, so an instance is never loaded
 twice at once.
+
+The runtime is the transaction's unit of work (`engine.unit.UnitOfWork`): it builds the CRM
+service of the session, publishing to the engine's subscription table with itself as the
+unit, and it holds the transaction's state — signals, deferred work, the step budget, the
+chain guard.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import insert, select
 
 from crm.events import Cause
+from crm.service import Crm
 from dsl import compile_expression, compile_template
 from engine.actions import ActionContext, ActionInputError
 from engine.bpmn import check_texts, parse_process, task_form, xml_text
@@ -46,9 +52,11 @@ from engine.models import (
 from engine.parameters import coerce_parameters
 from engine.scripting import UNBOUND, DslScriptEngine, ExpressionFailed, to_json_safe
 from engine.timers import CycleTimer, DateTimer, event_definitions, spec_event_definitions, waiting_timer
+from engine.unit import ChainGuard
 
 if TYPE_CHECKING:
-    from crm.service import Crm
+    from sqlalchemy.orm import Session
+
     from engine.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -107,11 +115,12 @@ def element_label(task: Any) -> str:
 class Runtime:
     """Process operations inside one transaction; get one from `Engine.unit()`."""
 
-    def __init__(self, engine: Engine, crm: Crm) -> None:
+    def __init__(self, engine: Engine, session: Session) -> None:
         self.engine = engine
-        self.crm = crm
-        self.session = crm.session
-        self.clock = crm.clock
+        self.session = session
+        self.clock = engine.clock
+        self.crm = Crm(session, engine.clock, engine.subscriptions.bound(self))
+        self.chain = ChainGuard(engine.chain_limit)
         self._queue: deque[Signal] = deque()
         self._deferred: deque[Callable[[], None]] = deque()
         self._busy = False
@@ -485,7 +494,7 @@ class Runtime:
         process_cause = Cause("process", str(instance.id), instance.key, cause.chain)
 
         def call_action(task: Any, name: str, params: dict[str, Any]) -> Any:
-            ctx = ActionContext(self.crm, deal, process_cause, dict(task.data), instance.id)
+            ctx = ActionContext(self.crm, deal, process_cause, dict(task.data), instance.id, unit=self)
             with self.session.begin_nested():
                 return self.engine.actions.call(name, ctx, params)
 

@@ -4,13 +4,17 @@ when the action runs, then handed to the same registry BPMN service tasks use.""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crm.events import Cause
 from dsl import DslError, Expression, compile_expression
 from dsl.automation import ActionCall
 from engine.actions import ActionContext, ActionInputError
 from engine.scripting import to_json_safe
+
+if TYPE_CHECKING:
+    from crm.models import Deal
+    from engine.unit import UnitOfWork
 
 
 def values_seen(condition: Expression, env: Mapping[str, Any], now: Any) -> dict[str, Any]:
@@ -45,7 +49,7 @@ def bind(actions: Any, call: ActionCall, env: Mapping[str, Any], now: Any) -> di
     return named
 
 
-def run_actions(runtime: Any, deal: Any, actions: Iterable[ActionCall], env: Mapping[str, Any],
+def run_actions(runtime: UnitOfWork, deal: Deal | None, actions: Iterable[ActionCall], env: Mapping[str, Any],
                 cause: Cause) -> list[Any]:
     """Run the calls in order in the runtime's transaction; the first failure stops the rest."""
     registry = runtime.engine.actions
@@ -53,6 +57,6 @@ def run_actions(runtime: Any, deal: Any, actions: Iterable[ActionCall], env: Map
     results = []
     for call in actions:
         params = bind(registry, call, env, now)
-        ctx = ActionContext(runtime.crm, deal, cause, dict(env))
+        ctx = ActionContext(runtime.crm, deal, cause, dict(env), unit=runtime)
         results.append({"action": call.name, "result": registry.call(call.name, ctx, params)})
     return results

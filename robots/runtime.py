@@ -11,61 +11,62 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from crm.clock import as_utc
 from crm.events import Cause, DealCreated, DealFieldsChanged, DealMoved
 from dsl import DslError
-from dsl.automation import AutomationFile, Robot, StageBlock
-from engine.engine import Engine
+from dsl.automation import ActionCall, AutomationFile, Chain, Robot, StageBlock
 from engine.failures import classify, describe_seen, is_database_transient
 from engine.jobs import lock_job
 from engine.models import Job
-from engine.runtime import Runtime
 from robots import log as automation_log
 from robots.calendar import at_time_of_day, company_timezone, next_working_moment
 from robots.execution import bind, run_actions, values_seen, values_seen_of_actions
 from robots.sources import load_automation
 
+if TYPE_CHECKING:
+    from crm.models import Deal
+    from engine.unit import UnitOfWork
+
 logger = logging.getLogger(__name__)
 
 ROBOT_JOB = "robot"
 WAIT_ACTION = "wait_for_event"
-# Automated moves in one chain (robot → move → robot of the next stage → ...) before the
-# loop guard stops it; a person's move starts a new chain.
-MAX_CHAIN = 10
 LIVE = ("pending", "waiting")
 
-
-def install(engine: Engine) -> None:
-    """Wire robots into an engine: CRM events schedule and cancel, the job loop fires."""
-    engine.listeners.on(DealCreated, lambda crm, e: _on_entered(engine.runtime_for(crm), e.deal_id, e.cause))
-    engine.listeners.on(DealMoved, lambda crm, e: _on_moved(engine.runtime_for(crm), e))
-    engine.listeners.on(DealFieldsChanged, lambda crm, e: _on_fields_changed(engine.runtime_for(crm), e))
-    engine.job_handlers[ROBOT_JOB] = fire
+# What robots react to is listed in the app's subscription table (api/subscriptions.py):
+# deal_created, deal_moved and fields_changed below, and `fire` for jobs of kind "robot".
+# A chain of automated moves is bounded by the unit of work's chain guard (engine.unit).
 
 
 # ---------------------------------------------------------------------- entering and leaving
 
 
-def _on_moved(rt: Runtime, event: DealMoved) -> None:
+def deal_created(rt: UnitOfWork, event: DealCreated) -> None:
+    """A deal was created: the robots of its first stage are scheduled."""
+    _on_entered(rt, event.deal_id, event.cause)
+
+
+def deal_moved(rt: UnitOfWork, event: DealMoved) -> None:
+    """A deal moved: the old stage's waiting robots are cancelled, the new stage's scheduled."""
     deal = rt.crm.deal(event.deal_id)
     cancel_pending(rt, event.deal_id, f"the deal moved to {deal.pipeline.code}.{deal.stage.code} before it ran")
     _on_entered(rt, event.deal_id, event.cause)
 
 
-def _on_entered(rt: Runtime, deal_id: int, cause: Cause) -> None:
+def _on_entered(rt: UnitOfWork, deal_id: int, cause: Cause) -> None:
     deal = rt.crm.deal(deal_id)
     automation = load_automation(rt.session, deal.pipeline.code)
     block = automation.stage(deal.stage.code) if automation else None
-    if block is None:
+    if automation is None or block is None:
         return
     schedule_stage(rt, deal, automation, block, cause)
 
 
-def schedule_stage(rt: Runtime, deal: Any, automation: AutomationFile, block: StageBlock, cause: Cause) -> None:
+def schedule_stage(rt: UnitOfWork, deal: Deal, automation: AutomationFile, block: StageBlock, cause: Cause) -> None:
     """Schedule the first step of every chain of `block` for a deal that just entered it."""
     if not block.enabled:
         automation_log.record(rt.session, rt.clock, deal_id=deal.id, kind="robot", key=f"{block.code}.*",
@@ -78,7 +79,7 @@ def schedule_stage(rt: Runtime, deal: Any, automation: AutomationFile, block: St
                        chain=cause.chain, entered_at=entered)
 
 
-def cancel_pending(rt: Runtime, deal_id: int, reason: str) -> int:
+def cancel_pending(rt: UnitOfWork, deal_id: int, reason: str) -> int:
     jobs = rt.session.scalars(
         select(Job).where(Job.deal_id == deal_id, Job.kind == ROBOT_JOB, Job.status.in_(LIVE))
     ).all()
@@ -91,13 +92,13 @@ def cancel_pending(rt: Runtime, deal_id: int, reason: str) -> int:
     return len(jobs)
 
 
-def apply_to_deals_on_stage(rt: Runtime, scope: str, stage: str, cause: Cause) -> int:
+def apply_to_deals_on_stage(rt: UnitOfWork, scope: str, stage: str, cause: Cause) -> int:
     """Run a stage's (changed) robots for the deals already on it — only when asked to."""
     from crm.models import Deal
 
     automation = load_automation(rt.session, scope)
     block = automation.stage(stage) if automation else None
-    if block is None:
+    if automation is None or block is None:
         return 0
     stage_row = rt.crm.stage(f"{scope}.{stage}")
     deals = rt.session.scalars(select(Deal).where(Deal.stage_id == stage_row.id)).all()
@@ -110,7 +111,7 @@ def apply_to_deals_on_stage(rt: Runtime, scope: str, stage: str, cause: Cause) -
 # ---------------------------------------------------------------------- when a robot fires
 
 
-def _schedule_step(rt: Runtime, deal: Any, scope: str, stage: str, robot: Robot, *, base: datetime,
+def _schedule_step(rt: UnitOfWork, deal: Deal, scope: str, stage: str, robot: Robot, *, base: datetime,
                    chain: Iterable[str], entered_at: datetime, attempt: int = 0) -> Job:
     env = {"deal": rt.crm.record(deal)}
     payload = {
@@ -125,7 +126,7 @@ def _schedule_step(rt: Runtime, deal: Any, scope: str, stage: str, robot: Robot,
     return job
 
 
-def _plan(rt: Runtime, deal: Any, robot: Robot, job: Job, env: dict[str, Any]) -> None:
+def _plan(rt: UnitOfWork, deal: Deal, robot: Robot, job: Job, env: dict[str, Any]) -> None:
     """Set the job's due time from the robot's delay, or park it until a date field is set."""
     base = datetime.fromisoformat(job.payload["base"])
     log_args = {"deal_id": deal.id, "kind": "robot", "key": robot.key, "scope": job.payload["scope"],
@@ -156,7 +157,7 @@ def _plan(rt: Runtime, deal: Any, robot: Robot, job: Job, env: dict[str, Any]) -
         rt.defer(lambda: _fire_now(rt, job_id))
 
 
-def due_time(robot: Robot, base: datetime, env: dict[str, Any], now: datetime, deal: Any) -> datetime | None:
+def due_time(robot: Robot, base: datetime, env: dict[str, Any], now: datetime, deal: Deal) -> datetime | None:
     """When `robot` should fire, counted from `base`; None while the date it waits for is empty."""
     delay = robot.delay
     due = base
@@ -213,7 +214,7 @@ def _delay_paths(robot: Robot) -> set[str]:
     return paths
 
 
-def _fire_now(rt: Runtime, job_id: int) -> None:
+def _fire_now(rt: UnitOfWork, job_id: int) -> None:
     job = lock_job(rt.session, job_id)
     if job is None:
         return
@@ -221,7 +222,7 @@ def _fire_now(rt: Runtime, job_id: int) -> None:
     fire(rt, job)
 
 
-def fire(rt: Runtime, job: Job) -> None:
+def fire(rt: UnitOfWork, job: Job) -> None:
     """The job handler: check the deal is still where the robot belongs, then run it."""
     payload = job.payload
     log_args = {"deal_id": job.deal_id, "kind": "robot", "key": payload["key"], "scope": payload["scope"],
@@ -235,7 +236,7 @@ def fire(rt: Runtime, job: Job) -> None:
     automation = load_automation(rt.session, payload["scope"])
     block = automation.stage(payload["stage"]) if automation else None
     located = _locate(block, payload["key"]) if block else None
-    if located is None:
+    if located is None or block is None:
         automation_log.record(rt.session, rt.clock, outcome="cancelled",
                               reason="the robot no longer exists in the stage's automation", **log_args)
         return
@@ -247,7 +248,7 @@ def fire(rt: Runtime, job: Job) -> None:
     robot = chain.steps[step]
     log_args["name"] = robot.name
     chain_keys = tuple(payload.get("chain", ()))
-    if len(chain_keys) >= MAX_CHAIN:
+    if rt.chain.stops(len(chain_keys)):
         automation_log.record(rt.session, rt.clock, outcome="stopped",
                               reason=f"loop guard: {len(chain_keys)} automated steps in a row without a person "
                                      f"({' → '.join(chain_keys[-4:])}); move the deal by hand to go on",
@@ -299,7 +300,7 @@ def fire(rt: Runtime, job: Job) -> None:
             _wait_for(rt, deal, payload, following, chain_keys, *waiting)
 
 
-def _split_wait(actions: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
+def _split_wait(actions: tuple[ActionCall, ...]) -> tuple[tuple[ActionCall, ...], ActionCall | None]:
     """A chain step ending in wait_for_event(...): its actions, and the wait."""
     if actions and actions[-1].name == WAIT_ACTION:
         return actions[:-1], actions[-1]
@@ -308,7 +309,7 @@ def _split_wait(actions: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
     return actions, None
 
 
-def _wait_args(rt: Runtime, call: Any, env: dict[str, Any], now: datetime) -> tuple[str, timedelta | None]:
+def _wait_args(rt: UnitOfWork, call: ActionCall, env: dict[str, Any], now: datetime) -> tuple[str, timedelta | None]:
     params = bind(rt.engine.actions, call, env, now)
     timeout = params.get("timeout")
     if timeout is not None and not isinstance(timeout, timedelta):
@@ -316,7 +317,7 @@ def _wait_args(rt: Runtime, call: Any, env: dict[str, Any], now: datetime) -> tu
     return str(params["event"]), timeout
 
 
-def _wait_for(rt: Runtime, deal: Any, payload: dict[str, Any], robot: Robot, chain: tuple[str, ...],
+def _wait_for(rt: UnitOfWork, deal: Deal, payload: dict[str, Any], robot: Robot, chain: tuple[str, ...],
               event: str, timeout: timedelta | None) -> None:
     """Park the next step until `event` arrives for the deal (see `event_arrived`)."""
     now = rt.clock.now()
@@ -333,7 +334,7 @@ def _wait_for(rt: Runtime, deal: Any, payload: dict[str, Any], robot: Robot, cha
                           reason=f"waiting for {event}{until}", job_id=job.id)
 
 
-def event_arrived(rt: Runtime, deal_id: int, event_type: str) -> int:
+def event_arrived(rt: UnitOfWork, deal_id: int, event_type: str) -> int:
     """Release the chain steps of this deal waiting for `event_type`; they run after their own delay."""
     jobs = [j for j in rt.session.scalars(
         select(Job).where(Job.deal_id == deal_id, Job.kind == ROBOT_JOB, Job.status.in_(LIVE)))
@@ -354,7 +355,7 @@ def event_arrived(rt: Runtime, deal_id: int, event_type: str) -> int:
     return len(jobs)
 
 
-def _failed(rt: Runtime, deal: Any, job: Job, robot: Robot, err: Exception, log_args: dict[str, Any]) -> None:
+def _failed(rt: UnitOfWork, deal: Deal, job: Job, robot: Robot, err: Exception, log_args: dict[str, Any]) -> None:
     """Retry with backoff, unless the failure is deterministic (engine.failures): refused input,
     a refused address, a dsl error on an empty field fail the same way every time, so they are
     logged once, with the values the robot saw, as BPMN makes them an incident at once."""
@@ -377,13 +378,13 @@ def _failed(rt: Runtime, deal: Any, job: Job, robot: Robot, err: Exception, log_
                           reason=f"{message}; gave up after {attempt} attempts", **log_args)
 
 
-def _still_on_stage(rt: Runtime, deal: Any, payload: dict[str, Any]) -> bool:
+def _still_on_stage(rt: UnitOfWork, deal: Deal, payload: dict[str, Any]) -> bool:
     rt.session.refresh(deal)
     return (deal.pipeline.code, deal.stage.code) == (payload["scope"], payload["stage"]) and \
         deal.stage_entered_at.isoformat() == payload["entered_at"]
 
 
-def _locate(block: StageBlock, key: str) -> tuple[Any, int] | None:
+def _locate(block: StageBlock, key: str) -> tuple[Chain, int] | None:
     for chain in block.chains:
         for index, robot in enumerate(chain.steps):
             if robot.key == key:
@@ -394,8 +395,8 @@ def _locate(block: StageBlock, key: str) -> tuple[Any, int] | None:
 # ---------------------------------------------------------------------- date fields move
 
 
-def _on_fields_changed(rt: Runtime, event: DealFieldsChanged) -> None:
-    """A robot waiting on a date field follows the field."""
+def fields_changed(rt: UnitOfWork, event: DealFieldsChanged) -> None:
+    """A deal field changed: robots waiting on a date field follow the field."""
     changed = {f"deal.{name}" for name in event.changes}
     jobs = [j for j in rt.session.scalars(
         select(Job).where(Job.deal_id == event.deal_id, Job.kind == ROBOT_JOB, Job.status.in_(LIVE)))

@@ -4,7 +4,7 @@ to waiting BPMN processes.
 
     triggers.intake.accept_event     validate, store once, apply (one transaction)
     triggers.rules.apply_triggers    the first matching rule of an automation file acts
-    triggers.listeners.install       CRM task/field events become trigger events
+    triggers.listeners.TriggerEvents CRM task/field events become trigger events (rows of api/subscriptions.py)
     triggers.schemas.EVENT_FIELDS    event type -> payload field -> dsl type, for the DSL checks
     triggers.signatures              HMAC verification of webhook bodies
 """

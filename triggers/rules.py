@@ -16,9 +16,9 @@ Every evaluation is returned (and written to the automation log when there is on
 values its condition saw, so "why did my trigger not fire?" has an answer.
 
 Automation can feed itself: a rule sets a field, the field change sets off a rule that moves
-the deal, its stage robot sets the field again... Every automated step extends
-`Cause.chain`, and a per-transaction count backs it up for steps that lose the chain; after
-`MAX_CHAIN` steps the rule is stopped and the stop is recorded like an incident.
+the deal, its stage robot sets the field again... The unit of work's chain guard
+(`engine.unit.ChainGuard`, the same one that bounds robot chains) counts every automated
+step; past its limit the rule is stopped and the stop is recorded like an incident.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -42,15 +43,15 @@ from robots.execution import run_actions as robots_run_actions
 from robots.execution import values_seen, values_seen_of_actions
 from robots.sources import load_automation
 
+if TYPE_CHECKING:
+    from engine.unit import UnitOfWork
+
 log = logging.getLogger(__name__)
 
 GLOBAL_SCOPE = "global"
-MAX_CHAIN = 10
-_COUNT_KEY = "dealflow.trigger_steps"
-AUTOMATED = ("robot", "trigger", "process")
 
 AutomationLookup = Callable[[Session, str], AutomationFile | None]
-ActionRunner = Callable[[Any, Deal | None, Sequence[ActionCall], Mapping[str, Any], Cause], list[Any]]
+ActionRunner = Callable[["UnitOfWork", Deal | None, Sequence[ActionCall], Mapping[str, Any], Cause], list[Any]]
 
 
 @dataclass
@@ -87,7 +88,7 @@ def automation_for(session: Session, scope: str) -> AutomationFile | None:
     return load_automation(session, scope)
 
 
-def ordered_triggers(runtime: Any, deal: Deal | None, file: AutomationFile, event_type: str) -> list[Trigger]:
+def ordered_triggers(runtime: UnitOfWork, deal: Deal | None, file: AutomationFile, event_type: str) -> list[Trigger]:
     """The file's rules for this event in the order they are tried (see the module docstring)."""
     staged: list[tuple[int, int, Trigger]] = []
     index = 0
@@ -106,7 +107,7 @@ def ordered_triggers(runtime: Any, deal: Deal | None, file: AutomationFile, even
 
 
 def apply_triggers(
-    runtime: Any,
+    runtime: UnitOfWork,
     deal: Deal | None,
     event_type: str,
     payload: Mapping[str, Any],
@@ -143,15 +144,15 @@ def apply_triggers(
             if not _can_move(deal, trigger, target, evaluation):
                 _record(runtime, evaluation, block_code)
                 continue
-        steps = _chain_steps(runtime, deal, cause)
-        if steps >= MAX_CHAIN:
+        steps = runtime.chain.steps_on(evaluation.deal_id, cause.chain)
+        if runtime.chain.stops(steps):
             evaluation.outcome = "stopped"
             evaluation.reason = (f"loop guard: {steps} automated steps in a row without a person "
                                  f"({' → '.join(cause.chain[-4:])}); the rule did not run")
             log.warning("trigger %s stopped on deal %s: %s", trigger.key, evaluation.deal_id, evaluation.reason)
             _record(runtime, evaluation, block_code)
             return evaluations
-        _count_step(runtime, deal, cause)
+        runtime.chain.count(evaluation.deal_id, cause)
         rule_cause = Cause("trigger", trigger.key, trigger.name or trigger.key,
                            (*cause.chain, f"trigger:{trigger.key}"))
         _act(runtime, deal, trigger, target, env, rule_cause, runner, evaluation)
@@ -160,7 +161,7 @@ def apply_triggers(
     return evaluations
 
 
-def _condition_holds(trigger: Trigger, env: Mapping[str, Any], now: Any, evaluation: Evaluation) -> bool:
+def _condition_holds(trigger: Trigger, env: Mapping[str, Any], now: datetime, evaluation: Evaluation) -> bool:
     if trigger.condition is None:
         evaluation.reason = "no condition"
         return True
@@ -193,7 +194,7 @@ def _can_move(deal: Deal | None, trigger: Trigger, target: Stage | None, evaluat
     return True
 
 
-def _act(runtime: Any, deal: Deal | None, trigger: Trigger, target: Stage | None, env: Mapping[str, Any],
+def _act(runtime: UnitOfWork, deal: Deal | None, trigger: Trigger, target: Stage | None, env: Mapping[str, Any],
          cause: Cause, runner: ActionRunner, evaluation: Evaluation) -> None:
     """Move and run the actions as one piece: if any of it fails, none of it stays.
 
@@ -233,7 +234,7 @@ def _act(runtime: Any, deal: Deal | None, trigger: Trigger, target: Stage | None
 # ---------------------------------------------------------------------- helpers
 
 
-def _target_stage(runtime: Any, deal: Deal | None, file: AutomationFile, trigger: Trigger,
+def _target_stage(runtime: UnitOfWork, deal: Deal | None, file: AutomationFile, trigger: Trigger,
                   block_code: str | None) -> Stage | None:
     ref = trigger.target_stage or block_code
     if ref is None:
@@ -245,21 +246,7 @@ def _target_stage(runtime: Any, deal: Deal | None, file: AutomationFile, trigger
         return None
 
 
-def _chain_steps(runtime: Any, deal: Deal | None, cause: Cause) -> int:
-    counts = runtime.session.info.get(_COUNT_KEY, {})
-    return max(len(cause.chain), counts.get(deal.id if deal is not None else None, 0))
-
-
-def _count_step(runtime: Any, deal: Deal | None, cause: Cause) -> None:
-    """Only steps set off by automation count: a person or an outside system starts afresh."""
-    if not cause.chain and cause.kind not in AUTOMATED:
-        return
-    counts = runtime.session.info.setdefault(_COUNT_KEY, {})
-    key = deal.id if deal is not None else None
-    counts[key] = counts.get(key, 0) + 1
-
-
-def _record(runtime: Any, evaluation: Evaluation, stage: str | None) -> None:
+def _record(runtime: UnitOfWork, evaluation: Evaluation, stage: str | None) -> None:
     """Into the automation log, next to the robots' entries of the same deal."""
     automation_log.record(
         runtime.session, runtime.clock, deal_id=evaluation.deal_id, kind="trigger", key=evaluation.rule,

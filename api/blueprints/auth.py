@@ -32,6 +32,7 @@ from crm.auth import (
     revoke,
     tokens_of,
 )
+from engine.runtime import Runtime
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-in and API tokens")
 
@@ -41,7 +42,7 @@ bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-in
 @unit_of_work
 @bp.arguments(LoginSchema)
 @bp.response(200, SessionSchema)
-def login(body: dict[str, Any], *, rt: Any) -> Any:
+def login(body: dict[str, Any], *, rt: Runtime) -> Any:
     """Sets the session cookie; the answer carries the CSRF token the browser must echo.
     Five wrong passwords in a row lock the login for 15 minutes (429 with Retry-After)."""
     try:
@@ -61,7 +62,7 @@ def login(body: dict[str, Any], *, rt: Any) -> Any:
 @bp.post("/logout")
 @unit_of_work
 @bp.response(204)
-def logout(*, rt: Any) -> Any:
+def logout(*, rt: Runtime) -> Any:
     """Ends this session for good (the cookie alone can never sign in again)."""
     me = current_user()
     if me.via == "session":
@@ -83,7 +84,7 @@ def me() -> Any:
 @unit_of_work
 @bp.arguments(MePatchSchema)
 @bp.response(200, SessionSchema)
-def update_me(body: dict[str, Any], *, rt: Any) -> Any:
+def update_me(body: dict[str, Any], *, rt: Runtime) -> Any:
     """The caller's own preferences (today the language); nobody changes another person's here."""
     principal = current_user()
     user = rt.crm.set_language(principal.id, body["language"], cause=request_cause())
@@ -96,7 +97,7 @@ def update_me(body: dict[str, Any], *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(TokenQuerySchema, location="query")
 @bp.response(200, TokenSchema(many=True))
-def list_tokens(args: dict[str, Any], *, rt: Any) -> Any:
+def list_tokens(args: dict[str, Any], *, rt: Runtime) -> Any:
     owner = _owner_or_all(args["all_users"])
     return tokens_of(rt.session, owner)
 
@@ -105,7 +106,7 @@ def list_tokens(args: dict[str, Any], *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(NewTokenSchema)
 @bp.response(201, IssuedTokenSchema)
-def create_token(body: dict[str, Any], *, rt: Any) -> Any:
+def create_token(body: dict[str, Any], *, rt: Runtime) -> Any:
     """The token is in this answer only; keep it, it cannot be shown again."""
     me = current_user()
     user_id = body["user_id"] or me.id
@@ -120,7 +121,7 @@ def create_token(body: dict[str, Any], *, rt: Any) -> Any:
 @bp.delete(f"/tokens/<{ID_RULE}:token_id>")
 @unit_of_work
 @bp.response(200, TokenSchema)
-def revoke_token(token_id: int, *, rt: Any) -> Any:
+def revoke_token(token_id: int, *, rt: Runtime) -> Any:
     """Someone else's token is not found unless the caller manages users."""
     me = current_user()
     owner = None if access.can(me, "manage_users") else me.id

@@ -13,6 +13,7 @@ from api.paging import PageQuerySchema, page_of, page_of_list
 from api.schemas.common import ID_RULE
 from api.schemas.crm import ContactQuerySchema, ContactSchema, NewContactSchema
 from crm.models import Contact
+from engine.runtime import Runtime
 
 bp = Blueprint("contacts", __name__, url_prefix="/api/v1/contacts", description="Contacts")
 
@@ -26,7 +27,7 @@ class ContactListQuery(ContactQuerySchema, PageQuerySchema):
 @unit_of_work
 @bp.arguments(ContactListQuery, location="query")
 @bp.response(200, ContactSchema(many=True))
-def list_contacts(args: dict[str, Any], *, rt: Any) -> Any:
+def list_contacts(args: dict[str, Any], *, rt: Runtime) -> Any:
     if "phone" in args or "email" in args:
         found = rt.crm.find_contacts(phones=[args[k] for k in ("phone",) if k in args],
                                      emails=[args[k] for k in ("email",) if k in args])
@@ -39,7 +40,7 @@ def list_contacts(args: dict[str, Any], *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(NewContactSchema)
 @bp.response(201, ContactSchema)
-def create_contact(body: dict[str, Any], *, rt: Any) -> Any:
+def create_contact(body: dict[str, Any], *, rt: Runtime) -> Any:
     return rt.crm.create_contact(cause=request_cause(), **body)
 
 
@@ -47,5 +48,5 @@ def create_contact(body: dict[str, Any], *, rt: Any) -> Any:
 @requires("read_contacts")
 @unit_of_work
 @bp.response(200, ContactSchema)
-def get_contact(contact_id: int, *, rt: Any) -> Any:
+def get_contact(contact_id: int, *, rt: Runtime) -> Any:
     return rt.crm.contact(contact_id)

@@ -28,8 +28,9 @@ from api.schemas.crm import (
 from crm import access
 from crm import values as typed
 from crm.models import Deal
-from crm.service import CORE_FIELDS, CORE_LABELS
+from crm.service import CORE_FIELDS, CORE_LABELS, Crm
 from engine.models import HistoryEntry, ProcessInstance, ProcessVersion
+from engine.runtime import Runtime
 from robots.log import for_deal
 
 bp = Blueprint("deals", __name__, url_prefix="/api/v1/deals", description="Deals")
@@ -43,7 +44,7 @@ class DealListQuery(DealQuerySchema, PageQuerySchema):
 @unit_of_work
 @bp.arguments(DealListQuery, location="query")
 @bp.response(200, DealSchema(many=True))
-def list_deals(args: dict[str, Any], *, rt: Any) -> Any:
+def list_deals(args: dict[str, Any], *, rt: Runtime) -> Any:
     """Only the deals the caller may see (S9): another store's deal is never listed."""
     crm = rt.crm
     query = select(Deal).where(access.visible_deals(current_user())).order_by(Deal.id.desc())
@@ -66,7 +67,7 @@ def list_deals(args: dict[str, Any], *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(NewDealSchema)
 @bp.response(201, DealSchema)
-def create_deal(body: dict[str, Any], *, rt: Any) -> Any:
+def create_deal(body: dict[str, Any], *, rt: Runtime) -> Any:
     return rt.crm.create_deal(
         title=body["title"], pipeline=body["pipeline"], stage=body["stage"],
         amount=body.get("amount", 0), currency=body.get("currency", "RUB"),
@@ -79,7 +80,7 @@ def create_deal(body: dict[str, Any], *, rt: Any) -> Any:
 @bp.get(f"/<{ID_RULE}:deal_id>")
 @unit_of_work
 @bp.response(200, DealSchema)
-def get_deal(deal_id: int, *, rt: Any) -> Any:
+def get_deal(deal_id: int, *, rt: Runtime) -> Any:
     return visible_deal(rt, deal_id)
 
 
@@ -88,7 +89,7 @@ def get_deal(deal_id: int, *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(DealUpdateSchema, required=False)
 @bp.response(200, DealSchema)
-def update_deal(body: dict[str, Any], deal_id: int, *, rt: Any) -> Any:
+def update_deal(body: dict[str, Any], deal_id: int, *, rt: Runtime) -> Any:
     """Core attributes and custom fields in one body; all valid or nothing changes."""
     deal = _locked(rt, deal_id, body.pop("version", None))
     values = {key: value for key, value in body.items() if key != "fields"}
@@ -102,7 +103,7 @@ def update_deal(body: dict[str, Any], deal_id: int, *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(MoveDealSchema)
 @bp.response(200, DealSchema)
-def move_deal(body: dict[str, Any], deal_id: int, *, rt: Any) -> Any:
+def move_deal(body: dict[str, Any], deal_id: int, *, rt: Runtime) -> Any:
     """A stage's gate may refuse (422 `stage_gate`, details listing the missing fields and
     loss reasons); `fields` fills them in the same transaction, so a refused move changes nothing."""
     deal = _locked(rt, deal_id, body.get("version"))
@@ -118,7 +119,7 @@ def move_deal(body: dict[str, Any], deal_id: int, *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(PageQuerySchema, location="query")
 @bp.response(200, TimelineEntrySchema(many=True))
-def timeline(args: dict[str, Any], deal_id: int, *, rt: Any) -> Any:
+def timeline(args: dict[str, Any], deal_id: int, *, rt: Runtime) -> Any:
     return page_of_list(rt.crm.timeline(visible_deal(rt, deal_id)), args)
 
 
@@ -126,13 +127,13 @@ def timeline(args: dict[str, Any], deal_id: int, *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(PageQuerySchema, location="query")
 @bp.response(200, AutomationLogEntrySchema(many=True))
-def automation_log(args: dict[str, Any], deal_id: int, *, rt: Any) -> Any:
+def automation_log(args: dict[str, Any], deal_id: int, *, rt: Runtime) -> Any:
     """Why a robot or trigger did or did not fire for this deal."""
     visible_deal(rt, deal_id)
     return page_of_list(for_deal(rt.session, deal_id), args)
 
 
-def _locked(rt: Any, deal_id: int, version: int | None) -> Deal:
+def _locked(rt: Runtime, deal_id: int, version: int | None) -> Deal:
     """The deal, locked for this transaction; a client that read an older version is told (409)
     instead of overwriting what it never saw."""
     deal = visible_deal(rt, deal_id, for_update=True)
@@ -141,11 +142,11 @@ def _locked(rt: Any, deal_id: int, version: int | None) -> Deal:
     return deal
 
 
-def _user_id(crm: Any, ref_text: str) -> int:
+def _user_id(crm: Crm, ref_text: str) -> int:
     return crm.user(ref(ref_text)).id
 
 
-def _department_id(crm: Any, ref_text: str) -> int:
+def _department_id(crm: Crm, ref_text: str) -> int:
     return crm.department(ref(ref_text)).id
 
 
@@ -157,7 +158,7 @@ def _escape_like(text: str) -> str:
 @bp.get(f"/<{ID_RULE}:deal_id>/card")
 @unit_of_work
 @bp.response(200, DealCardSchema)
-def card(deal_id: int, *, rt: Any) -> Any:
+def card(deal_id: int, *, rt: Runtime) -> Any:
     """Everything the deal card shows besides its feed, with names rather than ids: the pipeline's
     stages (the stage strip), its typed fields with their values, the contact with phones and
     emails, the responsible and department, and who may be made responsible."""
@@ -192,7 +193,7 @@ def card(deal_id: int, *, rt: Any) -> Any:
 @bp.get(f"/<{ID_RULE}:deal_id>/processes")
 @unit_of_work
 @bp.response(200, StartableProcessSchema(many=True))
-def startable_processes(deal_id: int, *, rt: Any) -> Any:
+def startable_processes(deal_id: int, *, rt: Runtime) -> Any:
     """The processes the caller may start by hand on this deal (none without start_processes;
     those started by a CRM event are left out), each with its start parameters and the deal
     fields it requires, typed as the pipeline defines them and marked when empty, so one start
@@ -231,7 +232,7 @@ def startable_processes(deal_id: int, *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(PageQuerySchema, location="query")
 @bp.response(200, FeedItemSchema(many=True))
-def feed(args: dict[str, Any], deal_id: int, *, rt: Any) -> Any:
+def feed(args: dict[str, Any], deal_id: int, *, rt: Runtime) -> Any:
     """One chronological story of the deal, newest first: its timeline (changes, tasks,
     notifications, with who or what did them), the automation log (robots and triggers that ran
     or were skipped, with the reason) and the steps its processes took. Merged here so the card

@@ -18,6 +18,7 @@ from api.schemas.automation import ValidationResultSchema
 from api.schemas.common import StrictSchema
 from api.wiring import catalog
 from dsl import DslError, DslErrorList, compile_expression, compile_script, compile_template
+from engine.runtime import Runtime
 
 bp = Blueprint("dsl", __name__, url_prefix="/api/v1/dsl", description="DSL checks and vocabulary")
 
@@ -56,7 +57,7 @@ def check(body: dict[str, Any]) -> Any:
 @requires("read_automation")
 @unit_of_work
 @bp.response(200, VocabularySchema)
-def vocabulary(*, rt: Any) -> Any:
+def vocabulary(*, rt: Runtime) -> Any:
     """Stages, deal fields per pipeline, CRM event types with their payload fields, action names."""
     known = catalog(engine(), rt.crm)
     return {"stages": {k: list(v) for k, v in known.stages.items()}, "fields": known.deal_fields,

@@ -19,6 +19,7 @@ from api.context import request_cause, retrying_unit_of_work, unit_of_work
 from api.schemas.automation import EventResultSchema, EventSchema, StoredEventSchema
 from api.schemas.common import ID_RULE
 from crm.events import Cause
+from engine.runtime import Runtime
 from triggers.errors import EventNotFound
 from triggers.intake import accept_event, replay_event
 from triggers.models import Event
@@ -38,7 +39,7 @@ bp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Inc
                                   "included); nothing stored")
 @bp.alt_response(503, description="temporarily_unavailable: the database was busy (deadlock, lock timeout, "
                                   "lost connection); nothing stored, send the same request again (Retry-After)")
-def send_event(body: dict[str, Any], *, rt: Any) -> Any:
+def send_event(body: dict[str, Any], *, rt: Runtime) -> Any:
     """Stored once per (source, idempotency key), so a retried webhook does nothing twice."""
     result = accept_event(rt, body["type"], body["payload"], idempotency_key=body["idempotency_key"],
                           source=body["source"], cause=Cause("system", body["source"], body["source"]))
@@ -49,7 +50,7 @@ def send_event(body: dict[str, Any], *, rt: Any) -> Any:
 @requires("retry_incidents")
 @unit_of_work
 @bp.response(200, StoredEventSchema)
-def get_event(event_id: int, *, rt: Any) -> Any:
+def get_event(event_id: int, *, rt: Runtime) -> Any:
     """A stored event: its payload and what it did (its rules' evaluations, failed ones included)."""
     row = rt.session.get(Event, event_id)
     if row is None:
@@ -63,6 +64,6 @@ def get_event(event_id: int, *, rt: Any) -> Any:
 @bp.response(200, EventResultSchema, description="applied again with the rules in force now")
 @bp.alt_response(404, description="event_not_found")
 @bp.alt_response(409, description="not_replayable: none of its rules failed, so a replay would apply it twice")
-def replay(event_id: int, *, rt: Any) -> Any:
+def replay(event_id: int, *, rt: Runtime) -> Any:
     """Apply an accepted event again once the rule that failed on it is fixed (dealflow events replay ID)."""
     return replay_event(rt, event_id, cause=request_cause()).as_dict()

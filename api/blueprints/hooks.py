@@ -30,6 +30,7 @@ from api.schemas.automation import EventResultSchema
 from api.schemas.hooks import HookEventSchema, HookHeadersSchema
 from crm.errors import InvalidInput
 from crm.events import Cause
+from engine.runtime import Runtime
 from triggers.intake import accept_event
 from triggers.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureRefused, replay_key, verify_request
 
@@ -75,7 +76,7 @@ def _verified(view: Callable[..., Any]) -> Callable[..., Any]:
 @bp.alt_response(422, description="invalid_event: every bad field named; nothing stored")
 @bp.alt_response(503, description="temporarily_unavailable: the database was busy; nothing stored, send the same "
                                   "request again (Retry-After)")
-def receive(headers: dict[str, Any], body: dict[str, Any], *, source: str, rt: Any) -> Any:
+def receive(headers: dict[str, Any], body: dict[str, Any], *, source: str, rt: Runtime) -> Any:
     """One signed event, stored once per (source, idempotency key) like POST /events."""
     header_key, given = headers["idempotency_key"], body["idempotency_key"]
     if header_key is not None and given is not None and header_key != given:

@@ -20,6 +20,7 @@ from api.schemas.automation import (
 )
 from api.schemas.common import ID_RULE
 from engine.models import HistoryEntry, Incident, ProcessInstance, ProcessVersion
+from engine.runtime import Runtime
 
 bp = Blueprint("instances", __name__, url_prefix="/api/v1", description="Process instances")
 
@@ -32,7 +33,7 @@ class InstanceListQuery(InstanceQuerySchema, PageQuerySchema):
 @unit_of_work
 @bp.arguments(InstanceListQuery, location="query")
 @bp.response(200, InstanceSummarySchema(many=True))
-def list_instances(args: dict[str, Any], *, rt: Any) -> Any:
+def list_instances(args: dict[str, Any], *, rt: Runtime) -> Any:
     query = select(ProcessInstance).where(instances_filter()).order_by(ProcessInstance.id.desc())
     for name in ("key", "deal_id", "status"):
         if name in args:
@@ -43,7 +44,7 @@ def list_instances(args: dict[str, Any], *, rt: Any) -> Any:
 @bp.get(f"/instances/<{ID_RULE}:instance_id>")
 @unit_of_work
 @bp.response(200, InstanceSchema)
-def get_instance(instance_id: int, *, rt: Any) -> Any:
+def get_instance(instance_id: int, *, rt: Runtime) -> Any:
     """State with the elements waiting now and those done, for the designer to colour the diagram,
     and the process variables where it stands."""
     instance = visible_instance(rt, instance_id)
@@ -61,7 +62,7 @@ def get_instance(instance_id: int, *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(PageQuerySchema, location="query")
 @bp.response(200, HistoryEntrySchema(many=True))
-def history(args: dict[str, Any], instance_id: int, *, rt: Any) -> Any:
+def history(args: dict[str, Any], instance_id: int, *, rt: Runtime) -> Any:
     visible_instance(rt, instance_id)
     query = select(HistoryEntry).where(HistoryEntry.instance_id == instance_id).order_by(HistoryEntry.id)
     return page_of(rt.session, query, args)
@@ -70,7 +71,7 @@ def history(args: dict[str, Any], instance_id: int, *, rt: Any) -> Any:
 @bp.get(f"/instances/<{ID_RULE}:instance_id>/incidents")
 @unit_of_work
 @bp.response(200, IncidentSchema(many=True))
-def incidents(instance_id: int, *, rt: Any) -> Any:
+def incidents(instance_id: int, *, rt: Runtime) -> Any:
     visible_instance(rt, instance_id)
     return list(rt.session.scalars(
         select(Incident).where(Incident.instance_id == instance_id).order_by(Incident.id)))
@@ -80,7 +81,7 @@ def incidents(instance_id: int, *, rt: Any) -> Any:
 @requires("retry_incidents")
 @unit_of_work
 @bp.response(200, InstanceSummarySchema)
-def retry_incident(incident_id: int, *, rt: Any) -> Any:
+def retry_incident(incident_id: int, *, rt: Runtime) -> Any:
     """Run the failed step again, after the data or the action was fixed."""
     visible_incident(rt, incident_id)
     return rt.retry_incident(incident_id, cause=request_cause())
@@ -90,6 +91,6 @@ def retry_incident(incident_id: int, *, rt: Any) -> Any:
 @requires("cancel_instances")
 @unit_of_work
 @bp.response(200, InstanceSummarySchema)
-def cancel(instance_id: int, *, rt: Any) -> Any:
+def cancel(instance_id: int, *, rt: Runtime) -> Any:
     visible_instance(rt, instance_id)
     return rt.cancel(instance_id, cause=request_cause())

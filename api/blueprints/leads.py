@@ -13,6 +13,7 @@ from api.paging import PageQuerySchema, page_of
 from api.schemas.common import ID_RULE
 from api.schemas.crm import LeadQuerySchema, LeadSchema, LeadStatusSchema, NewLeadSchema
 from crm.models import Lead
+from engine.runtime import Runtime
 
 bp = Blueprint("leads", __name__, url_prefix="/api/v1/leads", description="Leads")
 
@@ -26,7 +27,7 @@ class LeadListQuery(LeadQuerySchema, PageQuerySchema):
 @unit_of_work
 @bp.arguments(LeadListQuery, location="query")
 @bp.response(200, LeadSchema(many=True))
-def list_leads(args: dict[str, Any], *, rt: Any) -> Any:
+def list_leads(args: dict[str, Any], *, rt: Runtime) -> Any:
     query = select(Lead).order_by(Lead.id.desc())
     if "status" in args:
         query = query.where(Lead.status == args["status"])
@@ -38,7 +39,7 @@ def list_leads(args: dict[str, Any], *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(NewLeadSchema)
 @bp.response(201, LeadSchema)
-def create_lead(body: dict[str, Any], *, rt: Any) -> Any:
+def create_lead(body: dict[str, Any], *, rt: Runtime) -> Any:
     return rt.crm.create_lead(
         title=body["title"], name=body["name"], phone=body["phone"], email=body["email"], source=body["source"],
         responsible=body["responsible_id"], department=body["department_id"], data=body["data"],
@@ -50,7 +51,7 @@ def create_lead(body: dict[str, Any], *, rt: Any) -> Any:
 @requires("read_leads")
 @unit_of_work
 @bp.response(200, LeadSchema)
-def get_lead(lead_id: int, *, rt: Any) -> Any:
+def get_lead(lead_id: int, *, rt: Runtime) -> Any:
     return rt.crm.lead(lead_id)
 
 
@@ -59,5 +60,5 @@ def get_lead(lead_id: int, *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(LeadStatusSchema)
 @bp.response(200, LeadSchema)
-def set_status(body: dict[str, Any], lead_id: int, *, rt: Any) -> Any:
+def set_status(body: dict[str, Any], lead_id: int, *, rt: Runtime) -> Any:
     return rt.crm.set_lead_status(rt.crm.lead(lead_id), body["status"], cause=request_cause())

@@ -15,6 +15,7 @@ from api.schemas.common import ID_RULE
 from api.schemas.crm import FeedQuerySchema, NotificationSchema, ReadAllSchema, UnreadCountSchema
 from crm.errors import NotFound
 from crm.models import Notification
+from engine.runtime import Runtime
 
 bp = Blueprint("notifications", __name__, url_prefix="/api/v1/notifications", description="Notification feed")
 
@@ -27,7 +28,7 @@ class FeedQuery(FeedQuerySchema, PageQuerySchema):
 @unit_of_work
 @bp.arguments(FeedQuery, location="query")
 @bp.response(200, NotificationSchema(many=True))
-def feed(args: dict[str, Any], *, rt: Any) -> Any:
+def feed(args: dict[str, Any], *, rt: Runtime) -> Any:
     """Newest first."""
     me = current_user()
     user = ref(args["user"]) if args.get("user") is not None else me.id
@@ -40,7 +41,7 @@ def feed(args: dict[str, Any], *, rt: Any) -> Any:
 @bp.post(f"/<{ID_RULE}:notification_id>/read")
 @unit_of_work
 @bp.response(200, NotificationSchema)
-def mark_read(notification_id: int, *, rt: Any) -> Any:
+def mark_read(notification_id: int, *, rt: Runtime) -> Any:
     notification = rt.session.get(Notification, notification_id)
     if notification is None or notification.user_id != current_user().id:
         raise NotFound(f"Notification {notification_id} does not exist", code="notification_not_found")
@@ -50,7 +51,7 @@ def mark_read(notification_id: int, *, rt: Any) -> Any:
 @bp.get("/unread-count")
 @unit_of_work
 @bp.response(200, UnreadCountSchema)
-def unread_count(*, rt: Any) -> Any:
+def unread_count(*, rt: Runtime) -> Any:
     """The number on the bell: one cheap count, not the whole feed."""
     return {"unread": _unread(rt.session, current_user().id)}
 
@@ -58,7 +59,7 @@ def unread_count(*, rt: Any) -> Any:
 @bp.post("/read-all")
 @unit_of_work
 @bp.response(200, ReadAllSchema)
-def mark_all_read(*, rt: Any) -> Any:
+def mark_all_read(*, rt: Runtime) -> Any:
     """Only the caller's own feed: nobody empties another person's notifications."""
     me = current_user()
     marked = rt.crm.mark_all_read(me.id, cause=request_cause())

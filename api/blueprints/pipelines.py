@@ -19,6 +19,7 @@ from api.schemas.crm import (
     StageSchema,
 )
 from crm.board import BoardFilter, board
+from engine.runtime import Runtime
 
 bp = Blueprint("pipelines", __name__, url_prefix="/api/v1/pipelines", description="Pipelines and stages")
 
@@ -26,7 +27,7 @@ bp = Blueprint("pipelines", __name__, url_prefix="/api/v1/pipelines", descriptio
 @bp.get("")
 @unit_of_work
 @bp.response(200, PipelineSchema(many=True))
-def list_pipelines(*, rt: Any) -> Any:
+def list_pipelines(*, rt: Runtime) -> Any:
     return rt.crm.pipelines()
 
 
@@ -35,7 +36,7 @@ def list_pipelines(*, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(NewPipelineSchema)
 @bp.response(201, PipelineSchema)
-def create_pipeline(body: dict[str, Any], *, rt: Any) -> Any:
+def create_pipeline(body: dict[str, Any], *, rt: Runtime) -> Any:
     return rt.crm.create_pipeline(body["code"], body["name"], body["stages"],
                                   loss_reasons=body.get("loss_reasons") or (), cause=request_cause())
 
@@ -43,7 +44,7 @@ def create_pipeline(body: dict[str, Any], *, rt: Any) -> Any:
 @bp.get("/<string:code>")
 @unit_of_work
 @bp.response(200, PipelineSchema)
-def get_pipeline(code: str, *, rt: Any) -> Any:
+def get_pipeline(code: str, *, rt: Runtime) -> Any:
     return rt.crm.pipeline(code)
 
 
@@ -52,7 +53,7 @@ def get_pipeline(code: str, *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(AddStageSchema)
 @bp.response(201, StageSchema)
-def add_stage(body: dict[str, Any], code: str, *, rt: Any) -> Any:
+def add_stage(body: dict[str, Any], code: str, *, rt: Runtime) -> Any:
     return rt.crm.add_stage(code, cause=request_cause(), **body)
 
 
@@ -61,7 +62,7 @@ def add_stage(body: dict[str, Any], code: str, *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(GatesSchema)
 @bp.response(200, PipelineSchema)
-def set_gates(body: dict[str, Any], code: str, *, rt: Any) -> Any:
+def set_gates(body: dict[str, Any], code: str, *, rt: Runtime) -> Any:
     """Stage gates: the fields each stage requires, and the loss reasons a lost stage asks for."""
     return rt.crm.set_gates(code, required_fields=body.get("required_fields"),
                             loss_reasons=body.get("loss_reasons"), cause=request_cause())
@@ -71,7 +72,7 @@ def set_gates(body: dict[str, Any], code: str, *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(BoardQuerySchema, location="query")
 @bp.response(200, BoardSchema)
-def get_board(args: dict[str, Any], code: str, *, rt: Any) -> Any:
+def get_board(args: dict[str, Any], code: str, *, rt: Runtime) -> Any:
     """The deals board of a pipeline: only the deals the caller may see (S9), as GET /deals."""
     crm, user = rt.crm, current_user()
     pipeline = crm.pipeline(code)

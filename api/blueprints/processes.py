@@ -21,6 +21,7 @@ from api.schemas.automation import (
 from engine.errors import InvalidProcess
 from engine.errors import NotFound as EngineNotFound
 from engine.models import ProcessVersion
+from engine.runtime import Runtime
 
 bp = Blueprint("processes", __name__, url_prefix="/api/v1/processes", description="BPMN processes")
 
@@ -33,7 +34,7 @@ XML_BODY = {"content": {
 @bp.get("")
 @unit_of_work
 @bp.response(200, ProcessVersionSchema(many=True))
-def list_processes(*, rt: Any) -> Any:
+def list_processes(*, rt: Runtime) -> Any:
     """The newest version of every process."""
     latest: dict[str, ProcessVersion] = {}
     for version in rt.session.scalars(select(ProcessVersion).order_by(ProcessVersion.key, ProcessVersion.version)):
@@ -46,7 +47,7 @@ def list_processes(*, rt: Any) -> Any:
 @unit_of_work
 @bp.doc(requestBody=XML_BODY)
 @bp.response(201, ProcessVersionSchema)
-def deploy(*, rt: Any) -> Any:
+def deploy(*, rt: Runtime) -> Any:
     """BPMN XML as the body (or JSON {"xml": ...}); the same text twice gives the same version."""
     return rt.deploy(_xml_of_request())
 
@@ -54,7 +55,7 @@ def deploy(*, rt: Any) -> Any:
 @bp.get("/<string:key>/versions")
 @unit_of_work
 @bp.response(200, ProcessVersionSchema(many=True))
-def list_versions(key: str, *, rt: Any) -> Any:
+def list_versions(key: str, *, rt: Runtime) -> Any:
     versions = list(rt.session.scalars(
         select(ProcessVersion).where(ProcessVersion.key == key).order_by(ProcessVersion.version.desc())))
     if not versions:
@@ -67,7 +68,7 @@ def list_versions(key: str, *, rt: Any) -> Any:
 @bp.arguments(ProcessXmlQuerySchema, location="query")
 @bp.response(200, description="the BPMN XML of the version",
              content_type="application/xml")
-def get_xml(args: dict[str, Any], key: str, *, rt: Any) -> Any:
+def get_xml(args: dict[str, Any], key: str, *, rt: Runtime) -> Any:
     query = select(ProcessVersion.xml).where(ProcessVersion.key == key)
     if args.get("version") is None:
         query = query.order_by(ProcessVersion.version.desc()).limit(1)
@@ -84,7 +85,7 @@ def get_xml(args: dict[str, Any], key: str, *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(StartProcessSchema)
 @bp.response(201, InstanceSummarySchema)
-def start(body: dict[str, Any], key: str, *, rt: Any) -> Any:
+def start(body: dict[str, Any], key: str, *, rt: Runtime) -> Any:
     """Refused with every missing deal field and bad parameter at once (422), writing nothing."""
     visible_deal(rt, body["deal_id"])
     return rt.start(key, body["deal_id"], body["params"], version=body["version"], cause=request_cause())

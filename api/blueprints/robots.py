@@ -22,6 +22,7 @@ from api.schemas.automation import (
     ValidationResultSchema,
 )
 from api.wiring import catalog
+from engine.runtime import Runtime
 from robots.runtime import apply_to_deals_on_stage
 from robots.sources import latest, save_automation, validate
 
@@ -39,7 +40,7 @@ TEXT_BODY = {"content": {
 @unit_of_work
 @bp.arguments(ValidateAutomationSchema)
 @bp.response(200, ValidationResultSchema)
-def validate_text(body: dict[str, Any], *, rt: Any) -> Any:
+def validate_text(body: dict[str, Any], *, rt: Runtime) -> Any:
     """The same check as saving, nothing stored: for the editor's live underlining."""
     _, errors = validate(body["text"], catalog(engine(), rt.crm), body["scope"])
     return {"valid": not errors, "errors": [error.to_dict() for error in errors]}
@@ -49,7 +50,7 @@ def validate_text(body: dict[str, Any], *, rt: Any) -> Any:
 @requires("read_automation")
 @unit_of_work
 @bp.response(200, AutomationSchema)
-def get_automation(scope: str, *, rt: Any) -> Any:
+def get_automation(scope: str, *, rt: Runtime) -> Any:
     _check_scope(rt, scope)
     return _shown(scope, latest(rt.session, scope))
 
@@ -60,7 +61,7 @@ def get_automation(scope: str, *, rt: Any) -> Any:
 @bp.arguments(ApplyQuerySchema, location="query")
 @bp.doc(requestBody=TEXT_BODY)
 @bp.response(200, AutomationSchema)
-def put_automation(args: dict[str, Any], scope: str, *, rt: Any) -> Any:
+def put_automation(args: dict[str, Any], scope: str, *, rt: Runtime) -> Any:
     """text/plain, or JSON {"text": ...}; 422 with every error and nothing saved if it does not check."""
     _check_scope(rt, scope)
     text = _text_of_request()
@@ -72,7 +73,7 @@ def put_automation(args: dict[str, Any], scope: str, *, rt: Any) -> Any:
     return {**_shown(scope, row), "applied_to": applied}
 
 
-def _check_scope(rt: Any, scope: str) -> None:
+def _check_scope(rt: Runtime, scope: str) -> None:
     if scope != GLOBAL_SCOPE:
         rt.crm.pipeline(scope)
 

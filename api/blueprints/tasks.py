@@ -33,6 +33,7 @@ from api.schemas.crm import (
 from crm import access
 from crm.models import Task
 from crm.work import TASK_BOARDS
+from engine.runtime import Runtime
 
 bp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Tasks")
 
@@ -45,7 +46,7 @@ class TaskListQuery(TaskQuerySchema, PageQuerySchema):
 @unit_of_work
 @bp.arguments(TaskListQuery, location="query")
 @bp.response(200, TaskSchema(many=True))
-def list_tasks(args: dict[str, Any], *, rt: Any) -> Any:
+def list_tasks(args: dict[str, Any], *, rt: Runtime) -> Any:
     query = select(Task).where(access.visible_tasks(current_user())).order_by(Task.id.desc())
     for name in ("assignee_id", "deal_id", "status", "group", "column"):
         if name in args:
@@ -58,7 +59,7 @@ def list_tasks(args: dict[str, Any], *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(NewTaskSchema)
 @bp.response(201, TaskSchema)
-def create_task(body: dict[str, Any], *, rt: Any) -> Any:
+def create_task(body: dict[str, Any], *, rt: Runtime) -> Any:
     return rt.crm.create_task(
         title=body["title"], description=body["description"], deal=body["deal_id"], assignee=body["assignee_id"],
         group=body["group"], column=body["column"], deadline=body["deadline"], data=body["data"],
@@ -69,7 +70,7 @@ def create_task(body: dict[str, Any], *, rt: Any) -> Any:
 @bp.get("/boards")
 @unit_of_work
 @bp.response(200, TaskBoardSchema(many=True))
-def boards(*, rt: Any) -> Any:
+def boards(*, rt: Runtime) -> Any:
     """Each task group's kanban columns, so a board draws the columns the server accepts."""
     return [{"group": group, "columns": list(columns)} for group, columns in TASK_BOARDS.items()]
 
@@ -77,7 +78,7 @@ def boards(*, rt: Any) -> Any:
 @bp.get(f"/<{ID_RULE}:task_id>")
 @unit_of_work
 @bp.response(200, TaskSchema)
-def get_task(task_id: int, *, rt: Any) -> Any:
+def get_task(task_id: int, *, rt: Runtime) -> Any:
     return visible_task(rt, task_id)
 
 
@@ -86,7 +87,7 @@ def get_task(task_id: int, *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(CompleteTaskSchema, required=False)
 @bp.response(200, TaskSchema)
-def complete_task(body: dict[str, Any], task_id: int, *, rt: Any) -> Any:
+def complete_task(body: dict[str, Any], task_id: int, *, rt: Runtime) -> Any:
     return rt.crm.complete_task(visible_task(rt, task_id), cause=request_cause(), result=body["result"])
 
 
@@ -95,7 +96,7 @@ def complete_task(body: dict[str, Any], task_id: int, *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(MoveTaskSchema)
 @bp.response(200, TaskSchema)
-def move_task(body: dict[str, Any], task_id: int, *, rt: Any) -> Any:
+def move_task(body: dict[str, Any], task_id: int, *, rt: Runtime) -> Any:
     return rt.crm.move_task(visible_task(rt, task_id), body["column"], note=body["note"], cause=request_cause())
 
 
@@ -104,7 +105,7 @@ def move_task(body: dict[str, Any], task_id: int, *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(AssignTaskSchema)
 @bp.response(200, TaskSchema)
-def assign_task(body: dict[str, Any], task_id: int, *, rt: Any) -> Any:
+def assign_task(body: dict[str, Any], task_id: int, *, rt: Runtime) -> Any:
     """Give the task to someone (null: back to its group), optionally with when it is due."""
     task = visible_task(rt, task_id)
     return rt.crm.plan_task(task, body["assignee_id"], deadline=body["deadline"], cause=request_cause())
@@ -114,7 +115,7 @@ def assign_task(body: dict[str, Any], task_id: int, *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(LoadSheetQuerySchema, location="query")
 @bp.response(200, LoadSheetSchema)
-def load_sheet(args: dict[str, Any], *, rt: Any) -> Any:
+def load_sheet(args: dict[str, Any], *, rt: Runtime) -> Any:
     """A driver's deliveries for a day in the order they are due, with products and amounts
     to collect. Your own sheet, or any driver's if you plan deliveries."""
     me = current_user()
@@ -130,7 +131,7 @@ def load_sheet(args: dict[str, Any], *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(DeliveryCountQuerySchema, location="query")
 @bp.response(200, DeliveryCountSchema(many=True))
-def delivery_counts(args: dict[str, Any], *, rt: Any) -> Any:
+def delivery_counts(args: dict[str, Any], *, rt: Runtime) -> Any:
     """Deliveries completed per driver in [since, until): what driver bonuses are counted from."""
     return [{"driver_id": user.id, "driver": user.login, "name": user.name, "deliveries": count}
             for user, count in rt.crm.delivery_counts(args["since"], args["until"])]

@@ -12,6 +12,7 @@ from api.paging import PageQuerySchema, page_of_list
 from api.refs import ref
 from api.schemas.common import ID_RULE
 from api.schemas.crm import NewUserSchema, PresenceSchema, UserQuerySchema, UserSchema
+from engine.runtime import Runtime
 
 bp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users")
 
@@ -24,7 +25,7 @@ class UserListQuery(UserQuerySchema, PageQuerySchema):
 @unit_of_work
 @bp.arguments(UserListQuery, location="query")
 @bp.response(200, UserSchema(many=True))
-def list_users(args: dict[str, Any], *, rt: Any) -> Any:
+def list_users(args: dict[str, Any], *, rt: Runtime) -> Any:
     department = ref(args["department"]) if "department" in args else None
     found = rt.crm.users(role=args.get("role"), department=department, present=args.get("present"))
     return page_of_list(found, args)
@@ -35,7 +36,7 @@ def list_users(args: dict[str, Any], *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(NewUserSchema)
 @bp.response(201, UserSchema)
-def create_user(body: dict[str, Any], *, rt: Any) -> Any:
+def create_user(body: dict[str, Any], *, rt: Runtime) -> Any:
     return rt.crm.create_user(
         login=body["login"], name=body["name"], email=body["email"], phone=body["phone"],
         department=body["department_id"], supervisor=body["supervisor_id"], roles=body["roles"],
@@ -46,7 +47,7 @@ def create_user(body: dict[str, Any], *, rt: Any) -> Any:
 @bp.get(f"/<{ID_RULE}:user_id>")
 @unit_of_work
 @bp.response(200, UserSchema)
-def get_user(user_id: int, *, rt: Any) -> Any:
+def get_user(user_id: int, *, rt: Runtime) -> Any:
     return rt.crm.user(user_id)
 
 
@@ -54,7 +55,7 @@ def get_user(user_id: int, *, rt: Any) -> Any:
 @unit_of_work
 @bp.arguments(PresenceSchema)
 @bp.response(200, UserSchema)
-def set_presence(body: dict[str, Any], user_id: int, *, rt: Any) -> Any:
+def set_presence(body: dict[str, Any], user_id: int, *, rt: Runtime) -> Any:
     """In office or away: who may get new deals in turn. Yourself, your department's staff if
     you head it, anyone if you manage users."""
     target = rt.crm.user(user_id)

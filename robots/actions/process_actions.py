@@ -7,7 +7,6 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from engine.actions import ActionContext, ActionInputError
-from engine.engine import RUNTIME_KEY
 from engine.errors import NotFound as ProcessNotFound
 from engine.errors import StartRefused
 from robots.actions.registry import action
@@ -22,13 +21,12 @@ class StartProcessSchema(Schema):
 @action("start_process", StartProcessSchema, category="processes", positional=("process", "params"),
         description="Start a BPMN process for the deal (refused, with the missing fields, if it cannot start)")
 def start_process(ctx: ActionContext, process: str, params: dict[str, Any] | None) -> dict[str, Any]:
-    """Goes through the runtime of the caller's unit of work, so the new instance commits (or
+    """Goes through the caller's unit of work (`ctx.unit`), so the new instance commits (or
     rolls back) with the step that started it."""
-    runtime = ctx.service.session.info.get(RUNTIME_KEY)
-    if runtime is None:
+    if ctx.unit is None:
         raise ActionInputError("start_process needs the engine runtime of this transaction (run it in engine.unit())")
     try:
-        instance = runtime.start(process, ctx.deal.id if ctx.deal is not None else None, params or {},
+        instance = ctx.unit.start(process, ctx.deal.id if ctx.deal is not None else None, params or {},
                                  cause=ctx.cause)
     except StartRefused as err:
         raise ActionInputError(f"start_process: {err.message}", err.details or {}) from err

@@ -26,7 +26,7 @@ def run(engine, name: str, deal_id: int | None, *positional, **named):
     with engine.unit() as rt:
         deal = rt.crm.deal(deal_id) if deal_id is not None else None
         params = registry.bind_args(name, list(positional), named)
-        return registry.call(name, ActionContext(rt.crm, deal, TEST_CAUSE), params)
+        return registry.call(name, ActionContext(rt.crm, deal, TEST_CAUSE, unit=rt), params)
 
 
 def feed(engine, login: str) -> list[str]:

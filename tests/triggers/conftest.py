@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
+from api.subscriptions import app_subscriptions
 from crm.events import Cause
 from dsl import compile_expression
 from dsl.automation import ActionCall, Arg, AutomationFile, Pos, StageBlock, Trigger
 from engine.engine import Engine
 from tests.support.world import demo_engine
-from triggers.listeners import install
 
 AT = Pos(1, 1)
 STORE = Cause("system", None, "store webhook")
@@ -64,9 +64,7 @@ def files() -> Files:
 
 @pytest.fixture
 def engine(database, clock, files) -> Engine:
-    engine = demo_engine(database, clock)
-    install(engine.listeners, engine, automation=files)
-    return engine
+    return demo_engine(database, clock, subscriptions=app_subscriptions(automation=files))
 
 
 def send(engine: Engine, files: Files, event_type: str, payload: dict[str, Any], *, key: str | None = None,

@@ -6,10 +6,10 @@ import threading
 
 from sqlalchemy import select
 
+from api.subscriptions import app_subscriptions
 from crm.models import Notification
 from tests.support.world import demo_engine, make_deal
 from tests.triggers.conftest import Files, act, automation, send, when
-from triggers.listeners import install
 from triggers.models import Event
 
 SENDERS = 6
@@ -18,8 +18,7 @@ EACH = 5
 
 def test_events_of_one_deal_sent_at_once_apply_in_the_order_they_were_stored(postgres_database, clock):
     files = Files()
-    engine = demo_engine(postgres_database, clock)
-    install(engine.listeners, engine, automation=files)
+    engine = demo_engine(postgres_database, clock, subscriptions=app_subscriptions(automation=files))
     files.add(automation("main", when("bank", "bank.decision", actions=[act("notify", text="event.comment")])))
     deal_id = make_deal(engine)
     start = threading.Barrier(SENDERS)
