@@ -1,0 +1,63 @@
+"""The BPMN modeler as a process designer uses it (issue 15): checks that can be run again,
+text parameters written as plain words, names rather than ids, unsaved work kept.
+
+Each test drives the screen with the mouse and keyboard and checks the result through the API.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.designer.test_designer import _append, _click_element, _new_process, _open_pad, _replace
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _upload_send_to_bank_copy(page: Page, key: str, name: str) -> None:
+    source = (ROOT / "bpmn" / "send_to_bank.bpmn").read_text().replace(
+        'id="send_to_bank" name="Send to bank"', f'id="{key}" name="{name}"')
+    page.set_input_files('input[type="file"]', files=[{"name": f"{key}.bpmn", "mimeType": "application/xml",
+                                                       "buffer": source.encode()}])
+    expect(page.locator(".doc-title")).to_have_text(name)
+
+
+def test_validate_twice_then_deploy_in_one_page_session(page: Page, http):
+    _upload_send_to_bank_copy(page, "send_to_bank_again", "Send to bank again")
+    for _ in range(2):  # the lint rules start afresh each time: no flow is a duplicate of itself
+        page.click('[data-action="validate"]')
+        expect(page.locator("#toast")).to_contain_text("No problems found")
+        expect(page.locator("#problems .problem")).to_have_count(0)
+    page.click('[data-action="deploy"]')
+    expect(page.locator("#toast")).to_contain_text("Deployed send_to_bank_again as version 1")
+    assert [v["version"] for v in http.get(f"{http.base}/processes/send_to_bank_again/versions").json()] == [1]
+
+
+def test_a_task_title_typed_as_plain_words_deploys_and_runs(page: Page, http):
+    _new_process(page, "call_the_client")
+    _open_pad(page, "start")
+    page.click('.djs-context-pad [data-action="append.append-task"]')
+    page.keyboard.type("Call")
+    page.click(".djs-container svg", position={"x": 500, "y": 600})
+    task_id = page.locator(".djs-shape").filter(has_text="Call").first.get_attribute("data-element-id")
+    _replace(page, task_id, "replace-with-service-task")
+    page.select_option('[data-field="action"]', "create_task")
+    page.fill('[data-field="param:title"]', "Call the client")
+    page.fill('[data-field="param:description"]', "About {deal.title}, {{urgent}}")
+    expect(page.locator('[data-field="param:title"]')).not_to_have_class("invalid")
+    expect(page.locator(".df-field-error").first).to_have_text("")
+    _append(page, task_id, "append.end-event")
+    page.click('[data-action="deploy"]')
+    expect(page.locator("#toast")).to_contain_text("Deployed call_the_client as version 1")
+
+    deal = http.post(f"{http.base}/deals", json={"title": "Blue sofa"}).json()
+    started = http.post(f"{http.base}/processes/call_the_client/start", json={"deal_id": deal["id"]})
+    assert started.status_code == 201, started.text
+    assert started.json()["status"] == "completed"
+    tasks = http.get(f"{http.base}/tasks", params={"deal_id": deal["id"]}).json()
+    assert [(t["title"], t["description"]) for t in tasks] == [("Call the client", "About Blue sofa, {urgent}")]
+
+    _click_element(page, task_id)  # opened again, the stored text reads as it was typed
+    expect(page.locator('[data-field="param:title"]')).to_have_value("Call the client")
+    expect(page.locator('[data-field="param:description"]')).to_have_value("About {deal.title}, {{urgent}}")
