@@ -11,6 +11,7 @@ import {
   readFormFields, writeFormFields,
   eventDefinition, TIMER_KINDS, readTimer, writeTimer, messageNamed, conditionOf, writeCondition,
 } from './model.js';
+import { takesTemplate, templateOf, expressionOf } from './texts.js';
 
 const PARAMETER_TYPES = ['string', 'number', 'money', 'date', 'datetime', 'bool', 'duration'];
 /** What a user task's form may ask for (engine/bpmn.py FORM_FIELD_TYPES). */
@@ -140,12 +141,17 @@ export function createDealflowPanel(modeler, problems) {
       const names = [...(action.positional || []), ...Object.keys(action.parameters).filter((n) => !(action.positional || []).includes(n))];
       clear(form, names.map((name) => {
         const spec = action.parameters[name] || {};
+        const template = takesTemplate(spec); // plain words with {deal.title} holes, stored as a dsl string
         return dslField({
           owner: task,
           label: `${name}${spec.required ? ' *' : ''} — ${spec.type || 'any'}${spec.description ? `: ${spec.description}` : ''}`,
-          value: state.params[name], kind: 'expression', field: `param:${name}`,
-          placeholder: spec.type === 'string' ? t('bpmn:string_placeholder') : t('bpmn:expression'),
-          onChange: (value) => { state.params[name] = value; writeOperator(modeler, task, state.action, state.params); },
+          value: template ? templateOf(state.params[name]) : state.params[name],
+          kind: template ? 'template' : 'expression', field: `param:${name}`,
+          placeholder: template ? t('bpmn:template_placeholder') : t('bpmn:expression'),
+          onChange: (value) => {
+            state.params[name] = template ? expressionOf(value) : value;
+            writeOperator(modeler, task, state.action, state.params);
+          },
         });
       }));
     };
