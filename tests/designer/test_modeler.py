@@ -61,3 +61,64 @@ def test_a_task_title_typed_as_plain_words_deploys_and_runs(page: Page, http):
     _click_element(page, task_id)  # opened again, the stored text reads as it was typed
     expect(page.locator('[data-field="param:title"]')).to_have_value("Call the client")
     expect(page.locator('[data-field="param:description"]')).to_have_value("About {deal.title}, {{urgent}}")
+
+
+def test_problems_name_their_elements_and_the_header_follows_the_deployed_name(page: Page, http):
+    _new_process(page, "named_problems")
+    page.fill('[data-field="process-name"]', "Named problems")
+    expect(page.locator(".doc-title")).to_have_text("Named problems")  # renamed in the panel: the header follows
+    _open_pad(page, "start")
+    page.click('.djs-context-pad [data-action="append.append-task"]')
+    page.keyboard.type("Check the stock")
+    page.click(".djs-container svg", position={"x": 500, "y": 600})
+    task_id = page.locator(".djs-shape").filter(has_text="Check the stock").first.get_attribute("data-element-id")
+    _replace(page, task_id, "replace-with-service-task")
+    page.click('[data-action="validate"]')
+    problem = page.locator("#problems .problem").filter(has_text="action")
+    expect(problem.locator(".problem-where")).to_have_text("Check the stock")  # the id is only secondary
+    expect(problem).to_contain_text(task_id)
+    expect(page.locator("#problems .problem").filter(has_text="end event").locator(".problem-where")).to_have_text(
+        "Named problems")
+
+    page.select_option('[data-field="action"]', "add_comment")
+    page.fill('[data-field="param:text"]', "Stock checked for {deal.title}")
+    _append(page, task_id, "append.end-event")
+    page.click('[data-action="deploy"]')
+    expect(page.locator("#toast")).to_contain_text("Deployed named_problems as version 1")
+    expect(page.locator(".doc-title")).to_have_text("Named problems v1")
+
+
+def test_unsaved_diagram_work_is_kept_unless_the_person_chooses_to_leave(page: Page):
+    _new_process(page, "unsaved_work")
+    _open_pad(page, "start")
+    page.click('.djs-context-pad [data-action="append.end-event"]')
+    asked: list[str] = []
+
+    def dismiss(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    page.click('[data-process="send_to_bank"]')
+    page.wait_for_timeout(300)
+    root = "() => window.dealflowModeler.get('canvas').getRootElement().businessObject.id"
+    assert page.evaluate(root) == "unsaved_work"  # stayed, the work is there
+    assert asked and "unsaved" in asked[0].lower()
+    ends = "() => window.dealflowModeler.get('elementRegistry').filter(e => e.type === 'bpmn:EndEvent').length"
+    assert page.evaluate(ends) == 1
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click('[data-process="send_to_bank"]')
+    expect(page.locator(".doc-title")).to_have_text("Send to bank")
+
+
+def test_opening_a_diagram_widens_cut_labels_and_keeps_the_palette_off_the_diagram(page: Page):
+    page.click('[data-process="send_to_bank"]')
+    expect(page.locator(".doc-title")).to_have_text("Send to bank")
+    label = page.locator('.djs-element[data-element-id="flow_approved_label"] text tspan')
+    expect(label).to_have_count(1)  # one line: "Approved", not "Approve" / "d"
+    expect(label).to_have_text("Approved")
+    palette = page.locator(".djs-palette").bounding_box()
+    start = page.locator('.djs-shape[data-element-id="start"]').bounding_box()
+    assert palette is not None and start is not None and start["x"] > palette["x"] + palette["width"]
+    assert not page.evaluate("() => window.dealflowModeler.get('commandStack').canUndo()")  # showing is no edit

@@ -90,7 +90,7 @@ export function createDealflowPanel(modeler, problems) {
     const fields = h('div', { class: 'df-list' });
     const vocab = await vocabulary();
     const allFields = [...new Set(Object.values(vocab.fields || {}).flatMap((f) => Object.keys(f)))].sort();
-    const drawParams = () => clear(params, settings.parameters.map((p, i) => h('div', { class: 'df-row' },
+    const drawParams = () => clear(params, settings.parameters.map((p, i) => h('div', { class: 'df-row df-parameter' },
       h('input', { value: p.name, placeholder: t('bpmn:name'), 'aria-label': t('bpmn:parameter_name'), oninput: (e) => { p.name = e.target.value; save(); } }),
       h('select', { 'aria-label': t('bpmn:parameter_type'), onchange: (e) => { p.type = e.target.value; save(); } },
         PARAMETER_TYPES.map((type) => h('option', { value: type, selected: type === p.type }, type))),
