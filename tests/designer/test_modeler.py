@@ -122,3 +122,27 @@ def test_opening_a_diagram_widens_cut_labels_and_keeps_the_palette_off_the_diagr
     start = page.locator('.djs-shape[data-element-id="start"]').bounding_box()
     assert palette is not None and start is not None and start["x"] > palette["x"] + palette["width"]
     assert not page.evaluate("() => window.dealflowModeler.get('commandStack').canUndo()")  # showing is no edit
+
+
+def test_undo_and_redo_reach_every_dealflow_property_in_one_properties_panel(page: Page):
+    page.click('[data-process="send_to_bank"]')
+    _click_element(page, "offer_new_conditions")
+    due = page.locator('[data-field="param:due"]')
+    expect(due).to_have_value("1d")
+    due.fill("2d")
+    page.locator('[data-field="param:title"]').fill("Offer another bank")
+    undo = "() => window.dealflowModeler.get('commandStack').undo()"
+    page.evaluate(undo)
+    expect(page.locator('[data-field="param:title"]')).to_have_value("Offer new conditions or another product")
+    expect(due).to_have_value("2d")
+    page.evaluate(undo)
+    expect(due).to_have_value("1d")  # the panel follows the command stack, not only the selection
+    page.evaluate("() => window.dealflowModeler.get('commandStack').redo()")
+    expect(due).to_have_value("2d")
+
+    panel = page.locator(".bio-properties-panel")  # one editor: the dealflow group inside the properties panel
+    expect(panel).to_have_count(1)
+    expect(panel.locator('[data-group-id="group-dealflow"] .df-panel')).to_have_count(1)
+    _click_element(page, "wait_bank_decision")
+    expect(panel.locator('[data-field="message"]')).to_have_value("bank.decision")
+    expect(panel.locator('[data-group-id="group-message"]')).to_have_count(0)  # the dealflow group edits it

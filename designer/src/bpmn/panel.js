@@ -149,8 +149,12 @@ export function createDealflowPanel(modeler, problems) {
           kind: template ? 'template' : 'expression', field: `param:${name}`,
           placeholder: template ? t('bpmn:template_placeholder') : t('bpmn:expression'),
           onChange: (value) => {
-            state.params[name] = template ? expressionOf(value) : value;
-            writeOperator(modeler, task, state.action, state.params);
+            // merged into what the model holds now, not into what this form was drawn from:
+            // a redraw (undo, another edit) between two keystrokes must not drop a parameter
+            const current = readOperator(task.businessObject);
+            current.params[name] = template ? expressionOf(value) : value;
+            state.params = current.params;
+            writeOperator(modeler, task, state.action, current.params);
           },
         });
       }));
@@ -181,7 +185,11 @@ export function createDealflowPanel(modeler, problems) {
       body.append(dslField({
         owner: task,
         label: t(spec.labelKey), value: values[spec.name], kind: spec.kind, field: `prop:${spec.name}`, multiline: spec.multiline,
-        onChange: (value) => { values[spec.name] = value; writeProperties(modeler, task, values); },
+        onChange: (value) => {
+          const current = readProperties(task.businessObject); // as for action parameters, above
+          current[spec.name] = value;
+          writeProperties(modeler, task, current);
+        },
       }));
     }
     renderTaskForm(body, task, bo);
@@ -281,6 +289,15 @@ export function createDealflowPanel(modeler, problems) {
   const rerender = debounce(render, 30);
   modeler.on('selection.changed', rerender);
   modeler.on('import.done', rerender);
+  // What the person does in this panel it draws itself; any other move of the command stack
+  // (undo, redo, an edit on the diagram) redraws it from the model, so it never shows stale values.
+  let ownEdit = false;
+  const mine = () => {
+    ownEdit = true;
+    queueMicrotask(() => { ownEdit = false; });
+  };
+  for (const type of ['input', 'change', 'click']) el.addEventListener(type, mine, true);
+  modeler.on('commandStack.changed', () => { if (!ownEdit) rerender(); });
   return { el, render, destroy: () => { destroyed = true; } };
 }
 

@@ -14,6 +14,7 @@ import { guardUnsaved, confirmLeave } from '../unsaved.js';
 import { h, clear, toast, errorText, download } from '../ui.js';
 import { dealflowModdle, spiffModdle } from '../bpmn/moddle.js';
 import { createDealflowPanel, checkText } from '../bpmn/panel.js';
+import { DealflowPropertiesProviderModule } from '../bpmn/provider.js';
 import { createProblems } from '../bpmn/problems.js';
 import { emptyDiagram } from '../bpmn/empty.js';
 import { withLayout } from '../bpmn/layout.js';
@@ -40,7 +41,6 @@ export function processesView() {
   const sidebar = h('aside', { class: 'sidebar' });
   const canvas = h('div', { class: 'canvas', id: 'canvas' });
   const panelColumn = h('aside', { class: 'properties' });
-  const genericPanel = h('details', { class: 'generic-panel' }, h('summary', {}, t('processes:all_properties')));
   const problemsBar = h('div', { class: 'problems', id: 'problems' });
   const compareBox = h('div', { class: 'compare', id: 'compare', hidden: true });
   const title = h('span', { class: 'doc-title' }, '');
@@ -345,15 +345,15 @@ export function processesView() {
     async mounted() {
       modeler = new Modeler({
         container: canvas,
-        propertiesPanel: { parent: genericPanel },
-        additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule],
+        propertiesPanel: { parent: panelColumn, layout: { groups: { dealflow: { open: true } } } },
+        additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, DealflowPropertiesProviderModule],
         moddleExtensions: { dealflow: dealflowModdle, spiffworkflow: spiffModdle },
       });
       window.dealflowModeler = modeler; // for the browser tests and the console
       modeler.on('commandStack.changed', () => { if (currentKey) showTitle(); }); // renamed in the panel, undone
       problems = createProblems(modeler, showProblems);
       panel = createDealflowPanel(modeler, problems);
-      clear(panelColumn, panel.el, genericPanel);
+      modeler.get('dealflowPanelHost').el.append(panel.el); // drawn as the first group of the properties panel
       await refreshSidebar();
       const [first] = drafts();
       await open(first ? first.xml : emptyDiagram(`process_${Date.now().toString(36)}`, t('processes:new_process_name')), first ? t('processes:draft_note') : null);
