@@ -10,5 +10,5 @@ export default [
     languageOptions: { ecmaVersion: 2023, sourceType: 'module', globals: { ...globals.browser } },
     rules: { 'no-unused-vars': ['error', { args: 'none', caughtErrors: 'none' }] },
   },
-  { files: ['test/**/*.js', 'vite.config.js', 'eslint.config.js'], languageOptions: { globals: { ...globals.node } } },
+  { files: ['test/**/*.js', 'vite.config.js', 'vitest.config.js', 'eslint.config.js'], languageOptions: { globals: { ...globals.node } } },
 ];
