@@ -10,6 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from tests.designer.browser import person
 from tests.designer.test_designer import _append, _click_element, _new_process, _open_pad, _replace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,3 +147,23 @@ def test_undo_and_redo_reach_every_dealflow_property_in_one_properties_panel(pag
     _click_element(page, "wait_bank_decision")
     expect(panel.locator('[data-field="message"]')).to_have_value("bank.decision")
     expect(panel.locator('[data-group-id="group-message"]')).to_have_count(0)  # the dealflow group edits it
+
+
+def test_a_reload_with_unsaved_diagram_work_asks_first(browser, base_url):
+    page, errors = person(browser, base_url, "designer")
+    page.goto(f"{base_url}/processes")
+    _new_process(page, "reload_asks")
+    _open_pad(page, "start")
+    page.click('.djs-context-pad [data-action="append.end-event"]')
+    kinds: list[str] = []
+
+    def answer(dialog) -> None:
+        kinds.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", answer)
+    page.close(run_before_unload=True)  # what a reload or a closed tab does first
+    page.wait_for_timeout(500)
+    assert kinds == ["beforeunload"]
+    page.context.close()
+    assert errors == []
