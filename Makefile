@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-quick lint services bench chaos clean designer chromium screens
+.PHONY: run test test-quick lint services bench chaos clean designer designer-check chromium screens
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ run: $(STAMP) designer
 	$(VENV)/bin/dealflow run
 
 ## Run every test, on SQLite and on PostgreSQL (started here if it is down).
-test: $(STAMP) services designer chromium
+test: $(STAMP) services designer designer-check chromium
 	$(VENV)/bin/ruff check .
 	DEALFLOW_TEST_POSTGRES_URL=$${DEALFLOW_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 	DEALFLOW_TEST_REDIS_URL=$${DEALFLOW_TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
@@ -56,6 +56,10 @@ $(DESIGNER_BUILD): $(DESIGNER_DEPS) $(DESIGNER_SRC)
 	cd designer && npm run build
 
 designer: $(DESIGNER_BUILD)
+
+## ESLint and the Vitest unit tests of the designer's modules (designer/test/).
+designer-check: $(DESIGNER_DEPS)
+	cd designer && npm run lint && npm test
 
 ## The browser tests drive Debian's Chromium (no downloaded Playwright browsers).
 chromium:

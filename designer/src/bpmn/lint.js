@@ -28,14 +28,22 @@ const RULES = {
   'no-overlapping-elements': noOverlappingElements,
 };
 
-const linter = new Linter({
-  resolver: new StaticResolver(Object.fromEntries(Object.entries(RULES).map(([name, rule]) => [`rule:bpmnlint/${name}`, rule]))),
-  config: { rules: Object.fromEntries(Object.keys(RULES).map((name) => [name, 'error'])) },
-});
+const CONFIG = { rules: Object.fromEntries(Object.keys(RULES).map((name) => [name, 'error'])) };
+
+/**
+ * A new Linter for every run: bpmnlint caches the rule instances a Linter made, and some rules
+ * keep what they saw in them (no-duplicate-sequence-flows remembers every flow), so a shared
+ * Linter's second run reported each flow of the first as a duplicate.
+ */
+function freshLinter() {
+  const resolver = new StaticResolver(Object.fromEntries(
+    Object.entries(RULES).map(([name, rule]) => [`rule:bpmnlint/${name}`, rule])));
+  return new Linter({ resolver, config: CONFIG });
+}
 
 /** [{id, message, rule}] for the diagram's definitions. */
 export async function lintDiagram(definitions) {
-  const results = await linter.lint(definitions);
+  const results = await freshLinter().lint(definitions);
   return Object.entries(results).flatMap(([rule, reports]) =>
     reports.map((r) => ({ id: r.id, message: `${r.message} (${rule})`, rule })));
 }

@@ -11,6 +11,7 @@ import {
   readFormFields, writeFormFields,
   eventDefinition, TIMER_KINDS, readTimer, writeTimer, messageNamed, conditionOf, writeCondition,
 } from './model.js';
+import { takesTemplate, templateOf, expressionOf } from './texts.js';
 
 const PARAMETER_TYPES = ['string', 'number', 'money', 'date', 'datetime', 'bool', 'duration'];
 /** What a user task's form may ask for (engine/bpmn.py FORM_FIELD_TYPES). */
@@ -89,7 +90,7 @@ export function createDealflowPanel(modeler, problems) {
     const fields = h('div', { class: 'df-list' });
     const vocab = await vocabulary();
     const allFields = [...new Set(Object.values(vocab.fields || {}).flatMap((f) => Object.keys(f)))].sort();
-    const drawParams = () => clear(params, settings.parameters.map((p, i) => h('div', { class: 'df-row' },
+    const drawParams = () => clear(params, settings.parameters.map((p, i) => h('div', { class: 'df-row df-parameter' },
       h('input', { value: p.name, placeholder: t('bpmn:name'), 'aria-label': t('bpmn:parameter_name'), oninput: (e) => { p.name = e.target.value; save(); } }),
       h('select', { 'aria-label': t('bpmn:parameter_type'), onchange: (e) => { p.type = e.target.value; save(); } },
         PARAMETER_TYPES.map((type) => h('option', { value: type, selected: type === p.type }, type))),
@@ -140,12 +141,21 @@ export function createDealflowPanel(modeler, problems) {
       const names = [...(action.positional || []), ...Object.keys(action.parameters).filter((n) => !(action.positional || []).includes(n))];
       clear(form, names.map((name) => {
         const spec = action.parameters[name] || {};
+        const template = takesTemplate(spec); // plain words with {deal.title} holes, stored as a dsl string
         return dslField({
           owner: task,
           label: `${name}${spec.required ? ' *' : ''} — ${spec.type || 'any'}${spec.description ? `: ${spec.description}` : ''}`,
-          value: state.params[name], kind: 'expression', field: `param:${name}`,
-          placeholder: spec.type === 'string' ? t('bpmn:string_placeholder') : t('bpmn:expression'),
-          onChange: (value) => { state.params[name] = value; writeOperator(modeler, task, state.action, state.params); },
+          value: template ? templateOf(state.params[name]) : state.params[name],
+          kind: template ? 'template' : 'expression', field: `param:${name}`,
+          placeholder: template ? t('bpmn:template_placeholder') : t('bpmn:expression'),
+          onChange: (value) => {
+            // merged into what the model holds now, not into what this form was drawn from:
+            // a redraw (undo, another edit) between two keystrokes must not drop a parameter
+            const current = readOperator(task.businessObject);
+            current.params[name] = template ? expressionOf(value) : value;
+            state.params = current.params;
+            writeOperator(modeler, task, state.action, current.params);
+          },
         });
       }));
     };
@@ -175,7 +185,11 @@ export function createDealflowPanel(modeler, problems) {
       body.append(dslField({
         owner: task,
         label: t(spec.labelKey), value: values[spec.name], kind: spec.kind, field: `prop:${spec.name}`, multiline: spec.multiline,
-        onChange: (value) => { values[spec.name] = value; writeProperties(modeler, task, values); },
+        onChange: (value) => {
+          const current = readProperties(task.businessObject); // as for action parameters, above
+          current[spec.name] = value;
+          writeProperties(modeler, task, current);
+        },
       }));
     }
     renderTaskForm(body, task, bo);
@@ -275,6 +289,15 @@ export function createDealflowPanel(modeler, problems) {
   const rerender = debounce(render, 30);
   modeler.on('selection.changed', rerender);
   modeler.on('import.done', rerender);
+  // What the person does in this panel it draws itself; any other move of the command stack
+  // (undo, redo, an edit on the diagram) redraws it from the model, so it never shows stale values.
+  let ownEdit = false;
+  const mine = () => {
+    ownEdit = true;
+    queueMicrotask(() => { ownEdit = false; });
+  };
+  for (const type of ['input', 'change', 'click']) el.addEventListener(type, mine, true);
+  modeler.on('commandStack.changed', () => { if (!ownEdit) rerender(); });
   return { el, render, destroy: () => { destroyed = true; } };
 }
 

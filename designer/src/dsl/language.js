@@ -57,42 +57,45 @@ export const dslHighlight = syntaxHighlighting(style);
  * @param getScope () => the pipeline code being edited
  */
 export function dslCompletion(getVocabulary, getScope) {
-  return autocompletion({
-    override: [(context) => {
-      const vocab = getVocabulary();
-      if (!vocab) return null;
-      const scope = getScope();
-      const dotted = context.matchBefore(/(deal|event)\.[A-Za-z0-9_]*$/);
-      if (dotted) {
-        const [base] = dotted.text.split('.');
-        const names = base === 'deal'
-          ? Object.entries((vocab.fields || {})[scope] || Object.assign({}, ...Object.values(vocab.fields || {})))
-          : Object.entries(Object.assign({}, ...Object.values(vocab.events || {})));
-        return { from: dotted.from + base.length + 1, options: names.map(([label, type]) => ({ label, type: 'property', detail: type })) };
-      }
-      const line = context.state.doc.lineAt(context.pos);
-      const before = line.text.slice(0, context.pos - line.from);
-      const word = context.matchBefore(/[A-Za-z0-9_.]*$/);
-      if (!word || (word.from === word.to && !context.explicit)) return null;
-      if (/\bon\s+[A-Za-z0-9_.]*$/.test(before)) {
-        return { from: word.from, options: Object.keys(vocab.events || {}).map((label) => ({ label, type: 'event' })) };
-      }
-      if (/(^\s*stage\s+|move_to\s*\(\s*"?|move_to\s+)[A-Za-z0-9_.]*$/.test(before)) {
-        const stages = Object.entries(vocab.stages || {}).flatMap(([p, codes]) =>
-          codes.map((c) => ({ label: p === scope ? c : `${p}.${c}`, type: 'enum', detail: p })));
-        return { from: word.from, options: stages };
-      }
-      const options = [
-        ...(vocab.actions || []).map((a) => ({
-          label: a.name, type: 'function', detail: `(${(a.positional || []).join(', ')})`, info: a.description,
-          apply: `${a.name}(`,
-        })),
-        ...[...KEYWORDS].map((label) => ({ label, type: 'keyword' })),
-        { label: 'deal', type: 'variable' }, { label: 'event', type: 'variable' },
-      ];
-      return { from: word.from, options };
-    }],
-  });
+  return autocompletion({ override: [dslCompletionSource(getVocabulary, getScope)] });
+}
+
+/** The completion source of `dslCompletion`, on its own so it can be tried on a bare EditorState. */
+export function dslCompletionSource(getVocabulary, getScope) {
+  return (context) => {
+    const vocab = getVocabulary();
+    if (!vocab) return null;
+    const scope = getScope();
+    const dotted = context.matchBefore(/(deal|event)\.[A-Za-z0-9_]*$/);
+    if (dotted) {
+      const [base] = dotted.text.split('.');
+      const names = base === 'deal'
+        ? Object.entries((vocab.fields || {})[scope] || Object.assign({}, ...Object.values(vocab.fields || {})))
+        : Object.entries(Object.assign({}, ...Object.values(vocab.events || {})));
+      return { from: dotted.from + base.length + 1, options: names.map(([label, type]) => ({ label, type: 'property', detail: type })) };
+    }
+    const line = context.state.doc.lineAt(context.pos);
+    const before = line.text.slice(0, context.pos - line.from);
+    const word = context.matchBefore(/[A-Za-z0-9_.]*$/);
+    if (!word || (word.from === word.to && !context.explicit)) return null;
+    if (/\bon\s+[A-Za-z0-9_.]*$/.test(before)) {
+      return { from: word.from, options: Object.keys(vocab.events || {}).map((label) => ({ label, type: 'event' })) };
+    }
+    if (/(^\s*stage\s+|move_to\s*\(\s*"?|move_to\s+)[A-Za-z0-9_.]*$/.test(before)) {
+      const stages = Object.entries(vocab.stages || {}).flatMap(([p, codes]) =>
+        codes.map((c) => ({ label: p === scope ? c : `${p}.${c}`, type: 'enum', detail: p })));
+      return { from: word.from, options: stages };
+    }
+    const options = [
+      ...(vocab.actions || []).map((a) => ({
+        label: a.name, type: 'function', detail: `(${(a.positional || []).join(', ')})`, info: a.description,
+        apply: `${a.name}(`,
+      })),
+      ...[...KEYWORDS].map((label) => ({ label, type: 'keyword' })),
+      { label: 'deal', type: 'variable' }, { label: 'event', type: 'variable' },
+    ];
+    return { from: word.from, options };
+  };
 }
 
 /** Diagnostics from the server: `check(text)` resolves to [{line, column, message}] (1-based). */

@@ -14,16 +14,18 @@ import { guardUnsaved, confirmLeave } from '../unsaved.js';
 import { h, clear, toast, errorText, download } from '../ui.js';
 import { dealflowModdle, spiffModdle } from '../bpmn/moddle.js';
 import { createDealflowPanel, checkText } from '../bpmn/panel.js';
+import { DealflowPropertiesProviderModule } from '../bpmn/provider.js';
 import { createProblems } from '../bpmn/problems.js';
 import { emptyDiagram } from '../bpmn/empty.js';
 import { withLayout } from '../bpmn/layout.js';
 import { fitDiagram } from '../bpmn/fit.js';
+import { widenCutLabels } from '../bpmn/labels.js';
 import { lintDiagram } from '../bpmn/lint.js';
 import { parse, describe, diff } from '../bpmn/compare.js';
 import { readOperator, readProperties, conditionOf, eventDefinition, readTimer } from '../bpmn/model.js';
 
 const DRAFT_PREFIX = 'dealflow.draft.';
-const PALETTE_ROOM = 130; // px left of the diagram kept free for the palette
+const PALETTE_ROOM = 130; // px left of the diagram kept free for the palette, until it is drawn and can be measured
 
 export function drafts() {
   return Object.keys(localStorage).filter((k) => k.startsWith(DRAFT_PREFIX)).map((k) => {
@@ -39,7 +41,6 @@ export function processesView() {
   const sidebar = h('aside', { class: 'sidebar' });
   const canvas = h('div', { class: 'canvas', id: 'canvas' });
   const panelColumn = h('aside', { class: 'properties' });
-  const genericPanel = h('details', { class: 'generic-panel' }, h('summary', {}, t('processes:all_properties')));
   const problemsBar = h('div', { class: 'problems', id: 'problems' });
   const compareBox = h('div', { class: 'compare', id: 'compare', hidden: true });
   const title = h('span', { class: 'doc-title' }, '');
@@ -67,6 +68,7 @@ export function processesView() {
   let problems;
   let panel;
   let currentKey = null;
+  let titleNote = null; // what the header says after the name: "(draft)", "v3", or nothing
   let savedAt = null; // the command stack's position when the diagram was last opened or saved; null while opening
 
   /** Unsaved: edited since it was opened, saved as a draft or deployed (unsaved.js asks before leaving). */
@@ -87,16 +89,34 @@ export function processesView() {
     return root.$type === 'bpmn:Process' ? root : root.get('participants')[0].get('processRef');
   }
 
-  async function open(xml, label) {
+  /** The header names the process as it is now: renamed in the panel or deployed, it follows. */
+  function showTitle() {
+    const bo = processBo();
+    const name = bo.get('name') || bo.id;
+    title.textContent = titleNote ? `${name} ${titleNote}` : name;
+    title.title = bo.id;
+  }
+
+  /** Room left of the diagram for the palette as drawn (one or two columns, by the height). */
+  function paletteRoom() {
+    const palette = canvas.querySelector('.djs-palette');
+    if (!palette || !palette.offsetWidth) return PALETTE_ROOM;
+    return palette.getBoundingClientRect().right - canvas.getBoundingClientRect().left + 24;
+  }
+
+  /** `note`: shown after the name ("(draft)", "v3"). */
+  async function open(xml, note = null) {
     savedAt = null; // nothing to lose while a diagram is being opened
     problems.reset();
     compareBox.hidden = true;
     compared = [];
     try {
       const { warnings } = await modeler.importXML(await withLayout(xml));
-      fitDiagram(modeler.get('canvas'), { left: PALETTE_ROOM });
+      widenCutLabels(modeler);
+      fitDiagram(modeler.get('canvas'), { left: paletteRoom(), pad: 32 });
       currentKey = processBo().id;
-      title.textContent = label || processBo().get('name') || currentKey;
+      titleNote = note;
+      showTitle();
       if (warnings.length) toast(t('processes:opened_with_warnings', { count: warnings.length, first: warnings[0].message }), 'warn');
       markSaved();
       await refreshVersions();
@@ -121,7 +141,7 @@ export function processesView() {
     const version = versionSelect.value;
     const xml = await api.get(`/processes/${encodeURIComponent(currentKey)}/xml?version=${version}`, { text: true });
     if (!confirmLeave()) return;
-    await open(xml, `${currentKey} v${version}`);
+    await open(xml, `v${version}`);
   });
 
   async function refreshSidebar() {
@@ -139,7 +159,7 @@ export function processesView() {
           p.name || p.key, h('span', { class: 'muted small' }, ` v${p.version}`))))),
       h('h4', {}, t('processes:drafts')),
       h('ul', { class: 'list' }, drafts().map((d) => h('li', {},
-        h('a', { href: '#/processes', 'data-draft': d.key, onclick: (e) => { e.preventDefault(); openIfLeaving(d.xml, t('processes:draft_label', { key: d.key })); } },
+        h('a', { href: '#/processes', 'data-draft': d.key, onclick: (e) => { e.preventDefault(); openIfLeaving(d.xml, t('processes:draft_note')); } },
           d.key, h('span', { class: 'muted small' }, ` ${formatDateTime(d.saved_at)}`)),
         h('button', { class: 'icon', title: t('processes:delete_draft'), 'aria-label': t('processes:delete_draft'), onclick: () => { localStorage.removeItem(DRAFT_PREFIX + d.key); refreshSidebar(); } }, '×')))));
   }
@@ -168,8 +188,18 @@ export function processesView() {
     currentKey = processBo().id; // the key may have been renamed in the panel
     localStorage.setItem(DRAFT_PREFIX + currentKey, JSON.stringify({ xml: await xml(), saved_at: new Date().toISOString() }));
     toast(t('processes:draft_saved', { key: currentKey }));
+    titleNote = t('processes:draft_note');
+    showTitle();
     markSaved();
     refreshSidebar();
+  }
+
+  /** What a person calls the element: its name, else its kind ("Sequence flow"), never only the id. */
+  function elementName(id) {
+    const shape = modeler.get('elementRegistry').get(id);
+    const bo = shape ? shape.businessObject : (id === processBo().id ? processBo() : null);
+    if (!bo) return id;
+    return bo.get('name') || t(`processes:kinds.${bo.$type.replace('bpmn:', '')}`, { defaultValue: bo.$type.replace('bpmn:', '') });
   }
 
   function showProblems(list) {
@@ -182,7 +212,7 @@ export function processesView() {
           const shape = modeler.get('elementRegistry').get(p.id);
           if (shape) modeler.get('selection').select(shape);
         },
-      }, `${p.id}: ${p.message}`)),
+      }, h('span', { class: 'problem-where' }, elementName(p.id)), ' ', h('span', { class: 'muted small' }, p.id), `: ${p.message}`)),
     ] : []);
     problemsBar.classList.toggle('has-problems', list.length > 0);
   }
@@ -241,6 +271,8 @@ export function processesView() {
       toast(t('processes:deployed_as', { key: version.key, version: version.version }));
       markSaved();
       currentKey = version.key;
+      titleNote = `v${version.version}`;
+      showTitle();
       localStorage.removeItem(DRAFT_PREFIX + version.key);
       refreshSidebar();
       refreshVersions();
@@ -313,17 +345,18 @@ export function processesView() {
     async mounted() {
       modeler = new Modeler({
         container: canvas,
-        propertiesPanel: { parent: genericPanel },
-        additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule],
+        propertiesPanel: { parent: panelColumn, layout: { groups: { dealflow: { open: true } } } },
+        additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, DealflowPropertiesProviderModule],
         moddleExtensions: { dealflow: dealflowModdle, spiffworkflow: spiffModdle },
       });
       window.dealflowModeler = modeler; // for the browser tests and the console
+      modeler.on('commandStack.changed', () => { if (currentKey) showTitle(); }); // renamed in the panel, undone
       problems = createProblems(modeler, showProblems);
       panel = createDealflowPanel(modeler, problems);
-      clear(panelColumn, panel.el, genericPanel);
+      modeler.get('dealflowPanelHost').el.append(panel.el); // drawn as the first group of the properties panel
       await refreshSidebar();
       const [first] = drafts();
-      await open(first ? first.xml : emptyDiagram(`process_${Date.now().toString(36)}`), first ? t('processes:draft_label', { key: first.key }) : undefined);
+      await open(first ? first.xml : emptyDiagram(`process_${Date.now().toString(36)}`, t('processes:new_process_name')), first ? t('processes:draft_note') : null);
     },
     destroy() {
       unguard();
