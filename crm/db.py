@@ -29,7 +29,7 @@ NAMING = {
 }
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp that is always timezone-aware UTC in Python, whatever the backend."""
 
     impl = DateTime(timezone=True)
@@ -105,7 +105,7 @@ class Database:
             yield session
 
     @property
-    def session_makers(self) -> tuple[sessionmaker, ...]:
+    def session_makers(self) -> tuple[sessionmaker[Session], ...]:
         """Every factory of this database's sessions, for listeners that must see them all."""
         return (self.sessions, self._unit_sessions)
 
