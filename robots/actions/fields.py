@@ -65,7 +65,7 @@ class _Missing:
 NOT_GIVEN: Any = _Missing()
 
 
-class UserRef(fields.Field[Any]):
+class UserRef(fields.Field[int | str]):
     """A user: a user record, an id, or a login. Deserializes to an int id or a login str."""
 
     dealflow_type = "user"
@@ -111,7 +111,7 @@ class Recipient(fields.Field[Recipients]):
         raise ValidationError("expected an address, a phone number, a user or a contact")
 
 
-class When(fields.Field[Any]):
+class When(fields.Field[datetime | timedelta]):
     """A moment: a datetime, a date, a duration from now, or ISO text. Kept as given if a duration."""
 
     dealflow_type = "datetime"
@@ -134,7 +134,7 @@ class When(fields.Field[Any]):
         raise ValidationError("expected a date, a datetime or a duration")
 
 
-class Duration(fields.Field[Any]):
+class Duration(fields.Field[timedelta]):
     """A span of time: a duration value or text such as "2d 4h"."""
 
     dealflow_type = "duration"
@@ -171,7 +171,7 @@ class Days(Duration):
         return timedelta(days=float(days))
 
 
-class Money(fields.Field[Any]):
+class Money(fields.Field[Decimal]):
     """An amount: a number, a Decimal or numeric text; kept exact as a Decimal."""
 
     dealflow_type = "money"
@@ -193,7 +193,7 @@ class Text(fields.String):
 
     dealflow_type = "text"
 
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         if isinstance(value, int | Decimal | date) and not isinstance(value, bool):
             value = value.isoformat() if isinstance(value, date) else str(value)
         return super()._deserialize(value, attr, data, **kwargs)
