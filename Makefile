@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-quick lint services bench chaos clean designer designer-check chromium screens
+.PHONY: run test test-quick lint typecheck services bench chaos clean designer designer-check chromium screens
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,7 @@ run: $(STAMP) designer
 ## Run every test, on SQLite and on PostgreSQL (started here if it is down).
 test: $(STAMP) services designer designer-check chromium
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	DEALFLOW_TEST_POSTGRES_URL=$${DEALFLOW_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 	DEALFLOW_TEST_REDIS_URL=$${DEALFLOW_TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
 	$(PY) -m pytest -q
@@ -36,6 +37,10 @@ test-quick: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+
+## Type-check the product code; which packages are strict is in pyproject.toml's [tool.mypy].
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
 
 ## Start the local PostgreSQL and Redis the tests talk to, if they are not running.
 services:
@@ -82,4 +87,4 @@ bench: $(STAMP) services
 	$(PY) bench/report.py --postgres $${DEALFLOW_BENCH_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis designer/node_modules designer/dist
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis designer/node_modules designer/dist

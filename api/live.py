@@ -91,13 +91,15 @@ def parse_room(data: Any) -> str | None:
 def init_live(app: Flask, engine: Engine, settings: Settings) -> SocketIO:
     """Attach the socket.io server to `app` and announce the engine's commits through it."""
     socketio = SocketIO(app, message_queue=settings.redis_url or None, async_mode="threading",
-                        cors_allowed_origins=allowed_origin)
+                        # python-socketio takes a callable here; the Flask-SocketIO stubs allow only str or list.
+                        cors_allowed_origins=allowed_origin)  # type: ignore[arg-type]
     app.extensions["dealflow.socketio"] = socketio
     broadcaster = broadcaster_for(engine)
     broadcaster.on_row(AutomationLogEntry, broadcast_of)
 
     def send(item: Broadcast) -> None:
-        socketio.emit(item.event, item.payload, to=list(item.rooms))
+        # python-socketio takes a list of rooms; the Flask-SocketIO stubs allow only one.
+        socketio.emit(item.event, item.payload, to=list(item.rooms))  # type: ignore[arg-type]
 
     broadcaster.add_sink(send)
     _register_handlers(socketio, engine)

@@ -411,7 +411,7 @@ class TestBench:
                 except EngineNotFound as err:
                     raise InvalidRunInput(err.message, {"version": err.message}) from None
                 info.instance_id = instance.id
-                info.process_version = rt.session.get(ProcessVersion, instance.version_id).version
+                info.process_version = rt.session.get_one(ProcessVersion, instance.version_id).version
         self._save(info)
         return info
 
@@ -604,9 +604,9 @@ def deal_spec(session: Session, deal: Deal) -> dict[str, Any]:
     """A real deal in the test-case format, so a saved run makes the same deal when replayed."""
     spec: dict[str, Any] = {"title": deal.title, "stage": deal.stage.ref, "amount": to_json_safe(deal.amount)}
     if deal.responsible_id is not None:
-        spec["responsible"] = session.get(User, deal.responsible_id).login
+        spec["responsible"] = session.get_one(User, deal.responsible_id).login
     if deal.department_id is not None:
-        spec["department"] = session.get(Department, deal.department_id).code
+        spec["department"] = session.get_one(Department, deal.department_id).code
     if deal.contact is not None:
         contact = deal.contact
         spec["contact"] = {"name": contact.name, "phone": (contact.phones or [None])[0],
@@ -711,8 +711,8 @@ def _history_reason(entry: HistoryEntry) -> str:
 
 def _expectations(session: Session, deal_id: int, instance_id: int) -> dict[str, Any]:
     """What the run ended with, as the case runner checks it."""
-    deal = session.get(Deal, deal_id)
-    instance = session.get(ProcessInstance, instance_id)
+    deal = session.get_one(Deal, deal_id)
+    instance = session.get_one(ProcessInstance, instance_id)
     path = list(session.scalars(select(HistoryEntry.element_id).where(
         HistoryEntry.instance_id == instance_id, HistoryEntry.outcome == "completed").order_by(HistoryEntry.id)))
     expect: dict[str, Any] = {"status": instance.status, "stage": deal.stage.ref, "path": path}

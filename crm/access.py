@@ -55,10 +55,15 @@ PERMISSIONS: dict[str, set[str]] = {
 class Actor(Protocol):
     """A user as access rules see them: a `crm.models.User` or a signed-in `crm.auth.Principal`."""
 
-    id: int
-    roles: Iterable[str]
-    department_id: int | None
-    active: bool
+    # Read-only: a frozen Principal is an actor as much as a mapped User is.
+    @property
+    def id(self) -> int: ...
+    @property
+    def roles(self) -> Iterable[str]: ...
+    @property
+    def department_id(self) -> int | None: ...
+    @property
+    def active(self) -> bool: ...
 
 
 def roles_of(user: Actor) -> set[str]:

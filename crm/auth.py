@@ -104,7 +104,7 @@ def authenticate(session: Session, login: str, password: str, clock: Clock) -> U
     now = clock.now()
     if user is not None and user.locked_until is not None and user.locked_until > now:
         raise SignInLocked(user.locked_until)
-    if check_password(user, password):
+    if check_password(user, password) and user is not None:  # checked first: constant work either way
         user.failed_sign_ins, user.locked_until = 0, None
         session.flush()
         return user

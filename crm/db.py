@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, MetaData, Table, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -29,7 +29,7 @@ NAMING = {
 }
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp that is always timezone-aware UTC in Python, whatever the backend."""
 
     impl = DateTime(timezone=True)
@@ -48,6 +48,7 @@ class UTCDateTime(TypeDecorator):
 
 
 class Base(DeclarativeBase):
+    __table__: ClassVar[Table]  # every model maps one Table (DeclarativeBase types it as any FromClause)
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
 
@@ -105,7 +106,7 @@ class Database:
             yield session
 
     @property
-    def session_makers(self) -> tuple[sessionmaker, ...]:
+    def session_makers(self) -> tuple[sessionmaker[Session], ...]:
         """Every factory of this database's sessions, for listeners that must see them all."""
         return (self.sessions, self._unit_sessions)
 

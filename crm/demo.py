@@ -22,7 +22,7 @@ CAUSE = Cause.system("demo")
 OFFICE_HOURS = {day: ["09:00", "18:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
 TIMEZONE = "Europe/Moscow"
 
-MAIN_STAGES = [
+MAIN_STAGES: list[dict[str, Any]] = [
     {"code": "new", "name": "New", "is_start": True},
     {"code": "in_processing", "name": "In processing"},
     {"code": "product_agreement", "name": "Product agreement"},
@@ -33,14 +33,14 @@ MAIN_STAGES = [
     {"code": "won", "name": "Won", "kind": "won"},
     {"code": "lost", "name": "Lost", "kind": "lost"},
 ]
-BANK_STAGES = [
+BANK_STAGES: list[dict[str, Any]] = [
     {"code": "new", "name": "New", "is_start": True},
     {"code": "documents", "name": "Documents"},
     {"code": "bank_review", "name": "Bank review"},
     {"code": "approved", "name": "Approved", "kind": "won"},
     {"code": "rejected", "name": "Rejected", "kind": "lost"},
 ]
-WAREHOUSE_STAGES = [
+WAREHOUSE_STAGES: list[dict[str, Any]] = [
     {"code": "stored", "name": "Stored", "is_start": True},
     {"code": "returned", "name": "Returned", "kind": "won"},
     {"code": "cancelled", "name": "Cancelled", "kind": "lost"},

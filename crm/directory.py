@@ -133,9 +133,10 @@ class DirectoryMixin(ServiceBase):
             errors["kind"] = f"must be one of: {', '.join(STAGE_KINDS)}"
         ordered = list(pipeline.stages)
         if after is not None:
-            position = next((i + 1 for i, stage in enumerate(ordered) if stage.code == after), None)
-            if position is None:
+            found = next((i + 1 for i, stage in enumerate(ordered) if stage.code == after), None)
+            if found is None:
                 errors["after"] = f"pipeline '{pipeline.code}' has no stage '{after}'"
+            position = len(ordered) if found is None else found
         elif kind == "in_progress":
             position = next((i for i, stage in enumerate(ordered) if stage.is_closing), len(ordered))
         else:

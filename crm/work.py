@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from crm import values
 from crm.base import ServiceBase, column_length, jsonable, require_text, resolve_or_error, shortened
@@ -200,7 +200,8 @@ class WorkMixin(ServiceBase):
                    Task.completed_at < until, Task.status.in_(("done", "archived")))
             .group_by(Task.assignee_id)
         )
-        counts = [(self.user(user_id), count) for user_id, count in self.session.execute(query)]
+        rows = self.session.execute(query)
+        counts = [(self.user(user_id), count) for user_id, count in rows if user_id is not None]
         return sorted(counts, key=lambda row: row[0].login)
 
     def move_task(self, task: Task, column: str, *, note: str | None = None, cause: Cause) -> Task:
@@ -285,7 +286,7 @@ class WorkMixin(ServiceBase):
             errors[unknown] = "is not a field of this task's form"
         for spec in form:
             name, ftype = spec["name"], spec.get("type", "string")
-            raw = given.get(name)
+            raw: Any = given.get(name)  # any JSON value: each type's parser below says what is wrong with it
             if values.is_empty(raw) and not (ftype == "bool" and raw is False):
                 if spec.get("required", True) and ftype != "bool":
                     errors[name] = "is required"
@@ -386,7 +387,8 @@ class WorkMixin(ServiceBase):
     def mark_all_read(self, user: User | int | str, *, cause: Cause) -> int:
         """Empties the unread part of a feed in one statement; the count says how many were unread."""
         recipient = self.user(user)
-        result = self.session.execute(
+        # An UPDATE's result is a CursorResult at run time; Session.execute is typed as returning Result.
+        result: CursorResult[Any] = self.session.execute(  # type: ignore[assignment]
             update(Notification)
             .where(Notification.user_id == recipient.id, Notification.read_at.is_(None))
             .values(read_at=self.now())

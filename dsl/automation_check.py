@@ -9,7 +9,7 @@ type is known only at run time (any non-literal expression) are accepted.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -96,7 +96,7 @@ class _Checker:
         self.unique_names("robot", file.robots())
         self.unique_names("trigger", file.all_triggers())
 
-    def unique_names(self, kind: str, items: list[Robot] | list[Trigger]) -> None:
+    def unique_names(self, kind: str, items: Sequence[Robot | Trigger]) -> None:
         lines: dict[str, int] = {}
         for item in sorted(items, key=lambda i: (i.pos.line, i.pos.column)):
             if item.name is None:
@@ -112,9 +112,9 @@ class _Checker:
             self.call(call, None)
 
     def trigger(self, trigger: Trigger) -> None:
-        event = trigger.event
+        event: str | None = trigger.event
         if event not in self.catalog.events:
-            self.error(f"unknown event '{event}'{_suggest(event, self.catalog.events)}", trigger.pos)
+            self.error(f"unknown event '{event}'{_suggest(trigger.event, self.catalog.events)}", trigger.pos)
             event = None
         self.expression(trigger.condition, event)
         for call in trigger.actions:
@@ -135,8 +135,8 @@ class _Checker:
                 self.error(f"{call.name} needs '{name}'", call.pos)
         pipeline = _literal_text(bound.get("pipeline"))
         for name, arg in bound.items():
-            info = signature.params.get(name)
-            kind = info.type if info is not None else "any"
+            param = signature.params.get(name)
+            kind = param.type if param is not None else "any"
             if call.name == "move_to" and name == "stage":
                 kind = "stage"
             self.value_fits(name, kind, arg, pipeline)

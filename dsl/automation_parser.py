@@ -9,7 +9,9 @@ position stays true - and the file is parsed again, up to `limits.MAX_ERRORS` ti
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import time
+from typing import ParamSpec, TypeGuard, TypeVar
 
 from lark import Token, Tree
 from lark.exceptions import UnexpectedInput
@@ -25,8 +27,9 @@ from dsl.automation import (
     Robot,
     StageBlock,
     Trigger,
+    WorkingHours,
 )
-from dsl.build import build_expression, rule_name, string_value
+from dsl.build import build_expression, rule_name, string_value, subtree
 from dsl.errors import DslError, DslErrorList, DslSyntaxError
 from dsl.expression import Expression
 from dsl.formatter import format_string
@@ -35,6 +38,9 @@ from dsl.nodes import Literal
 from dsl.parser import check_depth, lark_parser, syntax_error
 
 _CLOSERS = {"(": "')'", "[": "']'"}
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 def parse_automation(text: str) -> AutomationFile:
@@ -64,7 +70,7 @@ def parse_automation(text: str) -> AutomationFile:
     return parsed
 
 
-def _parse_tree(source: str, original: str) -> tuple[Tree, tuple[tuple[int, str], ...]]:
+def _parse_tree(source: str, original: str) -> tuple[Tree[Token], tuple[tuple[int, str], ...]]:
     padded = source if source.endswith("\n") else source + "\n"  # the last line ends like the others
     try:
         tree = lark_parser("automation").parse(padded)
@@ -88,7 +94,7 @@ def _unclosed_bracket(error: UnexpectedInput) -> DslSyntaxError | None:
         return None
     bracket = indenter.open_parens[0]
     line = getattr(error, "line", None)
-    if isinstance(line, int) and line > 0 and line <= bracket.line:
+    if isinstance(line, int) and line > 0 and line <= (bracket.line or 0):  # lexed tokens have a line
         return None
     closer = _CLOSERS.get(bracket.value, "a closing bracket")
     return DslSyntaxError(f"'{bracket.value}' is never closed", bracket.line, bracket.column, [closer])
@@ -128,8 +134,8 @@ class _Builder:
         self.text = text
         self.errors: list[DslError] = []
 
-    def file(self, tree: Tree, comments: tuple[tuple[int, str], ...]) -> AutomationFile:
-        header, *blocks = tree.children
+    def file(self, tree: Tree[Token], comments: tuple[tuple[int, str], ...]) -> AutomationFile:
+        header, *blocks = (subtree(child) for child in tree.children)
         scope = "global" if header.data == "global_header" else str(header.children[1])
         title_token = next((c for c in header.children if _is(c, "STRING")), None)
         stages: list[StageBlock] = []
@@ -149,14 +155,14 @@ class _Builder:
             pos=_pos(header),
         )
 
-    def guarded(self, build, *args):  # type: ignore[no-untyped-def]
+    def guarded(self, build: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T | None:
         try:
-            return build(*args)
+            return build(*args, **kwargs)
         except DslError as error:
             self.errors.append(error)
             return None
 
-    def stage(self, tree: Tree) -> StageBlock:
+    def stage(self, tree: Tree[Token]) -> StageBlock:
         code = str(tree.children[1])
         chains: list[list[Robot]] = []
         triggers: list[Trigger] = []
@@ -193,25 +199,25 @@ class _Builder:
             pos=_pos(tree),
         )
 
-    def robot(self, tree: Tree, key: str) -> Robot:
+    def robot(self, tree: Tree[Token], key: str) -> Robot:
         name = self.name(tree)
         return Robot(
             key=_key(name, key),
             name=name,
-            delay=self.delay(_child(tree, "timing")),
+            delay=self.delay(_part(tree, "timing")),
             condition=self.condition(tree),
-            actions=self.actions(_child(tree, "body")),
+            actions=self.actions(_part(tree, "body")),
             pos=_pos(tree),
         )
 
-    def trigger(self, tree: Tree, stage: str | None, number: int) -> Trigger:
+    def trigger(self, tree: Tree[Token], stage: str | None, number: int) -> Trigger:
         name = self.name(tree)
         prefix = f"{stage}.trigger" if stage else "trigger"
         body = _child(tree, "body")
         return Trigger(
             key=_key(name, f"{prefix}.{number}"),
             name=name,
-            event=".".join(str(token) for token in _child(tree, "event").children),
+            event=".".join(str(token) for token in _part(tree, "event").children),
             condition=self.condition(tree),
             actions=self.actions(body) if body is not None else (),
             target_stage=stage,
@@ -219,18 +225,20 @@ class _Builder:
             pos=_pos(tree),
         )
 
-    def name(self, tree: Tree) -> str | None:
+    def name(self, tree: Tree[Token]) -> str | None:
         token = next((c for c in tree.children if _is(c, "STRING")), None)
         return string_value(token) if token is not None else None
 
-    def condition(self, tree: Tree) -> Expression | None:
+    def condition(self, tree: Tree[Token]) -> Expression | None:
         condition = _child(tree, "condition")
-        return self.expression(condition.children[1]) if condition is not None else None
+        return self.expression(subtree(condition.children[1])) if condition is not None else None
 
-    def delay(self, timing: Tree) -> Delay:
-        moment = next((c for c in timing.children if c.data != "working_hours"), None)
+    def delay(self, timing: Tree[Token]) -> Delay:
+        moment = next((c for c in map(subtree, timing.children) if c.data != "working_hours"), None)
         hours = _child(timing, "working_hours")
-        working = None if hours is None else ("responsible" if len(hours.children) > 1 else "company")
+        working: WorkingHours | None = None
+        if hours is not None:
+            working = "responsible" if len(hours.children) > 1 else "company"
         if moment is None or moment.data == "immediately":
             return Delay(working_hours=working)
         expressions = [c for c in moment.children if isinstance(c, Tree)]
@@ -240,44 +248,52 @@ class _Builder:
             return Delay("after", amount=value, time_of_day=clock, working_hours=working)
         return Delay("at", moment=value, time_of_day=clock, working_hours=working)
 
-    def actions(self, body: Tree) -> tuple[ActionCall, ...]:
-        return tuple(self.action(action) for action in body.children)
+    def actions(self, body: Tree[Token]) -> tuple[ActionCall, ...]:
+        return tuple(self.action(subtree(action)) for action in body.children)
 
-    def action(self, tree: Tree) -> ActionCall:
+    def action(self, tree: Tree[Token]) -> ActionCall:
         name = tree.children[0]
         if tree.data == "move_to":
-            ref = tree.children[1]
+            ref = subtree(tree.children[1])
             stage = ".".join(str(token) for token in ref.children)
             expression = Expression(format_string(stage), Literal(stage, line=ref.meta.line, column=ref.meta.column))
             return ActionCall("move_to", (Arg("stage", expression, _pos(ref)),), _pos(name))
         args = []
-        for argument in tree.children[1:]:
+        for argument in map(subtree, tree.children[1:]):
             if argument.data == "named":
                 key, value = argument.children
-                args.append(Arg(str(key), self.expression(value), _pos(key)))
+                args.append(Arg(str(key), self.expression(subtree(value)), _pos(key)))
             else:
-                args.append(Arg(None, self.expression(argument.children[0]), _pos(argument)))
+                args.append(Arg(None, self.expression(subtree(argument.children[0])), _pos(argument)))
         return ActionCall(str(name), tuple(args), _pos(name))
 
-    def expression(self, tree: Tree) -> Expression:
+    def expression(self, tree: Tree[Token]) -> Expression:
         check_depth(tree)
         return Expression(self.text[tree.meta.start_pos : tree.meta.end_pos], build_expression(tree))
 
 
-def _is(item: object, terminal: str) -> bool:
+def _is(item: object, terminal: str) -> TypeGuard[Token]:
     return isinstance(item, Token) and item.type == terminal
 
 
-def _child(tree: Tree, data: str) -> Tree | None:
+def _child(tree: Tree[Token], data: str) -> Tree[Token] | None:
     return next((c for c in tree.children if isinstance(c, Tree) and rule_name(c) == data), None)
 
 
-def _pos(item: Tree | Token) -> Pos:
+def _part(tree: Tree[Token], data: str) -> Tree[Token]:
+    """The child rule `data` that the grammar always gives `tree`."""
+    child = _child(tree, data)
+    if child is None:  # pragma: no cover - the grammar requires it
+        raise DslSyntaxError(f"missing '{data}'", *_place(tree))
+    return child
+
+
+def _pos(item: Tree[Token] | Token) -> Pos:
     line, column = _place(item)
     return Pos(line or 0, column or 0)
 
 
-def _place(item: Tree | Token) -> tuple[int | None, int | None]:
+def _place(item: Tree[Token] | Token) -> tuple[int | None, int | None]:
     if isinstance(item, Token):
         return item.line, item.column
     return (None, None) if item.meta.empty else (item.meta.line, item.meta.column)

@@ -33,11 +33,25 @@ _BRACE_HINT = "write '{{' or '}}' for a brace in text"
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
 
 
-def rule_name(tree: Tree) -> str:
+def rule_name(tree: Tree[Token]) -> str:
     return str(tree.data).rpartition("__")[2]
 
 
-def build_expression(tree: Tree | Token) -> nodes.Node:
+def subtree(item: Tree[Token] | Token) -> Tree[Token]:
+    """`item` where the grammar puts a rule (lark types every child as token or tree)."""
+    if isinstance(item, Token):  # pragma: no cover - the grammar puts a rule here
+        raise DslSyntaxError(f"unexpected {item.value!r}", item.line, item.column)
+    return item
+
+
+def leaf(item: Tree[Token] | Token) -> Token:
+    """`item` where the grammar puts a terminal (lark types every child as token or tree)."""
+    if isinstance(item, Tree):  # pragma: no cover - the grammar puts a terminal here
+        raise DslSyntaxError(f"unexpected '{rule_name(item)}'", *position(item))
+    return item
+
+
+def build_expression(tree: Tree[Token] | Token) -> nodes.Node:
     """The node for an expression subtree of any grammar that %imports `expr`."""
     if isinstance(tree, Token):  # pragma: no cover - every operand is wrapped in a rule
         raise DslSyntaxError(f"unexpected {tree.value!r}", tree.line, tree.column)
@@ -47,7 +61,7 @@ def build_expression(tree: Tree | Token) -> nodes.Node:
     return builder(tree)
 
 
-def _at(item: Tree | Token) -> dict[str, int | None]:
+def _at(item: Tree[Token] | Token) -> dict[str, int | None]:
     line, column = position(item)
     return {"line": line, "column": column}
 
@@ -55,12 +69,12 @@ def _at(item: Tree | Token) -> dict[str, int | None]:
 # --- literals ------------------------------------------------------------------------------
 
 
-def _token(tree: Tree) -> Token:
-    return tree.children[0]
+def _token(tree: Tree[Token]) -> Token:
+    return leaf(tree.children[0])
 
 
-def _literal(convert: Callable[[str], Any]) -> Callable[[Tree], nodes.Node]:
-    def build(tree: Tree) -> nodes.Node:
+def _literal(convert: Callable[[str], Any]) -> Callable[[Tree[Token]], nodes.Node]:
+    def build(tree: Tree[Token]) -> nodes.Node:
         token = _token(tree)
         try:
             value = convert(token.value)
@@ -123,7 +137,7 @@ class _Relocation:
 
     def __init__(self, token: Token, value: str, offsets: list[int]) -> None:
         self.line = token.line
-        self.column = token.column + 1  # past the opening quote
+        self.column = (token.column or 0) + 1  # past the opening quote (every lexed token has one)
         self.offsets = offsets
         self.line_starts = [0] + [i + 1 for i, char in enumerate(value) if char == "\n"]
 
@@ -175,7 +189,7 @@ def _datetime(text: str) -> datetime:
     return as_utc(datetime.fromisoformat(text))
 
 
-_LITERALS: dict[str, Callable[[Tree], nodes.Node]] = {
+_LITERALS: dict[str, Callable[[Tree[Token]], nodes.Node]] = {
     "int": _literal(lambda text: int(_check_digits(text))),
     "decimal": _literal(lambda text: Decimal(_check_digits(text))),
     "string": lambda tree: _string_node(_token(tree)),
@@ -191,25 +205,25 @@ _LITERALS: dict[str, Callable[[Tree], nodes.Node]] = {
 # --- structure -----------------------------------------------------------------------------
 
 
-def _subtrees(tree: Tree) -> list[nodes.Node]:
+def _subtrees(tree: Tree[Token]) -> list[nodes.Node]:
     return [build_expression(child) for child in tree.children if isinstance(child, Tree)]
 
 
-def _name(tree: Tree) -> nodes.Node:
+def _name(tree: Tree[Token]) -> nodes.Node:
     return nodes.Name(str(_token(tree)), **_at(tree))
 
 
-def _attr(tree: Tree) -> nodes.Node:
+def _attr(tree: Tree[Token]) -> nodes.Node:
     obj, name = tree.children
     return nodes.Attr(build_expression(obj), str(name), **_at(name))
 
 
-def _index(tree: Tree) -> nodes.Node:
+def _index(tree: Tree[Token]) -> nodes.Node:
     obj, index = _subtrees(tree)
     return nodes.Index(obj, index, **_at(tree.children[1]))
 
 
-def _call(tree: Tree) -> nodes.Node:
+def _call(tree: Tree[Token]) -> nodes.Node:
     name = _token(tree)
     args = tuple(_subtrees(tree))
     function = FUNCTIONS.get(str(name))
@@ -223,30 +237,30 @@ def _call(tree: Tree) -> nodes.Node:
     return nodes.Call(str(name), args, function, **_at(name))
 
 
-def _list(tree: Tree) -> nodes.Node:
+def _list(tree: Tree[Token]) -> nodes.Node:
     items = tuple(_subtrees(tree))
     if len(items) > limits.MAX_LIST_LENGTH:
         raise DslSyntaxError(f"list longer than {limits.MAX_LIST_LENGTH} items", *position(tree))
     return nodes.ListNode(items, **_at(tree))
 
 
-def _group(tree: Tree) -> nodes.Node:
+def _group(tree: Tree[Token]) -> nodes.Node:
     (inner,) = _subtrees(tree)
     return inner
 
 
-def _not(tree: Tree) -> nodes.Node:
+def _not(tree: Tree[Token]) -> nodes.Node:
     (operand,) = _subtrees(tree)
     return nodes.Not(operand, **_at(tree))
 
 
-def _neg(tree: Tree) -> nodes.Node:
+def _neg(tree: Tree[Token]) -> nodes.Node:
     (operand,) = _subtrees(tree)
     return nodes.Neg(operand, **_at(tree))
 
 
-def _logical(operator: str) -> Callable[[Tree], nodes.Node]:
-    def build(tree: Tree) -> nodes.Node:
+def _logical(operator: str) -> Callable[[Tree[Token]], nodes.Node]:
+    def build(tree: Tree[Token]) -> nodes.Node:
         operands = _subtrees(tree)
         first = operands[0]
         # `(a and b) and c` is the same chain as `a and b and c`: keep one canonical tree.
@@ -257,7 +271,7 @@ def _logical(operator: str) -> Callable[[Tree], nodes.Node]:
     return build
 
 
-def _arithmetic(tree: Tree) -> nodes.Node:
+def _arithmetic(tree: Tree[Token]) -> nodes.Node:
     operands = [build_expression(child) for child in tree.children[::2]]
     tokens = tree.children[1::2]
     operators = [str(token) for token in tokens]
@@ -275,33 +289,33 @@ def _level(operator: str) -> int:
     return 1 if operator in "+-" else 2
 
 
-def _compare(tree: Tree) -> nodes.Node:
+def _compare(tree: Tree[Token]) -> nodes.Node:
     left, operator, right = tree.children
     return nodes.Compare(str(operator), build_expression(left), build_expression(right), **_at(operator))
 
 
-def _membership(operator: str) -> Callable[[Tree], nodes.Node]:
-    def build(tree: Tree) -> nodes.Node:
+def _membership(operator: str) -> Callable[[Tree[Token]], nodes.Node]:
+    def build(tree: Tree[Token]) -> nodes.Node:
         left, right = _subtrees(tree)
         return nodes.Compare(operator, left, right, **_at(tree))
 
     return build
 
 
-def _is_null(negated: bool) -> Callable[[Tree], nodes.Node]:
-    def build(tree: Tree) -> nodes.Node:
+def _is_null(negated: bool) -> Callable[[Tree[Token]], nodes.Node]:
+    def build(tree: Tree[Token]) -> nodes.Node:
         (operand,) = _subtrees(tree)
         return nodes.IsNull(operand, negated, **_at(tree))
 
     return build
 
 
-def _start(tree: Tree) -> nodes.Node:
+def _start(tree: Tree[Token]) -> nodes.Node:
     (expression,) = _subtrees(tree)
     return expression
 
 
-_BUILDERS: dict[str, Callable[[Tree], nodes.Node]] = {
+_BUILDERS: dict[str, Callable[[Tree[Token]], nodes.Node]] = {
     **_LITERALS,
     "name": _name,
     "attr": _attr,
@@ -327,7 +341,7 @@ _BUILDERS: dict[str, Callable[[Tree], nodes.Node]] = {
 # --- templates and scripts -----------------------------------------------------------------
 
 
-def build_template(tree: Tree) -> tuple[str | nodes.Node, ...]:
+def build_template(tree: Tree[Token]) -> tuple[str | nodes.Node, ...]:
     """Template parts in order: literal text (braces unescaped) and expression nodes."""
     parts: list[str | nodes.Node] = []
     for child in tree.children:
@@ -339,13 +353,14 @@ def build_template(tree: Tree) -> tuple[str | nodes.Node, ...]:
     return tuple(parts)
 
 
-def build_script(tree: Tree) -> tuple[nodes.Assignment, ...]:
+def build_script(tree: Tree[Token]) -> tuple[nodes.Assignment, ...]:
     """Script statements in order; each is a dotted target and the expression assigned."""
     statements = []
     for statement in tree.children:
         if not isinstance(statement, Tree) or rule_name(statement) != "statement":
             continue
         target, value = statement.children
+        target = subtree(target)
         names = tuple(str(token) for token in target.children)
         statements.append(nodes.Assignment(names, build_expression(value), **_at(target)))
     return tuple(statements)

@@ -154,8 +154,10 @@ def _extreme(name: str, pick_greater: bool) -> Callable[..., Any]:
 
 
 def _to_datetime(value: Any) -> datetime | None:
-    if value is None:
-        return None
+    return None if value is None else _as_datetime(value)
+
+
+def _as_datetime(value: object) -> datetime:
     if isinstance(value, date):
         return values.date_as_datetime(value)
     if isinstance(value, str):
@@ -177,7 +179,7 @@ def _to_date(value: Any) -> date | None:
         try:
             return date.fromisoformat(value.strip())
         except ValueError:
-            return _to_datetime(value).date()
+            return _as_datetime(value).date()
     raise DslEvalError(f"date() needs a date, a datetime or text, not {type_name(value)}")
 
 
@@ -187,7 +189,7 @@ def _days_between(start: Any, end: Any) -> int | None:
         return None
     if type(start) is date and type(end) is date:
         return (end - start).days
-    first, second = _to_datetime(start), _to_datetime(end)
+    first, second = _as_datetime(start), _as_datetime(end)
     seconds = (second - first).total_seconds()
     return int(seconds / 86_400)
 
@@ -212,13 +214,12 @@ def _format_date(value: Any, pattern: Any = "%Y-%m-%d") -> str | None:
         return None
     if not isinstance(value, date):
         raise DslEvalError(f"format_date() needs a date or a datetime, not {type_name(value)}")
-    pattern = _text_arg("format_date", pattern)
-    if len(pattern) > 200 or not _DATE_FORMAT.fullmatch(pattern):
-        raise DslEvalError(f"format_date() cannot use the format {pattern[:50]!r}")
-    if isinstance(value, datetime):
-        value = values.as_utc(value)
+    text = _text_arg("format_date", pattern)
+    if len(text) > 200 or not _DATE_FORMAT.fullmatch(text):
+        raise DslEvalError(f"format_date() cannot use the format {text[:50]!r}")
+    day: date = values.as_utc(value) if isinstance(value, datetime) else value
     try:
-        return value.strftime(pattern)
+        return day.strftime(text)
     except ValueError as error:
         raise DslEvalError(f"format_date() failed: {error}") from None
 

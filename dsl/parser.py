@@ -76,7 +76,7 @@ def lark_parser(grammar: GrammarName) -> Lark:
     )
 
 
-def parse(grammar: GrammarName, text: str) -> Tree:
+def parse(grammar: GrammarName, text: str) -> Tree[Token]:
     """Parse `text` with one grammar; raise DslSyntaxError with a position on any problem."""
     if not isinstance(text, str):
         raise DslSyntaxError(f"expected text, not {type(text).__name__}")
@@ -92,7 +92,7 @@ def parse(grammar: GrammarName, text: str) -> Tree:
     return tree
 
 
-def check_depth(tree: Tree) -> None:
+def check_depth(tree: Tree[Token]) -> None:
     """Reject trees nested deeper than MAX_DEPTH, without recursing ourselves."""
     stack = [(tree, 0)]
     while stack:
@@ -110,7 +110,7 @@ def terminal_name(name: str) -> str:
     return name.rpartition("__")[2]
 
 
-def position(item: Tree | Token) -> tuple[int | None, int | None]:
+def position(item: Tree[Token] | Token) -> tuple[int | None, int | None]:
     if isinstance(item, Token):
         return item.line, item.column
     if item.meta.empty:
@@ -136,7 +136,8 @@ def syntax_error(error: UnexpectedInput, text: str, grammar: GrammarName) -> Dsl
         accepted = _acceptable_before(grammar, text, error.pos_in_stream)
         expected = describe_expected(accepted or error.allowed or ())
         line, column = error.line, error.column
-        message = _describe_character(text[error.pos_in_stream], grammar)
+        # lark declares pos_in_stream as None on the base class; UnexpectedCharacters sets the offset.
+        message = _describe_character(text[error.pos_in_stream], grammar)  # type: ignore[index]
     else:  # pragma: no cover - only Earley raises UnexpectedEOF
         expected, (line, column), message = [], _end_position(text), "unexpected end of the text"
     if expected:

@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 from dsl import limits
 from dsl.durations import format_duration
@@ -62,7 +62,7 @@ def type_name(value: Any) -> str:
     return "object"
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: object) -> TypeGuard[int | Decimal]:
     return isinstance(value, int | Decimal) and not isinstance(value, bool)
 
 
@@ -134,7 +134,7 @@ def check_number(value: int | Decimal) -> int | Decimal:
 
 @functools.cache
 def _integer_bound(digits: int) -> int:
-    return 10**digits
+    return int(10**digits)  # int ** int is typed Any (a negative power is a float)
 
 
 def check_text(value: str) -> str:
@@ -205,7 +205,7 @@ def equals(left: Any, right: Any) -> bool:
     """`==`: values of different types are simply unequal; 1 == 1.0 and a date equals its midnight."""
     pair = _comparable(left, right)
     if pair is not None:
-        return pair[0] == pair[1]
+        return bool(pair[0] == pair[1])
     if isinstance(left, bool) or isinstance(right, bool):
         return False
     if type_name(left) != type_name(right):
@@ -222,12 +222,12 @@ def compare(operator: str, left: Any, right: Any) -> bool:
         raise DslEvalError(f"cannot compare {type_name(left)} and {type_name(right)}")
     a, b = pair
     if operator == "<":
-        return a < b
+        return bool(a < b)
     if operator == "<=":
-        return a <= b
+        return bool(a <= b)
     if operator == ">":
-        return a > b
-    return a >= b
+        return bool(a > b)
+    return bool(a >= b)
 
 
 def contains(container: Any, item: Any) -> bool:

@@ -4,6 +4,7 @@ when the action runs, then handed to the same registry BPMN service tasks use.""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from crm.events import Cause
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from engine.unit import UnitOfWork
 
 
-def values_seen(condition: Expression, env: Mapping[str, Any], now: Any) -> dict[str, Any]:
+def values_seen(condition: Expression, env: Mapping[str, Any], now: datetime | None) -> dict[str, Any]:
     """What an expression read (its paths), JSON-safe, so a log line shows why it came out as it did."""
     seen: dict[str, Any] = {}
     for path in sorted(condition.paths):
@@ -28,7 +29,7 @@ def values_seen(condition: Expression, env: Mapping[str, Any], now: Any) -> dict
     return seen
 
 
-def values_seen_of_actions(robot: Any, env: Mapping[str, Any], now: Any) -> dict[str, Any]:
+def values_seen_of_actions(robot: Any, env: Mapping[str, Any], now: datetime | None) -> dict[str, Any]:
     """What the argument expressions of a robot's or rule's action lines read, for a failure's log line."""
     seen: dict[str, Any] = {}
     for call in getattr(robot, "actions", ()):
@@ -37,13 +38,14 @@ def values_seen_of_actions(robot: Any, env: Mapping[str, Any], now: Any) -> dict
     return seen
 
 
-def bind(actions: Any, call: ActionCall, env: Mapping[str, Any], now: Any) -> dict[str, Any]:
+def bind(actions: Any, call: ActionCall, env: Mapping[str, Any], now: datetime | None) -> dict[str, Any]:
     """Evaluate the arguments of `call` and name the positional ones by the action's signature."""
     positional = [arg.value.evaluate(env, now) for arg in call.args if arg.name is None]
     named = {arg.name: arg.value.evaluate(env, now) for arg in call.args if arg.name is not None}
     binder = getattr(actions, "bind_args", None)
     if binder is not None:
-        return binder(call.name, positional, named)
+        bound: dict[str, Any] = binder(call.name, positional, named)
+        return bound
     if positional:
         raise ActionInputError(f"{call.name}: name the arguments (this registry has no positional order)")
     return named

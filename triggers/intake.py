@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from crm.base import jsonable
 from crm.events import Cause
@@ -70,10 +71,11 @@ class EventResult:
 
     def outcome(self) -> dict[str, Any]:
         """What is stored on the event row (and handed back to a repeat)."""
-        return jsonable({
+        stored: dict[str, Any] = jsonable({
             "deal_ids": self.deal_ids, "created_deal_ids": self.created_deal_ids, "note": self.note,
             "evaluations": self.evaluations, "started": self.started, "refused": self.refused, "resumed": self.resumed,
         })
+        return stored
 
     def as_dict(self) -> dict[str, Any]:
         return {"event_id": self.event_id, "type": self.type, "source": self.source,
@@ -244,11 +246,11 @@ def _start_and_deliver(runtime: Any, deal_id: int | None, type_: str, data: Mapp
             continue
         result.started.append(instance.id)
     started = set(result.started)
-    delivered = runtime.send_message(deal_id, type_, dict(data), cause=cause)  # type: ignore[arg-type]
+    delivered = runtime.send_message(deal_id, type_, dict(data), cause=cause)
     result.resumed += [instance_id for instance_id in delivered if instance_id not in started]
 
 
-def processes_started_by(session: Any, message: str) -> list[str]:
+def processes_started_by(session: Session, message: str) -> list[str]:
     """Keys of processes whose latest version has a message start event for `message`."""
     latest: dict[str, tuple[int, list[Any]]] = {}
     for key, version, starts in session.execute(

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from crm.models import Deal, Stage, Task
+from crm.service import Crm
 from triggers.errors import DealNotYet, InvalidEvent
 
 #: A phone shared by a call centre must not fan one call out to a thousand deals.
@@ -38,7 +39,7 @@ class Resolution:
     note: str | None = None
 
 
-def resolve_deals(crm: Any, event_type: str, payload: Mapping[str, Any]) -> Resolution:
+def resolve_deals(crm: Crm, event_type: str, payload: Mapping[str, Any]) -> Resolution:
     """The deals `payload` points at, oldest first; raises InvalidEvent for a dangling reference."""
     if event_type == "order.created":
         existing = deals_of_order(crm, payload["order_id"])
@@ -71,11 +72,11 @@ def resolve_deals(crm: Any, event_type: str, payload: Mapping[str, Any]) -> Reso
     return Resolution([], "none")
 
 
-def deals_of_order(crm: Any, order_id: str) -> list[Deal]:
+def deals_of_order(crm: Crm, order_id: str) -> list[Deal]:
     return crm.deals_with_field("order_id", str(order_id), limit=MAX_DEALS_PER_EVENT)
 
 
-def open_deals_of_contact(crm: Any, value: str, kind: str) -> list[Deal]:
+def open_deals_of_contact(crm: Crm, value: str, kind: str) -> list[Deal]:
     """Deals still in progress of every contact with this phone or email."""
     contacts = crm.find_contacts(phones=[value]) if kind == "phone" else crm.find_contacts(emails=[value])
     if not contacts:

@@ -32,7 +32,7 @@ TEXT = 2000
 LONG_TEXT = 100_000
 
 
-class Reference(fields.Field):
+class Reference(fields.Field[str]):
     """An outside system's id: stores send order numbers as numbers or as text; kept as text."""
 
     dealflow_type = "text"
@@ -245,7 +245,8 @@ def validate_payload(event_type: str, payload: Any) -> dict[str, Any]:
     if event_type.startswith(WEBHOOK_PREFIX):
         return dict(payload)
     try:
-        return SCHEMAS[event_type].load(dict(payload))
+        loaded: dict[str, Any] = SCHEMAS[event_type].load(dict(payload))  # marshmallow types load() as Any
+        return loaded
     except ValidationError as err:
         raise InvalidEvent(event_type, flatten_messages(err.messages)) from None
 
@@ -315,10 +316,10 @@ _TYPES: tuple[tuple[type, str], ...] = (
 )
 
 
-def dsl_type(field: fields.Field) -> str:
+def dsl_type(field: fields.Field[Any]) -> str:
     declared = getattr(field, "dealflow_type", None)
     if declared:
-        return declared
+        return str(declared)
     return next((name for cls, name in _TYPES if isinstance(field, cls)), "any")
 
 

@@ -87,5 +87,6 @@ def _shown(scope: str, row: Any) -> dict[str, Any]:
 
 def _text_of_request() -> str:
     if request.is_json:
-        return AutomationTextSchema().load(request.get_json(silent=True))["text"]
+        # Unreadable JSON is None here, which load() refuses with its own ValidationError.
+        return AutomationTextSchema().load(request.get_json(silent=True))["text"]  # type: ignore[arg-type]
     return decoded_text(request.get_data(cache=False), request.mimetype_params.get("charset", "utf-8"))

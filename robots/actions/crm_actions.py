@@ -9,7 +9,7 @@ from marshmallow import INCLUDE, Schema, fields
 from sqlalchemy import select
 
 from crm.errors import StageGateRefused
-from crm.models import Task
+from crm.models import Stage, Task, User
 from engine.actions import ActionContext, ActionInputError
 from robots.actions.fields import NOT_GIVEN, StageRef, Text, UserRef, When
 from robots.actions.registry import action
@@ -64,6 +64,7 @@ class ChangePipelineSchema(Schema):
 def change_pipeline(ctx: ActionContext, pipeline: str, stage: str | None) -> dict[str, Any]:
     deal = deal_of(ctx)
     target = ctx.crm.pipeline(pipeline)
+    to_stage: Stage | None
     if stage:
         to_stage = ctx.crm.stage(stage, target)
     else:
@@ -138,7 +139,7 @@ def notify_supervisor(ctx: ActionContext, text: str, of: Any) -> dict[str, Any]:
     return {"notified": head.id}
 
 
-def supervisor_of(user: Any) -> Any:
+def supervisor_of(user: User) -> User | None:
     """The user's supervisor, else the head of their department; never the user themself."""
     head = user.supervisor
     if head is None and user.department is not None:

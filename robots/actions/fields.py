@@ -25,7 +25,7 @@ DSL_TYPES = ("text", "number", "money", "bool", "date", "datetime", "duration", 
              "any")
 
 # Most specific first: Email is a String, AwareDateTime a DateTime, and so on.
-_MARSHMALLOW_TYPES: tuple[tuple[type[fields.Field], str], ...] = (
+_MARSHMALLOW_TYPES: tuple[tuple[type[fields.Field[Any]], str], ...] = (
     (fields.Boolean, "bool"),
     (fields.Integer, "number"),
     (fields.Float, "number"),
@@ -43,7 +43,7 @@ _MARSHMALLOW_TYPES: tuple[tuple[type[fields.Field], str], ...] = (
 )
 
 
-def type_of(field: fields.Field) -> str:
+def type_of(field: fields.Field[Any]) -> str:
     """The dsl type of a schema field: its own `dealflow_type`, else by its marshmallow class."""
     declared = getattr(field, "dealflow_type", None)
     if declared:
@@ -65,7 +65,7 @@ class _Missing:
 NOT_GIVEN: Any = _Missing()
 
 
-class UserRef(fields.Field):
+class UserRef(fields.Field[int | str]):
     """A user: a user record, an id, or a login. Deserializes to an int id or a login str."""
 
     dealflow_type = "user"
@@ -87,7 +87,11 @@ class UserRef(fields.Field):
         raise ValidationError("expected a user (id, login or a user field such as deal.responsible)")
 
 
-class Recipient(fields.Field):
+# What a Recipient field loads: an address, phone or login as typed, or ("user" | "contact", id).
+Recipients = str | tuple[str, int]
+
+
+class Recipient(fields.Field[Recipients]):
     """Who a message goes to: an address or phone number as text, a user, or a contact.
 
     Users and contacts become ("user", id) / ("contact", id); the action picks their email
@@ -96,7 +100,7 @@ class Recipient(fields.Field):
 
     dealflow_type = "any"
 
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str | tuple[str, int]:
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Recipients:
         if isinstance(value, Record):
             kind = getattr(value, "dsl_type", "")
             if kind not in ("user", "contact"):
@@ -107,7 +111,7 @@ class Recipient(fields.Field):
         raise ValidationError("expected an address, a phone number, a user or a contact")
 
 
-class When(fields.Field):
+class When(fields.Field[datetime | timedelta]):
     """A moment: a datetime, a date, a duration from now, or ISO text. Kept as given if a duration."""
 
     dealflow_type = "datetime"
@@ -130,7 +134,7 @@ class When(fields.Field):
         raise ValidationError("expected a date, a datetime or a duration")
 
 
-class Duration(fields.Field):
+class Duration(fields.Field[timedelta]):
     """A span of time: a duration value or text such as "2d 4h"."""
 
     dealflow_type = "duration"
@@ -167,7 +171,7 @@ class Days(Duration):
         return timedelta(days=float(days))
 
 
-class Money(fields.Field):
+class Money(fields.Field[Decimal]):
     """An amount: a number, a Decimal or numeric text; kept exact as a Decimal."""
 
     dealflow_type = "money"
@@ -189,7 +193,7 @@ class Text(fields.String):
 
     dealflow_type = "text"
 
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         if isinstance(value, int | Decimal | date) and not isinstance(value, bool):
             value = value.isoformat() if isinstance(value, date) else str(value)
         return super()._deserialize(value, attr, data, **kwargs)

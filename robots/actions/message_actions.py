@@ -14,9 +14,10 @@ from marshmallow import Schema, fields
 from crm import channels
 from crm.models import Contact, User
 from engine.actions import ActionContext, ActionInputError
+from engine.scripting import to_json_safe
 from robots import outbox
 from robots.actions.addresses import AddressRefused, check_url
-from robots.actions.fields import NOT_GIVEN, Recipient, Text
+from robots.actions.fields import NOT_GIVEN, Recipient, Recipients, Text
 from robots.actions.registry import action
 
 KEY_DESCRIPTION = "idempotency key; by default derived from the action, deal, caller and payload"
@@ -31,7 +32,7 @@ def _queue(ctx: ActionContext, name: str, kind: str, payload: dict[str, Any], ke
             "status": message.status}
 
 
-def _email_of(ctx: ActionContext, to: Any) -> str:
+def _email_of(ctx: ActionContext, to: Recipients) -> str:
     if to is NOT_GIVEN:
         to = _client(ctx, "email")
     if isinstance(to, tuple):
@@ -52,7 +53,7 @@ def _email_of(ctx: ActionContext, to: Any) -> str:
     return user.email
 
 
-def _phone_of(ctx: ActionContext, to: Any) -> str:
+def _phone_of(ctx: ActionContext, to: Recipients) -> str:
     if to is NOT_GIVEN:
         to = _client(ctx, "phone")
     if isinstance(to, tuple):
@@ -91,7 +92,8 @@ class SendEmailSchema(Schema):
 
 @action("send_email", SendEmailSchema, category="messages", positional=("to", "subject", "body"),
         description="Send an email (queued in the outbox, delivered with retries)")
-def send_email(ctx: ActionContext, to: Any, subject: str, body: str, idempotency_key: str | None) -> dict[str, Any]:
+def send_email(ctx: ActionContext, to: Recipients, subject: str, body: str,
+               idempotency_key: str | None) -> dict[str, Any]:
     address = _email_of(ctx, to)
     payload = {"to": address, "subject": subject, "body": body, "deal_id": ctx.deal.id if ctx.deal else None}
     return _queue(ctx, "send_email", "email", payload, idempotency_key, f"Email to {address} queued: {subject}")
@@ -106,7 +108,7 @@ class SendSmsSchema(Schema):
 
 @action("send_sms", SendSmsSchema, category="messages", positional=("to", "text"),
         description="Send an SMS (queued in the outbox, delivered with retries)")
-def send_sms(ctx: ActionContext, to: Any, text: str, idempotency_key: str | None) -> dict[str, Any]:
+def send_sms(ctx: ActionContext, to: Recipients, text: str, idempotency_key: str | None) -> dict[str, Any]:
     phone = _phone_of(ctx, to)
     payload = {"to": phone, "text": text, "deal_id": ctx.deal.id if ctx.deal else None}
     return _queue(ctx, "send_sms", "sms", payload, idempotency_key, f"SMS to {phone} queued: {text}")
@@ -131,5 +133,5 @@ def webhook(ctx: ActionContext, url: str, payload: Any, headers: dict[str, str] 
         raise ActionInputError(f"webhook: {err}", {"url": str(err)}) from err
     if payload is None:
         payload = {"deal_id": ctx.deal.id, "deal_title": ctx.deal.title} if ctx.deal is not None else {}
-    body = {"url": url, "body": outbox.json_safe(payload), "headers": dict(headers or {})}
+    body = {"url": url, "body": to_json_safe(payload), "headers": dict(headers or {})}
     return _queue(ctx, "webhook", "webhook", body, idempotency_key, f"Webhook queued: POST {url}")

@@ -152,7 +152,8 @@ class ActionRegistry:
     def validate(self, name: str, params: Mapping[str, Any]) -> dict[str, Any]:
         spec = self.get(name)
         try:
-            return spec.schema.load(dict(params))
+            loaded: dict[str, Any] = spec.schema.load(dict(params))  # marshmallow types load() as Any
+            return loaded
         except ValidationError as err:
             raise ActionInputError(f"{name}: invalid parameters {err.messages}", _flat(err.messages)) from err
 

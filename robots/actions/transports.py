@@ -116,7 +116,8 @@ def _pinned(connection_class: type[http.client.HTTPConnection]) -> type[http.cli
             self._allow = allow
             self._create_connection = self._connect_checked
 
-        def _connect_checked(self, address: tuple[str, int], timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT,
+        # typeshed leaves out socket's private default-timeout sentinel, which urllib passes here.
+        def _connect_checked(self, address: tuple[str, int], timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
                              source_address: Any = None) -> socket.socket:
             host, port = address
             addresses = allowed_addresses(host, port, self._allow)  # AddressRefused passes urllib untouched
@@ -149,7 +150,9 @@ class _PinnedHttps(urllib.request.HTTPSHandler):
         self.allow = allow
 
     def https_open(self, req: urllib.request.Request) -> Any:
-        return self.do_open(_pinned(http.client.HTTPSConnection), req, context=self._context, allow=self.allow)
+        # HTTPSHandler keeps its SSL context in _context, which typeshed does not declare.
+        context = self._context  # type: ignore[attr-defined]
+        return self.do_open(_pinned(http.client.HTTPSConnection), req, context=context, allow=self.allow)
 
 
 class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
