@@ -48,7 +48,7 @@ def get_instance(instance_id: int, *, rt: Runtime) -> Any:
     """State with the elements waiting now and those done, for the designer to colour the diagram,
     and the process variables where it stands."""
     instance = visible_instance(rt, instance_id)
-    version = rt.session.get(ProcessVersion, instance.version_id)
+    version = rt.session.get_one(ProcessVersion, instance.version_id)
     active, variables = rt.inspect(instance)
     completed = rt.session.scalars(
         select(HistoryEntry.element_id).where(HistoryEntry.instance_id == instance_id,
