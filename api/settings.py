@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from engine.bpmn import MAX_BYTES as BPMN_MAX_BYTES
 from engine.engine import DEFAULT_STEP_BUDGET, DEFAULT_STEP_SECONDS
+from engine.retry import JOB_RETRY, OUTBOX_RETRY, RetryPolicy
 from triggers.signatures import DEFAULT_TOLERANCE, TOLERANCE_VARIABLE, source_secrets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +60,10 @@ class Settings:
     # a process as a loop (it goes to incident; docs/processes.md, "Bounded execution").
     step_budget: int = DEFAULT_STEP_BUDGET
     step_seconds: float = DEFAULT_STEP_SECONDS
+    # When failed work is tried again (engine.retry): jobs, robots and process steps
+    # (DEALFLOW_JOB_RETRY_*), and outbox deliveries (DEALFLOW_OUTBOX_RETRY_*).
+    job_retry: RetryPolicy = JOB_RETRY
+    outbox_retry: RetryPolicy = OUTBOX_RETRY
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < BPMN_MAX_BYTES:
@@ -65,8 +71,9 @@ class Settings:
                              f"or a BPMN file the engine accepts could not be uploaded")
 
     @classmethod
-    def from_env(cls) -> Settings:
-        env = os.environ
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings `env` (by default the process environment) asks for."""
+        env = os.environ if env is None else env
         defaults = cls()
         return cls(
             database_url=env.get("DEALFLOW_DATABASE_URL", defaults.database_url),
@@ -87,4 +94,18 @@ class Settings:
             server_threads=int(env.get("DEALFLOW_SERVER_THREADS", defaults.server_threads)),
             step_budget=int(env.get("DEALFLOW_STEP_BUDGET", defaults.step_budget)),
             step_seconds=float(env.get("DEALFLOW_STEP_SECONDS", defaults.step_seconds)),
+            job_retry=_retry_policy(env, "DEALFLOW_JOB_RETRY", defaults.job_retry),
+            outbox_retry=_retry_policy(env, "DEALFLOW_OUTBOX_RETRY", defaults.outbox_retry),
         )
+
+
+def _retry_policy(env: Mapping[str, str], prefix: str, default: RetryPolicy) -> RetryPolicy:
+    """<prefix>_ATTEMPTS, _DELAY (seconds), _FACTOR and _CAP (seconds; empty: no cap), each
+    defaulting to `default`'s value."""
+    delay, cap = env.get(f"{prefix}_DELAY"), env.get(f"{prefix}_CAP")
+    return RetryPolicy(
+        attempts=int(env.get(f"{prefix}_ATTEMPTS") or default.attempts),
+        base_delay=timedelta(seconds=float(delay)) if delay else default.base_delay,
+        factor=float(env.get(f"{prefix}_FACTOR") or default.factor),
+        cap=default.cap if cap is None else (timedelta(seconds=float(cap)) if cap else None),
+    )

@@ -27,6 +27,7 @@ from engine.actions import ActionRunner
 from engine.failures import classify, lost_race
 from engine.jobs import DEFAULT_LEASE, HeldClaims, claim_due_jobs, new_worker_id, release, renew, take_claimed
 from engine.models import Incident, Job, ProcessInstance, ProcessVersion, VersionSummary
+from engine.retry import JOB_RETRY, RetryPolicy
 from engine.runtime import Runtime
 from engine.serialization import StateSerializer
 
@@ -54,8 +55,7 @@ class Engine:
         actions: ActionRunner,
         listeners: Listeners | None = None,
         *,
-        max_attempts: int = 3,
-        retry_backoff: timedelta = timedelta(seconds=30),
+        retry: RetryPolicy = JOB_RETRY,
         step_budget: int = DEFAULT_STEP_BUDGET,
         step_seconds: float = DEFAULT_STEP_SECONDS,
         claim_lease: timedelta = DEFAULT_LEASE,
@@ -66,8 +66,7 @@ class Engine:
         self.clock = clock
         self.actions = actions
         self.listeners = listeners or Listeners()
-        self.max_attempts = max_attempts
-        self.retry_backoff = retry_backoff
+        self.retry = retry  # failed jobs, robots and process steps (engine.retry)
         self.step_budget = step_budget
         self.step_seconds = step_seconds
         self.claim_lease = claim_lease
@@ -219,8 +218,9 @@ class Engine:
             job.last_error = f"{type(err).__name__}: {err}"
             now = self.clock.now()
             # A deterministic failure (engine.failures) fails the same way next time: no retry.
-            if job.attempts < self.max_attempts and classify(err) != "deterministic":
-                job.due_at = now + self.retry_backoff * (2 ** (job.attempts - 1))
+            retry_at = self.retry.next_attempt(job.attempts, now)
+            if retry_at is not None and classify(err) != "deterministic":
+                job.due_at = retry_at
                 return
             job.status, job.finished_at = "failed", now
             if job.instance_id is not None:

@@ -365,8 +365,8 @@ def _failed(rt: Runtime, deal: Any, job: Job, robot: Robot, err: Exception, log_
         automation_log.record(rt.session, rt.clock, outcome="failed", reason=reason, **log_args)
         return
     message = f"{type(err).__name__}: {err}"
-    if attempt < rt.engine.max_attempts:
-        retry_at = rt.clock.now() + rt.engine.retry_backoff * (2 ** (attempt - 1))
+    retry_at = rt.engine.retry.next_attempt(attempt, rt.clock.now())
+    if retry_at is not None:
         automation_log.record(rt.session, rt.clock, outcome="failed",
                               reason=f"{message}; retrying at {retry_at.isoformat()}", **log_args)
         rt.session.add(Job(kind=ROBOT_JOB, status="pending", due_at=retry_at, deal_id=job.deal_id,

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from crm.models import Deal
 from engine.actions import ActionContext, ActionInputError
 from engine.jobs import claim_due
+from engine.retry import RetryPolicy
 from robots.actions import registry
 from robots.actions.tables import OutboxMessage
 from robots.actions.transports import HttpTransport, MailboxTransport, default_transports
@@ -69,6 +70,9 @@ def receiver() -> Iterator[Receiver]:
     server = Receiver()
     yield server
     server.close()
+
+
+THREE_ATTEMPTS = RetryPolicy(attempts=3, base_delay=timedelta(minutes=1))
 
 
 @pytest.fixture
@@ -207,19 +211,19 @@ class TestDelivery:
         receiver.statuses = [503, 500]
         run(world, "webhook", make_deal(world), receiver.url)
         transports = {"webhook": HttpTransport()}
-        backoff = timedelta(seconds=30)
-        assert deliver_due(world.db, clock, transports, backoff=backoff) == 0
+        backoff = RetryPolicy(attempts=5, base_delay=timedelta(seconds=30))
+        assert deliver_due(world.db, clock, transports, retry=backoff) == 0
         [row] = rows(world)
         assert (row.status, row.attempts, row.next_attempt_at - clock.now()) == ("pending", 1, timedelta(seconds=30))
         assert "503" in row.last_error
         clock.advance(timedelta(seconds=29))
-        assert deliver_due(world.db, clock, transports, backoff=backoff) == 0
+        assert deliver_due(world.db, clock, transports, retry=backoff) == 0
         assert len(receiver.requests) == 1  # not due yet
         clock.advance(timedelta(seconds=1))
-        deliver_due(world.db, clock, transports, backoff=backoff)
+        deliver_due(world.db, clock, transports, retry=backoff)
         assert rows(world)[0].next_attempt_at - clock.now() == timedelta(seconds=60)
         clock.advance(timedelta(seconds=60))
-        assert deliver_due(world.db, clock, transports, backoff=backoff) == 1
+        assert deliver_due(world.db, clock, transports, retry=backoff) == 1
         assert rows(world)[0].status == "sent"
         assert len({r["headers"]["Idempotency-Key"] for r in receiver.requests}) == 1
         assert len(receiver.requests) == 3
@@ -230,13 +234,13 @@ class TestDelivery:
         deal_id = make_deal(world)
         run(world, "webhook", deal_id, receiver.url)
         for _ in range(3):
-            deliver_due(world.db, clock, {"webhook": HttpTransport()}, max_attempts=3)
+            deliver_due(world.db, clock, {"webhook": HttpTransport()}, retry=THREE_ATTEMPTS)
             clock.advance(timedelta(hours=1))
         [row] = rows(world)
         assert (row.status, row.attempts) == ("failed", 3)
         kind, text = timeline(world, deal_id)[-1]
         assert kind == "delivery_failed" and "after 3 attempt(s)" in text and "503" in text
-        deliver_due(world.db, clock, {"webhook": HttpTransport()}, max_attempts=3)
+        deliver_due(world.db, clock, {"webhook": HttpTransport()}, retry=THREE_ATTEMPTS)
         assert len(receiver.requests) == 3
 
     def test_a_client_error_is_not_retried_but_a_person_can_retry_it(self, world, receiver, allow_loopback, clock):
