@@ -42,7 +42,8 @@ def build_engine(db: Database, clock: Clock | None = None, *, settings: Settings
     """
     settings = settings or Settings.from_env()
     actions = registry.copy()
-    load_configured_actions(actions)
+    actions.configure("webhook", allow=settings.webhook_allow)
+    load_configured_actions(actions, settings.action_modules)
     engine = Engine(db, clock or WallClock(), actions, **{**engine_options(settings), **options})
     robots_runtime.install(engine)
     triggers_listeners.install(engine.listeners, engine)
@@ -51,7 +52,8 @@ def build_engine(db: Database, clock: Clock | None = None, *, settings: Settings
 
 def engine_options(settings: Settings) -> dict[str, Any]:
     """What `Engine` takes from the settings: retries, claims, the loop guard."""
-    return {"retry": settings.job_retry, "claim_lease": timedelta(seconds=settings.job_lease),
+    return {"retry": settings.job_retry, "timezone": settings.timezone,
+            "claim_lease": timedelta(seconds=settings.job_lease),
             "step_budget": settings.step_budget, "step_seconds": settings.step_seconds}
 
 
@@ -59,7 +61,8 @@ def outbox_delivery(engine: Engine, transports: Mapping[str, Any] | None = None,
                     settings: Settings | None = None) -> Callable[[], int]:
     """The job loop's second duty: send due emails, SMS and webhooks, retried as `settings` say."""
     settings = settings or Settings.from_env()
-    chosen = transports if transports is not None else default_transports()
+    chosen = transports if transports is not None else default_transports(settings.transport_env,
+                                                                          settings.webhook_allow)
     return lambda: deliver_due(engine.db, engine.clock, chosen, worker=engine.worker_id, lease=engine.claim_lease,
                                claims=engine.claims, retry=settings.outbox_retry)
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
@@ -56,6 +57,7 @@ class Engine:
         listeners: Listeners | None = None,
         *,
         retry: RetryPolicy = JOB_RETRY,
+        timezone: str = "UTC",
         step_budget: int = DEFAULT_STEP_BUDGET,
         step_seconds: float = DEFAULT_STEP_SECONDS,
         claim_lease: timedelta = DEFAULT_LEASE,
@@ -67,6 +69,8 @@ class Engine:
         self.actions = actions
         self.listeners = listeners or Listeners()
         self.retry = retry  # failed jobs, robots and process steps (engine.retry)
+        # The company calendar's (DEALFLOW_TIMEZONE): robots' "at 10:00" and "in working hours".
+        self.timezone = ZoneInfo(timezone)
         self.step_budget = step_budget
         self.step_seconds = step_seconds
         self.claim_lease = claim_lease

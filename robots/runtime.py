@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -25,7 +26,7 @@ from engine.jobs import lock_job
 from engine.models import Job
 from engine.runtime import Runtime
 from robots import log as automation_log
-from robots.calendar import at_time_of_day, company_timezone, next_working_moment
+from robots.calendar import at_time_of_day, next_working_moment
 from robots.execution import bind, run_actions, values_seen, values_seen_of_actions
 from robots.sources import load_automation
 
@@ -131,7 +132,7 @@ def _plan(rt: Runtime, deal: Any, robot: Robot, job: Job, env: dict[str, Any]) -
     log_args = {"deal_id": deal.id, "kind": "robot", "key": robot.key, "scope": job.payload["scope"],
                 "stage": job.payload["stage"], "name": robot.name}
     try:
-        due = due_time(robot, base, env, rt.clock.now(), deal)
+        due = due_time(robot, base, env, rt.clock.now(), deal, rt.engine.timezone)
     except (DslError, ValueError, TypeError) as err:
         job.status, job.finished_at = "failed", rt.clock.now()
         rt.session.flush()
@@ -156,7 +157,8 @@ def _plan(rt: Runtime, deal: Any, robot: Robot, job: Job, env: dict[str, Any]) -
         rt.defer(lambda: _fire_now(rt, job_id))
 
 
-def due_time(robot: Robot, base: datetime, env: dict[str, Any], now: datetime, deal: Any) -> datetime | None:
+def due_time(robot: Robot, base: datetime, env: dict[str, Any], now: datetime, deal: Any,
+             tz: ZoneInfo) -> datetime | None:
     """When `robot` should fire, counted from `base`; None while the date it waits for is empty."""
     delay = robot.delay
     due = base
@@ -175,8 +177,7 @@ def due_time(robot: Robot, base: datetime, env: dict[str, Any], now: datetime, d
             raise
         if moment is None:
             return None
-        due = _as_moment(moment)
-    tz = company_timezone()
+        due = _as_moment(moment, tz)
     if delay.time_of_day is not None:
         due = at_time_of_day(due, delay.time_of_day, tz)
     if delay.working_hours == "company":
@@ -184,24 +185,22 @@ def due_time(robot: Robot, base: datetime, env: dict[str, Any], now: datetime, d
     elif delay.working_hours == "responsible":
         user = deal.responsible
         hours = user.working_hours if user is not None else None
-        due = next_working_moment(due, hours, _zone(user.timezone) if user is not None else tz)
+        due = next_working_moment(due, hours, _zone(user.timezone, tz) if user is not None else tz)
     return due
 
 
-def _zone(name: str | None) -> Any:
-    from zoneinfo import ZoneInfo
-
+def _zone(name: str | None, company: ZoneInfo) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")
     except (KeyError, ValueError):
-        return company_timezone()
+        return company
 
 
-def _as_moment(value: Any) -> datetime:
+def _as_moment(value: Any, tz: ZoneInfo) -> datetime:
     if isinstance(value, datetime):
         return as_utc(value)
     if isinstance(value, date):
-        return datetime.combine(value, time(0), company_timezone()).astimezone(UTC)
+        return datetime.combine(value, time(0), tz).astimezone(UTC)
     raise ValueError(f"'at' needs a date or a date and time, got {value!r}")
 
 
