@@ -69,7 +69,7 @@ class Engine:
         self.actions = actions
         self.listeners = listeners or Listeners()
         self.retry = retry  # failed jobs, robots and process steps (engine.retry)
-        # The company calendar's (DEALFLOW_TIMEZONE): robots' "at 10:00" and "in working hours".
+        # The company calendar's timezone (DEALFLOW_TIMEZONE): robots' "at 10:00", "in working hours".
         self.timezone = ZoneInfo(timezone)
         self.step_budget = step_budget
         self.step_seconds = step_seconds

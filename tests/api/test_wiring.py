@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import sys
 import textwrap
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from api.settings import Settings
 from api.wiring import build_engine
+from crm.demo import load_demo
 from engine.actions import ActionContext, ActionInputError
+from engine.models import Job
 from engine.retry import RetryPolicy
 from robots.actions import registry
-from tests.support.world import TEST_CAUSE
+from tests.support.automation import save
+from tests.support.world import TEST_CAUSE, make_deal
 
 HOOKED = '''
 from marshmallow import Schema
@@ -61,3 +65,22 @@ def test_the_webhook_allow_list_is_the_engines_own(database, clock):
         assert allowing.actions.call("webhook", ActionContext(rt.crm, None, TEST_CAUSE), params)["queued"]
     with strict.unit() as rt, pytest.raises(ActionInputError, match="private"):
         strict.actions.call("webhook", ActionContext(rt.crm, None, TEST_CAUSE), params)
+
+
+def test_robots_keep_the_company_calendar_of_the_engines_settings(database, clock):
+    engine = build_engine(database, clock, settings=Settings(timezone="Europe/Moscow"))
+    with engine.unit() as rt:
+        load_demo(rt.crm)
+    save(engine, "main", '''pipeline main "Sales"
+
+stage in_processing:
+  robot "morning" after 1d at 10:00:
+    notify(text: "morning")
+''')
+    deal_id = make_deal(engine)
+    with engine.unit() as rt:
+        rt.crm.move_deal(rt.crm.deal(deal_id), "in_processing", cause=TEST_CAUSE)  # Monday 09:00 UTC
+    with engine.unit() as rt:
+        [job] = rt.session.scalars(select(Job).where(Job.deal_id == deal_id, Job.element_id == "morning"))
+    # A day later is Tuesday 12:00 in Moscow, past 10:00 there: Wednesday 10:00 Moscow time.
+    assert job.due_at == datetime(2026, 1, 7, 7, 0, tzinfo=UTC)
