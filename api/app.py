@@ -49,7 +49,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
     init_request_text(app)
     init_auth(app)
     init_live(app, engine, settings)
-    init_designer(app)
+    init_designer(app, settings.designer_dist)
 
     @app.get("/api/v1/health")
     def health() -> Any:

@@ -35,14 +35,14 @@ def _job_loop(settings: Settings, engine: Any) -> Any:
     from api.wiring import outbox_delivery
     from engine.scheduler import JobLoop
 
-    return JobLoop(engine, settings.scheduler_interval, settings.job_batch, also=[outbox_delivery(engine)])
+    return JobLoop(engine, settings.scheduler_interval, settings.job_batch,
+                   also=[outbox_delivery(engine, settings=settings)])
 
 
 def _engine(settings: Settings) -> Any:
     from api.wiring import build_engine
 
-    return build_engine(_database(settings), claim_lease=timedelta(seconds=settings.job_lease),
-                        step_budget=settings.step_budget, step_seconds=settings.step_seconds)
+    return build_engine(_database(settings), settings=settings)
 
 
 @main.command()
@@ -117,10 +117,10 @@ def db_upgrade() -> None:
 @main.command()
 def demo() -> None:
     """Load the demo world (pipelines, people, deals) and deploy the shipped processes."""
-    from api.wiring import SHIPPED_AUTOMATION, build_engine, deploy_templates, prepare_database, save_shipped_automation
+    from api.wiring import SHIPPED_AUTOMATION, deploy_templates, prepare_database, save_shipped_automation
 
     settings = _settings()
-    engine = build_engine(_database(settings))
+    engine = _engine(settings)
     prepare_database(engine, demo=True, templates_dir=None, automation_dir=None)
     for line in deploy_templates(engine, settings.templates_dir):
         click.echo(f"deployed {line}")
@@ -163,10 +163,10 @@ def automation() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def automation_check(files: tuple[Path, ...]) -> None:
     """Check FILES against this database's pipelines, fields, actions and events; exit 1 on errors."""
-    from api.wiring import build_engine, catalog
+    from api.wiring import catalog
     from robots.sources import validate
 
-    engine = build_engine(_database(_settings()))
+    engine = _engine(_settings())
     failed = False
     with engine.unit() as rt:
         known = catalog(engine, rt.crm)
@@ -186,12 +186,12 @@ def automation_check(files: tuple[Path, ...]) -> None:
               help="also run the changed stages' robots for deals already on them")
 def automation_save(file: Path, apply_to_existing: bool) -> None:
     """Save FILE as the automation of its pipeline (or the global rules); refused whole on any error."""
-    from api.wiring import build_engine, catalog
+    from api.wiring import catalog
     from crm.events import Cause
     from robots.runtime import apply_to_deals_on_stage
     from robots.sources import InvalidAutomation, save_automation, validate
 
-    engine = build_engine(_database(_settings()))
+    engine = _engine(_settings())
     text = file.read_text(encoding="utf-8")
     try:
         with engine.unit() as rt:
@@ -244,11 +244,10 @@ def users() -> None:
 @click.password_option(help="the new password (asked for twice if left out)")
 def users_password(login: str, password: str) -> None:
     """Set LOGIN's password (argon2-hashed; the demo users start with `demo`)."""
-    from api.wiring import build_engine
     from crm.auth import set_password
     from crm.errors import CrmError
 
-    engine = build_engine(_database(_settings()))
+    engine = _engine(_settings())
     try:
         with engine.unit() as rt:
             set_password(rt.session, rt.crm.user(login), password)
@@ -269,13 +268,11 @@ def tokens() -> None:
 @click.option("--days", type=click.IntRange(1, 3650), default=None, help="expires after this many days")
 def tokens_create(login: str, name: str, days: int | None) -> None:
     """Print a new API token of LOGIN (shown this once; only its hash is stored)."""
-    from datetime import timedelta
 
-    from api.wiring import build_engine
     from crm.auth import issue
     from crm.errors import CrmError
 
-    engine = build_engine(_database(_settings()))
+    engine = _engine(_settings())
     try:
         with engine.unit() as rt:
             _, secret = issue(rt.session, rt.crm.user(login), engine.clock, kind="token", name=name,

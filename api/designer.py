@@ -6,14 +6,13 @@ routes survive a reload; paths under /api never reach this, so the API keeps its
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, Response, send_from_directory
 from werkzeug.routing import PathConverter
 
-DIST = Path(os.environ.get("DEALFLOW_DESIGNER_DIST", Path(__file__).resolve().parent.parent / "designer" / "dist"))
+DIST = Path(__file__).resolve().parent.parent / "designer" / "dist"  # DEALFLOW_DESIGNER_DIST: api.settings
 NOT_BUILT = "The designer is not built: run `make run` (or `npm ci && npm run build` in designer/).\n"
 
 

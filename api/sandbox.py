@@ -22,7 +22,6 @@ package); it imports no Flask.
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import secrets
@@ -43,6 +42,7 @@ from sqlalchemy.orm import Session
 
 import api.migrations.models  # noqa: F401  (every table on Base.metadata)
 from api.wiring import build_engine
+from crm import json_codec
 from crm.clock import Clock, VirtualClock
 from crm.db import Base, Database
 from crm.errors import NotFound as CrmNotFound
@@ -66,7 +66,6 @@ from engine.engine import Engine
 from engine.errors import EngineError, StartRefused
 from engine.errors import NotFound as EngineNotFound
 from engine.models import HistoryEntry, Incident, Job, MessageWait, ProcessInstance, ProcessVersion
-from engine.scripting import to_json_safe
 from engine.testcases import create_deal_from_spec
 from engine.virtual_time import advance, advance_to_next_job
 from robots.actions.tables import OutboxMessage
@@ -120,12 +119,11 @@ def run_room(run_id: int) -> str:
     return f"test-run:{run_id}"
 
 
-def default_directory(database_url: str, env: Mapping[str, str] | None = None) -> Path:
-    """Where runs live: DEALFLOW_SANDBOX_DIR, else beside a SQLite database file, else the
-    system's temporary directory (shared by every server process on the machine)."""
-    env = os.environ if env is None else env
-    if env.get("DEALFLOW_SANDBOX_DIR"):
-        return Path(env["DEALFLOW_SANDBOX_DIR"])
+def default_directory(database_url: str, configured: Path | None = None) -> Path:
+    """Where runs live: `configured` (DEALFLOW_SANDBOX_DIR, api.settings), else beside a SQLite
+    database file, else the system's temporary directory (shared by every server process on the machine)."""
+    if configured is not None:
+        return configured
     if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
         return Path(database_url.removeprefix("sqlite:///")).parent / "sandboxes"
     return Path(tempfile.gettempdir()) / "dealflow-sandboxes"
@@ -264,9 +262,8 @@ class TestBench:
             with opened.engine.unit() as rt:
                 result = accept_event(rt, event_type, body, idempotency_key=f"bench-{run_id}-{info.events_sent}",
                                       source=source, cause=Cause("system", source, "test bench"))
-            self._step(info, {"event": {"message": event_type,
-                                        "payload": {k: v for k, v in to_json_safe(body).items() if k != "deal_id"}}},
-                       opened)
+            payload = {k: v for k, v in json_codec.plain(body).items() if k != "deal_id"}
+            self._step(info, {"event": {"message": event_type, "payload": payload}}, opened)
             return {"event": result.as_dict(), "state": self._state(info, opened)}
 
     def complete_task(self, run_id: int, task_id: int, result: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -277,7 +274,7 @@ class TestBench:
                 rt.crm.complete_task(task, cause=_person(), result=dict(result or {}))
             step: dict[str, Any] = {"title_contains": title}
             if result:
-                step["result"] = to_json_safe(dict(result))
+                step["result"] = json_codec.plain(dict(result))
             self._step(info, {"complete_task": step}, opened)
             return self._state(info, opened)
 
@@ -383,8 +380,8 @@ class TestBench:
                 db.dispose()
         clock = VirtualClock(start)
         info = RunInfo(id=run_id, kind=kind, clock=start.isoformat(), started_at=start.isoformat(), deal_id=0,
-                       deal_spec=to_json_safe(spec), source_deal_id=deal_id, process=process,
-                       params=to_json_safe(params), pipeline=pipeline, robots=robots,
+                       deal_spec=json_codec.plain(spec), source_deal_id=deal_id, process=process,
+                       params=json_codec.plain(params), pipeline=pipeline, robots=robots,
                        owner=cause.ref if cause.kind == "user" else None)
         opened = self._open_engine(run_id, clock)
         engine = opened.engine
@@ -467,7 +464,7 @@ class TestBench:
 
     def _load(self, run_id: int) -> RunInfo:
         try:
-            raw = json.loads(self._path(run_id, "json").read_text(encoding="utf-8") or "null")
+            raw = json_codec.loads(self._path(run_id, "json").read_text(encoding="utf-8") or "null")
         except FileNotFoundError:
             raw = None
         if not raw:
@@ -477,7 +474,7 @@ class TestBench:
     def _save(self, info: RunInfo) -> None:
         target = self._path(info.id, "json")
         partial = target.with_suffix(".json.part")
-        partial.write_text(json.dumps(asdict(info), ensure_ascii=False, default=str), encoding="utf-8")
+        partial.write_text(json_codec.dumps(asdict(info), ensure_ascii=False), encoding="utf-8")
         os.replace(partial, target)
 
     def _open_engine(self, run_id: int, clock: VirtualClock) -> _Open:
@@ -602,7 +599,7 @@ def copy_deal(real: Session, copy: Session, deal: Deal) -> None:
 
 def deal_spec(session: Session, deal: Deal) -> dict[str, Any]:
     """A real deal in the test-case format, so a saved run makes the same deal when replayed."""
-    spec: dict[str, Any] = {"title": deal.title, "stage": deal.stage.ref, "amount": to_json_safe(deal.amount)}
+    spec: dict[str, Any] = {"title": deal.title, "stage": deal.stage.ref, "amount": json_codec.plain(deal.amount)}
     if deal.responsible_id is not None:
         spec["responsible"] = session.get_one(User, deal.responsible_id).login
     if deal.department_id is not None:
@@ -612,9 +609,9 @@ def deal_spec(session: Session, deal: Deal) -> dict[str, Any]:
         spec["contact"] = {"name": contact.name, "phone": (contact.phones or [None])[0],
                            "email": (contact.emails or [None])[0]}
     if deal.products:
-        spec["products"] = to_json_safe(list(deal.products))
+        spec["products"] = json_codec.plain(list(deal.products))
     if deal.fields:
-        spec["fields"] = to_json_safe(dict(deal.fields))
+        spec["fields"] = json_codec.plain(dict(deal.fields))
     return spec
 
 
@@ -699,7 +696,7 @@ def run_log(session: Session, deal_id: int) -> list[dict[str, Any]]:
 
 
 def _json_safe_entry(entry: dict[str, Any]) -> dict[str, Any]:
-    return {**entry, "detail": to_json_safe(entry["detail"])}
+    return {**entry, "detail": json_codec.plain(entry["detail"])}
 
 
 def _history_reason(entry: HistoryEntry) -> str:

@@ -6,11 +6,13 @@ The engine is handed the action registry here, so `engine` never imports `robots
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from api.demo_workspace import load_workspace
 from api.migrations import upgrade
+from api.settings import Settings
 from api.subscriptions import app_subscriptions
 from crm.clock import Clock, WallClock
 from crm.db import Database
@@ -29,19 +31,38 @@ from robots.sources import save_automation
 from triggers.schemas import EVENT_FIELDS
 
 
-def build_engine(db: Database, clock: Clock | None = None, **options: Any) -> Engine:
+def build_engine(db: Database, clock: Clock | None = None, *, settings: Settings | None = None,
+                 **options: Any) -> Engine:
     """The engine with every automation layer wired in: robots, triggers, the action library
-    (with the custom actions named in the configuration), who reacts to what as the one table
-    in api/subscriptions.py says; `options` go to `Engine`."""
-    load_configured_actions(registry)
-    return Engine(db, clock or WallClock(), registry, app_subscriptions(), **options)
+    (with the custom actions `settings` names), configured from `settings` (by default the
+    environment's), who reacts to what as the one table in api/subscriptions.py says; `options`
+    go to `Engine` over what the settings say.
+
+    Each engine gets its own copy of the action library, so what one configuration loads
+    (the server's, a test bench run's, a test's) never changes the library another engine runs.
+    """
+    settings = settings or Settings.from_env()
+    actions = registry.copy()
+    actions.configure("webhook", allow=settings.webhook_allow)
+    load_configured_actions(actions, settings.action_modules)
+    return Engine(db, clock or WallClock(), actions, app_subscriptions(), **{**engine_options(settings), **options})
 
 
-def outbox_delivery(engine: Engine, transports: Mapping[str, Any] | None = None) -> Callable[[], int]:
-    """The job loop's second duty: send due emails, SMS and webhooks."""
-    chosen = transports if transports is not None else default_transports()
+def engine_options(settings: Settings) -> dict[str, Any]:
+    """What `Engine` takes from the settings: retries, claims, the loop guard."""
+    return {"retry": settings.job_retry, "timezone": settings.timezone,
+            "claim_lease": timedelta(seconds=settings.job_lease),
+            "step_budget": settings.step_budget, "step_seconds": settings.step_seconds}
+
+
+def outbox_delivery(engine: Engine, transports: Mapping[str, Any] | None = None, *,
+                    settings: Settings | None = None) -> Callable[[], int]:
+    """The job loop's second duty: send due emails, SMS and webhooks, retried as `settings` say."""
+    settings = settings or Settings.from_env()
+    chosen = transports if transports is not None else default_transports(settings.transport_env,
+                                                                          settings.webhook_allow)
     return lambda: deliver_due(engine.db, engine.clock, chosen, worker=engine.worker_id, lease=engine.claim_lease,
-                               claims=engine.claims)
+                               claims=engine.claims, retry=settings.outbox_retry)
 
 
 SHIPPED_AUTOMATION = Path(__file__).resolve().parent.parent / "robots" / "shipped"

@@ -8,14 +8,13 @@ on this class; `crm.service.Crm` is their sum and the only public entry point.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm import values
+from crm import json_codec, values
 from crm.clock import Clock
 from crm.errors import CrmError, InvalidInput, NotFound
 from crm.events import Cause, Listeners
@@ -129,21 +128,8 @@ def resolve_or_error(errors: dict[str, str], key: str, resolve: Callable[[], T])
     return None
 
 
-def jsonable(value: Any) -> Any:
-    """A deep copy that JSON columns can store: decimals as numbers, dates as ISO strings."""
-    if isinstance(value, Decimal):
-        return values.number_to_json(value)
-    if isinstance(value, datetime):
-        return values.as_aware(value).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(item) for item in value]
-    if isinstance(value, User | Contact | Department | Deal | Task):
-        return value.id
-    return value
+#: A deep copy that JSON columns can store (crm.json_codec: the one set of rules for every layer).
+jsonable = json_codec.plain
 
 
 def shortened(text: str, limit: int) -> str:

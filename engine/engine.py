@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
@@ -27,6 +28,7 @@ from engine.actions import ActionRunner
 from engine.failures import classify, lost_race
 from engine.jobs import DEFAULT_LEASE, HeldClaims, claim_due_jobs, new_worker_id, release, renew, take_claimed
 from engine.models import Incident, Job, ProcessInstance, ProcessVersion, VersionSummary
+from engine.retry import JOB_RETRY, RetryPolicy
 from engine.runtime import Runtime
 from engine.serialization import StateSerializer
 from engine.subscriptions import ENGINE_SUBSCRIPTIONS, JobHandler, Subscriptions
@@ -57,8 +59,8 @@ class Engine:
         actions: ActionRunner,
         subscriptions: Subscriptions = ENGINE_SUBSCRIPTIONS,
         *,
-        max_attempts: int = 3,
-        retry_backoff: timedelta = timedelta(seconds=30),
+        retry: RetryPolicy = JOB_RETRY,
+        timezone: str = "UTC",
         step_budget: int = DEFAULT_STEP_BUDGET,
         step_seconds: float = DEFAULT_STEP_SECONDS,
         chain_limit: int = MAX_CHAIN,
@@ -71,8 +73,9 @@ class Engine:
         self.actions = actions
         #: Who reacts to each CRM event, in order, and who runs each kind of job: the one table.
         self.subscriptions = subscriptions
-        self.max_attempts = max_attempts
-        self.retry_backoff = retry_backoff
+        self.retry = retry  # failed jobs, robots and process steps (engine.retry)
+        # The company calendar's timezone (DEALFLOW_TIMEZONE): robots' "at 10:00", "in working hours".
+        self.timezone = ZoneInfo(timezone)
         self.step_budget = step_budget
         self.step_seconds = step_seconds
         self.chain_limit = chain_limit  # automated steps in a row (engine.unit.ChainGuard)
@@ -221,8 +224,9 @@ class Engine:
             job.last_error = f"{type(err).__name__}: {err}"
             now = self.clock.now()
             # A deterministic failure (engine.failures) fails the same way next time: no retry.
-            if job.attempts < self.max_attempts and classify(err) != "deterministic":
-                job.due_at = now + self.retry_backoff * (2 ** (job.attempts - 1))
+            retry_at = self.retry.next_attempt(job.attempts, now)
+            if retry_at is not None and classify(err) != "deterministic":
+                job.due_at = retry_at
                 return
             job.status, job.finished_at = "failed", now
             if job.instance_id is not None:

@@ -556,10 +556,10 @@ class Runtime:
         at = failure.at
         name, etype = (element_label(at), type(at.task_spec).__name__) if at is not None else (None, None)
         self._history(instance, element or "process", name, etype, "error", {"message": message, "attempt": attempts})
-        if retryable and attempts < self.engine.max_attempts:
-            delay = self.engine.retry_backoff * (2 ** (attempts - 1))
+        retry_at = self.engine.retry.next_attempt(attempts, self.clock.now()) if retryable else None
+        if retry_at is not None:
             self.session.add(Job(
-                kind="retry", status="pending", due_at=self.clock.now() + delay, instance_id=instance.id,
+                kind="retry", status="pending", due_at=retry_at, instance_id=instance.id,
                 deal_id=instance.deal_id, task_id=str(task.id), element_id=element, attempts=attempts,
                 last_error=message, payload={}, created_at=self.clock.now(),
             ))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,42 +19,17 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.exceptions import WorkflowException
 
+from crm import json_codec
 from crm.clock import Clock
-from dsl import DslError, DslEvalError, Record, compile_expression, compile_script
+from dsl import DslError, DslEvalError, compile_expression, compile_script
 from engine.failures import describe_seen
 
 ServiceCaller = Callable[[Any, str, dict[str, Any]], Any]
 
 
-def to_json_safe(value: Any) -> Any:
-    """Plain JSON for whatever expressions and actions produce: action results go into task
-    data (which Spiff serializes), log details and outbox payloads into JSON columns."""
-    if isinstance(value, bool | int | float | str) or value is None:
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): to_json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [to_json_safe(v) for v in value]
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, Record):
-        return _record_summary(value)
-    return str(value)
-
-
-def _record_summary(record: Record) -> dict[str, Any]:
-    """A deal, user or contact seen by an expression, as a log line can show it."""
-    summary: dict[str, Any] = {"type": record.dsl_type}
-    for name in ("id", "login", "name", "title"):
-        try:
-            summary[name] = to_json_safe(record.dsl_get(name))
-        except KeyError:
-            continue
-    return summary
+#: Plain JSON for whatever expressions and actions produce: action results go into task data
+#: (which Spiff serializes), log details and outbox payloads into JSON columns (crm.json_codec).
+to_json_safe = json_codec.plain
 
 
 class ExpressionFailed(Exception):

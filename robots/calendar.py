@@ -1,22 +1,18 @@
 """Working hours: when a robot set to run "in working hours" may fire.
 
 Hours are a weekly table like {"mon": ["09:00", "18:00"], ...} in a timezone; a day missing
-from the table is a day off. The company calendar comes from configuration; a user's own
-table (User.working_hours) is used for "in working hours of responsible".
+from the table is a day off. The company calendar's timezone comes from configuration
+(DEALFLOW_TIMEZONE, handed to the engine as its `timezone`); a user's own table
+(User.working_hours) is used for "in working hours of responsible".
 """
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 COMPANY_HOURS = {day: ["09:00", "18:00"] for day in DAYS[:5]}
-
-
-def company_timezone() -> ZoneInfo:
-    return ZoneInfo(os.environ.get("DEALFLOW_TIMEZONE", "UTC"))
 
 
 def _span(hours: dict[str, list[str]], day: str) -> tuple[time, time] | None:

@@ -38,13 +38,12 @@ from crm.models import Deal
 from crm.service import Crm
 from engine.actions import ActionContext
 from engine.jobs import DEFAULT_LEASE, HeldClaims, claim_due, new_worker_id
+from engine.retry import OUTBOX_RETRY, RetryPolicy
 from engine.scripting import to_json_safe as json_safe
 from robots.actions.tables import OUTBOX_KINDS, OutboxMessage, savepoint
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
-BACKOFF = timedelta(minutes=1)
 OUTBOX_CAUSE = Cause.system("outbox")
 
 
@@ -145,16 +144,15 @@ def deliver_due(
     transports: Mapping[str, Transport],
     limit: int = 100,
     *,
-    max_attempts: int = MAX_ATTEMPTS,
-    backoff: timedelta = BACKOFF,
+    retry: RetryPolicy = OUTBOX_RETRY,
     worker: str | None = None,
     lease: timedelta = DEFAULT_LEASE,
     claims: HeldClaims | None = None,
 ) -> int:
     """Claim the messages due by the clock and attempt each; returns how many were sent.
 
-    A failed attempt is retried after backoff * 2**(attempts - 1); the attempt that reaches
-    `max_attempts` (or a permanent failure) marks the row `failed` and notes it on the deal.
+    A failed attempt is tried again when `retry` (engine.retry) says; the last attempt it
+    allows (or a permanent failure) marks the row `failed` and notes it on the deal.
     The claimed ids are kept in `claims` while they are in hand, for the heartbeat of
     `worker` to renew; without one (a bare call) a delivery longer than `lease` may be sent
     by another worker at the same time too (harmless, same key, but wasteful).
@@ -166,14 +164,14 @@ def deliver_due(
     if claims is not None:
         claims.hold(OutboxMessage, ids)
     try:
-        return _deliver_claimed(db, clock, transports, ids, worker, lease, max_attempts, backoff)
+        return _deliver_claimed(db, clock, transports, ids, worker, lease, retry)
     finally:
         if claims is not None:
             claims.drop(OutboxMessage, ids)
 
 
 def _deliver_claimed(db: Database, clock: Clock, transports: Mapping[str, Transport], ids: list[int],
-                     worker: str, lease: timedelta, max_attempts: int, backoff: timedelta) -> int:
+                     worker: str, lease: timedelta, retry: RetryPolicy) -> int:
     sent = 0
     for message_id in ids:
         with db.transaction() as session:
@@ -188,7 +186,7 @@ def _deliver_claimed(db: Database, clock: Clock, transports: Mapping[str, Transp
             )
             if message is None:
                 continue  # a worker that took over after our claim ran out recorded it first
-            if _record(Crm(session, clock), message, error, max_attempts, backoff):
+            if _record(Crm(session, clock), message, error, retry):
                 sent += 1
     return sent
 
@@ -240,8 +238,7 @@ def pending(crm: Crm, deal: Deal | None = None) -> list[OutboxMessage]:
     return list(crm.session.scalars(query))
 
 
-def _record(crm: Crm, message: OutboxMessage, error: Exception | None, max_attempts: int,
-            backoff: timedelta) -> bool:
+def _record(crm: Crm, message: OutboxMessage, error: Exception | None, retry: RetryPolicy) -> bool:
     """Write down how the attempt went; True if the message is now sent."""
     now = crm.now()
     message.attempts += 1
@@ -250,8 +247,9 @@ def _record(crm: Crm, message: OutboxMessage, error: Exception | None, max_attem
         message.status, message.sent_at, message.last_error = "sent", now, None
         return True
     message.last_error = f"{type(error).__name__}: {error}"[:2000]
-    if message.attempts < max_attempts and not isinstance(error, PermanentDeliveryError):
-        message.next_attempt_at = now + backoff * (2 ** (message.attempts - 1))
+    retry_at = retry.next_attempt(message.attempts, now)
+    if retry_at is not None and not isinstance(error, PermanentDeliveryError):
+        message.next_attempt_at = retry_at
         log.warning("outbox %s attempt %s failed: %s", message.id, message.attempts, message.last_error)
         return False
     message.status = "failed"

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -23,7 +24,7 @@ from engine.failures import classify, describe_seen, is_database_transient
 from engine.jobs import lock_job
 from engine.models import Job
 from robots import log as automation_log
-from robots.calendar import at_time_of_day, company_timezone, next_working_moment
+from robots.calendar import at_time_of_day, next_working_moment
 from robots.execution import bind, run_actions, values_seen, values_seen_of_actions
 from robots.sources import load_automation
 
@@ -132,7 +133,7 @@ def _plan(rt: UnitOfWork, deal: Deal, robot: Robot, job: Job, env: dict[str, Any
     log_args = {"deal_id": deal.id, "kind": "robot", "key": robot.key, "scope": job.payload["scope"],
                 "stage": job.payload["stage"], "name": robot.name}
     try:
-        due = due_time(robot, base, env, rt.clock.now(), deal)
+        due = due_time(robot, base, env, rt.clock.now(), deal, rt.engine.timezone)
     except (DslError, ValueError, TypeError) as err:
         job.status, job.finished_at = "failed", rt.clock.now()
         rt.session.flush()
@@ -157,7 +158,8 @@ def _plan(rt: UnitOfWork, deal: Deal, robot: Robot, job: Job, env: dict[str, Any
         rt.defer(lambda: _fire_now(rt, job_id))
 
 
-def due_time(robot: Robot, base: datetime, env: dict[str, Any], now: datetime, deal: Deal) -> datetime | None:
+def due_time(robot: Robot, base: datetime, env: dict[str, Any], now: datetime, deal: Deal,
+             tz: ZoneInfo) -> datetime | None:
     """When `robot` should fire, counted from `base`; None while the date it waits for is empty."""
     delay = robot.delay
     due = base
@@ -176,8 +178,7 @@ def due_time(robot: Robot, base: datetime, env: dict[str, Any], now: datetime, d
             raise
         if moment is None:
             return None
-        due = _as_moment(moment)
-    tz = company_timezone()
+        due = _as_moment(moment, tz)
     if delay.time_of_day is not None:
         due = at_time_of_day(due, delay.time_of_day, tz)
     if delay.working_hours == "company":
@@ -185,24 +186,22 @@ def due_time(robot: Robot, base: datetime, env: dict[str, Any], now: datetime, d
     elif delay.working_hours == "responsible":
         user = deal.responsible
         hours = user.working_hours if user is not None else None
-        due = next_working_moment(due, hours, _zone(user.timezone) if user is not None else tz)
+        due = next_working_moment(due, hours, _zone(user.timezone, tz) if user is not None else tz)
     return due
 
 
-def _zone(name: str | None) -> Any:
-    from zoneinfo import ZoneInfo
-
+def _zone(name: str | None, company: ZoneInfo) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")
     except (KeyError, ValueError):
-        return company_timezone()
+        return company
 
 
-def _as_moment(value: Any) -> datetime:
+def _as_moment(value: Any, tz: ZoneInfo) -> datetime:
     if isinstance(value, datetime):
         return as_utc(value)
     if isinstance(value, date):
-        return datetime.combine(value, time(0), company_timezone()).astimezone(UTC)
+        return datetime.combine(value, time(0), tz).astimezone(UTC)
     raise ValueError(f"'at' needs a date or a date and time, got {value!r}")
 
 
@@ -366,8 +365,8 @@ def _failed(rt: UnitOfWork, deal: Deal, job: Job, robot: Robot, err: Exception, 
         automation_log.record(rt.session, rt.clock, outcome="failed", reason=reason, **log_args)
         return
     message = f"{type(err).__name__}: {err}"
-    if attempt < rt.engine.max_attempts:
-        retry_at = rt.clock.now() + rt.engine.retry_backoff * (2 ** (attempt - 1))
+    retry_at = rt.engine.retry.next_attempt(attempt, rt.clock.now())
+    if retry_at is not None:
         automation_log.record(rt.session, rt.clock, outcome="failed",
                               reason=f"{message}; retrying at {retry_at.isoformat()}", **log_args)
         rt.session.add(Job(kind=ROBOT_JOB, status="pending", due_at=retry_at, deal_id=job.deal_id,

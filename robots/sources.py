@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 
 from sqlalchemy import select
@@ -18,7 +19,11 @@ from dsl import DslError
 from dsl.automation import AutomationFile, Catalog
 from robots.models import AutomationSource
 
-_cache: dict[str, AutomationFile] = {}
+#: Parsed files by the checksum of their text, least recently used dropped first: a saved version
+#: is parsed once while it is in use, and a long-lived process that saw many versions come and go
+#: (a designer saving over and over, test-bench runs) keeps only the ones it still reads.
+CACHE_SIZE = 256
+_cache: OrderedDict[str, AutomationFile] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -76,14 +81,28 @@ def _load(session: Session, scope: str) -> AutomationFile | None:
     if row is None:
         return None
     key = row.checksum
-    with _lock:
-        cached = _cache.get(key)
+    cached = _cached(key)
     if cached is None:
         text = session.scalar(select(AutomationSource.text).where(AutomationSource.id == row.id))
-        cached = _parse(text)
-        with _lock:
-            _cache[key] = cached
+        cached = _remember(key, _parse(text))
     return cached
+
+
+def _cached(checksum: str) -> AutomationFile | None:
+    with _lock:
+        found = _cache.get(checksum)
+        if found is not None:
+            _cache.move_to_end(checksum)
+        return found
+
+
+def _remember(checksum: str, parsed: AutomationFile) -> AutomationFile:
+    with _lock:
+        _cache[checksum] = parsed
+        _cache.move_to_end(checksum)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return parsed
 
 
 def validate(text: str, catalog: Catalog, scope: str | None = None) -> tuple[AutomationFile | None, list[DslError]]:
@@ -115,8 +134,7 @@ def save_automation(session: Session, clock: Clock, scope: str, text: str, catal
                            checksum=checksum, saved_at=clock.now(), saved_by=saved_by)
     session.add(row)
     session.flush()
-    with _lock:
-        _cache[checksum] = parsed
+    _remember(checksum, parsed)
     _transaction_cache(session)[scope] = parsed
     if on_saved is not None:
         on_saved(parsed)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from collections.abc import Mapping
 
 from triggers.intake import NATURAL_KEYS
@@ -50,9 +49,10 @@ def verify_signature(secret: bytes, body: bytes, header: str) -> bool:
     return hmac.compare_digest(sign(secret, body).encode("ascii"), given.lower().encode("utf-8", "replace"))
 
 
-def source_secrets(environ: Mapping[str, str] | None = None) -> dict[str, bytes]:
-    """source -> secret from `DEALFLOW_SOURCE_SECRETS`; entries without a name or secret are ignored."""
-    raw = (os.environ if environ is None else environ).get(SECRETS_VARIABLE, "")
+def source_secrets(environ: Mapping[str, str]) -> dict[str, bytes]:
+    """source -> secret from `DEALFLOW_SOURCE_SECRETS` in `environ` (api.settings hands it the
+    environment); entries without a name or secret are ignored."""
+    raw = environ.get(SECRETS_VARIABLE, "")
     secrets: dict[str, bytes] = {}
     for entry in raw.split(","):
         name, _, secret = entry.partition("=")
@@ -61,7 +61,7 @@ def source_secrets(environ: Mapping[str, str] | None = None) -> dict[str, bytes]
     return secrets
 
 
-def secret_for(source: str, environ: Mapping[str, str] | None = None) -> bytes | None:
+def secret_for(source: str, environ: Mapping[str, str]) -> bytes | None:
     return source_secrets(environ).get(source)
 
 

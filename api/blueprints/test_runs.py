@@ -6,6 +6,7 @@ Every change inside a run is announced to the socket.io room `test-run:<id>` onl
 from __future__ import annotations
 
 import threading
+from functools import partial
 from typing import Any
 
 from flask import current_app, jsonify
@@ -27,6 +28,7 @@ from api.schemas.test_runs import (
     TestRunEventSchema,
     TestRunSchema,
 )
+from api.wiring import build_engine
 from crm import access
 from crm.auth import Principal
 from engine.broadcast import Broadcast
@@ -47,14 +49,16 @@ def bench() -> TestBench:
         made = app.extensions.get(BENCH_KEY)
         if made is None:
             real = engine()
-            directory = app.config.get("DEALFLOW_SANDBOX_DIR") or default_directory(real.db.url)
+            settings = app.config["DEALFLOW_SETTINGS"]
+            directory = app.config.get("DEALFLOW_SANDBOX_DIR") or default_directory(real.db.url, settings.sandbox_dir)
             socketio = app.extensions.get("dealflow.socketio")
 
             def announce(item: Broadcast) -> None:
                 if socketio is not None:
                     socketio.emit(item.event, item.payload, to=list(item.rooms))
 
-            made = app.extensions[BENCH_KEY] = TestBench(real, directory, announce=announce)
+            made = app.extensions[BENCH_KEY] = TestBench(real, directory, announce=announce,
+                                                         builder=partial(build_engine, settings=settings))
         return made
 
 

@@ -13,7 +13,6 @@ addresses it checked (on every redirect too), since DNS answers can change.
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 from collections.abc import Iterable
 from urllib.parse import urlsplit
@@ -29,8 +28,9 @@ class AddressRefused(ValueError):
 
 
 def allow_list(raw: str | None = None) -> tuple[set[str], list[IpNetwork]]:
-    """(host names, networks) from `raw`, by default the DEALFLOW_WEBHOOK_ALLOW setting."""
-    text = os.environ.get(ALLOW_ENV, "") if raw is None else raw
+    """(host names, networks) from `raw`, the DEALFLOW_WEBHOOK_ALLOW setting (api.settings);
+    None allows nothing beyond public addresses."""
+    text = raw or ""
     hosts: set[str] = set()
     networks: list[IpNetwork] = []
     for item in (part.strip() for part in text.split(",")):

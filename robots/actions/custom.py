@@ -11,8 +11,7 @@ BPMN service tasks and the catalog all read the registry.
 from __future__ import annotations
 
 import importlib
-import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -67,11 +66,9 @@ def load_entry_point_actions(registry: ActionRegistry) -> list[str]:
     return added
 
 
-def load_configured_actions(registry: ActionRegistry = default_registry,
-                            env: Mapping[str, str] | None = None) -> list[str]:
-    """Everything configuration asks for: DEALFLOW_ACTION_MODULES, then entry points."""
-    env = os.environ if env is None else env
-    modules = (env.get(MODULES_ENV) or "").split(",")
+def load_configured_actions(registry: ActionRegistry, modules: Iterable[str] = ()) -> list[str]:
+    """Everything configuration asks for: the modules named in DEALFLOW_ACTION_MODULES
+    (api.settings.Settings.action_modules), then entry points."""
     return load_custom_actions(registry, modules) + load_entry_point_actions(registry)
 
 

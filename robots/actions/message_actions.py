@@ -126,9 +126,11 @@ class WebhookSchema(Schema):
 @action("webhook", WebhookSchema, category="messages", positional=("url", "payload"),
         description="POST JSON to a URL (queued in the outbox, retried, with an Idempotency-Key header)")
 def webhook(ctx: ActionContext, url: str, payload: Any, headers: dict[str, str] | None,
-            idempotency_key: str | None) -> dict[str, Any]:
+            idempotency_key: str | None, *, allow: str = "") -> dict[str, Any]:
+    """`allow` is the operator's allow-list (DEALFLOW_WEBHOOK_ALLOW), bound per engine by
+    `ActionRegistry.configure` (api.wiring.build_engine); not a parameter a caller gives."""
     try:
-        url = check_url(url)
+        url = check_url(url, allow)
     except AddressRefused as err:
         raise ActionInputError(f"webhook: {err}", {"url": str(err)}) from err
     if payload is None:

@@ -10,7 +10,8 @@ without names (`notify(deal.responsible.supervisor, "Credit is stuck")`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from marshmallow import INCLUDE, Schema, ValidationError
@@ -95,6 +96,13 @@ class ActionRegistry:
         if len(set(order)) != len(order):
             raise ValueError(f"action {name!r}: a parameter appears twice in positional")
         self._actions[name] = ActionSpec(name, func, instance, description, category, order)
+
+    def configure(self, name: str, **values: Any) -> None:
+        """Hand action `name` configuration in this registry only: it is called with `values` as
+        keyword arguments besides its parameters (the webhook's allow-list). Configuration comes
+        from the settings an engine is built from, so two engines may differ and no global does."""
+        spec = self.get(name)
+        self._actions[name] = replace(spec, func=partial(spec.func, **values))
 
     def copy(self) -> ActionRegistry:
         """A registry with the same actions, to extend without touching this one (tests, sandboxes)."""

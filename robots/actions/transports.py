@@ -31,10 +31,12 @@ from robots.outbox import Delivery, DeliveryError, PermanentDeliveryError, Trans
 
 MAILBOX_ENV = "DEALFLOW_MAILBOX_DIR"
 DEFAULT_MAILBOX = Path("var") / "mailbox"
+#: The variables above; api.settings.Settings reads them from the environment and hands them here.
+TRANSPORT_VARIABLES = (MAILBOX_ENV, "DEALFLOW_SMTP_URL", "DEALFLOW_MAIL_FROM", "DEALFLOW_SMS_URL",
+                       "DEALFLOW_HTTP_TIMEOUT")
 
 
-def mailbox_dir(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
+def mailbox_dir(env: Mapping[str, str]) -> Path:
     return Path(env.get(MAILBOX_ENV) or DEFAULT_MAILBOX)
 
 
@@ -42,7 +44,7 @@ class MailboxTransport:
     """Writes each message to `<directory>/<idempotency key>.json` instead of sending it."""
 
     def __init__(self, directory: Path | str | None = None) -> None:
-        self.directory = Path(directory) if directory is not None else mailbox_dir()
+        self.directory = Path(directory) if directory is not None else DEFAULT_MAILBOX
 
     def send(self, delivery: Delivery) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -235,13 +237,13 @@ class HttpTransport:
             raise DeliveryError(f"POST {url}: {getattr(err, 'reason', err)}") from err
 
 
-def default_transports(env: Mapping[str, str] | None = None) -> dict[str, Transport]:
-    """The transports the configuration asks for: mailbox unless SMTP or an SMS gateway is set."""
-    env = os.environ if env is None else env
+def default_transports(env: Mapping[str, str], allow: str = "") -> dict[str, Transport]:
+    """The transports the configuration `env` asks for: mailbox unless SMTP or an SMS gateway is
+    set; webhooks may reach the private hosts `allow` lists (DEALFLOW_WEBHOOK_ALLOW)."""
     timeout = float(env.get("DEALFLOW_HTTP_TIMEOUT") or 10)
     mailbox = MailboxTransport(mailbox_dir(env))
     smtp_url, sms_url = env.get("DEALFLOW_SMTP_URL"), env.get("DEALFLOW_SMS_URL")
     email: Transport = (SmtpTransport(smtp_url, env.get("DEALFLOW_MAIL_FROM") or "dealflow@localhost")
                         if smtp_url else mailbox)
     sms: Transport = HttpTransport(sms_url, timeout=timeout) if sms_url else mailbox
-    return {"email": email, "sms": sms, "webhook": HttpTransport(timeout=timeout)}
+    return {"email": email, "sms": sms, "webhook": HttpTransport(timeout=timeout, allow=allow)}

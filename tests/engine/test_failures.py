@@ -11,6 +11,7 @@ from sqlalchemy import select
 from engine.actions import ActionInputError
 from engine.engine import Engine
 from engine.models import Incident, Job
+from engine.retry import RetryPolicy
 from engine.virtual_time import advance
 from robots.actions import registry
 from tests.support.bpmn import Bpmn
@@ -52,7 +53,7 @@ def flaky_engine(database, clock, bank) -> Engine:
     actions.register("strict", lambda ctx: (_ for _ in ()).throw(ActionInputError("bad input")), Schema)
     from tests.support.world import demo_engine
 
-    engine = demo_engine(database, clock, retry_backoff=timedelta(minutes=1), max_attempts=3)
+    engine = demo_engine(database, clock, retry=RetryPolicy(attempts=3, base_delay=timedelta(minutes=1)))
     engine.actions = actions
     return engine
 

@@ -4,6 +4,7 @@ least once, retried with backoff under one idempotency key, then marked failed o
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from crm.models import Deal
 from engine.actions import ActionContext, ActionInputError
 from engine.jobs import claim_due
+from engine.retry import RetryPolicy
 from robots.actions import registry
 from robots.actions.tables import OutboxMessage
 from robots.actions.transports import HttpTransport, MailboxTransport, default_transports
@@ -71,15 +73,17 @@ def receiver() -> Iterator[Receiver]:
     server.close()
 
 
+THREE_ATTEMPTS = RetryPolicy(attempts=3, base_delay=timedelta(minutes=1))
+
+
 @pytest.fixture
 def world(database, clock):
     return demo_engine(database, clock)
 
 
 @pytest.fixture
-def mailbox(tmp_path, monkeypatch) -> MailboxTransport:
-    monkeypatch.setenv("DEALFLOW_MAILBOX_DIR", str(tmp_path / "mailbox"))
-    return MailboxTransport()
+def mailbox(tmp_path) -> MailboxTransport:
+    return MailboxTransport(tmp_path / "mailbox")
 
 
 @pytest.fixture
@@ -87,11 +91,23 @@ def allow_loopback(monkeypatch) -> None:
     monkeypatch.setenv("DEALFLOW_WEBHOOK_ALLOW", "127.0.0.1")
 
 
+def allowed() -> str:
+    """The allow-list a test configured (monkeypatched DEALFLOW_WEBHOOK_ALLOW), read when used,
+    as api.settings reads it for the app."""
+    return os.environ.get("DEALFLOW_WEBHOOK_ALLOW", "")
+
+
+def webhooks() -> HttpTransport:
+    return HttpTransport(allow=allowed())
+
+
 def run(engine, name: str, deal_id: int | None, *positional, **named) -> dict:
+    actions = registry.copy()
+    actions.configure("webhook", allow=allowed())
     with engine.unit() as rt:
         deal = rt.crm.deal(deal_id) if deal_id is not None else None
-        params = registry.bind_args(name, list(positional), named)
-        return registry.call(name, ActionContext(rt.crm, deal, TEST_CAUSE), params)
+        params = actions.bind_args(name, list(positional), named)
+        return actions.call(name, ActionContext(rt.crm, deal, TEST_CAUSE), params)
 
 
 def client_deal(engine) -> int:
@@ -195,7 +211,7 @@ class TestDelivery:
         deal_id = make_deal(world)
         result = run(world, "webhook", deal_id, receiver.url + "/orders", {"order": "SO-1", "total": 12990},
                      headers={"X-Shop": "north"})
-        assert deliver_due(world.db, clock, {"webhook": HttpTransport()}) == 1
+        assert deliver_due(world.db, clock, {"webhook": webhooks()}) == 1
         [request] = receiver.requests
         assert request["path"] == "/orders"
         assert request["body"] == {"order": "SO-1", "total": 12990}
@@ -206,20 +222,20 @@ class TestDelivery:
                                                                          clock):
         receiver.statuses = [503, 500]
         run(world, "webhook", make_deal(world), receiver.url)
-        transports = {"webhook": HttpTransport()}
-        backoff = timedelta(seconds=30)
-        assert deliver_due(world.db, clock, transports, backoff=backoff) == 0
+        transports = {"webhook": webhooks()}
+        backoff = RetryPolicy(attempts=5, base_delay=timedelta(seconds=30))
+        assert deliver_due(world.db, clock, transports, retry=backoff) == 0
         [row] = rows(world)
         assert (row.status, row.attempts, row.next_attempt_at - clock.now()) == ("pending", 1, timedelta(seconds=30))
         assert "503" in row.last_error
         clock.advance(timedelta(seconds=29))
-        assert deliver_due(world.db, clock, transports, backoff=backoff) == 0
+        assert deliver_due(world.db, clock, transports, retry=backoff) == 0
         assert len(receiver.requests) == 1  # not due yet
         clock.advance(timedelta(seconds=1))
-        deliver_due(world.db, clock, transports, backoff=backoff)
+        deliver_due(world.db, clock, transports, retry=backoff)
         assert rows(world)[0].next_attempt_at - clock.now() == timedelta(seconds=60)
         clock.advance(timedelta(seconds=60))
-        assert deliver_due(world.db, clock, transports, backoff=backoff) == 1
+        assert deliver_due(world.db, clock, transports, retry=backoff) == 1
         assert rows(world)[0].status == "sent"
         assert len({r["headers"]["Idempotency-Key"] for r in receiver.requests}) == 1
         assert len(receiver.requests) == 3
@@ -230,31 +246,31 @@ class TestDelivery:
         deal_id = make_deal(world)
         run(world, "webhook", deal_id, receiver.url)
         for _ in range(3):
-            deliver_due(world.db, clock, {"webhook": HttpTransport()}, max_attempts=3)
+            deliver_due(world.db, clock, {"webhook": webhooks()}, retry=THREE_ATTEMPTS)
             clock.advance(timedelta(hours=1))
         [row] = rows(world)
         assert (row.status, row.attempts) == ("failed", 3)
         kind, text = timeline(world, deal_id)[-1]
         assert kind == "delivery_failed" and "after 3 attempt(s)" in text and "503" in text
-        deliver_due(world.db, clock, {"webhook": HttpTransport()}, max_attempts=3)
+        deliver_due(world.db, clock, {"webhook": webhooks()}, retry=THREE_ATTEMPTS)
         assert len(receiver.requests) == 3
 
     def test_a_client_error_is_not_retried_but_a_person_can_retry_it(self, world, receiver, allow_loopback, clock):
         receiver.statuses = [400]
         deal_id = make_deal(world)
         run(world, "webhook", deal_id, receiver.url)
-        deliver_due(world.db, clock, {"webhook": HttpTransport()})
+        deliver_due(world.db, clock, {"webhook": webhooks()})
         assert (rows(world)[0].status, rows(world)[0].attempts) == ("failed", 1)
         with world.unit() as rt:
             retry(rt.crm, rows(world)[0].id, cause=TEST_CAUSE)
-        assert deliver_due(world.db, clock, {"webhook": HttpTransport()}) == 1
+        assert deliver_due(world.db, clock, {"webhook": webhooks()}) == 1
         assert [k for k, _ in timeline(world, deal_id)][-2:] == ["delivery_failed", "delivery_retried"]
 
     def test_delivery_checks_the_address_again(self, world, receiver, allow_loopback, clock, monkeypatch):
         deal_id = make_deal(world)
         run(world, "webhook", deal_id, receiver.url)
         monkeypatch.delenv("DEALFLOW_WEBHOOK_ALLOW")
-        deliver_due(world.db, clock, {"webhook": HttpTransport()})
+        deliver_due(world.db, clock, {"webhook": webhooks()})
         assert rows(world)[0].status == "failed" and receiver.requests == []
 
     def test_a_kind_without_a_transport_fails_on_the_deal(self, world, clock):
@@ -294,7 +310,7 @@ class TestWebhookConnections:
     """The address policy holds where it matters: on the socket actually opened, and on redirects."""
 
     def deliver(self, world, clock) -> OutboxMessage:
-        deliver_due(world.db, clock, {"webhook": HttpTransport()})
+        deliver_due(world.db, clock, {"webhook": webhooks()})
         [row] = rows(world)
         return row
 
