@@ -165,11 +165,8 @@ def edit_automation(text: str, operation: dict[str, Any]) -> str:
         if not isinstance(enabled, bool):
             raise EditError([Problem("enabled", "on or off: true or false")])
         if stage is None:
-            stage = StageBlock(code, True, (), (), Pos(_last_line(file) + 1, 0))
-        changed = replace(stage, enabled=enabled)
-        if not changed.chains and not changed.triggers and enabled:
-            return format_automation(_without_stage(file, stage))
-        return format_automation(_with_stage(file, stage, changed))
+            raise EditError([Problem("enabled", f"stage '{code}' has no robots to switch on or off")])
+        return format_automation(_with_stage(file, stage, replace(stage, enabled=enabled)))
     if op == "add":
         item = _build(kind, operation.get("item"), code)
         if stage is None:
@@ -188,7 +185,7 @@ def edit_automation(text: str, operation: dict[str, Any]) -> str:
         kept = tuple(c for c in file.comments if not first <= c[0] <= last)
         changed = _replaced(stage, kind, index, None)
         file = replace(file, comments=kept)
-        if not changed.chains and not changed.triggers and changed.enabled:
+        if not changed.chains and not changed.triggers:  # a block must hold something
             return format_automation(_without_stage(file, stage))
         return format_automation(_with_stage(file, stage, changed))
     item = _build(kind, operation.get("item"), code)

@@ -156,3 +156,13 @@ def test_check_errors_are_put_on_the_fields_of_the_edited_robot():
               DslCheckError("elsewhere", 1, 1)]
     placed = locate(text, {"op": "add", "stage": "new"}, errors)
     assert [p.field for p in placed] == ["actions.0.args.1", "condition", None]
+
+
+def test_a_stage_without_robots_has_nothing_to_switch_and_its_last_robot_removed_takes_the_block():
+    with pytest.raises(EditError) as refused:
+        edit_automation(TEXT, {"op": "switch", "stage": "lost", "enabled": False})
+    assert refused.value.problems[0].field == "enabled"
+    off = edit_automation(TEXT, {"op": "switch", "stage": "won", "enabled": False})
+    emptied = edit_automation(off, {"op": "remove", "kind": "trigger", "stage": "won", "index": 0})
+    assert "stage won" not in emptied
+    parse_automation(emptied)
