@@ -175,7 +175,7 @@ export function actionForm({ actions, vocab, scope, value, name, onRemove }) {
       const r = { param, mode, ...built };
       if (spec.type === 'text') {
         const toggle = h('button', {
-          type: 'button', class: 'small link', title: t('robots:switch_mode'),
+          type: 'button', class: 'small mode-toggle', title: t('robots:switch_mode'),
           onclick: () => {
             given = Object.fromEntries(rows.map((x) => [x.param, x.mode === 'text' ? { text: x.editor.value } : { value: x.editor.value }]));
             given[param] = r.mode === 'text' ? { value: r.editor.value ? JSON.stringify(r.editor.value) : '' } : { text: r.editor.value.replace(/^"|"$/g, '') };

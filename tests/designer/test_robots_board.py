@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.designer.a11y import assert_accessible
 from tests.designer.browser import wait_for
 
 SCOPE = "installment"
@@ -82,6 +83,7 @@ def test_a_robot_added_edited_and_removed_on_the_board_changes_the_text_and_keep
     page.keyboard.type(" == true")
     form.locator("[data-action=add-then]").click()
     then = form.locator("[data-then='0']")
+    assert_accessible(page, "dialog")
     type_into(page, then.locator("[data-input='then.0.actions.0.text']"), "Did the client answer?")
     page.locator("dialog button[type=submit]").click()
     expect(page.locator("dialog")).to_have_count(0)
@@ -112,5 +114,5 @@ def test_a_robot_added_edited_and_removed_on_the_board_changes_the_text_and_keep
     # The versions: the removal compared with the version before it.
     page.click("[data-action=show-versions]")
     diff = page.locator("#robots-diff")
-    expect(diff.locator(".diff-del").first).to_contain_text("call about the term")
+    expect(diff.locator(".rdiff-del").first).to_contain_text("call about the term")
     page.locator("dialog button[type=submit]").click()

@@ -20,14 +20,14 @@ export async function openVersions(scope) {
     versions.map((v) => h('option', { value: v.version, selected: v.version === selected }, label(v))));
   const from = pick('from', versions[1] ? versions[1].version : versions[0] && versions[0].version);
   const to = pick('to', versions[0] && versions[0].version);
-  const out = h('pre', { class: 'diff', id: 'robots-diff', tabindex: '0' });
+  const out = h('pre', { class: 'robots-diff', id: 'robots-diff', tabindex: '0' });
   async function compare() {
     if (!versions.length) return;
     try {
       const diff = await api.get(`/robots/${encodeURIComponent(scope)}/diff?from=${from.value}&to=${to.value}`);
       const lines = diff.lines.filter((line) => !line.startsWith('---') && !line.startsWith('+++'));
       clear(out, lines.length ? lines.map((line) => h('div', {
-        class: line.startsWith('+') ? 'diff-add' : line.startsWith('-') ? 'diff-del' : line.startsWith('@@') ? 'diff-hunk' : 'diff-same',
+        class: line.startsWith('+') ? 'rdiff-add' : line.startsWith('-') ? 'rdiff-del' : line.startsWith('@@') ? 'rdiff-hunk' : 'rdiff-same',
       }, line)) : h('div', { class: 'muted' }, t('robots:no_changes')));
     } catch (err) {
       clear(out, errorText(err));
@@ -36,8 +36,8 @@ export async function openVersions(scope) {
   from.addEventListener('change', compare);
   to.addEventListener('change', compare);
   const body = versions.length
-    ? h('div', { class: 'versions' },
-      h('div', { class: 'versions-pick' }, h('label', {}, t('robots:diff_from'), ' ', from), h('label', {}, t('robots:diff_to'), ' ', to)),
+    ? h('div', { class: 'robots-versions' },
+      h('div', { class: 'robots-versions-pick' }, h('label', {}, t('robots:diff_from'), ' ', from), h('label', {}, t('robots:diff_to'), ' ', to)),
       out)
     : h('p', { class: 'muted' }, t('robots:no_versions'));
   const dialog = openDialog({ title: t('robots:versions_title', { scope }), body, submitLabel: t('robots:close'), onSubmit: () => true });
