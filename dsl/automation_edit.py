@@ -155,6 +155,8 @@ def edit_automation(text: str, operation: dict[str, Any]) -> str:
         raise EditError([Problem("op", f"unknown operation {op!r}; one of {', '.join(OPERATIONS)}")])
     if kind not in KINDS:
         raise EditError([Problem("kind", f"unknown kind {kind!r}; robot or trigger")])
+    if code is None and kind == "trigger" and op in ("add", "update", "remove"):
+        return format_automation(_edit_file_trigger(file, op, operation))
     if not isinstance(code, str) or not _NAME.fullmatch(code):
         raise EditError([Problem("stage", "say which stage, by its code")])
     if file.is_global:
@@ -193,6 +195,27 @@ def edit_automation(text: str, operation: dict[str, Any]) -> str:
         gone = [_span(Chain((step,))) for step in old.steps[len(item.steps):]]
         file = replace(file, comments=tuple(c for c in file.comments if not any(a <= c[0] <= b for a, b in gone)))
     return format_automation(_with_stage(file, stage, _replaced(stage, kind, index, _in_place_of(old, item))))
+
+
+def _edit_file_trigger(file: AutomationFile, op: str, operation: dict[str, Any]) -> AutomationFile:
+    """A trigger of the whole file (`stage` null): in a pipeline's file it acts on a deal in any
+    stage; in the global file it is every rule there is."""
+    if op == "add":
+        built = _build("trigger", operation.get("item"), "edited")
+        placed = _placed(replace(built, target_stage=None), [], [], Pos(_last_line(file), _LATER))
+        return replace(file, triggers=(*file.triggers, placed))
+    index = operation.get("index")
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(file.triggers):
+        raise EditError([Problem("index", f"the file has no trigger number {index!r} outside its stages")])
+    old = file.triggers[index]
+    rest = [*file.triggers[:index], *file.triggers[index + 1:]]
+    if op == "remove":
+        first, last = _span(old)
+        return replace(file, triggers=tuple(rest),
+                       comments=tuple(c for c in file.comments if not first <= c[0] <= last))
+    built = _build("trigger", operation.get("item"), "edited")
+    changed = _in_place_of(old, replace(built, target_stage=None))
+    return replace(file, triggers=(*file.triggers[:index], changed, *file.triggers[index + 1:]))  # type: ignore[arg-type]
 
 
 def _with_stage(file: AutomationFile, old: StageBlock, new: StageBlock) -> AutomationFile:
@@ -454,10 +477,12 @@ def locate(text: str, operation: dict[str, Any], errors: list[DslError]) -> list
         file = parse_automation(text)
     except DslError:
         file = None
-    stage = file.stage(operation.get("stage", "")) if file is not None else None
-    if stage is not None and operation.get("op") in ("add", "update"):
+    code = operation.get("stage")
+    stage = file.stage(code) if file is not None and isinstance(code, str) else None
+    loose = file is not None and code is None and operation.get("kind") == "trigger"
+    if (stage is not None or loose) and operation.get("op") in ("add", "update"):
         kind = operation.get("kind", "robot")
-        items = stage.chains if kind == "robot" else stage.triggers
+        items: tuple[Any, ...] = file.triggers if loose else stage.chains if kind == "robot" else stage.triggers  # type: ignore[union-attr]
         index = len(items) - 1 if operation["op"] == "add" else operation.get("index", -1)
         if isinstance(index, int) and 0 <= index < len(items):
             item = items[index]

@@ -172,7 +172,7 @@ export function actionForm({ actions, vocab, scope, value, name, onRemove }) {
         placeholder: mode === 'text' ? t('robots:text_placeholder') : t('robots:expression_placeholder', { type: spec.type || 'any' }),
         hint: spec.description,
       });
-      const r = { param, mode, ...built };
+      const r = { param, mode, required: Boolean(spec.required), ...built };
       if (spec.type === 'text') {
         const toggle = h('button', {
           type: 'button', class: 'small mode-toggle', title: t('robots:switch_mode'),
@@ -220,6 +220,17 @@ export function actionForm({ actions, vocab, scope, value, name, onRemove }) {
         if (m && sent[Number(m[1])]) sent[Number(m[1])].error.textContent = message;
         else if (key === 'args') nameError.textContent = message;
       }
+    },
+    /** Required parameters left empty, each marked on its row; the server would refuse them too. */
+    missing() {
+      let count = select.value ? 0 : 1;
+      nameError.textContent = select.value ? '' : t('robots:pick_action');
+      for (const r of rows) {
+        const empty = r.required && !r.editor.value.trim();
+        r.error.textContent = empty ? t('common:form.required') : '';
+        count += empty ? 1 : 0;
+      }
+      return count;
     },
     destroy() { for (const r of rows) r.editor.destroy(); },
   };

@@ -116,3 +116,26 @@ def test_a_robot_added_edited_and_removed_on_the_board_changes_the_text_and_keep
     diff = page.locator("#robots-diff")
     expect(diff.locator(".rdiff-del").first).to_contain_text("call about the term")
     page.locator("dialog button[type=submit]").click()
+
+
+def test_a_stage_trigger_added_and_a_stages_robots_switched_off_on_the_board(page: Page, http, installment):
+    page.goto(page.url.split("#")[0] + f"#/robots/{SCOPE}")
+    documents = page.locator(".column[data-stage=documents]")
+    documents.locator("[data-action=add-trigger]").click()
+    form = page.locator("dialog .robot-form")
+    form.locator("select[name=event]").select_option("bank.decision")
+    type_into(page, form.locator("[data-input=condition]"), "event.approved == true")
+    page.locator("dialog button[type=submit]").click()
+    expect(page.locator("dialog")).to_have_count(0)
+    trigger = "  trigger on bank.decision if event.approved == true\n"
+    text = saved_once(http, lambda t: trigger in t, "the trigger saved")
+    assert text.index(trigger) > text.index("stage documents:") and COMMENT in text
+
+    documents.locator("[data-action=robots-on]").uncheck()
+    text = saved_once(http, lambda t: "stage documents (robots off):" in t, "the stage switched off")
+    expect(documents).to_contain_text("robots off")
+
+    documents.locator(".card-trigger [data-action=edit-item]").click()
+    page.locator("dialog [data-action=remove-item]").click()
+    text = saved_once(http, lambda t: "bank.decision" not in t, "the trigger removed")
+    assert "stage documents (robots off):" in text and COMMENT in text and editor_text(page) == text

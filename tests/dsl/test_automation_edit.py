@@ -166,3 +166,20 @@ def test_a_stage_without_robots_has_nothing_to_switch_and_its_last_robot_removed
     emptied = edit_automation(off, {"op": "remove", "kind": "trigger", "stage": "won", "index": 0})
     assert "stage won" not in emptied
     parse_automation(emptied)
+
+
+def test_a_trigger_of_the_whole_file_added_edited_and_removed():
+    item = {"name": "order paid", "event": "order.paid", "actions": [
+        {"name": "set_field", "args": [{"name": "payment_status", "text": "paid"}]}]}
+    added = edit_automation(TEXT, {"op": "add", "kind": "trigger", "stage": None, "item": item})
+    assert added.endswith('\n\ntrigger "order paid" on order.paid:\n  set_field(payment_status: "paid")\n')
+    assert describe(parse_automation(added))["triggers"][0]["name"] == "order paid"
+    updated = edit_automation(added, {"op": "update", "kind": "trigger", "stage": None, "index": 0,
+                                      "item": {**item, "condition": "deal.amount > 0"}})
+    assert 'trigger "order paid" on order.paid if deal.amount > 0:\n' in updated
+    assert edit_automation(updated, {"op": "remove", "kind": "trigger", "stage": None, "index": 0}) == TEXT
+    global_file = 'global\n\n# store orders\ntrigger on order.created:\n  create_deal_from_order(stage: "main.new")\n'
+    action = {"name": "create_deal_from_order", "args": [{"name": "stage", "value": '"main.new"'}]}
+    edited = edit_automation(global_file, {"op": "update", "kind": "trigger", "stage": None, "index": 0,
+                                              "item": {"event": "order.created", "actions": [action]}})
+    assert edited == global_file

@@ -18,9 +18,10 @@ const EMPTY_ACTION = { name: 'notify', args: [{ name: 'to', value: 'deal.respons
  * @param submit async (spec) => true | [{field, message}] (the problems keep the form open)
  * @param remove async () => true | problems, or null when the item is new
  */
-export function openItemForm({ kind, stageName, item, vocab, actions, scope, submit, remove }) {
+export function openItemForm({ kind, stageName, anyStage = false, item, vocab, actions, scope, submit, remove }) {
   const slots = {}; // field path -> error element
   const cleanups = [];
+  const checks = []; // each gives how many required inputs are empty, marking them
   const body = h('div', { class: 'robot-form', dataset: { kind } });
   const nameInput = h('input', { name: 'name', value: (item && item.name) || '', placeholder: t('robots:name_placeholder') });
   slots.name = h('div', { class: 'field-error', role: 'alert' });
@@ -28,18 +29,18 @@ export function openItemForm({ kind, stageName, item, vocab, actions, scope, sub
 
   let read;
   if (kind === 'robot') {
-    const first = stepEditor({ step: item, prefix: '', vocab, actions, scope, slots, cleanups, keyword: 'robot' });
+    const first = stepEditor({ step: item, prefix: '', vocab, actions, scope, slots, cleanups, checks, keyword: 'robot' });
     const thenList = h('div', { class: 'then-steps' });
     const thenSteps = [];
     const addThen = (step) => {
       const index = thenSteps.length;
       const box = h('fieldset', { class: 'then-step', dataset: { then: index } });
-      const editor = stepEditor({ step, prefix: `then.${index}.`, vocab, actions, scope, slots, cleanups, keyword: 'then' });
+      const editor = stepEditor({ step, prefix: `then.${index}.`, vocab, actions, scope, slots, cleanups, checks, keyword: 'then' });
       const entry = { box, editor };
       box.append(h('legend', {}, t('robots:then_step', { number: index + 1 }),
         h('button', {
           type: 'button', class: 'icon', title: t('robots:remove_then'), 'aria-label': t('robots:remove_then'),
-          onclick: () => { thenSteps.splice(thenSteps.indexOf(entry), 1); box.remove(); },
+          onclick: () => { thenSteps.splice(thenSteps.indexOf(entry), 1); editor.dispose(); box.remove(); },
         }, '×')), editor.el);
       thenSteps.push(entry);
       thenList.append(box);
@@ -56,27 +57,30 @@ export function openItemForm({ kind, stageName, item, vocab, actions, scope, sub
       events.map((e) => h('option', { value: e, selected: item && item.event === e }, t(`robots:events.${e.replace(/\W/g, '_')}`, { defaultValue: e }))));
     if (item && item.event && !events.includes(item.event)) eventSelect.append(h('option', { value: item.event, selected: true }, item.event));
     slots.event = h('div', { class: 'field-error', role: 'alert' });
-    const condition = editorRow({ label: t('robots:condition'), name: 'condition', value: item && item.condition, vocab, scope, placeholder: 'event.approved == true', hint: t('robots:condition_hint') });
+    const condition = editorRow({ label: t('robots:condition'), name: 'condition', value: item && item.condition, vocab, scope, placeholder: 'event.approved == true', hint: t('robots:condition_hint_trigger') });
     cleanups.push(() => condition.editor.destroy());
     slots.condition = condition.error;
     const backward = h('input', { type: 'checkbox', name: 'allow_backward', checked: Boolean(item && item.allow_backward) });
-    const list = actionList({ initial: (item && item.actions) || [], prefix: '', vocab, actions, scope, slots, cleanups, optional: true });
+    const list = actionList({ initial: (item && item.actions) || [], prefix: '', vocab, actions, scope, slots, cleanups, checks, optional: !anyStage });
     body.append(
       h('label', { class: 'form-row', dataset: { field: 'event' } }, t('robots:event'), eventSelect, slots.event),
       condition.row,
-      h('label', { class: 'inline' }, backward, ` ${t('robots:allow_backward')}`),
-      h('p', { class: 'muted small' }, t('robots:trigger_hint', { stage: stageName })),
+      anyStage ? null : h('label', { class: 'inline' }, backward, ` ${t('robots:allow_backward')}`),
+      h('p', { class: 'muted small' }, anyStage ? t('robots:trigger_hint_any') : t('robots:trigger_hint', { stage: stageName })),
       list.el);
     read = () => ({ name: nameInput.value, event: eventSelect.value, condition: condition.editor.value, allow_backward: backward.checked, actions: list.value() });
   }
 
   const general = h('div', { class: 'field-error form-general', role: 'alert' });
   body.append(general);
-  const title = item ? t(`robots:edit_${kind}`, { stage: stageName }) : t(`robots:new_${kind}`, { stage: stageName });
+  const where = anyStage ? '_any' : '';
+  const title = item ? t(`robots:edit_${kind}${where}`, { stage: stageName }) : t(`robots:new_${kind}${where}`, { stage: stageName });
   const dialog = openDialog({
     title, body, submitLabel: t('robots:save_item'),
     onSubmit: async () => {
-      const result = await submit(read());
+      const spec = read(); // before the checks: removed steps are gone from both
+      if (checks.reduce((n, check) => n + check(), 0)) return false;
+      const result = await submit(spec);
       if (result === true) return true;
       showProblems(result);
       return false;
@@ -125,7 +129,7 @@ export function openItemForm({ kind, stageName, item, vocab, actions, scope, sub
 }
 
 /** When, condition and actions of one step; `prefix` is its place in the error paths. */
-function stepEditor({ step, prefix, vocab, actions, scope, slots, cleanups, keyword }) {
+function stepEditor({ step, prefix, vocab, actions, scope, slots, cleanups, checks, keyword }) {
   const when = (step && step.when) || { kind: 'immediately' };
   const el = h('div', { class: 'step-editor' });
   const kindSelect = h('select', { name: `${prefix}when.kind`, 'aria-label': t('robots:when') },
@@ -156,10 +160,11 @@ function stepEditor({ step, prefix, vocab, actions, scope, slots, cleanups, keyw
   const condition = editorRow({ label: t('robots:condition'), name: `${prefix}condition`, value: step && step.condition, vocab, scope, placeholder: 'deal.amount > 10000', hint: t('robots:condition_hint') });
   cleanups.push(() => condition.editor.destroy());
   slots[`${prefix}condition`] = condition.error;
-  const list = actionList({ initial: (step && step.actions) || [EMPTY_ACTION], prefix, vocab, actions, scope, slots, cleanups });
+  const list = actionList({ initial: (step && step.actions) || [EMPTY_ACTION], prefix, vocab, actions, scope, slots, cleanups, checks });
   el.append(condition.row, list.el);
   return {
     el,
+    dispose: list.dispose,
     value: () => ({
       when: {
         kind: kindSelect.value,
@@ -175,7 +180,7 @@ function stepEditor({ step, prefix, vocab, actions, scope, slots, cleanups, keyw
 }
 
 /** The actions of a step: each an action form, added and removed in place. */
-function actionList({ initial, prefix, vocab, actions, scope, slots, cleanups, optional = false }) {
+function actionList({ initial, prefix, vocab, actions, scope, slots, cleanups, checks, optional = false }) {
   const el = h('div', { class: 'action-list' });
   const listError = h('div', { class: 'field-error', role: 'alert' });
   slots[`${prefix}actions`] = {
@@ -201,7 +206,9 @@ function actionList({ initial, prefix, vocab, actions, scope, slots, cleanups, o
   };
   for (const value of initial) add(value);
   cleanups.push(() => { for (const f of forms) f.destroy(); });
+  let gone = false; // the step holding this list was removed from the form
+  checks.push(() => (gone ? 0 : forms.reduce((n, f) => n + f.missing(), 0)));
   clear(el, h('span', { class: 'row-label' }, optional ? t('robots:actions_optional') : t('robots:actions')), holder, listError,
     h('button', { type: 'button', class: 'small', 'data-action': 'add-action', onclick: () => add(null) }, `+ ${t('robots:add_action')}`));
-  return { el, value: () => forms.map((f) => f.value()) };
+  return { el, value: () => forms.map((f) => f.value()), dispose: () => { gone = true; } };
 }

@@ -65,14 +65,15 @@ export function robotsView(params) {
     const columns = pipeline ? pipeline.stages : stages.map((s) => ({ code: s.code, name: s.code }));
     const byCode = Object.fromEntries(stages.map((s) => [s.code, s]));
     const editable = scope !== 'global';
+    const ANY_STAGE = () => ({ code: null, name: t('robots:any_stage') });
     const card = (c, stage, place) => h('div', {
       class: `card card-${c.kind}`, dataset: { kind: c.kind, line: c.line, index: place }, title: t('robots:card_title', { line: c.line }),
       onclick: () => { show('text'); goTo(c.line, 1); },
     },
       h('div', { class: 'card-title' }, h('span', { class: `tag tag-${c.kind}` }, t(`robots:kind.${c.kind}`, { defaultValue: c.kind })), ' ', c.name || t('robots:unnamed'),
-        editable && stage && c.kind !== 'then' ? h('button', {
+        stage ? h('button', {
           class: 'icon card-edit', 'data-action': 'edit-item', title: t('robots:edit'), 'aria-label': t('robots:edit_named', { name: c.name || t('robots:unnamed') }),
-          onclick: (ev) => { ev.stopPropagation(); editItem(c.kind, stage, place); },
+          onclick: (ev) => { ev.stopPropagation(); editItem(c.kind === 'trigger' ? 'trigger' : 'robot', stage, place); },
         }, '✎') : null),
       h('div', { class: 'card-when' }, c.when),
       c.condition ? h('div', { class: 'card-if' }, t('robots:only_if', { condition: c.condition })) : null,
@@ -87,7 +88,11 @@ export function robotsView(params) {
       });
     };
     clear(board,
-      loose.length ? h('div', { class: 'column' }, h('h4', {}, t('robots:loose_triggers')), loose.map((c) => card(c, null, 0))) : null,
+      loose.length || scope === 'global' || pipeline ? h('div', { class: 'column', dataset: { stage: '' } },
+        h('h4', {}, t('robots:loose_triggers')),
+        h('div', { class: 'column-tools' },
+          h('button', { class: 'small', 'data-action': 'add-trigger', onclick: () => addItem('trigger', ANY_STAGE()) }, `+ ${t('robots:trigger')}`)),
+        loose.length ? loose.map((c, i) => card(c, ANY_STAGE(), i)) : h('p', { class: 'empty small' }, t('robots:no_triggers'))) : null,
       columns.map((s) => {
         const block = byCode[s.code];
         const on = !(block && block.robotsOff);
@@ -138,7 +143,7 @@ export function robotsView(params) {
 
   function addItem(kind, stage) {
     openItemForm({
-      kind, stageName: stage.name, item: null, vocab, actions: actionCatalog, scope,
+      kind, stageName: stage.name, anyStage: stage.code === null, item: null, vocab, actions: actionCatalog, scope,
       submit: (item) => applyEdit({ op: 'add', kind, stage: stage.code, item }),
     });
   }
@@ -146,11 +151,11 @@ export function robotsView(params) {
   async function editItem(kind, stage, index) {
     const model = await structured();
     if (!model) return;
-    const block = model.stages.find((s) => s.code === stage.code);
+    const block = stage.code === null ? { triggers: model.triggers, robots: [] } : model.stages.find((s) => s.code === stage.code);
     const item = block && (kind === 'trigger' ? block.triggers : block.robots)[index];
     if (!item) return;
     openItemForm({
-      kind, stageName: stage.name, item, vocab, actions: actionCatalog, scope,
+      kind, stageName: stage.name, anyStage: stage.code === null, item, vocab, actions: actionCatalog, scope,
       submit: (changed) => applyEdit({ op: 'update', kind, stage: stage.code, index, item: changed }),
       remove: () => applyEdit({ op: 'remove', kind, stage: stage.code, index }),
     });

@@ -42,6 +42,7 @@ export async function openVersions(scope) {
     : h('p', { class: 'muted' }, t('robots:no_versions'));
   const dialog = openDialog({ title: t('robots:versions_title', { scope }), body, submitLabel: t('robots:close'), onSubmit: () => true });
   dialog.dialog.classList.add('dialog-wide');
+  dialog.dialog.querySelector('.dialog-actions button[type=button]').hidden = true; // Close says it all
   await compare();
   return dialog;
 }
