@@ -65,7 +65,7 @@ export function openItemForm({ kind, stageName, anyStage = false, item, vocab, a
     body.append(
       h('label', { class: 'form-row', dataset: { field: 'event' } }, t('robots:event'), eventSelect, slots.event),
       condition.row,
-      anyStage ? null : h('label', { class: 'inline' }, backward, ` ${t('robots:allow_backward')}`),
+      ...(anyStage ? [] : [h('label', { class: 'inline' }, backward, ` ${t('robots:allow_backward')}`)]),
       h('p', { class: 'muted small' }, anyStage ? t('robots:trigger_hint_any') : t('robots:trigger_hint', { stage: stageName })),
       list.el);
     read = () => ({ name: nameInput.value, event: eventSelect.value, condition: condition.editor.value, allow_backward: backward.checked, actions: list.value() });
