@@ -80,6 +80,9 @@ export function lineEditor({ value = '', mode = 'expression', vocab, scope, labe
       view.dispatch({ changes: { from, to, insert: text }, selection: { anchor: from + text.length } });
       view.focus();
     },
+    set(text) {
+      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text }, selection: { anchor: text.length } });
+    },
     focus() { view.focus(); },
     destroy() { view.destroy(); },
   };
@@ -102,13 +105,32 @@ export function fieldPicker(editor, { vocab, scope, mode = 'expression', only })
   return select;
 }
 
-/** An editor with its field picker and an error line under it, as one form row. */
-export function editorRow({ label, name, value, mode = 'expression', vocab, scope, placeholder, hint, only }) {
+/** A select of the pipelines' stages; choosing one makes `editor` that stage ("won", or "credit.new" in another pipeline). */
+export function stagePicker(editor, { vocab, scope }) {
+  const names = (vocab && vocab.stageNames) || {};
+  const select = h('select', { class: 'field-picker', 'aria-label': t('robots:pick_stage'), title: t('robots:pick_stage') },
+    h('option', { value: '' }, t('robots:pick_stage_option')),
+    Object.entries((vocab && vocab.stages) || {}).map(([pipeline, codes]) => h('optgroup', { label: pipeline },
+      codes.map((code) => {
+        const ref = pipeline === scope ? code : `${pipeline}.${code}`;
+        return h('option', { value: ref }, `${names[`${pipeline}.${code}`] || code} (${ref})`);
+      }))));
+  select.addEventListener('change', () => {
+    if (!select.value) return;
+    editor.set(JSON.stringify(select.value));
+    select.value = '';
+  });
+  return select;
+}
+
+/** An editor with its field picker (or stage picker) and an error line under it, as one form row. */
+export function editorRow({ label, name, value, mode = 'expression', vocab, scope, placeholder, hint, only, stages = false }) {
   const editor = lineEditor({ value, mode, vocab, scope, label, name, placeholder });
   const error = h('div', { class: 'field-error', role: 'alert' });
+  const picker = stages ? stagePicker(editor, { vocab, scope }) : fieldPicker(editor, { vocab, scope, mode, only });
   const row = h('div', { class: 'form-row editor-row', dataset: { field: name } },
     h('span', { class: 'row-label' }, label),
-    h('div', { class: 'editor-line' }, editor.el, fieldPicker(editor, { vocab, scope, mode, only })),
+    h('div', { class: 'editor-line' }, editor.el, picker),
     hint ? h('div', { class: 'muted small' }, hint) : null,
     error);
   return { row, editor, error };
@@ -170,7 +192,7 @@ export function actionForm({ actions, vocab, scope, value, name, onRemove }) {
       const built = editorRow({
         label, name: `${name}.${param}`, value: shown, mode, vocab, scope,
         placeholder: mode === 'text' ? t('robots:text_placeholder') : t('robots:expression_placeholder', { type: spec.type || 'any' }),
-        hint: spec.description,
+        hint: spec.description, stages: spec.type === 'stage',
       });
       const r = { param, mode, required: Boolean(spec.required), ...built };
       if (spec.type === 'text') {

@@ -261,7 +261,8 @@ export function robotsView(params) {
       window.dealflowEditor = view; // for the browser tests and the console
       const [actions, words] = await Promise.all([once('/actions'), vocabulary(), drawTabs()]);
       actionCatalog = actions;
-      vocab = { ...words, actions };
+      const stageNames = Object.fromEntries(pipelines.flatMap((p) => p.stages.map((s) => [`${p.code}.${s.code}`, s.name])));
+      vocab = { ...words, actions, stageNames };
       await load();
       show('board');
     },
