@@ -174,7 +174,7 @@ def edit_automation(text: str, operation: dict[str, Any]) -> str:
         if stage is None:
             stage = StageBlock(code, True, (), (), Pos(_last_line(file) + 1, 0))
         anchor = Pos(_stage_end(stage), _LATER)
-        return format_automation(_with_stage(file, stage, _added(stage, kind, item, anchor)))
+        return format_automation(_with_stage(file, stage, _added(stage, item, anchor)))
     if stage is None:
         raise EditError([Problem("stage", f"stage '{code}' has no robots or triggers in the text")])
     items = stage.chains if kind == "robot" else stage.triggers
@@ -228,7 +228,7 @@ def _without_stage(file: AutomationFile, stage: StageBlock) -> AutomationFile:
     return replace(file, stages=tuple(s for s in file.stages if s is not stage))
 
 
-def _added(stage: StageBlock, kind: str, item: Chain | Trigger, anchor: Pos) -> StageBlock:
+def _added(stage: StageBlock, item: Chain | Trigger, anchor: Pos) -> StageBlock:
     placed = _placed(item, [], [], anchor)
     if isinstance(placed, Chain):
         return replace(stage, chains=(*stage.chains, placed))
