@@ -14,6 +14,7 @@ from api.auth import AccessDenied
 from api.messages import localize_error
 from crm.errors import Conflict, CrmError, InvalidInput, StageGateRefused
 from crm.errors import NotFound as CrmNotFound
+from dsl.automation_edit import EditError
 from engine.errors import EngineError, InvalidProcess, InvalidState, StartRefused
 from engine.errors import NotFound as EngineNotFound
 from engine.failures import is_database_transient
@@ -94,6 +95,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(InvalidAutomation)
     def invalid_automation(err: InvalidAutomation) -> Any:
         return jsonify(err.to_dict()), 422
+
+    @app.errorhandler(EditError)
+    def invalid_edit(err: EditError) -> Any:
+        return jsonify(_body("invalid_edit", str(err), [p.to_dict() for p in err.problems])), 422
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(err: RequestEntityTooLarge) -> Any:

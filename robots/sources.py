@@ -6,6 +6,7 @@ line and column), so what is stored always parses; the parsed file is cached per
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import threading
 from collections import OrderedDict
@@ -139,3 +140,20 @@ def save_automation(session: Session, clock: Clock, scope: str, text: str, catal
     if on_saved is not None:
         on_saved(parsed)
     return row
+
+
+def versions(session: Session, scope: str) -> list[AutomationSource]:
+    """Every saved version of `scope`, the newest first."""
+    return list(session.scalars(
+        select(AutomationSource).where(AutomationSource.scope == scope).order_by(AutomationSource.version.desc())))
+
+
+def version(session: Session, scope: str, number: int) -> AutomationSource | None:
+    return session.scalars(select(AutomationSource).where(
+        AutomationSource.scope == scope, AutomationSource.version == number)).first()
+
+
+def diff_versions(before: AutomationSource, after: AutomationSource) -> list[str]:
+    """What changed from one saved text to another, as unified diff lines (difflib's)."""
+    return list(difflib.unified_diff(before.text.splitlines(), after.text.splitlines(),
+                                     f"v{before.version}", f"v{after.version}", lineterm=""))

@@ -134,6 +134,50 @@ class ValidationResultSchema(Schema):
     errors = fields.List(fields.Nested(DslProblemSchema))
 
 
+class EditAutomationSchema(StrictSchema):
+    text = fields.String(required=True, validate=validate.Length(max=MAX_TEXT))
+    operation = fields.Dict(required=True, metadata={
+        "description": 'e.g. {"op": "add", "kind": "robot", "stage": "new", "item": {...}}; '
+                       "op is add, update, remove (with index) or switch (with enabled); see dsl/automation_edit.py"})
+
+
+class EditProblemSchema(Schema):
+    field = fields.String(allow_none=True, metadata={"description": "the form field, e.g. actions.0.args.1; "
+                                                                    "null for the rest of the file"})
+    message = fields.String()
+    line = fields.Integer(allow_none=True)
+    column = fields.Integer(allow_none=True)
+
+
+class EditResultSchema(Schema):
+    text = fields.String(metadata={"description": "the whole file with the operation applied, formatted"})
+    errors = fields.List(fields.Nested(EditProblemSchema), metadata={"description": "what the save-time check "
+                                                                                    "would refuse"})
+
+
+class AutomationOutlineSchema(Schema):
+    scope = fields.String()
+    stages = fields.List(fields.Dict())
+    triggers = fields.List(fields.Dict())
+
+
+class AutomationVersionSchema(Schema):
+    version = fields.Integer()
+    saved_at = fields.DateTime()
+    saved_by = fields.String(allow_none=True)
+
+
+class DiffQuerySchema(StrictSchema):
+    from_version = Count(strict=False, required=True, data_key="from")
+    to_version = Count(strict=False, required=True, data_key="to")
+
+
+class AutomationDiffSchema(Schema):
+    from_version = fields.Integer(data_key="from")
+    to_version = fields.Integer(data_key="to")
+    lines = fields.List(fields.String(), metadata={"description": "unified diff"})
+
+
 class ActionParameterSchema(Schema):
     type = fields.String()
     required = fields.Boolean()

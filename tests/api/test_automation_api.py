@@ -125,3 +125,43 @@ def test_malformed_json_is_400_and_an_oversized_body_413_both_as_json(client):
     assert broken.status_code == 400 and broken.json["code"] == "invalid_json"
     huge = client.post("/api/v1/deals", data="x" * (5 * 1024 * 1024), content_type="application/json")
     assert huge.status_code == 413 and huge.json["code"] == "request_entity_too_large"
+
+
+def test_the_boards_form_edits_the_text_on_the_server_and_keeps_its_comments(client):
+    commented = ROBOTS.replace("stage new:", "# greet every new deal\nstage new:")
+    item = {"name": "call back", "when": {"kind": "after", "amount": "1d"},
+            "actions": [{"name": "notify", "args": [{"value": "deal.responsible"}, {"text": "Call {deal.title}"}]}]}
+    edited = client.post("/api/v1/robots/main/edit", json={"text": commented, "operation": {
+        "op": "add", "kind": "robot", "stage": "new", "item": item}})
+    assert edited.status_code == 200 and edited.json["errors"] == []
+    assert "# greet every new deal\nstage new:" in edited.json["text"]
+    assert '  robot "call back" after 1d:\n    notify(deal.responsible, "Call {deal.title}")\n' in edited.json["text"]
+    outline = client.post("/api/v1/robots/main/outline", json={"text": edited.json["text"]}).json
+    assert [r["name"] for r in outline["stages"][0]["robots"]] == ["greet", "call back"]
+    assert client.get("/api/v1/robots/main").json["version"] is None  # nothing stored
+
+
+def test_a_form_edit_the_check_refuses_has_its_errors_on_the_fields(client):
+    item = {"when": {"kind": "immediately"}, "condition": "deal.no_such_field > 1",
+            "actions": [{"name": "notify", "args": [{"value": "deal.responsible"}, {"value": "deal.nope"}]}]}
+    edited = client.post("/api/v1/robots/main/edit", json={"text": ROBOTS, "operation": {
+        "op": "update", "stage": "new", "index": 0, "item": item}})
+    assert edited.status_code == 200
+    assert {e["field"] for e in edited.json["errors"]} == {"condition", "actions.0.args.1"}
+    broken = client.post("/api/v1/robots/main/edit", json={"text": ROBOTS, "operation": {
+        "op": "update", "stage": "new", "index": 0, "item": {**item, "condition": "deal.amount >"}}})
+    assert broken.status_code == 422 and broken.json["code"] == "invalid_edit"
+    assert [d["field"] for d in broken.json["details"]] == ["condition"]
+    missing = client.post("/api/v1/robots/main/edit", json={"text": ROBOTS, "operation": {
+        "op": "remove", "stage": "new", "index": 3}})
+    assert missing.status_code == 422 and missing.json["details"][0]["field"] == "index"
+
+
+def test_saved_versions_are_listed_and_any_two_compared(client):
+    client.put("/api/v1/robots/main", data=ROBOTS, content_type="text/plain")
+    client.put("/api/v1/robots/main", data=ROBOTS.replace("greet", "hello"), content_type="text/plain")
+    listed = client.get("/api/v1/robots/main/versions").json
+    assert [v["version"] for v in listed] == [2, 1] and listed[0]["saved_by"] == "admin"
+    diff = client.get("/api/v1/robots/main/diff?from=1&to=2").json
+    assert '-  robot "greet" immediately:' in diff["lines"] and '+  robot "hello" immediately:' in diff["lines"]
+    assert client.get("/api/v1/robots/main/diff?from=1&to=9").status_code == 404

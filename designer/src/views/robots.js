@@ -13,6 +13,9 @@ import { guardUnsaved } from '../unsaved.js';
 import { dslLanguage, dslHighlight, dslCompletion, serverLinter } from '../dsl/language.js';
 import { outline, plainAction } from '../dsl/outline.js';
 import { vocabulary } from '../bpmn/panel.js';
+import { openItemForm } from './robotform.js';
+import { openVersions } from './robotversions.js';
+import './robots.css';
 
 export function robotsView(params) {
   const tabs = h('div', { class: 'tabs', role: 'tablist' });
@@ -23,9 +26,10 @@ export function robotsView(params) {
   const saveButton = h('button', { class: 'primary', 'data-action': 'save-robots', onclick: () => save() }, t('common:form.save'));
   const boardButton = h('button', { 'data-action': 'show-board', onclick: () => show('board') }, t('robots:board'));
   const textButton = h('button', { 'data-action': 'show-text', onclick: () => show('text') }, t('robots:text'));
+  const versionsButton = h('button', { 'data-action': 'show-versions', onclick: () => openVersions(scope) }, t('robots:versions'));
   const applyBox = h('input', { type: 'checkbox', id: 'apply-existing' });
   const el = h('div', { class: 'robots-layout' },
-    h('div', { class: 'toolbar' }, tabs, h('span', { class: 'spacer' }), status, boardButton, textButton,
+    h('div', { class: 'toolbar' }, tabs, h('span', { class: 'spacer' }), status, boardButton, textButton, versionsButton,
       h('label', { class: 'inline small', title: t('robots:apply_title') }, applyBox, t('robots:apply')),
       saveButton),
     board,
@@ -35,6 +39,7 @@ export function robotsView(params) {
   let pipelines = [];
   let view;
   let vocab = null;
+  let actionCatalog = [];
   let mode = 'board';
   let lastErrors = [];
   let savedText = null; // the text as the server has it; anything else is unsaved work
@@ -59,23 +64,109 @@ export function robotsView(params) {
     const pipeline = pipelines.find((p) => p.code === scope);
     const columns = pipeline ? pipeline.stages : stages.map((s) => ({ code: s.code, name: s.code }));
     const byCode = Object.fromEntries(stages.map((s) => [s.code, s]));
-    const card = (c) => h('div', {
-      class: `card card-${c.kind}`, dataset: { kind: c.kind, line: c.line }, title: t('robots:card_title', { line: c.line }),
+    const editable = scope !== 'global';
+    const ANY_STAGE = () => ({ code: null, name: t('robots:any_stage') });
+    const card = (c, stage, place) => h('div', {
+      class: `card card-${c.kind}`, dataset: { kind: c.kind, line: c.line, index: place }, title: t('robots:card_title', { line: c.line }),
       onclick: () => { show('text'); goTo(c.line, 1); },
     },
-      h('div', { class: 'card-title' }, h('span', { class: `tag tag-${c.kind}` }, t(`robots:kind.${c.kind}`, { defaultValue: c.kind })), ' ', c.name || t('robots:unnamed')),
+      h('div', { class: 'card-title' }, h('span', { class: `tag tag-${c.kind}` }, t(`robots:kind.${c.kind}`, { defaultValue: c.kind })), ' ', c.name || t('robots:unnamed'),
+        stage ? h('button', {
+          class: 'icon card-edit', 'data-action': 'edit-item', title: t('robots:edit'), 'aria-label': t('robots:edit_named', { name: c.name || t('robots:unnamed') }),
+          onclick: (ev) => { ev.stopPropagation(); editItem(c.kind === 'trigger' ? 'trigger' : 'robot', stage, place); },
+        }, '✎') : null),
       h('div', { class: 'card-when' }, c.when),
       c.condition ? h('div', { class: 'card-if' }, t('robots:only_if', { condition: c.condition })) : null,
       h('ul', { class: 'card-actions' }, c.actions.map((a) => h('li', {}, plainAction(a)))));
+    const cardsOf = (block, stage) => {
+      let robots = -1;
+      let triggers = -1;
+      return block.cards.map((c) => {
+        if (c.kind === 'robot') robots += 1;
+        if (c.kind === 'trigger') triggers += 1;
+        return card(c, stage, c.kind === 'trigger' ? triggers : robots);
+      });
+    };
     clear(board,
-      loose.length ? h('div', { class: 'column' }, h('h4', {}, t('robots:loose_triggers')), loose.map(card)) : null,
+      loose.length || scope === 'global' || pipeline ? h('div', { class: 'column', dataset: { stage: '' } },
+        h('h4', {}, t('robots:loose_triggers')),
+        h('div', { class: 'column-tools' },
+          h('button', { class: 'small', 'data-action': 'add-trigger', onclick: () => addItem('trigger', ANY_STAGE()) }, `+ ${t('robots:trigger')}`)),
+        loose.length ? loose.map((c, i) => card(c, ANY_STAGE(), i)) : h('p', { class: 'empty small' }, t('robots:no_triggers'))) : null,
       columns.map((s) => {
         const block = byCode[s.code];
+        const on = !(block && block.robotsOff);
         return h('div', { class: 'column', dataset: { stage: s.code } },
           h('h4', {}, s.name, h('span', { class: 'muted small' }, ` ${s.code}`)),
-          block && block.robotsOff ? h('p', { class: 'muted small' }, t('robots:robots_off')) : null,
-          block && block.cards.length ? block.cards.map(card) : h('p', { class: 'empty small' }, t('robots:no_robots')));
+          editable ? h('div', { class: 'column-tools' },
+            h('button', { class: 'small', 'data-action': 'add-robot', onclick: () => addItem('robot', s) }, `+ ${t('robots:robot')}`),
+            h('button', { class: 'small', 'data-action': 'add-trigger', onclick: () => addItem('trigger', s) }, `+ ${t('robots:trigger')}`),
+            h('label', { class: 'inline small', title: t('robots:stage_switch_title') },
+              h('input', { type: 'checkbox', 'data-action': 'robots-on', checked: on, onchange: (ev) => switchStage(s, ev.target) }),
+              ` ${t('robots:robots_on')}`)) : null,
+          !on ? h('p', { class: 'muted small' }, t('robots:robots_off')) : null,
+          block && block.cards.length ? cardsOf(block, s) : h('p', { class: 'empty small' }, t('robots:no_robots')));
       }));
+  }
+
+  /** The operation applied by the server to the text in the editor; the new text is saved
+   * when it checks. Resolves true, or to the problems to show on the form's fields. */
+  async function applyEdit(operation) {
+    let result;
+    try {
+      result = await api.post(`/robots/${encodeURIComponent(scope)}/edit`, { text: text(), operation });
+    } catch (err) {
+      if (err.status === 422 && Array.isArray(err.body.details)) return err.body.details;
+      return [{ field: null, message: errorText(err) }];
+    }
+    const onForm = result.errors.filter((e) => e.field);
+    if (onForm.length) return result.errors;
+    view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: result.text } });
+    if (result.errors.length) {
+      showErrors(result.errors);
+      toast(t('robots:edited_not_saved', { count: result.errors.length }), 'error');
+      return true;
+    }
+    await save();
+    return true;
+  }
+
+  async function structured() {
+    try {
+      return await api.post(`/robots/${encodeURIComponent(scope)}/outline`, { text: text() });
+    } catch (err) {
+      toast(t('robots:fix_text_first', { reason: errorText(err) }), 'error');
+      show('text');
+      return null;
+    }
+  }
+
+  function addItem(kind, stage) {
+    openItemForm({
+      kind, stageName: stage.name, anyStage: stage.code === null, item: null, vocab, actions: actionCatalog, scope,
+      submit: (item) => applyEdit({ op: 'add', kind, stage: stage.code, item }),
+    });
+  }
+
+  async function editItem(kind, stage, index) {
+    const model = await structured();
+    if (!model) return;
+    const block = stage.code === null ? { triggers: model.triggers, robots: [] } : model.stages.find((s) => s.code === stage.code);
+    const item = block && (kind === 'trigger' ? block.triggers : block.robots)[index];
+    if (!item) return;
+    openItemForm({
+      kind, stageName: stage.name, anyStage: stage.code === null, item, vocab, actions: actionCatalog, scope,
+      submit: (changed) => applyEdit({ op: 'update', kind, stage: stage.code, index, item: changed }),
+      remove: () => applyEdit({ op: 'remove', kind, stage: stage.code, index }),
+    });
+  }
+
+  async function switchStage(stage, box) {
+    const result = await applyEdit({ op: 'switch', stage: stage.code, enabled: box.checked });
+    if (result !== true) {
+      box.checked = !box.checked;
+      toast(result.map((p) => p.message).join('; '), 'error');
+    }
   }
 
   async function check(value) {
@@ -169,7 +260,9 @@ export function robotsView(params) {
       });
       window.dealflowEditor = view; // for the browser tests and the console
       const [actions, words] = await Promise.all([once('/actions'), vocabulary(), drawTabs()]);
-      vocab = { ...words, actions };
+      actionCatalog = actions;
+      const stageNames = Object.fromEntries(pipelines.flatMap((p) => p.stages.map((s) => [`${p.code}.${s.code}`, s.name])));
+      vocab = { ...words, actions, stageNames };
       await load();
       show('board');
     },
