@@ -395,8 +395,8 @@ export function dealCard(id) {
   return {
     el,
     async mounted() {
+      unwatch = watch(`deal:${id}`, refresh); // before the first read: nothing said meanwhile is missed
       await load();
-      unwatch = watch(`deal:${id}`, refresh);
     },
     destroy() {
       release();
