@@ -352,7 +352,9 @@ class DeliverySchema(Schema):
                                metadata={"type": "array", "items": {"type": "object"}})
     amount_to_collect = fields.Function(lambda t: t.data.get("amount_to_collect"),
                                         metadata={"description": "a number, or a decimal string"})
-    currency = fields.Function(lambda t: t.data.get("currency"), metadata={"type": "string", "nullable": True})
+    # The deal's currency when the task does not say (a task made by hand): never a guess.
+    currency = fields.Function(lambda t: t.data.get("currency") or (t.deal.currency if t.deal else None),
+                               metadata={"type": "string", "nullable": True})
     note = fields.Function(lambda t: t.data.get("note"), metadata={"type": "string", "nullable": True,
                                                                    "description": "why it was moved (a problem)"})
 
