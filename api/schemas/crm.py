@@ -465,3 +465,6 @@ class FeedItemSchema(Schema):
     who = fields.String(allow_none=True, metadata={"description": "who or what did it: a person, a robot, a process"})
     reason = fields.String(allow_none=True)
     data = fields.Dict()
+    params = fields.Dict(allow_none=True, metadata={
+        "description": "a timeline entry's sentence as names and values, for the reader's own language "
+                       "(crm/timeline_params.py); null when the text is all there is"})
