@@ -254,7 +254,7 @@ def feed(args: dict[str, Any], deal_id: int, *, rt: Any) -> Any:
     processes = {instance_id: name for instance_id, name, _ in rows}
     keys = {instance_id: key for instance_id, _, key in rows}
     for item in items:  # a task a diagram made is named by its process's labels
-        params = item["params"]
+        params = item.get("params")
         if params and params.get("instance_id") in keys:
             params["process"] = keys[params["instance_id"]]
     if processes:
