@@ -318,7 +318,7 @@ export function dealCard(id) {
       open.length ? h('ul', { class: 'plain task-list' }, open.map((task) => h('li', { class: 'task-item', dataset: { task: task.id } },
         h('div', {}, h('strong', {}, taskTitle(task.title)),
           h('div', { class: 'muted small' }, [
-            task.assignee_id ? (who[task.assignee_id] || t('deal:tasks.someone')) : task.group ? t('deal:tasks.group', { group: task.group }) : null,
+            task.assignee_id ? (who[task.assignee_id] || t('deal:tasks.someone')) : task.group ? t('deal:tasks.group', { group: t(`tasks:group.${task.group}`, { defaultValue: task.group }) }) : null,
             task.deadline ? t('deal:tasks.due', { when: formatDateTime(task.deadline) }) : null,
           ].filter(Boolean).join(' · '))),
         h('button', { type: 'button', onclick: () => completeTask(task) }, t('deal:tasks.complete')))))
