@@ -394,7 +394,9 @@ export function dealCard(id) {
       return t(`deal:feed.automation.${item.data.outcome}`, { kind: t(`deal:feed.kind.${item.kind}`, { defaultValue: item.kind }), name: item.text, defaultValue: `${item.text}: ${item.data.outcome}` });
     }
     const text = timelineText(item);
-    return item.who && item.who !== 'system' ? `${text} — ${item.who}` : text;
+    // A shipped process that did it is named in the person's language (its key is its label).
+    const who = /^[a-z][a-z0-9_]*$/.test(item.who || '') ? processName(item.who, t(`deal:shipped_process.${item.who}`, { lng: 'en', defaultValue: item.who })) : item.who;
+    return who && who !== 'system' ? `${text} — ${who}` : text;
   }
 
   const refresh = debounce(() => { if (!dirty()) load(); }, 300);
