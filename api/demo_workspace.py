@@ -127,13 +127,28 @@ def _tasks(crm: Crm, deals: dict[str, int], now: datetime) -> None:
     ]
     for group, column, title, deal_title, assignee, deadline in cards:
         deal = delivery if deal_title is None else _deal(deals, deal_title)
-        data = {}
-        if group == "logistics":
-            data = {"address": "Moscow, Lesnaya st. 12, apt. 34", "amount_to_collect": "29980", "time": "10:00-14:00"}
+        data = _delivery_data(crm.deal(deal)) if group == "logistics" else {}
         task = crm.create_task(title=title, deal=deal, group=group, column=column, assignee=assignee,
                                deadline=deadline, data=data, cause=CAUSE)
         if column == "done":
             crm.complete_task(task, cause=CAUSE)
+
+
+def _delivery_data(deal: Deal) -> dict[str, Any]:
+    """What the courier process puts on its delivery task (bpmn/courier_delivery.bpmn), read from
+    the demo deal, so a demo card says what a real one says, in the deal's own currency."""
+    fields = deal.fields or {}
+    contact = deal.contact
+    return {
+        "deal_title": deal.title,
+        "address": fields.get("delivery_address") or "Moscow, Lesnaya st. 12, apt. 34",
+        "delivery_time": fields.get("delivery_time") or "10:00-14:00",
+        "client": contact.name if contact is not None else None,
+        "phone": next(iter(contact.phones or []), None) if contact is not None else None,
+        "products": list(deal.products or []),
+        "amount_to_collect": fields.get("amount_to_collect", str(deal.amount)),
+        "currency": deal.currency,
+    }
 
 
 def _notifications(crm: Crm, deals: dict[str, int]) -> None:

@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import Session
 
-from crm.models import Deal, Pipeline, Stage, Task
+from crm.models import Deal, Pipeline, Stage, Task, User
 
 SALES_PIPELINE = "main"
 PUBLIC_FROM_STAGE = "shipped"
@@ -85,6 +86,27 @@ def can_see_deal(user: Actor, deal: Deal) -> bool:
     if deal.responsible_id == user.id or (roles & STORE_ROLES and (own_store or is_public(deal))):
         return True
     return any(_has_task(user, role, task) for task in deal_tasks(deal) for role in roles)
+
+
+def board_watchers(session: Session, deal: Deal) -> list[int]:
+    """The people who follow `deal` on their deals board without the pipeline room: store
+    staff of its department, every store's staff once it is public (S9), and its responsible.
+
+    Their boards can only watch the deals they already show, so a deal that comes into their
+    view (a new order in their store, a north deal shipped) is announced to them one by one;
+    those who see every deal hear it in the pipeline room and are left out. Agrees with
+    `can_see_deal` for everyone it names, and names nobody who may not see the deal.
+    """
+    public = is_public(deal)
+    watchers = []
+    for user in session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)):
+        roles = roles_of(user)
+        if roles & SEE_ALL:
+            continue
+        own_store = user.department_id is not None and user.department_id == deal.department_id
+        if user.id == deal.responsible_id or (roles & STORE_ROLES and (own_store or public)):
+            watchers.append(user.id)
+    return watchers
 
 
 def sees_every_deal(user: Actor) -> bool:

@@ -31,6 +31,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
+from crm import access
 from crm.events import (
     DealCreated,
     DealFieldsChanged,
@@ -238,12 +239,19 @@ def _stage_ref(session: Session, stage_id: int | None) -> dict[str, Any] | None:
     return {"pipeline": stage.pipeline.code, "stage": stage.code, "stage_id": stage.id, "name": stage.name}
 
 
+def _watcher_feeds(session: Session, deal: Deal | None) -> list[str]:
+    """The feeds of those whose boards may show `deal` now but cannot watch its pipeline: a deal
+    coming into their view (a store's new order, a deal shipped, S9) reaches them there."""
+    return [] if deal is None else [feed_room(user_id) for user_id in access.board_watchers(session, deal)]
+
+
 def describe_deal_moved(session: Session, event: DealMoved) -> Broadcast:
     source, target = _stage_ref(session, event.from_stage_id), _stage_ref(session, event.to_stage_id)
     rooms = [deal_room(event.deal_id)]
     for ref in (target, source):
         if ref is not None and pipeline_room(ref["pipeline"]) not in rooms:
             rooms.append(pipeline_room(ref["pipeline"]))
+    rooms += _watcher_feeds(session, session.get(Deal, event.deal_id))
     payload = {"deal_id": event.deal_id, "from": source, "to": target, "cause": event.cause.as_dict()}
     return Broadcast("deal.moved", tuple(rooms), payload)
 
@@ -254,7 +262,8 @@ def describe_deal_created(session: Session, event: DealCreated) -> Broadcast | N
         return None
     payload = {"deal_id": deal.id, "title": deal.title, "pipeline": deal.pipeline.code,
                "stage": deal.stage.code, "cause": event.cause.as_dict()}
-    return Broadcast("deal.created", (deal_room(deal.id), pipeline_room(deal.pipeline.code)), payload)
+    rooms = (deal_room(deal.id), pipeline_room(deal.pipeline.code), *_watcher_feeds(session, deal))
+    return Broadcast("deal.created", rooms, payload)
 
 
 def describe_deal_updated(session: Session, event: DealFieldsChanged) -> Broadcast:
@@ -262,6 +271,8 @@ def describe_deal_updated(session: Session, event: DealFieldsChanged) -> Broadca
     rooms = [deal_room(event.deal_id)]
     if deal is not None:
         rooms.append(pipeline_room(deal.pipeline.code))
+        if {"responsible_id", "department_id"} & set(event.changes):  # someone new may see it now
+            rooms += _watcher_feeds(session, deal)
     changes = {key: {"old": to_json_safe(old), "new": to_json_safe(new)}
                for key, (old, new) in event.changes.items()}
     payload = {"deal_id": event.deal_id, "changes": changes, "cause": event.cause.as_dict()}

@@ -12,6 +12,7 @@ from api.blueprints import (
     leads,
     notifications,
     pipelines,
+    process_labels,
     processes,
     robots,
     tasks,
@@ -20,4 +21,5 @@ from api.blueprints import (
 )
 
 ALL = [auth.bp, pipelines.bp, deals.bp, contacts.bp, leads.bp, users.bp, tasks.bp, notifications.bp, processes.bp,
-       instances.bp, robots.bp, actions.bp, events.bp, hooks.bp, test_runs.bp, dsl.bp]
+       instances.bp, robots.bp, actions.bp, events.bp, hooks.bp, test_runs.bp, dsl.bp,
+       process_labels.bp]

@@ -29,6 +29,7 @@ from crm import access
 from crm import values as typed
 from crm.models import Deal
 from crm.service import CORE_FIELDS, CORE_LABELS, Crm
+from crm.timeline_params import timeline_params
 from engine.models import HistoryEntry, ProcessInstance, ProcessVersion
 from engine.runtime import Runtime
 from robots.log import for_deal
@@ -242,15 +243,21 @@ def feed(args: dict[str, Any], deal_id: int, *, rt: Runtime) -> Any:
     for entry in rt.crm.timeline(deal):
         items.append({"at": entry.at, "source": "timeline", "kind": entry.kind, "text": entry.text,
                       "who": entry.cause_label or entry.cause_kind, "reason": None, "data": entry.data or {},
-                      "order": (entry.at, 0, entry.id)})
+                      "params": timeline_params(rt.session, entry), "order": (entry.at, 0, entry.id)})
     for log in for_deal(rt.session, deal_id):
         items.append({"at": log.at, "source": "automation", "kind": log.kind, "text": log.name or log.key,
                       "who": log.kind, "reason": log.reason, "data": {"outcome": log.outcome, "stage": log.stage},
                       "order": (log.at, 1, log.id)})
-    processes = dict(rt.session.execute(
-        select(ProcessInstance.id, ProcessVersion.name).join(ProcessVersion,
-                                                              ProcessVersion.id == ProcessInstance.version_id)
-        .where(ProcessInstance.deal_id == deal_id)).all())
+    rows = rt.session.execute(
+        select(ProcessInstance.id, ProcessVersion.name, ProcessVersion.key).join(
+            ProcessVersion, ProcessVersion.id == ProcessInstance.version_id)
+        .where(ProcessInstance.deal_id == deal_id)).all()
+    processes = {instance_id: name for instance_id, name, _ in rows}
+    keys = {instance_id: key for instance_id, _, key in rows}
+    for item in items:  # a task a diagram made is named by its process's labels
+        params = item.get("params")
+        if params and params.get("instance_id") in keys:
+            params["process"] = keys[params["instance_id"]]
     if processes:
         steps = rt.session.scalars(select(HistoryEntry).where(HistoryEntry.instance_id.in_(processes))
                                    .order_by(HistoryEntry.id))
@@ -261,7 +268,8 @@ def feed(args: dict[str, Any], deal_id: int, *, rt: Runtime) -> Any:
             items.append({"at": step.at, "source": "process", "kind": step.outcome,
                           "text": step.element_name or step.element_id, "who": processes[step.instance_id],
                           "reason": (step.detail or {}).get("message"),
-                          "data": {"instance_id": step.instance_id, "element_type": step.element_type},
+                          "data": {"instance_id": step.instance_id, "element_type": step.element_type,
+                                   "element_id": step.element_id, "process": keys[step.instance_id]},
                           "order": (step.at, 2, step.id)})
     items.sort(key=lambda item: item["order"], reverse=True)
     return page_of_list(items, args)

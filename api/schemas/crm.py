@@ -352,7 +352,9 @@ class DeliverySchema(Schema):
                                metadata={"type": "array", "items": {"type": "object"}})
     amount_to_collect = fields.Function(lambda t: t.data.get("amount_to_collect"),
                                         metadata={"description": "a number, or a decimal string"})
-    currency = fields.Function(lambda t: t.data.get("currency"), metadata={"type": "string", "nullable": True})
+    # The deal's currency when the task does not say (a task made by hand): never a guess.
+    currency = fields.Function(lambda t: t.data.get("currency") or (t.deal.currency if t.deal else None),
+                               metadata={"type": "string", "nullable": True})
     note = fields.Function(lambda t: t.data.get("note"), metadata={"type": "string", "nullable": True,
                                                                    "description": "why it was moved (a problem)"})
 
@@ -463,3 +465,6 @@ class FeedItemSchema(Schema):
     who = fields.String(allow_none=True, metadata={"description": "who or what did it: a person, a robot, a process"})
     reason = fields.String(allow_none=True)
     data = fields.Dict()
+    params = fields.Dict(allow_none=True, metadata={
+        "description": "a timeline entry's sentence as names and values, for the reader's own language "
+                       "(crm/timeline_params.py); null when the text is all there is"})

@@ -6,6 +6,7 @@ import { io } from 'socket.io-client';
 
 let socket = null;
 const watchers = new Map(); // room -> Set(handler)
+const LEAVE_AFTER_MS = 1000;
 
 function connection() {
   if (!socket) {
@@ -36,7 +37,12 @@ export function watch(room, handler) {
     handlers.delete(handler);
     if (!handlers.size) {
       watchers.delete(room);
-      if (s.connected) s.emit('unsubscribe', { room });
+      // Left a moment later: the next screen often watches the same room (the board's deal,
+      // then its card), and an unsubscribe racing that screen's subscribe on the server (each
+      // message is handled in its own thread) could leave the room unwatched.
+      setTimeout(() => {
+        if (!watchers.has(room) && s.connected) s.emit('unsubscribe', { room });
+      }, LEAVE_AFTER_MS);
     }
   };
 }

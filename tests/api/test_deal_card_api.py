@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support.bpmn import Bpmn
-from tests.support.world import make_deal, tasks_of
+from tests.support.world import TEST_CAUSE, make_deal, tasks_of
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 
@@ -51,6 +51,34 @@ def test_the_feed_merges_timeline_and_process_steps_newest_first(client, client_
     assert [item["at"] for item in feed] == sorted((item["at"] for item in feed), reverse=True)
     assert any(i["source"] == "process" and i["text"] == "Move to the credit or installment pipeline" for i in feed)
     assert any(i["source"] == "timeline" and i["kind"] == "stage_moved" for i in feed)
+
+
+def test_the_feed_gives_each_timeline_sentence_its_names_and_values_for_the_readers_language(
+        client, client_as, engine):
+    """The stored sentence is English; the card says it in the person's language from the
+    entry's kind and these parameters. A comment has none: its text is all there is."""
+    client.post("/api/v1/processes", data=(BPMN / "send_to_bank.bpmn").read_bytes())
+    deal_id = make_deal(engine, fields={"credit_type": "credit", "bank": "Sber", "id_document": "4510 1",
+                                        "term_months": 12, "down_payment": 1000})
+    manager = client_as("manager.north1")
+    assert manager.patch(f"/api/v1/deals/{deal_id}", json={"fields": {"bank": "Tinkoff"}}).status_code == 200
+    with engine.unit() as rt:
+        rt.crm.add_comment(rt.crm.deal(deal_id), "Client asked for Friday", cause=TEST_CAUSE)
+    manager.post("/api/v1/processes/send_to_bank/start",
+                 json={"deal_id": deal_id, "params": {"ready_date": "2026-01-07T10:00:00Z"}})
+    feed = [i for i in manager.get(f"/api/v1/deals/{deal_id}/feed?limit=200").json if i["source"] == "timeline"]
+    by_kind: dict = {}
+    for item in reversed(feed):  # the first of each kind
+        by_kind.setdefault(item["kind"], item["params"])
+    assert by_kind["created"] == {"pipeline": "Sales", "stage": "New"}
+    moved = by_kind["stage_moved"]
+    assert (moved["from_pipeline"], moved["to_pipeline"], moved["same_pipeline"]) == ("Sales", "Credit", False)
+    assert by_kind["field_changed"] == {"field": "bank", "core": False, "label": "Bank", "type": "string",
+                                        "old": "Sber", "new": "Tinkoff"}
+    assert by_kind["comment"] is None
+    [created] = [i for i in feed if i["kind"] == "task_created"] or [None]
+    if created is not None:  # the bank's wait made a task: named by its diagram and process
+        assert created["params"]["process"] == "send_to_bank" and created["params"]["element_id"]
 
 
 def test_a_task_form_over_http_is_listed_checked_and_its_answer_is_a_variable(client, client_as, engine):

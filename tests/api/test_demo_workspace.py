@@ -37,3 +37,16 @@ def test_the_demo_has_work_on_every_screen_and_loading_twice_changes_nothing(dat
     advance(engine, clock, timedelta(hours=1))  # the job loop at work for an hour
     with database.sessions() as session:
         assert session.scalar(select(func.count(Incident.id)).where(Incident.status == "open")) == 1
+
+
+def test_driver1s_demo_delivery_says_what_a_courier_task_says_in_the_deals_own_currency(database, clock):
+    engine = build_engine(database, clock)
+    prepare_database(engine, demo=True, templates_dir=BPMN, workspace=True)
+    with engine.unit() as rt:
+        driver = rt.crm.user("driver1")
+        [delivery] = [t for t in rt.crm.load_sheet(driver, clock.now().date()) if t.assignee_id == driver.id]
+        deal = rt.crm.deal(delivery.deal_id)
+        assert deal.currency == "RUB" and delivery.data["currency"] == deal.currency
+        assert delivery.data["client"] == deal.contact.name and delivery.data["phone"] in deal.contact.phones
+        assert [p["name"] for p in delivery.data["products"]] == [p["name"] for p in deal.products]
+        assert delivery.data["address"] and delivery.data["delivery_time"]

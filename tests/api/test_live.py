@@ -223,3 +223,24 @@ def test_socketio_accepts_the_servers_own_origin_on_any_host_and_port_and_refuse
     proxied = {**served, "HTTP_X_FORWARDED_PROTO": "https", "HTTP_X_FORWARDED_HOST": "crm.example.com"}
     assert allowed_origin("https://crm.example.com", proxied)  # behind a load balancer
     assert not allowed_origin("https://crm.example.com", served)
+
+
+def test_a_deal_coming_into_a_managers_view_reaches_their_feed_and_nobody_who_may_not_see_it(app, engine):
+    """Store staff cannot watch a whole pipeline, so their boards hear of a deal entering their
+    view in their feed: a new deal of their store, and another store's deal once it is shipped
+    (S9); a south manager hears nothing of a north deal before then."""
+    with engine.unit() as rt:
+        north_id, south_id = rt.crm.user("manager.north1").id, rt.crm.user("manager.south1").id
+    north, south = connect(app, engine, "manager.north1"), connect(app, engine, "manager.south1")
+    north.emit("subscribe", {"room": f"feed:{north_id}"})
+    south.emit("subscribe", {"room": f"feed:{south_id}"})
+    deal_id = make_deal(engine, department="store_north", responsible=None)
+    assert [e["deal_id"] for e in _events(north, "deal.created")] == [deal_id]
+    _move(engine, deal_id, "main.in_processing")
+    assert [e["deal_id"] for e in _events(north, "deal.moved")] == [deal_id]
+    assert south.get_received() == []
+    _move(engine, deal_id, "main.shipped")
+    [shipped] = _events(south, "deal.moved")
+    assert (shipped["deal_id"], shipped["to"]["stage"]) == (deal_id, "shipped")
+    north.disconnect()
+    south.disconnect()

@@ -142,7 +142,7 @@ def test_a_south_manager_sees_a_north_deal_only_once_it_is_shipped(browser, base
     expect(page.locator(".board-card").first).to_be_visible()
     expect(_card(page, deal["id"])).to_have_count(0)
     assert http.post(f"{http.base}/deals/{deal['id']}/move", json={"stage": "shipped"}).status_code == 200
-    page.reload()
+    # No reload: the server tells her feed the deal came into her view, and the board re-reads.
     expect(_column(page, "shipped").locator(f'[data-id="{deal["id"]}"]')).to_have_count(1)
     page.context.close()
 

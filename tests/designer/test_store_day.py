@@ -146,7 +146,8 @@ def test_s1_in_ukrainian_send_to_bank_refused_on_the_fields_then_rejected_and_th
 
         # The card is live (the deal's room): the rejection task appears without a reload.
         expect(manager.locator("#deal-tasks-title")).to_have_text("Завдання")
-        expect(manager.locator("#deal-tasks .task-item", has_text="Offer new conditions or another product")) \
+        # The diagram's task title, in her language (bpmn/send_to_bank.labels.json).
+        expect(manager.locator("#deal-tasks .task-item", has_text="Запропонувати нові умови чи інший товар")) \
             .to_have_count(1)
         expect(manager.locator("#deal-processes .instances > li")).to_have_count(0)  # the process has ended
         back = http.get(f"{http.base}/deals/{deal['id']}", timeout=30).json()

@@ -4,7 +4,8 @@
  * One request reads the board (GET /pipelines/<code>/board, filtered by the server with the
  * deal list's access rules); a move goes through POST /deals/<id>/move like any other, so
  * robots fire and stage gates apply. A gate's refusal opens its form; filling it retries the
- * move with the fields in the same request. Other people's moves arrive over socket.io.
+ * move with the fields in the same request. Other people's moves arrive over socket.io, and
+ * so do deals that newly come into the person's view.
  */
 import Sortable from 'sortablejs';
 import { api } from '../api.js';
@@ -224,11 +225,16 @@ export function boardView(params, { user } = {}) {
     dialog.dialog.querySelector('input, select, textarea')?.focus();
   }
 
-  /** The pipeline room for those who see every deal; the others follow the deals on their board. */
+  /**
+   * The pipeline room for those who see every deal; the others follow the deals on their board,
+   * and their own feed, where the server announces a deal that comes into their view (a new
+   * order of their store, another store's deal once shipped): the board is re-read then.
+   */
   function followLive() {
     const wanted = new Set([`pipeline:${code}`]);
     if (state.pipelineForbidden) {
       wanted.delete(`pipeline:${code}`);
+      if (user) wanted.add(`feed:${user.id}`);
       for (const id of state.cards.keys()) wanted.add(`deal:${id}`);
     }
     for (const [room, stop] of unwatch) if (!wanted.has(room)) { stop(); unwatch.delete(room); }

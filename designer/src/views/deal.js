@@ -13,6 +13,8 @@ import { h, clear, toast, errorText, debounce } from '../ui.js';
 import { t, formatMoney, formatDateTime } from '../i18n.js';
 import { fieldForm, openDialog, errorsByField } from '../forms.js';
 import { watch } from '../live.js';
+import { loadProcessLabels, processLabel, formLabel, taskTitle } from '../labels.js';
+import { timelineText } from '../timeline.js';
 
 const FEED_PAGE = 100;
 
@@ -68,7 +70,7 @@ export function dealCard(id) {
 
   async function load() {
     try {
-      card = await api.get(`/deals/${id}/card`);
+      [card] = await Promise.all([api.get(`/deals/${id}/card`), loadProcessLabels()]);
     } catch (err) {
       clear(header, h('h2', {}, t('deal:not_found')));
       toast(errorText(err), 'error');
@@ -256,7 +258,8 @@ export function dealCard(id) {
   function startForm(process) {
     const name = processName(process.key, process.name);
     const params = (process.parameters || []).map((p) => ({
-      name: p.name, label: p.label || p.name, type: PARAM_TYPES[p.type] || p.type, required: p.required !== false,
+      name: p.name, label: processLabel(process.key, 'parameters', p.name, p.label || p.name),
+      type: PARAM_TYPES[p.type] || p.type, required: p.required !== false,
     }));
     const missing = process.required_fields.filter((f) => f.missing && f.known).map((f) => ({
       name: `field:${f.name}`, label: f.label, type: f.type, options: f.options, required: true,
@@ -313,9 +316,9 @@ export function dealCard(id) {
     const who = Object.fromEntries((card.responsible_options || []).map((o) => [o.value, o.label]));
     clear(tasks, h('h3', { id: 'deal-tasks-title' }, t('deal:tasks.title')),
       open.length ? h('ul', { class: 'plain task-list' }, open.map((task) => h('li', { class: 'task-item', dataset: { task: task.id } },
-        h('div', {}, h('strong', {}, task.title),
+        h('div', {}, h('strong', {}, taskTitle(task.title)),
           h('div', { class: 'muted small' }, [
-            task.assignee_id ? (who[task.assignee_id] || t('deal:tasks.someone')) : task.group ? t('deal:tasks.group', { group: task.group }) : null,
+            task.assignee_id ? (who[task.assignee_id] || t('deal:tasks.someone')) : task.group ? t('deal:tasks.group', { group: t(`tasks:group.${task.group}`, { defaultValue: task.group }) }) : null,
             task.deadline ? t('deal:tasks.due', { when: formatDateTime(task.deadline) }) : null,
           ].filter(Boolean).join(' · '))),
         h('button', { type: 'button', onclick: () => completeTask(task) }, t('deal:tasks.complete')))))
@@ -334,9 +337,10 @@ export function dealCard(id) {
       }
       return;
     }
-    const fields = fieldForm(form, { idPrefix: 'task' });
+    const labelled = form.map((f) => ({ ...f, label: formLabel(task.element_id, f.name, f.label) }));
+    const fields = fieldForm(labelled, { idPrefix: 'task' });
     const { dialog } = openDialog({
-      title: task.title,
+      title: taskTitle(task.title),
       body: h('div', { class: 'task-form' }, task.description ? h('p', { class: 'muted pre' }, task.description) : null, fields.el),
       submitLabel: t('deal:tasks.complete'),
       async onSubmit() {
@@ -378,7 +382,10 @@ export function dealCard(id) {
   }
 
   function stepText(item) {
-    return t(`deal:feed.step.${item.kind}`, { step: item.text, process: item.who, defaultValue: `${item.text}: ${item.kind}` });
+    const { process, element_id: elementId } = item.data || {};
+    const step = process ? processLabel(process, 'elements', elementId, item.text) : item.text;
+    const name = process ? processName(process, item.who) : item.who;
+    return t(`deal:feed.step.${item.kind}`, { step, process: name, defaultValue: `${step}: ${item.kind}` });
   }
 
   function itemText(item) {
@@ -386,7 +393,10 @@ export function dealCard(id) {
     if (item.source === 'automation') {
       return t(`deal:feed.automation.${item.data.outcome}`, { kind: t(`deal:feed.kind.${item.kind}`, { defaultValue: item.kind }), name: item.text, defaultValue: `${item.text}: ${item.data.outcome}` });
     }
-    return item.who && item.who !== 'system' ? `${item.text} — ${item.who}` : item.text;
+    const text = timelineText(item);
+    // A shipped process that did it is named in the person's language (its key is its label).
+    const who = /^[a-z][a-z0-9_]*$/.test(item.who || '') ? processName(item.who, t(`deal:shipped_process.${item.who}`, { lng: 'en', defaultValue: item.who })) : item.who;
+    return who && who !== 'system' ? `${text} — ${who}` : text;
   }
 
   const refresh = debounce(() => { if (!dirty()) load(); }, 300);
@@ -395,8 +405,8 @@ export function dealCard(id) {
   return {
     el,
     async mounted() {
+      unwatch = watch(`deal:${id}`, refresh); // before the first read: nothing said meanwhile is missed
       await load();
-      unwatch = watch(`deal:${id}`, refresh);
     },
     destroy() {
       release();

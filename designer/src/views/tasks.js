@@ -13,6 +13,7 @@ import { h, clear, toast, errorText, debounce } from '../ui.js';
 import { t, formatMoney, formatRelative, formatDate } from '../i18n.js';
 import { fieldForm, openDialog, errorsByField } from '../forms.js';
 import { watch } from '../live.js';
+import { loadProcessLabels, formLabel, taskTitle } from '../labels.js';
 
 const SEE_ALL = ['administrator', 'director', 'designer', 'integration'];
 const GROUP_OF_ROLE = { logistician: 'logistics', purchaser: 'purchasing' };
@@ -39,7 +40,7 @@ export function tasksView(params, { user }) {
     el,
     async mounted() {
       try {
-        const boards = await api.get('/tasks/boards');
+        const [boards] = await Promise.all([api.get('/tasks/boards'), loadProcessLabels()]);
         const mine = boardsFor(user, boards.map((b) => b.group));
         const tab = (href, label, active) => h('a', { href, class: active ? 'active' : '', 'aria-current': active ? 'page' : null }, label);
         clear(tabs, tab('#/tasks', t('tasks:my.title'), !group),
@@ -97,7 +98,7 @@ function card(task, { user, onChanged, columns }) {
       onclick: () => completeTask(task, onChanged) }, t('tasks:card.complete')));
   }
   return h('article', { class: `tb-card${overdue ? ' tb-overdue' : ''}`, dataset: { taskId: task.id }, 'aria-label': task.title },
-    h('div', { class: 'tb-card-title' }, task.title),
+    h('div', { class: 'tb-card-title' }, taskTitle(task.title)),
     task.deal_id ? h('a', { class: 'tb-deal', href: `#/deals/${task.deal_id}` }, task.deal_title || t('tasks:card.deal')) : null,
     h('dl', { class: 'tb-facts' },
       fact(t('tasks:card.assignee'), task.assignee_name || t('tasks:card.unassigned'), 'assignee'),
@@ -131,11 +132,12 @@ async function moveTo(task, column, onChanged) {
  */
 export function completeTask(task, onChanged, { extraFields = [], result = () => ({}) } = {}) {
   return new Promise((resolve) => {
-    const fields = [...(Array.isArray(task.form) ? task.form : []), ...extraFields];
+    const own = (Array.isArray(task.form) ? task.form : []).map((f) => ({ ...f, label: formLabel(task.element_id, f.name, f.label) }));
+    const fields = [...own, ...extraFields];
     const form = fields.length ? fieldForm(fields, { idPrefix: `complete-${task.id}` }) : null;
     let finished = false;
     openDialog({
-      title: t('tasks:complete.title', { title: task.title }),
+      title: t('tasks:complete.title', { title: taskTitle(task.title) }),
       body: form ? form.el : h('p', {}, t('tasks:complete.confirm')),
       submitLabel: t('tasks:complete.submit'),
       async onSubmit() {
