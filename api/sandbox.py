@@ -644,7 +644,7 @@ def _person() -> Cause:
 
 
 #: The tables the log is read from, by the name a story row's `after` marks them with.
-LOGGED = {"timeline": TimelineEntry, "automation": AutomationLogEntry, "history": HistoryEntry}
+LOGGED = {"timeline": TimelineEntry.id, "automation": AutomationLogEntry.id, "history": HistoryEntry.id}
 
 
 def _mark(opened: _Open) -> dict[str, Any]:
@@ -652,7 +652,7 @@ def _mark(opened: _Open) -> dict[str, Any]:
     table, so the log puts the act after what came before it and before what it caused, even
     when all of it happened in the same virtual second."""
     with opened.engine.db.sessions() as session:
-        after = {name: session.scalar(select(func.max(model.id))) or 0 for name, model in LOGGED.items()}
+        after = {name: session.scalar(select(func.max(column))) or 0 for name, column in LOGGED.items()}
     return {"at": opened.clock.now().isoformat(), "after": after}
 
 
