@@ -10,8 +10,17 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page, expect
 
-FIELDS = ('{"credit_type": "credit", "bank": "Sberbank", "id_document": "4510 654321", '
-          '"term_months": 24, "down_payment": 20000}')
+TYPED_FIELDS = {"bank": "Sberbank", "id_document": "4510 654321", "term_months": "24", "down_payment": "20000"}
+
+
+def fill_sandbox_deal(page: Page, title: str, stage: str) -> None:
+    """The sandbox deal's form: the stage picked by name, the pipeline's typed fields filled."""
+    page.click("text=or a sandbox deal")
+    page.fill('input[name="sandbox_title"]', title)
+    page.select_option('select[name="sandbox_stage"]', stage)
+    page.select_option('#sandbox-fields select[name="credit_type"]', "credit")
+    for name, value in TYPED_FIELDS.items():
+        page.fill(f'#sandbox-fields input[name="{name}"]', value)
 
 
 def test_s1_in_the_test_bench_send_to_bank_reminder_then_the_bank_rejects(page: Page, http):
@@ -19,10 +28,7 @@ def test_s1_in_the_test_bench_send_to_bank_reminder_then_the_bank_rejects(page: 
     page.click('a[href="#/testbench"]')
     page.select_option('select[name="process"]', "send_to_bank")
     page.fill('input[data-param="ready_date"]', ready)
-    page.click("text=or a sandbox deal")
-    page.fill('input[name="sandbox_title"]', "TV on credit")
-    page.fill('input[name="sandbox_stage"]', "main.product_agreement")
-    page.fill('textarea[name="sandbox_fields"]', FIELDS)
+    fill_sandbox_deal(page, "TV on credit", "main.product_agreement")
     page.click('[data-action="start-run"]')
 
     expect(page.locator("#run-stage")).to_have_text("credit.new")
