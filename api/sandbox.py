@@ -399,8 +399,8 @@ class TestBench:
                        params=json_codec.plain(params), pipeline=pipeline, robots=robots,
                        owner=cause.ref if cause.kind == "user" else None,
                        story=[{"at": start.isoformat(), "after": {}, "kind": "run_started",
-                               "params": {"run": kind, "process": process, "pipeline": pipeline,
-                                          "copied_deal": deal_id, "title": spec.get("title")}}])
+                               "params": {"run": kind, "pipeline": pipeline, "copied_deal": deal_id,
+                                          "title": spec.get("title")}}])
         opened = self._open_engine(run_id, clock)
         engine = opened.engine
         with engine.unit() as rt:
@@ -418,6 +418,9 @@ class TestBench:
                     raise InvalidRunInput(f"the deal form is not valid: {err!r}", {"deal": repr(err)}) from None
             if kind == "process":
                 assert process is not None
+                # Told before the start, so the log has the deal made first and the steps after it.
+                info.story.append({"at": start.isoformat(), "after": _marks(rt.session), "kind": "process_started",
+                                   "params": {"process": process}})
                 try:
                     instance = rt.start(process, info.deal_id, params, cause=cause, version=version,
                                         is_sandbox=True)
@@ -652,8 +655,13 @@ def _mark(opened: _Open) -> dict[str, Any]:
     table, so the log puts the act after what came before it and before what it caused, even
     when all of it happened in the same virtual second."""
     with opened.engine.db.sessions() as session:
-        after = {name: session.scalar(select(func.max(column))) or 0 for name, column in LOGGED.items()}
-    return {"at": opened.clock.now().isoformat(), "after": after}
+        return {"at": opened.clock.now().isoformat(), "after": _marks(session)}
+
+
+def _marks(session: Session) -> dict[str, int]:
+    """The last row of each logged table the session sees (its own unflushed rows flushed first)."""
+    session.flush()
+    return {name: session.scalar(select(func.max(column))) or 0 for name, column in LOGGED.items()}
 
 
 def _tell(info: RunInfo, mark: Mapping[str, Any], kind: str, params: dict[str, Any]) -> None:
@@ -779,6 +787,8 @@ def _bench_text(kind: str, params: Mapping[str, Any]) -> str:
         return f"task {params.get('title')} moved to {params.get('column')}"
     if kind == "deal_moved":
         return f"deal moved to {params.get('stage')}"
+    if kind == "process_started":
+        return f"process {params.get('process')} started"
     return "run started"
 
 

@@ -128,8 +128,8 @@ def test_the_log_is_one_story_in_the_order_things_happened(client, world):
     moments = [e["at"] for e in log]
     assert moments == sorted(moments)
     bench = [(e["kind"], e["at"][:19]) for e in log if e["source"] == "bench"]
-    assert bench == [("run_started", "2026-01-05T09:00:00"), ("clock_moved", "2026-01-05T09:00:00"),
-                     ("event_sent", "2026-01-08T09:00:00")]
+    assert bench == [("run_started", "2026-01-05T09:00:00"), ("process_started", "2026-01-05T09:00:00"),
+                     ("clock_moved", "2026-01-05T09:00:00"), ("event_sent", "2026-01-08T09:00:00")]
     [jump] = [e for e in log if e["kind"] == "clock_moved"]
     assert jump["detail"]["by"] == "3d" and jump["detail"]["to"].startswith("2026-01-08T09:00:00")
     [sent] = [e for e in log if e["kind"] == "event_sent"]
@@ -139,6 +139,9 @@ def test_the_log_is_one_story_in_the_order_things_happened(client, world):
         return next(i for i, e in enumerate(log) if predicate(e))
 
     started = first(lambda e: e["kind"] == "run_started")
+    process_started = first(lambda e: e["kind"] == "process_started")
+    first_step = first(lambda e: e["source"] == "process")
+    assert started < process_started < first_step
     moved_to_credit = first(lambda e: e["source"] == "deal" and e["kind"] == "stage_moved")
     jumped = first(lambda e: e["kind"] == "clock_moved")
     reminded = first(lambda e: e["source"] == "robot" and e["detail"].get("key") == "remind-at-the-ready-date"

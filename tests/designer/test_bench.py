@@ -91,12 +91,13 @@ def test_the_log_tells_the_run_as_a_story_to_the_second(page: Page, tmp_path):
     expect(page.locator("#run-log")).to_contain_text("Event sent: bank.decision (approved: No)")
 
     rows = page.locator("#run-log tbody tr").all_inner_texts()
-    assert "Run started: process send_to_bank" in rows[0]
+    assert "Run started on the deal “Fridge on credit”" in rows[0]
 
     def first(text: str) -> int:
         return next(i for i, row in enumerate(rows) if text in row)
 
-    assert (first("Run started") < first("Step “Move to the credit or installment pipeline”: completed")
+    assert (first("Run started") < first("Deal created") < first("Started the process Send to bank")
+            < first("Step “Move to the credit or installment pipeline”: completed")
             < first("Clock moved by 3d") < first("Robot “remind at the ready date”: ran")
             < first("Event sent: bank.decision") < first("Step “Credit rejected”: completed"))
     assert all(re.search(r"\d{1,2}:\d{2}:\d{2}", row) for row in rows)  # every row to the second

@@ -33,15 +33,17 @@ function sayPayload(payload) {
   return pairs.length ? ` (${pairs.join(', ')})` : '';
 }
 
-/** One row of the run's log as a sentence in the reader's language, from its kind and parameters. */
-export function sayLogRow(row) {
+/** One row of the run's log as a sentence in the reader's language, from its kind and parameters;
+ * `names` turns process keys and pipeline codes into the names a person gave them. */
+export function sayLogRow(row, { processName = (k) => k, pipelineName = (c) => c } = {}) {
   const d = row.detail || {};
   const outcome = t(`testbench:outcome.${row.kind}`, { defaultValue: row.kind });
   switch (row.source) {
     case 'bench':
       switch (row.kind) {
-        case 'run_started': return d.process ? t('testbench:story.started_process', { process: d.process })
-          : t('testbench:story.started_robots', { pipeline: d.pipeline || '' });
+        case 'run_started': return d.run === 'robots' ? t('testbench:story.started_robots', { pipeline: pipelineName(d.pipeline) })
+          : t('testbench:story.started', { deal: d.title || `#${d.copied_deal}` });
+        case 'process_started': return t('testbench:story.started_process', { process: processName(d.process) });
         case 'event_sent': return t('testbench:story.event_sent', { event: d.event, payload: sayPayload(d.payload) });
         case 'clock_moved': return d.next_job ? t('testbench:story.clock_to_next_job', { by: d.by, to: toTheSecond(d.to) })
           : t('testbench:story.clock_moved', { by: d.by, to: toTheSecond(d.to) });
@@ -51,7 +53,8 @@ export function sayLogRow(row) {
         default: return row.text;
       }
     case 'process':
-      return t('testbench:story.process_step', { step: d.element_name || d.element_id || row.text, outcome });
+      return d.element_type === 'Process' ? t('testbench:story.process_ended', { process: processName(d.process), outcome })
+        : t('testbench:story.process_step', { step: d.element_name || d.element_id || row.text, outcome });
     case 'robot':
       return t('testbench:story.robot', { name: row.text, outcome });
     case 'trigger':
@@ -199,6 +202,22 @@ export function testBenchView() {
     dealError.textContent = typeof details.deal === 'string' ? body.message : '';
   }
 
+  const names = {
+    processName: (key) => (processes.find((p) => p.key === key) || {}).name || key,
+    pipelineName: (code) => (pipelines.find((p) => p.code === code) || {}).name || code || '',
+  };
+
+  /** Why a row happened, when the server knows more than the row's own words: a step's label or
+   * message, a robot's or a deal change's reason; the element's type is not a reason. */
+  function reasonOf(row) {
+    if (row.source === 'bench') return '';
+    if (row.source === 'process') {
+      const d = row.detail || {};
+      return d.label || d.reason || d.message || '';
+    }
+    return row.reason || '';
+  }
+
   function syncKind() {
     el.querySelectorAll('.process-only').forEach((node) => { node.hidden = kindSelect.value !== 'process'; });
   }
@@ -340,8 +359,8 @@ export function testBenchView() {
       clear(logBox, table([
         { title: t('testbench:col.when'), render: (r) => toTheSecond(r.at) },
         { title: t('testbench:col.source'), render: (r) => t(`testbench:source.${r.source}`, { defaultValue: r.source }) },
-        { title: t('testbench:col.what'), render: (r) => sayLogRow(r) },
-        { title: t('testbench:col.reason'), render: (r) => (r.source === 'bench' ? '' : r.reason || '') },
+        { title: t('testbench:col.what'), render: (r) => sayLogRow(r, names) },
+        { title: t('testbench:col.reason'), render: (r) => reasonOf(r) },
       ], entries, { empty: t('testbench:nothing_yet') }));
     } catch (err) {
       toast(sayError(err), 'error');
