@@ -61,7 +61,7 @@ def test_s1_in_the_test_bench_send_to_bank_reminder_then_the_bank_rejects(page: 
     assert "TV on credit" not in real  # the sandbox deal never reached the real CRM
 
 
-def test_a_refused_start_says_in_words_what_the_process_needs_and_marks_the_field(page: Page):
+def test_a_refused_start_says_in_words_what_the_process_needs_and_marks_the_field(page: Page, tmp_path):
     page.click('a[href="#/testbench"]')
     page.select_option('select[name="process"]', "send_to_bank")
     fill_sandbox_deal(page, "TV on credit", "main.product_agreement")
@@ -72,6 +72,7 @@ def test_a_refused_start_says_in_words_what_the_process_needs_and_marks_the_fiel
     expect(toast).not_to_contain_text("{")  # no raw JSON
     expect(page.locator('[data-param-row="ready_date"] .field-error')).to_have_text("This field is required.")
     expect(page.locator('input[data-param="ready_date"]')).to_have_attribute("aria-invalid", "true")
+    page.screenshot(path=str(tmp_path / "bench-refused.png"))
 
 
 def test_the_log_tells_the_run_as_a_story_to_the_second(page: Page, tmp_path):
@@ -102,4 +103,5 @@ def test_the_log_tells_the_run_as_a_story_to_the_second(page: Page, tmp_path):
             < first("Event sent: bank.decision") < first("Step “Credit rejected”: completed"))
     assert all(re.search(r"\d{1,2}:\d{2}:\d{2}", row) for row in rows)  # every row to the second
     assert not any("{" in row for row in rows)
+    page.locator("#run-log").scroll_into_view_if_needed()
     page.screenshot(path=str(tmp_path / "bench-story.png"), full_page=False)

@@ -200,6 +200,9 @@ export function testBenchView() {
     const missing = Object.fromEntries((details.missing_fields || []).map((name) => [name, t('common:form.required')]));
     dealForm.showErrors({ ...missing, ...(details.fields || {}) });
     dealError.textContent = typeof details.deal === 'string' ? body.message : '';
+    // The first marked field in view: a long sandbox form would otherwise hide the parameter at its top.
+    const first = setup.querySelector('[aria-invalid="true"]');
+    if (first) first.focus();
   }
 
   const names = {
