@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -149,6 +149,9 @@ class RunInfo:
     steps: list[dict[str, Any]] = field(default_factory=list)
     events_sent: int = 0
     owner: str | None = None  # the Cause ref of who made it: a user's id
+    #: What the person did to the run, each with its virtual time: the bench's own rows of the log
+    #: (the steps above are the case file's, which carry no time).
+    story: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def now(self) -> datetime:
@@ -259,19 +262,23 @@ class TestBench:
             if schema is not None and "deal_id" in schema.fields and "deal_id" not in body:
                 body["deal_id"] = info.deal_id
             info.events_sent += 1
+            mark = _mark(opened)
             with opened.engine.unit() as rt:
                 result = accept_event(rt, event_type, body, idempotency_key=f"bench-{run_id}-{info.events_sent}",
                                       source=source, cause=Cause("system", source, "test bench"))
             payload = {k: v for k, v in json_codec.plain(body).items() if k != "deal_id"}
+            _tell(info, mark, "event_sent", {"event": event_type, "payload": payload})
             self._step(info, {"event": {"message": event_type, "payload": payload}}, opened)
             return {"event": result.as_dict(), "state": self._state(info, opened)}
 
     def complete_task(self, run_id: int, task_id: int, result: Mapping[str, Any] | None = None) -> dict[str, Any]:
         with self._run(run_id, write=True) as (info, opened):
+            mark = _mark(opened)
             with opened.engine.unit() as rt:
                 task = self._task(rt.session, info, task_id)
                 title = task.title
                 rt.crm.complete_task(task, cause=_person(), result=dict(result or {}))
+            _tell(info, mark, "task_completed", {"title": title})
             step: dict[str, Any] = {"title_contains": title}
             if result:
                 step["result"] = json_codec.plain(dict(result))
@@ -280,20 +287,24 @@ class TestBench:
 
     def move_task(self, run_id: int, task_id: int, column: str) -> dict[str, Any]:
         with self._run(run_id, write=True) as (info, opened):
+            mark = _mark(opened)
             with opened.engine.unit() as rt:
                 task = self._task(rt.session, info, task_id)
                 title = task.title
                 rt.crm.move_task(task, column, cause=_person())
+            _tell(info, mark, "task_moved", {"title": title, "column": column})
             self._step(info, {"move_task": {"title_contains": title, "column": column}}, opened)
             return self._state(info, opened)
 
     def move(self, run_id: int, stage: str) -> dict[str, Any]:
         """Move the sandbox deal, as a manager dragging its card would."""
         with self._run(run_id, write=True) as (info, opened):
+            mark = _mark(opened)
             with opened.engine.unit() as rt:
                 deal = rt.crm.deal(info.deal_id, for_update=True)
                 rt.crm.move_deal(deal, stage, cause=_person())
                 ref = deal.stage.ref
+            _tell(info, mark, "deal_moved", {"stage": ref})
             self._step(info, {"move": ref}, opened)
             return self._state(info, opened)
 
@@ -312,6 +323,7 @@ class TestBench:
                 raise InvalidRunInput("the clock moves at most 10 years at a time", {"by": "is longer than 10 years"})
         with self._run(run_id, write=True) as (info, opened):
             before = opened.clock.now()
+            mark = _mark(opened)
             if delta is not None and before + delta > LAST_MOMENT:
                 raise InvalidRunInput("the run's clock cannot go that far", {"by": "goes past the year 9000"})
             if delta is not None:
@@ -323,6 +335,9 @@ class TestBench:
                 ran = None
             moved = opened.clock.now() - before
             info.clock = opened.clock.now().isoformat()
+            # At the moment the jump began: the jobs it ran come after it, each at its own due time.
+            _tell(info, mark, "clock_moved", {"by": format_duration(moved), "to": info.clock,
+                                              "next_job": to_next_job, "jobs_run": ran})
             self._step(info, {"advance": format_duration(moved)}, opened)
             self._emit(info.id, Broadcast("test-run.clock", (run_room(info.id),),
                                           {"run_id": info.id, "now": info.clock, "moved_by": format_duration(moved),
@@ -334,7 +349,7 @@ class TestBench:
     def log(self, run_id: int) -> list[dict[str, Any]]:
         """Every robot, trigger, process step and deal change of the run, by time, with its reason."""
         with self._run(run_id) as (info, opened), opened.engine.db.sessions() as session:
-            return run_log(session, info.deal_id)
+            return run_log(session, info.deal_id, info.story)
 
     def case(self, run_id: int, name: str | None = None) -> dict[str, Any]:
         """The run as a test case `dealflow test-processes` replays: the YAML of the case file
@@ -382,7 +397,10 @@ class TestBench:
         info = RunInfo(id=run_id, kind=kind, clock=start.isoformat(), started_at=start.isoformat(), deal_id=0,
                        deal_spec=json_codec.plain(spec), source_deal_id=deal_id, process=process,
                        params=json_codec.plain(params), pipeline=pipeline, robots=robots,
-                       owner=cause.ref if cause.kind == "user" else None)
+                       owner=cause.ref if cause.kind == "user" else None,
+                       story=[{"at": start.isoformat(), "after": {}, "kind": "run_started",
+                               "params": {"run": kind, "pipeline": pipeline, "copied_deal": deal_id,
+                                          "title": spec.get("title")}}])
         opened = self._open_engine(run_id, clock)
         engine = opened.engine
         with engine.unit() as rt:
@@ -400,6 +418,9 @@ class TestBench:
                     raise InvalidRunInput(f"the deal form is not valid: {err!r}", {"deal": repr(err)}) from None
             if kind == "process":
                 assert process is not None
+                # Told before the start, so the log has the deal made first and the steps after it.
+                info.story.append({"at": start.isoformat(), "after": _marks(rt.session), "kind": "process_started",
+                                   "params": {"process": process}})
                 try:
                     instance = rt.start(process, info.deal_id, params, cause=cause, version=version,
                                         is_sandbox=True)
@@ -625,6 +646,30 @@ def _person() -> Cause:
     return Cause("user", None, "test bench")
 
 
+#: The tables the log is read from, by the name a story row's `after` marks them with.
+LOGGED = {"timeline": TimelineEntry.id, "automation": AutomationLogEntry.id, "history": HistoryEntry.id}
+
+
+def _mark(opened: _Open) -> dict[str, Any]:
+    """Where the run stands before a person's act: its clock and the last row of each logged
+    table, so the log puts the act after what came before it and before what it caused, even
+    when all of it happened in the same virtual second."""
+    with opened.engine.db.sessions() as session:
+        return {"at": opened.clock.now().isoformat(), "after": _marks(session)}
+
+
+def _marks(session: Session) -> dict[str, int]:
+    """The last row of each logged table the session sees (its own unflushed rows flushed first)."""
+    session.flush()
+    return {name: session.scalar(select(func.max(column))) or 0 for name, column in LOGGED.items()}
+
+
+def _tell(info: RunInfo, mark: Mapping[str, Any], kind: str, params: dict[str, Any]) -> None:
+    """A row of the run's story: what the person did, once it was done (a refused act tells nothing)."""
+    if len(info.story) < MAX_STEPS:  # a run's file stays small however long it is driven
+        info.story.append({**mark, "kind": kind, "params": json_codec.plain(params)})
+
+
 # ---------------------------------------------------------------------- reading a run
 
 
@@ -672,27 +717,79 @@ def run_state(rt: Any, info: RunInfo) -> dict[str, Any]:
     }
 
 
-def run_log(session: Session, deal_id: int) -> list[dict[str, Any]]:
-    """Timeline, automation log and instance history of the run, merged by time."""
-    entries: list[dict[str, Any]] = []
-    for t in session.scalars(select(TimelineEntry).where(TimelineEntry.deal_id == deal_id)):
-        entries.append({"at": t.at, "source": "deal", "kind": t.kind, "text": t.text,
-                        "reason": t.cause_label or t.cause_kind, "detail": t.data or {}})
+#: Among the rows one act wrote in one instant: the process step first, then the deal changes
+#: it made, last the robots and triggers reacting to them.
+SOURCE_ORDER = {"process": 1, "deal": 2}
+
+
+def run_log(session: Session, deal_id: int, story: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+    """One story of the run, by virtual time: what the person did (events sent, clock moved,
+    tasks completed), the timeline, the automation log and the instance history merged. Each row
+    keeps its `kind` and `detail` (its parameters) so a client says it in the reader's words.
+
+    Within one virtual second the order is the order of writing: a person's act sits after the
+    rows written before it (its `after` marks) and before those it caused; among the rows of
+    one act, a process step comes before the deal changes it made and the robots reacting."""
+    rows: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    marks = [s.get("after") or {} for s in story]
+
+    def act_of(table: str, row_id: int) -> int:
+        """How many of the person's acts were done before this row was written."""
+        return sum(1 for m in marks if row_id > m.get(table, 0))
+
+    for number, s in enumerate(story):
+        at = datetime.fromisoformat(s["at"])
+        rows.append(((_utc(at), number, 0, 0), {
+            "at": at, "source": "bench", "kind": s["kind"], "text": _bench_text(s["kind"], s["params"]),
+            "reason": "test bench", "detail": s["params"]}))
+
+    def add(table: str, row_id: int, entry: dict[str, Any]) -> None:
+        rows.append(((_utc(entry["at"]), act_of(table, row_id) - 1, 1, SOURCE_ORDER.get(entry["source"], 3), row_id),
+                     entry))
+
+    for t in session.scalars(select(TimelineEntry).where(TimelineEntry.deal_id == deal_id)
+                             .order_by(TimelineEntry.id)):
+        add("timeline", t.id, {"at": t.at, "source": "deal", "kind": t.kind, "text": t.text,
+                               "reason": t.cause_label or t.cause_kind, "detail": t.data or {}})
     for a in for_deal(session, deal_id):
-        entries.append({"at": a.at, "source": a.kind, "kind": a.outcome, "text": a.name or a.key,
-                        "reason": a.reason, "detail": {"scope": a.scope, "stage": a.stage, "key": a.key,
-                                                       **(a.detail or {})}})
+        add("automation", a.id, {"at": a.at, "source": a.kind, "kind": a.outcome, "text": a.name or a.key,
+                                 "reason": a.reason, "detail": {"scope": a.scope, "stage": a.stage, "key": a.key,
+                                                                **(a.detail or {})}})
     names = {i.id: i.key for i in session.scalars(select(ProcessInstance).where(ProcessInstance.deal_id == deal_id))}
-    for h in session.scalars(select(HistoryEntry).where(HistoryEntry.instance_id.in_(names))):
-        entries.append({"at": h.at, "source": "process", "kind": h.outcome,
-                        "text": f"{names[h.instance_id]}: {h.element_name or h.element_id}",
-                        "reason": _history_reason(h), "detail": {"instance_id": h.instance_id,
-                                                                  "element_id": h.element_id,
-                                                                  "element_type": h.element_type,
-                                                                  **(h.detail or {})}})
-    order = {"process": 0, "deal": 1}  # at one instant a process step causes deal changes, robots react
-    entries.sort(key=lambda e: (e["at"], order.get(e["source"], 2)))
-    return [_json_safe_entry(e) for e in entries]
+    for h in session.scalars(select(HistoryEntry).where(HistoryEntry.instance_id.in_(names))
+                             .order_by(HistoryEntry.id)):
+        add("history", h.id, {"at": h.at, "source": "process", "kind": h.outcome,
+                              "text": f"{names[h.instance_id]}: {h.element_name or h.element_id}",
+                              "reason": _history_reason(h), "detail": {"instance_id": h.instance_id,
+                                                                        "process": names[h.instance_id],
+                                                                        "element_id": h.element_id,
+                                                                        "element_name": h.element_name,
+                                                                        "element_type": h.element_type,
+                                                                        **(h.detail or {})}})
+    rows.sort(key=lambda row: row[0])
+    return [_json_safe_entry(entry) for _, entry in rows]
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC datetimes; the story's are aware: one order for both."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _bench_text(kind: str, params: Mapping[str, Any]) -> str:
+    """The row in English, for a reader without the catalogs (the API's own consumers)."""
+    if kind == "event_sent":
+        return f"event {params.get('event')} sent"
+    if kind == "clock_moved":
+        return f"clock moved by {params.get('by')}"
+    if kind == "task_completed":
+        return f"task {params.get('title')} completed"
+    if kind == "task_moved":
+        return f"task {params.get('title')} moved to {params.get('column')}"
+    if kind == "deal_moved":
+        return f"deal moved to {params.get('stage')}"
+    if kind == "process_started":
+        return f"process {params.get('process')} started"
+    return "run started"
 
 
 def _json_safe_entry(entry: dict[str, Any]) -> dict[str, Any]:

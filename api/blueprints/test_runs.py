@@ -13,12 +13,14 @@ from flask import current_app, jsonify
 from flask_smorest import Blueprint
 
 from api.auth import current_user, requires
-from api.context import engine, request_cause
+from api.context import engine, request_cause, unit_of_work
 from api.sandbox import BenchError, RunConflict, TestBench, UnknownRun, default_directory
+from api.schemas.crm import CardFieldSchema
 from api.schemas.test_runs import (
     AdvanceSchema,
     CaseQuerySchema,
     CompleteTestRunTaskSchema,
+    DealFieldsQuerySchema,
     MoveTestRunDealSchema,
     MoveTestRunTaskSchema,
     NewTestRunSchema,
@@ -32,6 +34,7 @@ from api.wiring import build_engine
 from crm import access
 from crm.auth import Principal
 from engine.broadcast import Broadcast
+from engine.runtime import Runtime
 
 bp = Blueprint("test-runs", __name__, url_prefix="/api/v1/test-runs",
                description="Test bench: sandbox runs on a copy of a deal with a virtual clock")
@@ -91,6 +94,19 @@ def create(body: dict[str, Any]) -> Any:
     """Copy a real deal (never changed) or make one from a form, in a new sandbox; start the
     process on it, or let the pipeline's robots react to it. Refused with every problem (422)."""
     return bench().create(cause=request_cause(), **body)
+
+
+@bp.get("/deal-fields")
+@requires("run_test_bench")
+@unit_of_work
+@bp.arguments(DealFieldsQuerySchema, location="query")
+@bp.response(200, CardFieldSchema(many=True))
+def deal_fields(args: dict[str, Any], *, rt: Runtime) -> Any:
+    """The typed fields of a pipeline (its own and the global ones), for the sandbox deal's form:
+    the same field list the deal card edits, without values."""
+    definitions = rt.crm.field_defs(rt.crm.pipeline(args["pipeline"]))
+    return [{"name": code, "label": d.name, "type": d.type, "options": list(d.options or [])}
+            for code, d in definitions.items()]
 
 
 @bp.get(f"/<{RUN_ID}:run_id>")

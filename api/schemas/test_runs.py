@@ -85,6 +85,10 @@ class MoveTestRunDealSchema(StrictSchema):
                           metadata={"description": "stage code in the deal's pipeline, or pipeline.stage"})
 
 
+class DealFieldsQuerySchema(StrictSchema):
+    pipeline = fields.String(required=True, validate=Code, metadata={"description": "pipeline code"})
+
+
 class CaseQuerySchema(StrictSchema):
     name = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "the case's name"})
 
@@ -186,7 +190,7 @@ class TestRunEventResultSchema(Schema):
 
 class RunLogEntrySchema(Schema):
     at = fields.DateTime()
-    source = fields.String(metadata={"description": "process, deal, robot or trigger"})
+    source = fields.String(metadata={"description": "bench (what the person did), process, deal, robot or trigger"})
     kind = fields.String()
     text = fields.String()
     reason = fields.String(allow_none=True)

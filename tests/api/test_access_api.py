@@ -126,6 +126,8 @@ REFUSALS = [
     ("GET", "/api/v1/dsl/vocabulary", "/api/v1/dsl/vocabulary", None, "manager.north1", 403),
     ("POST", "/api/v1/test-runs", "/api/v1/test-runs", {"kind": "process", "process": "review", "deal_id": "{deal}"},
      "head.north", 403),
+    ("GET", "/api/v1/test-runs/deal-fields", "/api/v1/test-runs/deal-fields?pipeline=main", None,
+     "manager.north1", 403),
     *[(method, f"/api/v1/test-runs/<run_id>{tail}", f"/api/v1/test-runs/1{tail.replace('<task_id>', '1')}", body,
        "manager.north1", 403)
       for method, tail, body in [

@@ -115,6 +115,53 @@ def test_s1_in_the_sandbox_rejected_then_past_the_reminder_leaves_the_real_deal_
     assert _real_deal_snapshot(client, deal_id) == before
 
 
+def test_the_log_is_one_story_in_the_order_things_happened(client, world):
+    """What the person did (start, clock, event) and what it caused, each a row by virtual time,
+    with its kind and parameters for the screen to put in words."""
+    deal_id = make_deal(world, stage="main.product_agreement", fields=CREDIT_FIELDS, title="TV on credit")
+    run_id = _s1_run(client, deal_id)["id"]
+    assert client.post(f"/api/v1/test-runs/{run_id}/advance", json={"by": "3d"}).status_code == 200
+    assert client.post(f"/api/v1/test-runs/{run_id}/events",
+                       json={"type": "bank.decision", "payload": {"approved": False}}).status_code == 200
+
+    log = client.get(f"/api/v1/test-runs/{run_id}/log").json
+    moments = [e["at"] for e in log]
+    assert moments == sorted(moments)
+    bench = [(e["kind"], e["at"][:19]) for e in log if e["source"] == "bench"]
+    assert bench == [("run_started", "2026-01-05T09:00:00"), ("process_started", "2026-01-05T09:00:00"),
+                     ("clock_moved", "2026-01-05T09:00:00"), ("event_sent", "2026-01-08T09:00:00")]
+    [jump] = [e for e in log if e["kind"] == "clock_moved"]
+    assert jump["detail"]["by"] == "3d" and jump["detail"]["to"].startswith("2026-01-08T09:00:00")
+    [sent] = [e for e in log if e["kind"] == "event_sent"]
+    assert sent["detail"] == {"event": "bank.decision", "payload": {"approved": False}}
+
+    def first(predicate) -> int:
+        return next(i for i, e in enumerate(log) if predicate(e))
+
+    started = first(lambda e: e["kind"] == "run_started")
+    process_started = first(lambda e: e["kind"] == "process_started")
+    first_step = first(lambda e: e["source"] == "process")
+    assert started < process_started < first_step
+    moved_to_credit = first(lambda e: e["source"] == "deal" and e["kind"] == "stage_moved")
+    jumped = first(lambda e: e["kind"] == "clock_moved")
+    reminded = first(lambda e: e["source"] == "robot" and e["detail"].get("key") == "remind-at-the-ready-date"
+                     and e["at"].startswith("2026-01-07T10:00:00"))
+    decided = first(lambda e: e["kind"] == "event_sent")
+    rejected = first(lambda e: e["source"] == "process" and e["detail"]["element_id"] == "credit_rejected")
+    assert started < moved_to_credit < jumped < reminded < decided < rejected
+    step = log[rejected]["detail"]
+    assert step["process"] == "send_to_bank" and step["element_name"]
+
+
+def test_the_sandbox_deal_form_has_the_pipelines_typed_fields(client, world):
+    got = client.get("/api/v1/test-runs/deal-fields?pipeline=main")
+    assert got.status_code == 200
+    by_name = {f["name"]: f for f in got.json}
+    assert by_name["credit_type"]["type"] == "enum" and "credit" in by_name["credit_type"]["options"]
+    assert by_name["ready_date"]["type"] == "datetime" and by_name["ready_date"]["label"]
+    assert client.get("/api/v1/test-runs/deal-fields?pipeline=nowhere").status_code == 404
+
+
 def test_a_saved_run_replays_with_dealflow_test_processes(client, world, tmp_path):
     deal_id = make_deal(world, stage="main.product_agreement", fields=CREDIT_FIELDS, title="Fridge on credit")
     run_id = _s1_run(client, deal_id)["id"]

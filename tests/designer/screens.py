@@ -142,9 +142,11 @@ def take(out: Path) -> None:
         page.fill('input[data-param="ready_date"]', "2030-01-07T10:00:00+00:00")
         page.click("text=or a sandbox deal")
         page.fill('input[name="sandbox_title"]', "TV on credit")
-        page.fill('input[name="sandbox_stage"]', "main.product_agreement")
-        page.fill('textarea[name="sandbox_fields"]', '{"credit_type": "credit", "bank": "Sberbank", '
-                  '"id_document": "4510 654321", "term_months": 24, "down_payment": 20000}')
+        page.select_option('select[name="sandbox_stage"]', "main.product_agreement")
+        page.select_option('#sandbox-fields select[name="credit_type"]', "credit")
+        for name, value in (("bank", "Sberbank"), ("id_document", "4510 654321"), ("term_months", "24"),
+                            ("down_payment", "20000")):
+            page.fill(f'#sandbox-fields input[name="{name}"]', value)
         _shot(page, out, "08-test-bench")
         page.click('[data-action="start-run"]')
         page.wait_for_selector("#run-stage, .toast-error")  # the error when the server has no test-runs API

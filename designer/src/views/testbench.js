@@ -6,11 +6,63 @@
  * /log, /case); until that API is deployed the screen says so and stays usable for setup.
  */
 import { api, once } from '../api.js';
-import { h, clear, toast, errorText, table, debounce, download } from '../ui.js';
-import { t, formatDateTime } from '../i18n.js';
+import { h, clear, toast, table, debounce, download } from '../ui.js';
+import { t, formatDateTime, language } from '../i18n.js';
+import { fieldForm } from '../forms.js';
 import { createViewer } from '../bpmn/viewer.js';
 import { vocabulary } from '../bpmn/panel.js';
 import { watch } from '../live.js';
+
+/** A moment of the run's clock to the second: in a story, what happened in one minute has an order. */
+function toTheSecond(value) {
+  const d = value ? new Date(value) : null;
+  if (!d || Number.isNaN(d.getTime())) return value || '';
+  return new Intl.DateTimeFormat(language(), { dateStyle: 'short', timeStyle: 'medium' }).format(d);
+}
+
+/** A value of a payload or a parameter in words: yes/no, numbers as they are, the rest as text. */
+function sayValue(value) {
+  if (value === true) return t('common:form.yes');
+  if (value === false) return t('common:form.no');
+  if (value === null || value === undefined || value === '') return '—';
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+function sayPayload(payload) {
+  const pairs = Object.entries(payload || {}).map(([k, v]) => `${k}: ${sayValue(v)}`);
+  return pairs.length ? ` (${pairs.join(', ')})` : '';
+}
+
+/** One row of the run's log as a sentence in the reader's language, from its kind and parameters;
+ * `names` turns process keys and pipeline codes into the names a person gave them. */
+export function sayLogRow(row, { processName = (k) => k, pipelineName = (c) => c } = {}) {
+  const d = row.detail || {};
+  const outcome = t(`testbench:outcome.${row.kind}`, { defaultValue: row.kind });
+  switch (row.source) {
+    case 'bench':
+      switch (row.kind) {
+        case 'run_started': return d.run === 'robots' ? t('testbench:story.started_robots', { pipeline: pipelineName(d.pipeline) })
+          : t('testbench:story.started', { deal: d.title || `#${d.copied_deal}` });
+        case 'process_started': return t('testbench:story.started_process', { process: processName(d.process) });
+        case 'event_sent': return t('testbench:story.event_sent', { event: d.event, payload: sayPayload(d.payload) });
+        case 'clock_moved': return d.next_job ? t('testbench:story.clock_to_next_job', { by: d.by, to: toTheSecond(d.to) })
+          : t('testbench:story.clock_moved', { by: d.by, to: toTheSecond(d.to) });
+        case 'task_completed': return t('testbench:story.task_completed', { title: d.title });
+        case 'task_moved': return t('testbench:story.task_moved', { title: d.title, column: d.column });
+        case 'deal_moved': return t('testbench:story.deal_moved', { stage: d.stage });
+        default: return row.text;
+      }
+    case 'process':
+      return d.element_type === 'Process' ? t('testbench:story.process_ended', { process: processName(d.process), outcome })
+        : t('testbench:story.process_step', { step: d.element_name || d.element_id || row.text, outcome });
+    case 'robot':
+      return t('testbench:story.robot', { name: row.text, outcome });
+    case 'trigger':
+      return t('testbench:story.trigger', { name: row.text, outcome });
+    default:
+      return row.text;
+  }
+}
 
 function placeholderFor(type) {
   return { number: 0, money: '0', bool: false, boolean: false }[type] ?? '';
@@ -24,9 +76,14 @@ export function testBenchView() {
   const dealSelect = h('select', { name: 'deal', 'aria-label': t('testbench:deal') });
   const paramsBox = h('div', { class: 'df-list', id: 'run-params' });
   const sandboxTitle = h('input', { name: 'sandbox_title', placeholder: t('testbench:sandbox_title'), 'aria-label': t('testbench:sandbox_title') });
-  const sandboxStage = h('input', { name: 'sandbox_stage', placeholder: t('testbench:stage_placeholder'), value: 'main.new' });
-  const sandboxResponsible = h('input', { name: 'sandbox_responsible', placeholder: t('testbench:responsible_placeholder'), value: 'manager.north1' });
-  const sandboxFields = h('textarea', { name: 'sandbox_fields', rows: 3, placeholder: '{"credit_type": "credit"}' });
+  const sandboxStage = h('select', { name: 'sandbox_stage', 'aria-label': t('testbench:stage') });
+  const sandboxResponsible = h('select', { name: 'sandbox_responsible', 'aria-label': t('testbench:responsible') },
+    h('option', { value: '' }, t('testbench:nobody')));
+  const sandboxAmount = h('input', { name: 'sandbox_amount', type: 'number', step: '0.01', min: '0', inputmode: 'decimal',
+    'aria-label': t('testbench:amount') });
+  const productRows = h('div', { class: 'bench-products', id: 'sandbox-products' });
+  const sandboxFields = h('div', { class: 'bench-fields', id: 'sandbox-fields' });
+  const dealError = h('p', { class: 'field-error', id: 'sandbox-deal-error', role: 'alert' });
   const setup = h('form', { class: 'bench-setup', onsubmit: (e) => { e.preventDefault(); start(); } },
     h('h3', {}, t('testbench:run')),
     h('label', { class: 'df-field' }, t('testbench:run'), kindSelect),
@@ -38,7 +95,11 @@ export function testBenchView() {
       h('label', { class: 'df-field' }, t('testbench:title'), sandboxTitle),
       h('label', { class: 'df-field' }, t('testbench:stage'), sandboxStage),
       h('label', { class: 'df-field' }, t('testbench:responsible'), sandboxResponsible),
-      h('label', { class: 'df-field' }, t('testbench:fields_json'), sandboxFields)),
+      h('label', { class: 'df-field' }, t('testbench:amount'), sandboxAmount),
+      h('div', { class: 'df-field' }, h('span', {}, t('testbench:products')), productRows,
+        h('button', { type: 'button', class: 'small', 'data-action': 'add-product', onclick: () => addProduct() }, t('testbench:add_product'))),
+      h('div', { class: 'df-field' }, h('span', {}, t('testbench:fields')), sandboxFields),
+      dealError),
     h('button', { class: 'primary wide', type: 'submit', 'data-action': 'start-run' }, t('testbench:start')));
 
   const eventSelect = h('select', { 'aria-label': t('testbench:crm_event'), name: 'event' });
@@ -68,6 +129,97 @@ export function testBenchView() {
   let vocab = { events: {} };
   let pipelines = [];
   let processes = [];
+  let dealForm = fieldForm([]);
+  let dealFormPipeline = null;
+  let paramErrors = {};
+
+  function addProduct() {
+    const row = h('div', { class: 'bench-product' },
+      h('input', { name: 'product_name', placeholder: t('testbench:product_name'), 'aria-label': t('testbench:product_name') }),
+      h('input', { name: 'product_price', type: 'number', step: '0.01', min: '0', placeholder: t('testbench:product_price'), 'aria-label': t('testbench:product_price') }),
+      h('input', { name: 'product_qty', type: 'number', step: '1', min: '1', value: '1', size: 3, 'aria-label': t('testbench:product_qty') }),
+      h('button', { type: 'button', class: 'small', 'aria-label': t('testbench:remove_product'), onclick: () => row.remove() }, '×'));
+    productRows.append(row);
+  }
+
+  function products() {
+    return [...productRows.querySelectorAll('.bench-product')].map((row) => ({
+      name: row.querySelector('[name="product_name"]').value.trim(),
+      price: row.querySelector('[name="product_price"]').value || '0',
+      qty: Number(row.querySelector('[name="product_qty"]').value || 1),
+    })).filter((p) => p.name);
+  }
+
+  /** The stage's pipeline's typed fields, as the deal card has them; redrawn only when the pipeline changes. */
+  async function drawDealFields() {
+    const code = (sandboxStage.value || '').split('.')[0];
+    if (!code || code === dealFormPipeline) return;
+    dealFormPipeline = code;
+    try {
+      const fields = await api.get(`/test-runs/deal-fields?pipeline=${encodeURIComponent(code)}`);
+      dealForm = fieldForm(fields.map((f) => ({ ...f, required: false })), { idPrefix: 'sandbox' });
+      clear(sandboxFields, dealForm.el);
+    } catch (err) {
+      toast(sayError(err), 'error');
+    }
+  }
+
+  /** A refusal in words: the process's missing fields and parameters by their labels, marked on the form. */
+  function sayError(err) {
+    const body = (err && err.body) || {};
+    const details = body.details && typeof body.details === 'object' && !Array.isArray(body.details) ? body.details : {};
+    if (body.code === 'start_refused') {
+      const process = processes.find((p) => p.key === processSelect.value) || {};
+      const labelOf = (name) => {
+        const known = [...(process.parameters || []), ...(process.required_fields || [])].find((p) => p.name === name);
+        return (known && (known.label || known.name)) || name;
+      };
+      const reason = (text) => (text === 'required' ? t('testbench:required') : text);
+      const needs = [
+        ...Object.entries(details.invalid_parameters || {}).map(([name, why]) => `${labelOf(name)} (${reason(why)})`),
+        ...(details.missing_fields || []).map((name) => `${labelOf(name)} (${t('testbench:missing_field')})`),
+      ];
+      if (needs.length) return t('testbench:needs', { process: process.name || process.key || '', what: needs.join(', ') });
+    }
+    return body.message || (err && err.message) || String(err);
+  }
+
+  /** The server's messages on the fields they name: the process's parameters and the sandbox deal's form. */
+  function markErrors(err) {
+    const body = (err && err.body) || {};
+    const details = body.details && typeof body.details === 'object' && !Array.isArray(body.details) ? body.details : {};
+    const reason = (text) => (text === 'required' ? t('common:form.required') : text);
+    paramErrors = Object.fromEntries(Object.entries(details.invalid_parameters || {}).map(([k, v]) => [k, reason(v)]));
+    for (const row of paramsBox.querySelectorAll('[data-param-row]')) {
+      const message = paramErrors[row.dataset.paramRow] || '';
+      row.querySelector('.field-error').textContent = message;
+      row.classList.toggle('invalid', !!message);
+      const input = row.querySelector('input');
+      if (message) input.setAttribute('aria-invalid', 'true'); else input.removeAttribute('aria-invalid');
+    }
+    const missing = Object.fromEntries((details.missing_fields || []).map((name) => [name, t('common:form.required')]));
+    dealForm.showErrors({ ...missing, ...(details.fields || {}) });
+    dealError.textContent = typeof details.deal === 'string' ? body.message : '';
+    // The first marked field in view: a long sandbox form would otherwise hide the parameter at its top.
+    const first = setup.querySelector('[aria-invalid="true"]');
+    if (first) first.focus();
+  }
+
+  const names = {
+    processName: (key) => (processes.find((p) => p.key === key) || {}).name || key,
+    pipelineName: (code) => (pipelines.find((p) => p.code === code) || {}).name || code || '',
+  };
+
+  /** Why a row happened, when the server knows more than the row's own words: a step's label or
+   * message, a robot's or a deal change's reason; the element's type is not a reason. */
+  function reasonOf(row) {
+    if (row.source === 'bench') return '';
+    if (row.source === 'process') {
+      const d = row.detail || {};
+      return d.label || d.reason || d.message || '';
+    }
+    return row.reason || '';
+  }
 
   function syncKind() {
     el.querySelectorAll('.process-only').forEach((node) => { node.hidden = kindSelect.value !== 'process'; });
@@ -78,7 +230,7 @@ export function testBenchView() {
       const deals = await api.get(`/deals?pipeline=${encodeURIComponent(pipelineSelect.value)}&limit=100`);
       clear(dealSelect, h('option', { value: '' }, t('testbench:pick_deal')), deals.map((d) => h('option', { value: d.id }, `#${d.id} ${d.title} (${d.stage})`)));
     } catch (err) {
-      toast(errorText(err), 'error');
+      toast(sayError(err), 'error');
     }
   }
 
@@ -87,11 +239,11 @@ export function testBenchView() {
   function drawParams() {
     const typed = Object.fromEntries([...paramsBox.querySelectorAll('input')].map((i) => [i.dataset.param, i.value]));
     const process = processes.find((p) => p.key === processSelect.value);
-    clear(paramsBox, (process ? process.parameters : []).map((p) => h('label', { class: 'df-field' },
-      `${p.label || p.name} (${p.type})`, h('input', {
+    clear(paramsBox, (process ? process.parameters : []).map((p) => h('div', { class: 'df-field', dataset: { paramRow: p.name } },
+      h('label', {}, `${p.label || p.name} (${p.type})`, h('input', {
         name: `param:${p.name}`, dataset: { param: p.name }, value: typed[p.name] || '',
         placeholder: p.type === 'datetime' ? '2026-12-01T10:00:00+00:00' : '',
-      }))));
+      })), h('span', { class: 'field-error', role: 'alert' }, paramErrors[p.name] || ''))));
   }
 
   function payloadTemplate() {
@@ -110,21 +262,25 @@ export function testBenchView() {
     }
     if (dealSelect.value) body.deal_id = Number(dealSelect.value);
     else {
-      let fields = {};
-      try { fields = sandboxFields.value.trim() ? JSON.parse(sandboxFields.value) : {}; } catch {
-        toast(t('testbench:fields_not_json'), 'error');
-        return;
-      }
+      const errors = dealForm.validate();
+      if (Object.keys(errors).length) { dealForm.focusFirstError(); return; }
+      const fields = Object.fromEntries(Object.entries(dealForm.values()).filter(([, v]) => v !== null && v !== ''));
       body.deal = { title: sandboxTitle.value || t('testbench:sandbox_deal'), stage: sandboxStage.value, fields };
-      if (sandboxResponsible.value.trim()) body.deal.responsible = sandboxResponsible.value.trim();
+      const items = products();
+      if (items.length) body.deal.products = items;
+      if (sandboxAmount.value !== '') body.deal.amount = sandboxAmount.value;
+      else if (items.length) body.deal.amount = items.reduce((sum, p) => sum + Number(p.price) * p.qty, 0).toFixed(2);
+      if (sandboxResponsible.value) body.deal.responsible = sandboxResponsible.value;
     }
+    markErrors(null);
     try {
       show(await api.post('/test-runs', body));
       setup.hidden = true; // the run's controls take the sidebar; "New run…" brings the form back
       controls.hidden = false;
       subscribe();
     } catch (err) {
-      toast(err.status === 404 || err.status === 405 ? t('testbench:no_api') : t('testbench:not_started', { reason: errorText(err) }), 'error');
+      markErrors(err);
+      toast(err.status === 404 || err.status === 405 ? t('testbench:no_api') : t('testbench:not_started', { reason: sayError(err) }), 'error');
     }
   }
 
@@ -138,7 +294,7 @@ export function testBenchView() {
       const result = await api.post(`/test-runs/${run.id}/events`, { type: eventSelect.value, payload });
       show(result.state || result);
     } catch (err) {
-      toast(errorText(err), 'error');
+      toast(sayError(err), 'error');
     }
   }
 
@@ -154,7 +310,7 @@ export function testBenchView() {
     try {
       show(await api.post(`/test-runs/${run.id}/tasks/${taskId}/complete`, { result: {} }));
     } catch (err) {
-      toast(errorText(err), 'error');
+      toast(sayError(err), 'error');
     }
   }
 
@@ -162,7 +318,7 @@ export function testBenchView() {
     try {
       show(await api.post(`/test-runs/${run.id}/advance`, body));
     } catch (err) {
-      toast(errorText(err), 'error');
+      toast(sayError(err), 'error');
     }
   }
 
@@ -173,7 +329,7 @@ export function testBenchView() {
       download(c.file_name || 'run.cases.yaml', c.yaml, 'text/yaml');
       if (c.bpmn) download(c.bpmn_file_name || `${c.process}.bpmn`, c.bpmn, 'application/xml');
     } catch (err) {
-      toast(errorText(err), 'error');
+      toast(sayError(err), 'error');
     }
   }
 
@@ -183,7 +339,7 @@ export function testBenchView() {
     const deal = state.deal || {};
     clear(summary,
       h('div', { class: 'bench-facts' },
-        h('span', {}, h('strong', {}, `${t('testbench:clock')} `), h('span', { id: 'run-clock' }, formatDateTime(state.now))),
+        h('span', {}, h('strong', {}, `${t('testbench:clock')} `), h('span', { id: 'run-clock' }, toTheSecond(state.now))),
         h('span', {}, h('strong', {}, `${t('testbench:deal')} `), `${deal.title || ''} `, h('span', { class: 'status', id: 'run-stage' }, deal.stage_ref || '')),
         state.instance ? h('span', {}, h('strong', {}, `${t('testbench:instance')} `), h('span', { class: `status status-${state.instance.status}`, id: 'run-instance-status' }, state.instance.status)) : null,
         state.instance && state.instance.waiting_for && state.instance.waiting_for.length ? h('span', {}, t('testbench:waits_for', { what: state.instance.waiting_for.join(', ') })) : null),
@@ -198,20 +354,19 @@ export function testBenchView() {
         await viewer.show(xml, { active: state.instance.active_elements, completed: state.instance.completed_elements,
           incidents: (state.instance.incidents || []).map((i) => i.element_id).filter(Boolean) });
       } catch (err) {
-        toast(errorText(err), 'error');
+        toast(sayError(err), 'error');
       }
     }
     try {
       const entries = await api.get(`/test-runs/${state.id}/log`);
       clear(logBox, table([
-        { title: t('testbench:col.when'), render: (r) => formatDateTime(r.at) },
-        { title: t('testbench:col.source'), key: 'source' },
-        { title: t('testbench:col.what'), key: 'text' },
-        { title: t('testbench:col.outcome'), key: 'kind' },
-        { title: t('testbench:col.reason'), key: 'reason' },
+        { title: t('testbench:col.when'), render: (r) => toTheSecond(r.at) },
+        { title: t('testbench:col.source'), render: (r) => t(`testbench:source.${r.source}`, { defaultValue: r.source }) },
+        { title: t('testbench:col.what'), render: (r) => sayLogRow(r, names) },
+        { title: t('testbench:col.reason'), render: (r) => reasonOf(r) },
       ], entries, { empty: t('testbench:nothing_yet') }));
     } catch (err) {
-      toast(errorText(err), 'error');
+      toast(sayError(err), 'error');
     }
   }
 
@@ -227,6 +382,7 @@ export function testBenchView() {
   pipelineSelect.addEventListener('change', loadDeals);
   processSelect.addEventListener('change', drawParams);
   eventSelect.addEventListener('change', payloadTemplate);
+  sandboxStage.addEventListener('change', drawDealFields);
 
   return {
     el,
@@ -235,8 +391,14 @@ export function testBenchView() {
       syncKind();
       try {
         let words;
-        [processes, pipelines, words] = await Promise.all([api.get('/processes'), api.get('/pipelines'), vocabulary(), once('/actions')]);
+        let users;
+        [processes, pipelines, words, users] = await Promise.all([api.get('/processes'), api.get('/pipelines'), vocabulary(),
+          api.get('/users?per_page=100'), once('/actions')]);
         vocab = words;
+        sandboxStage.append(...pipelines.map((p) => h('optgroup', { label: p.name },
+          p.stages.map((s) => h('option', { value: s.ref, selected: s.ref === 'main.new' }, `${p.name} · ${s.name}`)))));
+        sandboxResponsible.append(...users.map((u) => h('option', { value: u.login, selected: u.login === 'manager.north1' }, u.name || u.login)));
+        drawDealFields();
         processSelect.append(...processes.map((p) => h('option', { value: p.key }, `${p.name || p.key} v${p.version}`)));
         pipelineSelect.append(...pipelines.map((p) => h('option', { value: p.code }, p.name)));
         eventSelect.append(...Object.keys(vocab.events || {}).sort().map((e) => h('option', { value: e }, e)));
@@ -244,7 +406,7 @@ export function testBenchView() {
         drawParams();
         await loadDeals();
       } catch (err) {
-        toast(errorText(err), 'error');
+        toast(sayError(err), 'error');
       }
     },
     destroy() {
