@@ -29,7 +29,7 @@ CAUSE = Cause.system("test")
 PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/hooks/<source>")}
 # Every signed-in user may call these; the only caller without the right is an anonymous one.
 OPEN_TO_STAFF = {
-    ("GET", "/api/v1/actions"), ("GET", "/api/v1/pipelines"), ("GET", "/api/v1/pipelines/<code>"),
+    ("GET", "/api/v1/actions"), ("GET", "/api/v1/process-labels"), ("GET", "/api/v1/pipelines"), ("GET", "/api/v1/pipelines/<code>"),
     ("GET", "/api/v1/users"), ("GET", "/api/v1/users/<user_id>"), ("GET", "/api/v1/processes"),
     ("GET", "/api/v1/processes/<key>/versions"), ("GET", "/api/v1/processes/<key>/xml"),
     ("GET", "/api/v1/auth/me"), ("GET", "/api/v1/auth/tokens"), ("POST", "/api/v1/auth/logout"),
@@ -101,6 +101,13 @@ REFUSALS = [
     ("GET", "/api/v1/robots/<scope>", "/api/v1/robots/main", None, "manager.north1", 403),
     ("PUT", "/api/v1/robots/<scope>", "/api/v1/robots/main", {"text": 'pipeline main "Sales"\n'},
      "manager.north1", 403),
+    ("POST", "/api/v1/robots/<scope>/edit", "/api/v1/robots/main/edit",
+     {"text": 'pipeline main "Sales"\n', "operation": {"op": "remove", "kind": "robot", "stage": "new", "index": 0}},
+     "manager.north1", 403),
+    ("POST", "/api/v1/robots/<scope>/outline", "/api/v1/robots/main/outline", {"text": 'pipeline main "Sales"\n'},
+     "manager.north1", 403),
+    ("GET", "/api/v1/robots/<scope>/versions", "/api/v1/robots/main/versions", None, "manager.north1", 403),
+    ("GET", "/api/v1/robots/<scope>/diff", "/api/v1/robots/main/diff?from=1&to=1", None, "manager.north1", 403),
     ("POST", "/api/v1/tasks", "/api/v1/tasks", {"title": "x"}, "driver1", 403),
     ("GET", "/api/v1/tasks/<task_id>", "/api/v1/tasks/{task}", None, "driver2", 404),
     ("POST", "/api/v1/tasks/<task_id>/complete", "/api/v1/tasks/{task}/complete", {}, "driver2", 404),
