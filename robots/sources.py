@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,7 +32,7 @@ class InvalidAutomation(Exception):
         super().__init__(f"{len(errors)} problem(s) in the automation text")
         self.errors = errors
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": str(self),
                 "details": [e.to_dict() for e in self.errors]}
 
@@ -61,10 +62,12 @@ def load_automation(session: Session, scope: str) -> AutomationFile | None:
 
 def _transaction_cache(session: Session) -> dict[str, AutomationFile | None]:
     transaction = session.get_transaction()
-    owner, cache = session.info.get("dealflow.automation", (None, None))
-    if owner is not transaction or cache is None:
-        cache = {}
-        session.info["dealflow.automation"] = (transaction, cache)
+    owner, cached = session.info.get("dealflow.automation", (None, None))
+    if owner is transaction and cached is not None:
+        cache: dict[str, AutomationFile | None] = cached
+        return cache
+    cache = {}
+    session.info["dealflow.automation"] = (transaction, cache)
     return cache
 
 
@@ -79,7 +82,8 @@ def _load(session: Session, scope: str) -> AutomationFile | None:
     with _lock:
         cached = _cache.get(key)
     if cached is None:
-        text = session.scalar(select(AutomationSource.text).where(AutomationSource.id == row.id))
+        # The row was just found; one() says so plainly should it vanish in between.
+        text = session.scalars(select(AutomationSource.text).where(AutomationSource.id == row.id)).one()
         cached = _parse(text)
         with _lock:
             _cache[key] = cached
