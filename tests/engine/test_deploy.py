@@ -71,6 +71,15 @@ def test_malformed_files_get_a_clear_error(engine, xml):
     assert versions(engine) == 0
 
 
+def test_a_process_without_an_id_is_refused_with_a_reason(engine):
+    """The id is the process key every start names; without one there is nothing to deploy."""
+    xml = simple().replace('<bpmn:process id="simple"', "<bpmn:process", 1)
+    assert 'id="simple"' not in xml
+    with pytest.raises(InvalidProcess, match="needs an id"):
+        engine.deploy(xml)
+    assert versions(engine) == 0
+
+
 def test_every_bad_expression_and_unknown_action_is_reported_with_its_element(engine):
     xml = (Bpmn("p").start().script("calc", "x = (1 +").service("act", "launch_rockets", to='"moon"')
            .xor("gw").end("a").end("b")
