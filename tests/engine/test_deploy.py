@@ -107,6 +107,18 @@ def test_an_element_named_like_the_action_it_calls_is_refused_with_a_reason(engi
     ]
 
 
+def test_an_action_call_without_a_name_is_refused_at_its_task_not_as_an_id_clash(engine):
+    """An operator with no id used to match every id-less element as a clash named None, and
+    sorting those Nones was a TypeError (a 500 at the API)."""
+    xml = Bpmn("p").start().service("call", "notify").end().chain("start", "call", "end").xml()
+    xml = xml.replace('serviceTaskOperator id="notify" ', "serviceTaskOperator ", 1)
+    with pytest.raises(InvalidProcess) as refused:
+        engine.deploy(xml)
+    assert [d["element"] for d in refused.value.details] == ["call"]
+    assert "rename element" not in str(refused.value.details)
+    assert versions(engine) == 0
+
+
 @pytest.mark.parametrize("encoding", ["ISO-8859-1", "UTF-16", "windows-1251", "UTF-8"])
 def test_a_file_is_read_in_the_encoding_it_declares(engine, encoding):
     """Modelers save in the encoding of the machine; the file says which in its declaration."""
