@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import defusedxml.ElementTree as safe_et
 from defusedxml import DefusedXmlException
@@ -66,7 +66,14 @@ class ParsedProcess:
     forms: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
-class _DealflowEvents:
+if TYPE_CHECKING:
+    # Spiff ships no types, so its parsers are Any to mypy: this tells it what super() reaches.
+    _EventParser = EventDefinitionParser
+else:
+    _EventParser = object
+
+
+class _DealflowEvents(_EventParser):  # type: ignore[misc,valid-type]  # Spiff ships no types
     """Mixed into Spiff's event parsers: clocked timers, and message payloads kept as `event`."""
 
     def parse_timer_event(self, event: Any) -> Any:
@@ -98,7 +105,7 @@ def _with_dealflow_events(classes: dict[str, tuple[type, type]]) -> dict[str, tu
     return out
 
 
-class DealflowParser(SpiffBpmnParser):
+class DealflowParser(SpiffBpmnParser):  # type: ignore[misc]  # Spiff ships no types
     OVERRIDE_PARSER_CLASSES = _with_dealflow_events(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES)
 
 
@@ -183,6 +190,9 @@ def parse_process(xml: str | bytes) -> tuple[ParsedProcess, etree._Element]:
         raise InvalidProcess("the file has no bpmn:process")
     process_el = executable[0]
     key = process_el.get("id")
+    if not key:  # starts name a process by it; the database would refuse a version without one
+        raise InvalidProcess("the bpmn:process needs an id: it is the key processes are started by",
+                             [{"element": "", "message": "give the bpmn:process an id"}])
     _refuse_ids_shadowed_by_actions(root)
     forms = _user_task_forms(root)
     parser = DealflowParser(validator=_validator())
@@ -221,7 +231,7 @@ def _user_task_forms(root: etree._Element) -> dict[str, list[dict[str, Any]]]:
     errors: list[dict[str, str]] = []
     for tag in USER_TASK_TAGS:
         for task_el in root.iter(f"{{{BPMN_NS}}}{tag}"):
-            element = task_el.get("id")
+            element = task_el.get("id") or ""
             form: list[dict[str, Any]] = []
             seen: set[str] = set()
             for el in task_el.iterfind("bpmn:extensionElements/dealflow:formField", NS):
@@ -260,7 +270,8 @@ def _attach_forms(specs: list[Any], forms: dict[str, list[dict[str, Any]]]) -> N
     """Keep each form in its task spec's extensions, which Spiff's serializer stores and restores."""
     for spec in specs:
         for task_spec in spec.task_specs.values():
-            form = forms.get(getattr(task_spec, "bpmn_id", None))
+            bpmn_id = getattr(task_spec, "bpmn_id", None)
+            form = forms.get(bpmn_id) if bpmn_id is not None else None
             if form is not None:
                 task_spec.extensions = {**(getattr(task_spec, "extensions", None) or {}), "dealflow_form": form}
 
@@ -273,9 +284,9 @@ def task_form(task_spec: Any) -> list[dict[str, Any]]:
 def _refuse_ids_shadowed_by_actions(root: etree._Element) -> None:
     """Spiff finds elements by id anywhere in the file, so an element named like the action it
     calls (`serviceTaskOperator id="notify"` inside `serviceTask id="notify"`) is mistaken for it."""
-    operators = {op.get("id") for op in root.iter(f"{{{SPIFF_NS}}}serviceTaskOperator")}
+    operators = {i for op in root.iter(f"{{{SPIFF_NS}}}serviceTaskOperator") if (i := op.get("id"))}
     clashes = sorted(
-        el.get("id") for el in root.iter(f"{{{BPMN_NS}}}*") if el.get("id") in operators
+        i for el in root.iter(f"{{{BPMN_NS}}}*") if (i := el.get("id")) is not None and i in operators
     )
     if clashes:
         raise InvalidProcess(
@@ -311,16 +322,19 @@ def _required_fields(process_el: etree._Element) -> list[dict[str, str | None]]:
 
 
 def _message_names(root: etree._Element, process_el: etree._Element, *, start: bool) -> list[str]:
-    names = {m.get("id"): m.get("name") or m.get("id") for m in root.iterfind("bpmn:message", NS)}
-    found = set()
+    names = {i: m.get("name") or i for m in root.iterfind("bpmn:message", NS) if (i := m.get("id")) is not None}
+    found: set[str] = set()
     for ref_el in process_el.iter(f"{{{BPMN_NS}}}messageEventDefinition"):
-        is_start = ref_el.getparent().tag == f"{{{BPMN_NS}}}startEvent"
-        if is_start == start and ref_el.get("messageRef") in names:
-            found.add(names[ref_el.get("messageRef")])
+        parent = ref_el.getparent()
+        is_start = parent is not None and parent.tag == f"{{{BPMN_NS}}}startEvent"
+        ref = ref_el.get("messageRef")
+        if is_start == start and ref is not None and ref in names:
+            found.add(names[ref])
     if not start:
         for task in process_el.iter(f"{{{BPMN_NS}}}receiveTask"):
-            if task.get("messageRef") in names:
-                found.add(names[task.get("messageRef")])
+            ref = task.get("messageRef")
+            if ref is not None and ref in names:
+                found.add(names[ref])
     return sorted(found)
 
 
@@ -356,7 +370,7 @@ def _owner(el: etree._Element) -> str:
     node: etree._Element | None = el
     while node is not None and not (node.get("id") and str(node.tag).startswith(f"{{{BPMN_NS}}}")):
         node = node.getparent()
-    return node.get("id") if node is not None else "?"
+    return (node.get("id") or "?") if node is not None else "?"
 
 
 def check_texts(root: etree._Element, knows_action: Any) -> list[dict[str, str]]:
@@ -385,9 +399,9 @@ def check_texts(root: etree._Element, knows_action: Any) -> list[dict[str, str]]
         elif name in USER_TASK_EXPRESSIONS or name.startswith("data."):
             check(prop, prop.get("value"), compile_expression, name)
     for op in root.iter(f"{{{SPIFF_NS}}}serviceTaskOperator"):
-        name = op.get("id")
-        if not knows_action(name):
-            problems.append({"element": _owner(op), "message": f"unknown action {name!r}"})
+        action = op.get("id")
+        if not knows_action(action):
+            problems.append({"element": _owner(op), "message": f"unknown action {action!r}"})
         for param in op.iterfind("spiffworkflow:parameters/spiffworkflow:parameter", NS):
             check(param, param.get("value"), compile_expression, f"parameter {param.get('id')}")
     return problems

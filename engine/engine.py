@@ -140,7 +140,7 @@ class Engine:
         """Restored spec objects per version: versions are immutable, so they are cached for good."""
         cached = self._specs.get(version_id)
         if cached is None:
-            spec = session.scalar(select(ProcessVersion.spec).where(ProcessVersion.id == version_id))
+            spec = session.scalars(select(ProcessVersion.spec).where(ProcessVersion.id == version_id)).one()
             cached = self.serializer.spec_from_dict(spec)
             self._specs[version_id] = cached
         return cached
@@ -148,7 +148,7 @@ class Engine:
     def version_summary(self, session: Session, version_id: int) -> VersionSummary:
         cached = self._versions.get(version_id)
         if cached is None:
-            cached = VersionSummary.of(session.get(ProcessVersion, version_id))
+            cached = VersionSummary.of(session.get_one(ProcessVersion, version_id))
             self._versions[version_id] = cached
         return cached
 

@@ -35,9 +35,9 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from crm.clock import Clock
@@ -148,10 +148,11 @@ def renew(session: Session, model: Any, ids: Iterable[int], *, worker: str, now:
     held = select(model.id).where(model.id.in_(wanted), model.claimed_by == worker, model.status == "pending")
     if _is_postgres(session):
         held = held.with_for_update(skip_locked=True)
-    result = session.execute(
+    # An UPDATE runs as a CursorResult, which SQLAlchemy's Session.execute types as Result only.
+    result = cast("CursorResult[Any]", session.execute(
         update(model).where(model.id.in_(held.scalar_subquery()))
         .values(claimed_until=now + lease).execution_options(synchronize_session=False)
-    )
+    ))
     return result.rowcount or 0
 
 

@@ -90,7 +90,7 @@ class StepFailed(Exception):
 
 def all_tasks(workflow: BpmnWorkflow, **kwargs: Any) -> list[Any]:
     """Tasks of the top workflow and of every subprocess."""
-    tasks = workflow.get_tasks(**kwargs)
+    tasks: list[Any] = workflow.get_tasks(**kwargs)
     for sub in workflow.subprocesses.values():
         tasks.extend(sub.get_tasks(**kwargs))
     return tasks
@@ -107,9 +107,16 @@ def _root_error(error: BaseException) -> BaseException:
     return error
 
 
+def _instance_of(job: Job) -> int:
+    """The instance a timer or retry job belongs to: both are always written with theirs."""
+    if job.instance_id is None:
+        raise InvalidState(f"{job.kind} job {job.id} names no process instance")
+    return job.instance_id
+
+
 def element_label(task: Any) -> str:
     spec = task.task_spec
-    return spec.bpmn_name or spec.bpmn_id or spec.name
+    return str(spec.bpmn_name or spec.bpmn_id or spec.name)
 
 
 class Runtime:
@@ -228,9 +235,10 @@ class Runtime:
         return workflow
 
     def send_message(
-        self, deal_id: int, message: str, payload: Mapping[str, Any] | None = None, *, cause: Cause
+        self, deal_id: int | None, message: str, payload: Mapping[str, Any] | None = None, *, cause: Cause
     ) -> list[int]:
-        """Deliver a CRM event to the instances of this deal that wait for it; returns their ids."""
+        """Deliver a CRM event to the instances of this deal that wait for it; returns their ids.
+        deal_id None reaches the instances without a deal (a global event's): `== None` is IS NULL."""
         waits = self.session.scalars(
             select(MessageWait).where(MessageWait.deal_id == deal_id, MessageWait.message == message)
         ).all()
@@ -304,7 +312,8 @@ class Runtime:
         jobs = self.session.scalars(
             select(Job).where(Job.deal_id == deal_id, Job.kind == "timer", Job.status.in_(("pending", "waiting")))
         ).all()
-        for instance_id in sorted({j.instance_id for j in jobs if changed_paths & set(j.payload.get("paths", []))}):
+        for instance_id in sorted({j.instance_id for j in jobs
+                                   if j.instance_id is not None and changed_paths & set(j.payload.get("paths", []))}):
             self.signal(instance_id, "timer re-planned", self._replan, cause)
         self.drain()
 
@@ -313,9 +322,9 @@ class Runtime:
     def run_job(self, job: Job) -> None:
         """Run one claimed job in this transaction; the caller marks it done."""
         if job.kind == "timer":
-            self.signal(job.instance_id, f"timer {job.element_id}", None, Cause("system", None, "timer"))
+            self.signal(_instance_of(job), f"timer {job.element_id}", None, Cause("system", None, "timer"))
         elif job.kind == "retry":
-            self.signal(job.instance_id, f"retry {job.element_id}", self._rerun(job.task_id), Cause.system("retry"))
+            self.signal(_instance_of(job), f"retry {job.element_id}", self._rerun(job.task_id), Cause.system("retry"))
         else:
             handler = self.engine.job_handlers.get(job.kind)
             if handler is None:
@@ -683,7 +692,7 @@ class Runtime:
         )
 
     def _sync_waits(self, instance: ProcessInstance, workflow: BpmnWorkflow, known: list[list[str]]) -> list[list[str]]:
-        wanted = set()
+        wanted: set[tuple[str, str]] = set()
         if instance.status == "running":
             for task in all_tasks(workflow, state=ACTIVE):
                 wanted.update((name, task.task_spec.bpmn_id) for name in _message_names(task))

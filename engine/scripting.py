@@ -114,7 +114,7 @@ class RefusingEnvironment:
     evaluate = execute = call_service = _refuse
 
 
-class DslScriptEngine(PythonScriptEngine):
+class DslScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # Spiff ships no types
     """Evaluates process text with the dsl; calls actions for service tasks."""
 
     def __init__(self, clock: Clock, names: Mapping[str, Any], call_action: ServiceCaller,
@@ -177,7 +177,7 @@ class DslScriptEngine(PythonScriptEngine):
         return json.dumps(to_json_safe(result))
 
 
-class UnboundScriptEngine(PythonScriptEngine):
+class UnboundScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # Spiff ships no types
     """Given to every workflow when it is built or restored, so Spiff never creates its
     default Python engine for one; `Runtime._bind` replaces it before anything runs."""
 

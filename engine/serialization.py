@@ -27,11 +27,11 @@ from engine.timers import CycleTimer, DateTimer, DurationTimer
 EVAL_MIGRATIONS = frozenset({"1.0", "1.1"})
 
 
-class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
+class SpecFreeWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]  # Spiff ships no types
     """Writes a workflow without `spec`/`subprocess_specs`; restores with spec objects put back."""
 
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
-        dct = WorkflowConverter.to_dict(self, workflow)
+        dct: dict[str, Any] = WorkflowConverter.to_dict(self, workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
@@ -77,7 +77,8 @@ class StateSerializer:
 
     def dumps(self, workflow: BpmnWorkflow) -> str:
         with self._lock:
-            return self._serializer.serialize_json(workflow)
+            text: str = self._serializer.serialize_json(workflow)
+            return text
 
     def loads(self, text: str, spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
         """The workflow of a saved state, with a script engine that refuses to evaluate until

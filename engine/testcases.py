@@ -194,8 +194,8 @@ def _check(engine: Engine, deal_id: int, instance_id: int, expect: dict[str, Any
            result: CaseResult) -> None:
     with engine.unit() as rt:
         session = rt.session
-        deal = session.get(Deal, deal_id)
-        instance = session.get(ProcessInstance, instance_id)
+        deal = session.get_one(Deal, deal_id)
+        instance = session.get_one(ProcessInstance, instance_id)
         fail = result.failures.append
         if "stage" in expect:
             actual = f"{deal.pipeline.code}.{deal.stage.code}"

@@ -43,7 +43,8 @@ def to_timedelta(value: Any) -> timedelta:
 
 
 def _now(my_task: Any) -> datetime:
-    return my_task.workflow.script_engine.now()
+    now: datetime = my_task.workflow.script_engine.now()
+    return now
 
 
 def _evaluate(my_task: Any, expression: str) -> Any:
@@ -71,10 +72,10 @@ class _ClockedTimer:
         due = self.due_at(my_task)
         if due is not None and due <= _now(my_task):
             my_task._set_internal_data(event_fired=True)
-        return my_task._get_internal_data("event_fired", False)
+        return bool(my_task._get_internal_data("event_fired", False))
 
 
-class DateTimer(_ClockedTimer, TimeDateEventDefinition):
+class DateTimer(_ClockedTimer, TimeDateEventDefinition):  # type: ignore[misc]  # Spiff ships no types
     """Fires at a moment, usually read from a deal field; re-planned when the field changes."""
 
     def compute_due(self, my_task: Any) -> datetime | None:
@@ -82,12 +83,12 @@ class DateTimer(_ClockedTimer, TimeDateEventDefinition):
         return None if value is None else to_datetime(value)
 
 
-class DurationTimer(_ClockedTimer, DurationTimerEventDefinition):
+class DurationTimer(_ClockedTimer, DurationTimerEventDefinition):  # type: ignore[misc]  # Spiff: no types
     def compute_due(self, my_task: Any) -> datetime:
         return _now(my_task) + to_timedelta(_evaluate(my_task, self.expression))
 
 
-class CycleTimer(CycleTimerEventDefinition):
+class CycleTimer(CycleTimerEventDefinition):  # type: ignore[misc]  # Spiff ships no types
     """`R3/PT1H` (three times, hourly) or `R/2026-01-05T09:00/P1D` (daily from a start)."""
 
     def _plan(self, my_task: Any) -> dict[str, Any]:

@@ -84,9 +84,10 @@ class UnitOfWork(Protocol):
               version: int | None = None, is_sandbox: bool = False) -> ProcessInstance:
         """Start a process instance, or refuse with every missing field and bad parameter."""
 
-    def send_message(self, deal_id: int, message: str, payload: Mapping[str, Any] | None = None, *,
+    def send_message(self, deal_id: int | None, message: str, payload: Mapping[str, Any] | None = None, *,
                      cause: Cause) -> list[int]:
-        """Deliver a message to the deal's instances waiting for it; returns their ids."""
+        """Deliver a message to the deal's instances waiting for it (None: the instances that
+        have no deal, as a global event reaches them); returns their ids."""
 
     def complete_user_task(self, instance_id: int, spiff_task_id: str, result: Mapping[str, Any] | None,
                            cause: Cause) -> None:

@@ -226,6 +226,8 @@ def fire(rt: UnitOfWork, job: Job) -> None:
     payload = job.payload
     log_args = {"deal_id": job.deal_id, "kind": "robot", "key": payload["key"], "scope": payload["scope"],
                 "stage": payload["stage"], "job_id": job.id}
+    if job.deal_id is None:  # every robot job is scheduled for a deal (schedule_stage, retries)
+        raise ValueError(f"robot job {job.id} names no deal")
     deal = rt.crm.deal(job.deal_id)
     if (deal.pipeline.code, deal.stage.code) != (payload["scope"], payload["stage"]) or \
             deal.stage_entered_at.isoformat() != payload["entered_at"]:

@@ -11,6 +11,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,7 +38,7 @@ class InvalidAutomation(Exception):
         super().__init__(f"{len(errors)} problem(s) in the automation text")
         self.errors = errors
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": str(self),
                 "details": [e.to_dict() for e in self.errors]}
 
@@ -67,10 +68,12 @@ def load_automation(session: Session, scope: str) -> AutomationFile | None:
 
 def _transaction_cache(session: Session) -> dict[str, AutomationFile | None]:
     transaction = session.get_transaction()
-    owner, cache = session.info.get("dealflow.automation", (None, None))
-    if owner is not transaction or cache is None:
-        cache = {}
-        session.info["dealflow.automation"] = (transaction, cache)
+    owner, cached = session.info.get("dealflow.automation", (None, None))
+    if owner is transaction and cached is not None:
+        cache: dict[str, AutomationFile | None] = cached
+        return cache
+    cache = {}
+    session.info["dealflow.automation"] = (transaction, cache)
     return cache
 
 
@@ -84,7 +87,8 @@ def _load(session: Session, scope: str) -> AutomationFile | None:
     key = row.checksum
     cached = _cached(key)
     if cached is None:
-        text = session.scalar(select(AutomationSource.text).where(AutomationSource.id == row.id))
+        # The row was just found; one() says so plainly should it vanish in between.
+        text = session.scalars(select(AutomationSource.text).where(AutomationSource.id == row.id)).one()
         cached = _remember(key, _parse(text))
     return cached
 

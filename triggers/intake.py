@@ -39,6 +39,7 @@ from crm.events import Cause
 from crm.models import Deal
 from engine.errors import StartRefused
 from engine.models import ProcessVersion
+from engine.unit import UnitOfWork
 from robots.runtime import event_arrived
 from triggers.errors import EventNotFound, InvalidEvent, NotReplayable
 from triggers.models import Event
@@ -102,7 +103,7 @@ def natural_key(event_type: str, payload: Mapping[str, Any]) -> str | None:
 
 
 def accept_event(
-    runtime: Any,
+    runtime: UnitOfWork,
     type: str,
     payload: Mapping[str, Any],
     *,
@@ -152,7 +153,7 @@ def accept_event(
     return result
 
 
-def replay_event(runtime: Any, event_id: int, *, cause: Cause,
+def replay_event(runtime: UnitOfWork, event_id: int, *, cause: Cause,
                  automation: AutomationLookup = automation_for) -> EventResult:
     """Run the rules that failed on a stored event again, after the rule was fixed.
 
@@ -197,7 +198,7 @@ def _created_deals(evaluations: list[dict[str, Any]]) -> list[int]:
             and isinstance(action["result"].get("deal_id"), int)]
 
 
-def _claim(runtime: Any, type_: str, source: str, key: str | None, data: Mapping[str, Any]) -> Event | None:
+def _claim(runtime: UnitOfWork, type_: str, source: str, key: str | None, data: Mapping[str, Any]) -> Event | None:
     """The new event row, or None if (source, key) was stored before (committed by anyone)."""
     session = runtime.session
     values = {"type": type_, "source": source, "idempotency_key": key, "payload": jsonable(dict(data)),
@@ -216,7 +217,7 @@ def _claim(runtime: Any, type_: str, source: str, key: str | None, data: Mapping
     return session.get(Event, event_id) if event_id is not None else None
 
 
-def _apply(runtime: Any, type_: str, source: str, data: Mapping[str, Any], deals: list[Deal], cause: Cause,
+def _apply(runtime: UnitOfWork, type_: str, source: str, data: Mapping[str, Any], deals: list[Deal], cause: Cause,
            result: EventResult, automation: AutomationLookup) -> None:
     crm = runtime.crm
     if not deals:
@@ -234,7 +235,7 @@ def _apply(runtime: Any, type_: str, source: str, data: Mapping[str, Any], deals
         _start_and_deliver(runtime, locked.id, type_, data, cause, result)
 
 
-def _start_and_deliver(runtime: Any, deal_id: int | None, type_: str, data: Mapping[str, Any], cause: Cause,
+def _start_and_deliver(runtime: UnitOfWork, deal_id: int | None, type_: str, data: Mapping[str, Any], cause: Cause,
                        result: EventResult) -> None:
     """Start the processes whose start event waits for this message, then deliver it once to
     every instance of the deal waiting for it — the new ones included, so each gets it once."""

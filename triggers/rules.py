@@ -77,7 +77,8 @@ class Evaluation:
     actions: list[Any] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return jsonable(asdict(self))
+        result: dict[str, Any] = jsonable(asdict(self))
+        return result
 
 
 # ---------------------------------------------------------------------- finding the parts
@@ -225,7 +226,7 @@ def _act(runtime: UnitOfWork, deal: Deal | None, trigger: Trigger, target: Stage
         return
     evaluation.outcome = "matched"
     after = deal.stage.ref if deal is not None else None
-    if after != before:
+    if before is not None and after is not None and after != before:
         evaluation.moved = {"from": before, "to": after}
     done = f"moved the deal to {after}" if evaluation.moved else "ran its actions"
     evaluation.reason = f"{evaluation.reason}; {done}"

@@ -29,7 +29,8 @@ CAUSE = Cause.system("test")
 PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/hooks/<source>")}
 # Every signed-in user may call these; the only caller without the right is an anonymous one.
 OPEN_TO_STAFF = {
-    ("GET", "/api/v1/actions"), ("GET", "/api/v1/process-labels"), ("GET", "/api/v1/pipelines"), ("GET", "/api/v1/pipelines/<code>"),
+    ("GET", "/api/v1/actions"), ("GET", "/api/v1/process-labels"), ("GET", "/api/v1/pipelines"),
+    ("GET", "/api/v1/pipelines/<code>"),
     ("GET", "/api/v1/users"), ("GET", "/api/v1/users/<user_id>"), ("GET", "/api/v1/processes"),
     ("GET", "/api/v1/processes/<key>/versions"), ("GET", "/api/v1/processes/<key>/xml"),
     ("GET", "/api/v1/auth/me"), ("GET", "/api/v1/auth/tokens"), ("POST", "/api/v1/auth/logout"),

@@ -71,6 +71,15 @@ def test_malformed_files_get_a_clear_error(engine, xml):
     assert versions(engine) == 0
 
 
+def test_a_process_without_an_id_is_refused_with_a_reason(engine):
+    """The id is the process key every start names; without one there is nothing to deploy."""
+    xml = simple().replace('<bpmn:process id="simple"', "<bpmn:process", 1)
+    assert 'id="simple"' not in xml
+    with pytest.raises(InvalidProcess, match="needs an id"):
+        engine.deploy(xml)
+    assert versions(engine) == 0
+
+
 def test_every_bad_expression_and_unknown_action_is_reported_with_its_element(engine):
     xml = (Bpmn("p").start().script("calc", "x = (1 +").service("act", "launch_rockets", to='"moon"')
            .xor("gw").end("a").end("b")
@@ -96,6 +105,18 @@ def test_an_element_named_like_the_action_it_calls_is_refused_with_a_reason(engi
     assert refused.value.details == [
         {"element": "notify", "message": "rename element 'notify': it is also the name of an action"}
     ]
+
+
+def test_an_action_call_without_a_name_is_refused_at_its_task_not_as_an_id_clash(engine):
+    """An operator with no id used to match every id-less element as a clash named None, and
+    sorting those Nones was a TypeError (a 500 at the API)."""
+    xml = Bpmn("p").start().service("call", "notify").end().chain("start", "call", "end").xml()
+    xml = xml.replace('serviceTaskOperator id="notify" ', "serviceTaskOperator ", 1)
+    with pytest.raises(InvalidProcess) as refused:
+        engine.deploy(xml)
+    assert [d["element"] for d in refused.value.details] == ["call"]
+    assert "rename element" not in str(refused.value.details)
+    assert versions(engine) == 0
 
 
 @pytest.mark.parametrize("encoding", ["ISO-8859-1", "UTF-16", "windows-1251", "UTF-8"])
