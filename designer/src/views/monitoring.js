@@ -153,7 +153,7 @@ function outcomeText(r) {
   if (r.outcome === 'failed_again') return t('monitoring:failed_again', { id: r.id, error: r.error || '' });
   if (r.outcome === 'retrying') return r.error ? t('monitoring:retry_failing', { id: r.id, error: r.error }) : t('monitoring:retry_scheduled', { id: r.id });
   if (r.outcome === 'resolved') return t('monitoring:retried', { id: r.id, status: status(r.state || r.status) });
-  return t('monitoring:cancelled_one', { id: r.id });
+  return t('monitoring:instance_cancelled', { id: r.id });
 }
 
 function incidentTable(rows, after) {
@@ -182,12 +182,12 @@ function incidentTable(rows, after) {
 function detailText(r) {
   const d = r.detail || {};
   if (r.outcome === 'cancelled') {
-    return h('small', { class: 'muted history-detail' }, ' ', t('monitoring:cancelled_by', { who: d.label || '' }),
+    return h('small', { class: 'muted history-detail' }, ' ', t('monitoring:cancel_author', { who: d.label || '' }),
       d.reason ? ` ${t('monitoring:because', { reason: d.reason })}` : '');
   }
   if (r.outcome === 'variables changed') {
     const changes = Object.keys(d.new || {}).map((k) => `${k}: ${JSON.stringify((d.old || {})[k] ?? null)} → ${JSON.stringify(d.new[k])}`);
-    return h('small', { class: 'muted history-detail' }, ' ', t('monitoring:changed_by', { who: d.label || '', changes: changes.join(', ') }));
+    return h('small', { class: 'muted history-detail' }, ' ', t('monitoring:change_author', { who: d.label || '', changes: changes.join(', ') }));
   }
   if (d.message) return h('small', { class: 'muted history-detail' }, ' ', d.message);
   return null;
@@ -220,7 +220,7 @@ function instanceView(id) {
     try {
       const reason = cancelReason.value.trim();
       await api.post(`/instances/${id}/cancel`, reason ? { reason } : {});
-      toast(t('monitoring:cancelled_one', { id }));
+      toast(t('monitoring:instance_cancelled', { id }));
       cancelReason.value = '';
     } catch (err) {
       toast(errorText(err), 'error');
