@@ -52,17 +52,23 @@ def test_a_failing_step_shows_as_retrying_with_its_attempts_and_then_as_an_incid
     assert _instance(http, instance_id)["state"] == "retrying"
 
 
-def test_cancel_with_a_reason_shows_it_in_the_history(page: Page, http):
+def test_a_variable_edited_and_the_instance_cancelled_with_a_reason_show_in_the_history(page: Page, http):
     _deploy(http, Bpmn("await_pickup", "Await pickup").start().message_catch("picked", "order.picked").end()
             .chain("start", "picked", "end").xml())
     instance_id = _start(http, "await_pickup", "Wardrobe Oslo")
     page.goto(page.url.split("#")[0] + f"#/monitoring/instance/{instance_id}")
+    page.fill('input[name="variable_name"]', "promised")
+    page.fill('input[name="variable_value"]', '"Friday"')
+    page.click('.variable-form button[type="submit"]')
+    expect(page.locator("#instance-variables")).to_contain_text('"Friday"')
+    expect(page.locator("#history")).to_contain_text('promised: null → "Friday"')
     page.fill('.cancel-box input[name="reason"]', "customer changed their mind")
     page.click('[data-action="cancel"]')
     expect(page.locator("#instance-status")).to_have_text("cancelled")
     expect(page.locator("#history")).to_contain_text("because: customer changed their mind")
     last = http.get(f"{http.base}/instances/{instance_id}/history").json()[-1]
     assert last["detail"]["reason"] == "customer changed their mind"
+    assert page.locator(".variable-form").count() == 0  # a finished instance's variables no longer change
 
 
 def test_bulk_retry_of_the_instances_a_filter_finds_gives_a_result_per_instance(page: Page, http):

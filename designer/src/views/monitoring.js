@@ -206,6 +206,29 @@ function instanceView(id) {
   let viewer;
   const cancelReason = h('input', { type: 'text', name: 'reason', placeholder: t('monitoring:reason'), 'aria-label': t('monitoring:reason') });
 
+  const varName = h('input', { type: 'text', name: 'variable_name', placeholder: t('monitoring:col.name'), 'aria-label': t('monitoring:col.name') });
+  const varValue = h('input', { type: 'text', name: 'variable_value', placeholder: t('monitoring:value_json'), 'aria-label': t('monitoring:value_json') });
+
+  /** Set one variable (its value typed as JSON: "text", 12, true, null, [..]); the history keeps who and what. */
+  async function saveVariable(e) {
+    e.preventDefault();
+    let value;
+    try {
+      value = JSON.parse(varValue.value);
+    } catch {
+      toast(t('monitoring:not_json'), 'error');
+      return;
+    }
+    try {
+      await api.patch(`/instances/${id}/variables`, { variables: { [varName.value.trim()]: value } });
+      toast(t('monitoring:variable_set', { name: varName.value.trim() }));
+      varName.value = ''; varValue.value = '';
+    } catch (err) {
+      toast(errorText(err), 'error');
+    }
+    refresh();
+  }
+
   async function retryNow() {
     try {
       await api.post(`/instances/${id}/retry-now`, {});
@@ -258,11 +281,17 @@ function instanceView(id) {
         { title: t('monitoring:col.outcome'), render: (r) => h('span', {}, t(`monitoring:outcome.${r.outcome}`, { defaultValue: r.outcome }), detailText(r)) },
       ], steps, { empty: t('monitoring:no_steps') }));
       clear(incidents, incidentTable(problems, refresh));
+      const open = !['completed', 'cancelled'].includes(instance.status);
       clear(variables, table([
         { title: t('monitoring:col.name'), key: 'name' },
         { title: t('monitoring:col.value'), render: (r) => h('code', {}, JSON.stringify(r.value)) },
+        ...(open ? [{ title: '', render: (r) => h('button', { class: 'small', 'data-action': 'edit-variable', onclick: () => {
+          varName.value = r.name; varValue.value = JSON.stringify(r.value); varValue.focus();
+        } }, t('monitoring:edit')) }] : []),
       ], Object.entries(instance.variables || {}).sort(([a], [b]) => a.localeCompare(b))
-        .map(([name, value]) => ({ name, value })), { empty: t('monitoring:no_variables') }));
+        .map(([name, value]) => ({ name, value })), { empty: t('monitoring:no_variables') }),
+      open ? h('form', { class: 'variable-form', onsubmit: saveVariable }, varName, varValue,
+        h('button', { type: 'submit' }, t('monitoring:set_variable'))) : null);
     } catch (err) {
       toast(errorText(err), 'error');
     }
