@@ -36,6 +36,7 @@ def test_a_failing_step_shows_as_retrying_with_its_attempts_and_then_as_an_incid
     status = page.locator("#instance-status")
     expect(status).to_contain_text(re.compile(r"retrying: .*the bank did not answer, attempt 1 of 3, next at"))
     expect(page.locator("h2")).to_contain_text("Ring the bank")
+    expect(page.locator('.djs-element.df-active[data-element-id="ring"]')).to_have_count(1)
     expect(page.locator("#history")).to_contain_text("Call the bank")
     for attempt in (2, 3):
         page.click('[data-action="retry-now"]')

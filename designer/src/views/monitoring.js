@@ -271,7 +271,9 @@ function instanceView(id) {
         api.get(`/instances/${id}/incidents`),
       ]);
       await viewer.show(xml, {
-        active: instance.active_elements, completed: instance.completed_elements,
+        // a retrying step is where the instance stands, though Spiff holds it in error, not waiting
+        active: [...instance.active_elements, ...(instance.retry && instance.retry.element_id ? [instance.retry.element_id] : [])],
+        completed: instance.completed_elements,
         incidents: problems.filter((p) => p.status === 'open').map((p) => p.element_id).filter(Boolean),
       });
       clear(history, table([
