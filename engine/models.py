@@ -135,3 +135,5 @@ class Incident(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")  # open / resolved
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
+    # What failed, beyond the message: the expression and the values it saw (engine.operations).
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -49,6 +49,7 @@ from engine.models import (
     ProcessVersion,
     VersionSummary,
 )
+from engine.operations import failure_details
 from engine.parameters import coerce_parameters
 from engine.scripting import UNBOUND, DslScriptEngine, ExpressionFailed, to_json_safe
 from engine.timers import CycleTimer, DateTimer, event_definitions, spec_event_definitions, waiting_timer
@@ -264,14 +265,15 @@ class Runtime:
         self.signal(instance_id, "user task completed", apply, cause)
         self.drain()
 
-    def cancel(self, instance_id: int, *, cause: Cause) -> ProcessInstance:
+    def cancel(self, instance_id: int, *, cause: Cause, reason: str | None = None) -> ProcessInstance:
         instance = self.instance(instance_id)
         if instance.status in ("completed", "cancelled"):
             raise InvalidState(f"instance {instance_id} is already {instance.status}")
         workflow = self._load(instance)
         workflow.cancel()
         instance.status, instance.ended_at = "cancelled", self.clock.now()
-        self._history(instance, "process", None, "Process", "cancelled", cause.as_dict())
+        self._history(instance, "process", None, "Process", "cancelled",
+                      {**cause.as_dict(), **({"reason": reason} if reason else {})})
         self._save(instance, workflow)
         return instance
 
@@ -570,13 +572,14 @@ class Runtime:
             self.session.add(Job(
                 kind="retry", status="pending", due_at=retry_at, instance_id=instance.id,
                 deal_id=instance.deal_id, task_id=str(task.id), element_id=element, attempts=attempts,
-                last_error=message, payload={}, created_at=self.clock.now(),
+                last_error=message, payload={"details": failure_details(failure.error)}, created_at=self.clock.now(),
             ))
             return
         instance.status = "incident"
         self.session.add(Incident(
             instance_id=instance.id, element_id=element, task_id=str(task.id) if task else None,
             message=message, attempts=attempts, status="open", created_at=self.clock.now(),
+            details=failure_details(failure.error),
         ))
         self._history(instance, element or "process", None, "Incident", "incident", {"message": message})
 

@@ -52,6 +52,15 @@ class StartProcessSchema(StrictSchema):
     version = Count(load_default=None, metadata={"description": "the newest if left out"})
 
 
+class RetrySchema(Schema):
+    element_id = fields.String(allow_none=True)
+    element_name = fields.String(allow_none=True)
+    attempt = fields.Integer(metadata={"description": "attempts that failed so far"})
+    of = fields.Integer(metadata={"description": "attempts made before the step becomes an incident"})
+    error = fields.String(allow_none=True)
+    next_at = fields.DateTime()
+
+
 class InstanceSummarySchema(Schema):
     id = fields.Integer()
     key = fields.String()
@@ -61,6 +70,46 @@ class InstanceSummarySchema(Schema):
     updated_at = fields.DateTime()
     ended_at = fields.DateTime(allow_none=True)
     revision = fields.Integer()
+    state = fields.String(metadata={"description": "status as a person reads it: `retrying` for a running "
+                                                   "instance whose step failed and waits for its next attempt"})
+    retry = fields.Nested(RetrySchema, allow_none=True)
+    process_name = fields.String(allow_none=True)
+    version = fields.Integer()
+    deal_title = fields.String(allow_none=True)
+    stage_name = fields.String(allow_none=True)
+    started_by_name = fields.String(allow_none=True)
+
+
+class RetryResultSchema(InstanceSummarySchema):
+    outcome = fields.String(metadata={"description": "resolved, retrying (failed again, another attempt is due) "
+                                                     "or failed_again (a new incident)"})
+    error = fields.String(allow_none=True)
+    incident_id = fields.Integer(allow_none=True)
+
+
+class CancelSchema(StrictSchema):
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class VariablesSchema(StrictSchema):
+    variables = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), required=True,
+                            validate=validate.Length(min=1, max=100))
+
+
+class BulkSchema(StrictSchema):
+    action = fields.String(required=True, validate=validate.OneOf(["retry", "cancel"]))
+    ids = fields.List(Id(), validate=validate.Length(min=1, max=500))
+    filter = fields.Nested(lambda: InstanceQuerySchema(), allow_none=True)
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class BulkResultSchema(Schema):
+    id = fields.Integer()
+    ok = fields.Boolean()
+    status = fields.String(allow_none=True)
+    state = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True)
+    error = fields.String(allow_none=True)
 
 
 class InstanceSchema(InstanceSummarySchema):
@@ -68,12 +117,21 @@ class InstanceSchema(InstanceSummarySchema):
     active_elements = fields.List(fields.String())
     completed_elements = fields.List(fields.String())
     variables = fields.Dict(keys=fields.String(), metadata={"description": "process data where the instance stands"})
+    element_names = fields.Dict(keys=fields.String(), values=fields.String(),
+                                metadata={"description": "element id -> its name on the diagram"})
 
 
 class InstanceQuerySchema(StrictSchema):
     key = fields.String(validate=validate.Length(min=1, max=100))
     deal_id = Id(strict=False)
-    status = fields.String(validate=validate.OneOf(["running", "completed", "cancelled", "incident"]))
+    status = fields.String(validate=validate.OneOf(["running", "retrying", "completed", "cancelled", "incident"]))
+    version = fields.Integer(strict=False, validate=validate.Range(min=1, max=1_000_000))
+    element = fields.String(validate=validate.Length(min=1, max=200),
+                            metadata={"description": "the instance passed, waits at, or failed at this element"})
+    started_from = fields.AwareDateTime(metadata={"description": "started at or after"})
+    started_to = fields.AwareDateTime(metadata={"description": "started before"})
+    incident = fields.String(validate=validate.Length(min=1, max=200),
+                             metadata={"description": "text in the message of an open incident (any case)"})
 
 
 class HistoryEntrySchema(Schema):
@@ -90,7 +148,9 @@ class IncidentSchema(Schema):
     id = fields.Integer()
     instance_id = fields.Integer()
     element_id = fields.String(allow_none=True)
+    element_name = fields.String(allow_none=True)
     message = fields.String()
+    details = fields.Dict(metadata={"description": "the expression that failed and the values it saw"})
     attempts = fields.Integer()
     status = fields.String()
     created_at = fields.DateTime()

@@ -30,6 +30,7 @@ def live_dealflow(directory: Path) -> Iterator[str]:
     if not (DIST / "index.html").is_file():
         raise ServerFailed("designer/dist is not built: run `make designer` (make test does it)")
     env = {"DEALFLOW_DATABASE_URL": f"sqlite:///{directory / 'dealflow.sqlite3'}", "DEALFLOW_DEMO": "1",
-           "DEALFLOW_SCHEDULER_INTERVAL": "0.2", "DEALFLOW_REDIS_URL": ""}
+           "DEALFLOW_SCHEDULER_INTERVAL": "0.2", "DEALFLOW_REDIS_URL": "",
+           "DEALFLOW_ACTION_MODULES": "tests.designer.flaky_actions"}  # call_bank: an outside system that is down
     with dealflow_server(env, directory / "server.log") as base:
         yield base
