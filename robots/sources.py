@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,24 +17,26 @@ from sqlalchemy.orm import Session
 from crm.clock import Clock
 from dsl import DslError
 from dsl.automation import AutomationFile, Catalog
+from dsl.base_error import DealflowError
 from robots.models import AutomationSource
 
 _cache: dict[str, AutomationFile] = {}
 _lock = threading.Lock()
 
 
-class InvalidAutomation(Exception):
-    """The text was refused; `errors` lists every problem with its line and column."""
+class InvalidAutomation(DealflowError):
+    """The text was refused; `errors` lists every problem with its line and column (the details)."""
 
     code = "invalid_automation"
+    status = 422
 
     def __init__(self, errors: list[DslError]) -> None:
         super().__init__(f"{len(errors)} problem(s) in the automation text")
         self.errors = errors
 
-    def to_dict(self) -> dict:
-        return {"code": self.code, "message": str(self),
-                "details": [e.to_dict() for e in self.errors]}
+    @property
+    def details(self) -> list[dict[str, Any]]:  # type: ignore[override]
+        return [error.to_dict() for error in self.errors]
 
 
 def _parse(text: str) -> AutomationFile:
