@@ -40,15 +40,16 @@ def init_database(app: Flask, database: Database) -> SQLAlchemy:
 
 def request_session() -> Session:
     """This request's session (made on first use, closed at the request's teardown)."""
-    return current_app.extensions[EXTENSION_KEY].session()
+    extension: SQLAlchemy = current_app.extensions[EXTENSION_KEY]
+    return extension.session()
 
 
 def fresh_request_session() -> Session:
     """This request's session, anew: an attempt that lost a race leaves its session behind,
     with whatever its unit had hooked onto it."""
-    sessions = current_app.extensions[EXTENSION_KEY].session
-    sessions.remove()
-    return sessions()
+    extension: SQLAlchemy = current_app.extensions[EXTENSION_KEY]
+    extension.session.remove()
+    return extension.session()
 
 
 def _absolute(url: str) -> str:

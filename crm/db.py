@@ -109,7 +109,7 @@ class Database:
         self._unit_sessions = sessionmaker(
             self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
         )
-        self._adopted: list[sessionmaker] = []
+        self._adopted: list[sessionmaker[Any]] = []
 
     @property
     def dialect(self) -> str:
@@ -131,7 +131,7 @@ class Database:
         if previous is not engine:
             previous.dispose()
 
-    def adopt_sessions(self, factory: sessionmaker) -> None:
+    def adopt_sessions(self, factory: sessionmaker[Any]) -> None:
         """Count `factory`'s sessions among this database's (`session_makers`): the web app's
         per-request sessions, which its units of work run on."""
         if factory not in self._adopted:
@@ -152,7 +152,7 @@ class Database:
             yield session
 
     @property
-    def session_makers(self) -> tuple[sessionmaker, ...]:
+    def session_makers(self) -> tuple[sessionmaker[Any], ...]:
         """Every factory of this database's sessions, for listeners that must see them all."""
         return (self.sessions, self._unit_sessions, *self._adopted)
 

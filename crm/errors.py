@@ -49,7 +49,7 @@ class InvalidInput(CrmError):
         super().__init__(message, code=code)
 
     @property
-    def details(self) -> dict[str, str] | None:  # type: ignore[override]
+    def details(self) -> dict[str, str] | None:
         return self.fields or None
 
     def as_dict(self) -> dict[str, Any]:
@@ -78,7 +78,7 @@ class StageGateRefused(CrmError):
         super().__init__(f"The deal cannot enter {stage_name} ({stage_ref}): {' and '.join(parts)}")
 
     @property
-    def details(self) -> dict[str, Any]:  # type: ignore[override]
+    def details(self) -> dict[str, Any]:
         body: dict[str, Any] = {"stage": self.stage_ref, "missing": list(self.missing)}
         if self.loss_reasons is not None:
             body["loss_reasons"] = list(self.loss_reasons)

@@ -51,7 +51,7 @@ class DslError(DealflowError):
         return self
 
     @property
-    def details(self) -> dict[str, Any]:  # type: ignore[override]
+    def details(self) -> dict[str, Any]:
         return self.to_dict()
 
     def to_dict(self) -> dict[str, Any]:

@@ -35,7 +35,7 @@ class InvalidAutomation(DealflowError):
         self.errors = errors
 
     @property
-    def details(self) -> list[dict[str, Any]]:  # type: ignore[override]
+    def details(self) -> list[dict[str, Any]]:
         return [error.to_dict() for error in self.errors]
 
 
