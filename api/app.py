@@ -11,6 +11,7 @@ from api.auth import SECURITY_SCHEMES, init_auth
 from api.blueprints import ALL as BLUEPRINTS
 from api.context import ENGINE_KEY
 from api.converters import ScopeConverter, scope_schema
+from api.database import init_database
 from api.designer import init_designer
 from api.errors import register_error_handlers
 from api.live import init_live
@@ -40,6 +41,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
             {"token": []}, {"session": []}]},
     )
     app.extensions[ENGINE_KEY] = engine
+    init_database(app, engine.db)  # before anything that listens to the database's sessions
     app.url_map.converters["scope"] = ScopeConverter
     api = DealflowApi(app)
     api.register_converter(ScopeConverter, scope_schema)

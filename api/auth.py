@@ -18,6 +18,7 @@ from flask import Flask, g, request
 from api.context import engine
 from crm import access
 from crm.auth import Principal, csrf_matches, principal_for
+from dsl.base_error import DealflowError
 
 SESSION_COOKIE = "dealflow_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -31,12 +32,12 @@ SECURITY_SCHEMES = {
 }
 
 
-class AccessDenied(Exception):
+class AccessDenied(DealflowError):
     """401 (who are you?) or 403 (you may not); the body names which, with a stable code."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        super().__init__(message, code=code)
+        self.status = status
 
 
 def current_user() -> Principal:

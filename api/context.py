@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import current_app, g
 
+from api.database import fresh_request_session, request_session
 from crm.events import Cause
 from engine.engine import Engine
 
@@ -25,7 +26,8 @@ def request_cause() -> Cause:
 
 
 def unit_of_work(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Run the view in ONE transaction handed to it as `rt`.
+    """Run the view in ONE transaction handed to it as `rt`, on the request's session
+    (Flask-SQLAlchemy's, api.database).
 
     Placed outside flask-smorest's response decorator, the response is serialized while the
     session is still open (relationships load) and the commit comes after it, so a conflict
@@ -34,7 +36,7 @@ def unit_of_work(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with engine().unit() as rt:
+        with engine().unit(request_session()) as rt:
             return view(*args, rt=rt, **kwargs)
 
     return wrapper
@@ -48,6 +50,6 @@ def retrying_unit_of_work(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return engine().retrying(lambda rt: view(*args, rt=rt, **kwargs))
+        return engine().retrying(lambda rt: view(*args, rt=rt, **kwargs), sessions=fresh_request_session)
 
     return wrapper

@@ -12,13 +12,8 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from api.auth import AccessDenied
 from api.messages import localize_error
-from crm.errors import Conflict, CrmError, InvalidInput, StageGateRefused
-from crm.errors import NotFound as CrmNotFound
-from dsl.automation_edit import EditError
-from engine.errors import EngineError, InvalidProcess, InvalidState, StartRefused
-from engine.errors import NotFound as EngineNotFound
+from dsl.base_error import DealflowError
 from engine.failures import is_database_transient
-from robots.sources import InvalidAutomation
 
 #: How long a caller should wait after a lost database connection (the pool reconnects at once)
 #: and after a busy one (a deadlock or lock timeout clears when the other writer is done).
@@ -33,11 +28,6 @@ def _body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return body
 
 
-def _status(err: Exception, statuses: dict[type, int]) -> int:
-    """The status of the most specific listed class the error is an instance of (subclasses included)."""
-    return next((status for cls, status in statuses.items() if isinstance(err, cls)), 400)
-
-
 def register_error_handlers(app: Flask) -> None:
     @app.after_request
     def in_the_callers_language(response: Response) -> Response:
@@ -45,27 +35,18 @@ def register_error_handlers(app: Flask) -> None:
         response.vary.add("Accept-Language")
         return localize_error(response, request)
 
-    @app.errorhandler(AccessDenied)
-    def access_denied(err: AccessDenied) -> Any:
-        headers = {"WWW-Authenticate": 'Bearer realm="dealflow"'} if err.status == 401 else {}
-        return jsonify(_body(err.code, err.message)), err.status, headers
+    @app.errorhandler(DealflowError)
+    def refused(err: DealflowError) -> Any:
+        # Every family (crm, dsl, engine, robots, triggers, the API's own) in one shape; the
+        # class says the status, and "send it again later" travels as Retry-After.
+        headers = {"Retry-After": str(err.retry_after)} if err.retry_after is not None else {}
+        if isinstance(err, AccessDenied) and err.status == 401:
+            headers["WWW-Authenticate"] = 'Bearer realm="dealflow"'
+        return jsonify(err.body()), err.status, headers
 
     @app.errorhandler(ValidationError)
     def invalid_payload(err: ValidationError) -> Any:
         return jsonify(_body("invalid_payload", "the request body is invalid", err.messages)), 422
-
-    @app.errorhandler(EngineError)
-    def engine_error(err: EngineError) -> Any:
-        return jsonify(err.to_dict()), _status(err, {InvalidProcess: 422, StartRefused: 422, EngineNotFound: 404,
-                                                     InvalidState: 409})
-
-    @app.errorhandler(CrmError)
-    def crm_error(err: CrmError) -> Any:
-        status = _status(err, {CrmNotFound: 404, InvalidInput: 422, StageGateRefused: 422, Conflict: 409})
-        retry_after = getattr(err, "retry_after", None)  # "too early, send it again later" (triggers.errors)
-        headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else {}
-        details = getattr(err, "details", None) or getattr(err, "fields", None) or None
-        return jsonify(_body(err.code, str(err), details)), status, headers
 
     @app.errorhandler(StaleDataError)
     def stale(err: StaleDataError) -> Any:
@@ -91,14 +72,6 @@ def register_error_handlers(app: Flask) -> None:
                                   "the database was busy and nothing was stored; send the request again")),
                     503, {"Retry-After": str(RETRY_AFTER_BUSY_SECONDS)})
         raise err
-
-    @app.errorhandler(InvalidAutomation)
-    def invalid_automation(err: InvalidAutomation) -> Any:
-        return jsonify(err.to_dict()), 422
-
-    @app.errorhandler(EditError)
-    def invalid_edit(err: EditError) -> Any:
-        return jsonify(_body("invalid_edit", str(err), [p.to_dict() for p in err.problems])), 422
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(err: RequestEntityTooLarge) -> Any:

@@ -14,7 +14,6 @@ from api.auth import current_user
 from crm import access
 from crm.errors import NotFound
 from crm.models import Deal, Task
-from engine.errors import NotFound as EngineNotFound
 from engine.models import Incident, ProcessInstance
 
 
@@ -35,14 +34,14 @@ def visible_task(rt: Any, task_id: int) -> Task:
 def visible_instance(rt: Any, instance_id: int) -> ProcessInstance:
     instance = rt.instance(instance_id)
     if not _instance_visible(rt, instance):
-        raise EngineNotFound(f"no process instance {instance_id}")
+        raise NotFound(f"no process instance {instance_id}")
     return instance
 
 
 def visible_incident(rt: Any, incident_id: int) -> Incident:
     incident = rt.session.get(Incident, incident_id)
     if incident is None or not _instance_visible(rt, rt.instance(incident.instance_id)):
-        raise EngineNotFound(f"no incident {incident_id}")
+        raise NotFound(f"no incident {incident_id}")
     return incident
 
 

@@ -45,7 +45,7 @@ from api.wiring import build_engine
 from crm import json_codec
 from crm.clock import Clock, VirtualClock
 from crm.db import Base, Database
-from crm.errors import NotFound as CrmNotFound
+from crm.errors import NotFound
 from crm.events import Cause
 from crm.models import (
     Contact,
@@ -64,7 +64,6 @@ from dsl import DslError, parse_duration
 from engine.broadcast import Broadcast, broadcaster_for
 from engine.engine import Engine
 from engine.errors import EngineError, StartRefused
-from engine.errors import NotFound as EngineNotFound
 from engine.models import HistoryEntry, Incident, Job, MessageWait, ProcessInstance, ProcessVersion
 from engine.testcases import create_deal_from_spec
 from engine.virtual_time import advance, advance_to_next_job
@@ -96,6 +95,7 @@ class BenchError(EngineError):
     """Something the caller asked of the bench that cannot be done; nothing was changed."""
 
     code = "test_run_error"
+    status = 422
 
     def __init__(self, message: str, details: Any = None, *, code: str | None = None) -> None:
         super().__init__(message, details)
@@ -105,6 +105,7 @@ class BenchError(EngineError):
 
 class UnknownRun(BenchError):
     code = "test_run_not_found"
+    status = 404
 
 
 class InvalidRunInput(BenchError):
@@ -113,6 +114,7 @@ class InvalidRunInput(BenchError):
 
 class RunConflict(BenchError):
     code = "test_run_conflict"
+    status = 409
 
 
 def run_room(run_id: int) -> str:
@@ -412,7 +414,7 @@ class TestBench:
             else:
                 try:
                     info.deal_id = create_deal_from_spec(rt, spec)
-                except CrmNotFound as err:
+                except NotFound as err:
                     raise InvalidRunInput(f"the deal form is not valid: {err}", {"deal": str(err)}) from None
                 except (KeyError, TypeError, ValueError, AttributeError) as err:
                     raise InvalidRunInput(f"the deal form is not valid: {err!r}", {"deal": repr(err)}) from None
@@ -426,7 +428,7 @@ class TestBench:
                                         is_sandbox=True)
                 except StartRefused as refused:
                     raise InvalidRunInput(refused.message, refused.details, code="start_refused") from None
-                except EngineNotFound as err:
+                except NotFound as err:
                     raise InvalidRunInput(err.message, {"version": err.message}) from None
                 info.instance_id = instance.id
                 info.process_version = rt.session.get_one(ProcessVersion, instance.version_id).version

@@ -90,6 +90,7 @@ class SignInLocked(CrmError):
     """Too many wrong passwords in a row: no password is even checked until `until`."""
 
     code = "sign_in_locked"
+    status = 429
 
     def __init__(self, until: datetime) -> None:
         super().__init__(f"too many wrong passwords; try again after {until.isoformat()}")

@@ -1,8 +1,8 @@
 """Errors the CRM raises, shaped so the API can turn them into a 4xx body as they are.
 
-Each carries a stable `code` for machines and a sentence for people; `InvalidInput` lists
-every bad field at once so a form (or a refused process start) can show them all together
-instead of one per round trip.
+Each carries a stable `code` for machines and a sentence for people (dsl.base_error, the one
+base every family shares); `InvalidInput` lists every bad field at once so a form (or a
+refused process start) can show them all together instead of one per round trip.
 """
 
 from __future__ import annotations
@@ -10,40 +10,47 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from dsl.base_error import DealflowError
 
-class CrmError(Exception):
+
+class CrmError(DealflowError):
     """Base of every error the CRM raises on purpose; nothing has been written when raised."""
 
     code: str = "crm_error"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
-
     def as_dict(self) -> dict[str, Any]:
+        """The body as the CRM's callers first read it: InvalidInput's fields under `fields`
+        (the API's body, `body()`, has them under `details` like every other error)."""
         return {"code": self.code, "message": self.message}
 
 
 class NotFound(CrmError):
+    """The one "no such thing" of every package (a deal, a task, a process, an incident...)."""
+
     code = "not_found"
+    status = 404
 
 
 class Conflict(CrmError):
     """The request is well-formed but the current state forbids it (e.g. completing twice)."""
 
     code = "conflict"
+    status = 409
 
 
 class InvalidInput(CrmError):
     code = "invalid_input"
+    status = 422
 
     def __init__(self, message: str | None = None, *, fields: Mapping[str, str], code: str | None = None) -> None:
         self.fields = dict(fields)
         if message is None:
             message = "; ".join(f"{name}: {reason}" for name, reason in self.fields.items())
         super().__init__(message, code=code)
+
+    @property
+    def details(self) -> dict[str, str] | None:
+        return self.fields or None
 
     def as_dict(self) -> dict[str, Any]:
         return {**super().as_dict(), "fields": dict(self.fields)}
@@ -56,6 +63,7 @@ class StageGateRefused(CrmError):
     incident all say the same thing; nothing has been written."""
 
     code = "stage_gate"
+    status = 422
 
     def __init__(self, stage_ref: str, stage_name: str, missing: list[dict[str, Any]],
                  loss_reasons: list[str] | None = None) -> None:

@@ -17,8 +17,7 @@ from sqlalchemy import CursorResult, func, select, update
 
 from crm import values
 from crm.base import ServiceBase, column_length, jsonable, require_text, resolve_or_error, shortened
-from crm.errors import Conflict, InvalidInput
-from crm.errors import NotFound as CrmNotFound
+from crm.errors import Conflict, InvalidInput, NotFound
 from crm.events import (
     Cause,
     NotificationCreated,
@@ -301,7 +300,7 @@ class WorkMixin(ServiceBase):
                 else:
                     parsed = values.parse_field(ftype, raw, spec.get("options") or ())
                     answers[name] = values.to_json(ftype, parsed)
-            except (ValueError, CrmNotFound) as error:
+            except (ValueError, NotFound) as error:
                 errors[name] = str(error) if isinstance(error, ValueError) else "is not a known user"
         if errors:
             raise InvalidInput(fields=errors, code="invalid_task_result")

@@ -31,6 +31,7 @@ from typing import Any
 from dsl.automation import ActionCall, AutomationFile, Chain, Pos, Robot, StageBlock, Trigger
 from dsl.automation_format import format_automation
 from dsl.automation_parser import parse_automation
+from dsl.base_error import DealflowError
 from dsl.errors import DslError
 from dsl.expression import compile_expression
 from dsl.formatter import format_expression, quote_text
@@ -60,11 +61,14 @@ class Problem:
         return {"field": self.field, "message": self.message, "line": self.line, "column": self.column}
 
 
-class EditError(Exception):
+class EditError(DealflowError):
     """The operation cannot be applied; `problems` says where, field by field."""
 
+    code = "invalid_edit"
+    status = 422
+
     def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(p.message for p in problems))
+        super().__init__("; ".join(p.message for p in problems), details=[p.to_dict() for p in problems])
         self.problems = problems
 
 

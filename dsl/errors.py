@@ -9,11 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from dsl.base_error import DealflowError
 
-class DslError(Exception):
-    """Base class: catch this to handle any problem with DSL text or its evaluation."""
+
+class DslError(DealflowError):
+    """Base class: catch this to handle any problem with DSL text or its evaluation.
+
+    `to_dict()` is where in the text (what the designer underlines); as an API error its
+    `details` are that same place.
+    """
 
     kind = "error"
+    code = "invalid_dsl"
+    status = 422
 
     def __init__(
         self,
@@ -23,7 +31,6 @@ class DslError(Exception):
         expected: list[str] | None = None,
     ) -> None:
         super().__init__(message)
-        self.message = message
         self.line = line
         self.column = column
         self.expected = list(expected or [])
@@ -43,8 +50,12 @@ class DslError(Exception):
             self.line, self.column = line, column
         return self
 
+    @property
+    def details(self) -> dict[str, Any]:
+        return self.to_dict()
+
     def to_dict(self) -> dict[str, Any]:
-        """The machine-readable body the API returns and the designer underlines."""
+        """The machine-readable place and reason the API returns and the designer underlines."""
         return {
             "kind": self.kind,
             "message": self.message,

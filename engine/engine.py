@@ -103,9 +103,12 @@ class Engine:
     # ------------------------------------------------------------------ units of work
 
     @contextmanager
-    def unit(self) -> Iterator[Runtime]:
-        """One transaction: everything done through the runtime commits together or not at all."""
-        with self.db.transaction() as session, self.unit_on(session) as runtime:
+    def unit(self, session: Session | None = None) -> Iterator[Runtime]:
+        """One transaction: everything done through the runtime commits together or not at all.
+
+        On `session` when given (the web app's per-request session, closed by its owner); else
+        on a session of the unit's own."""
+        with self.db.transaction(session) as opened, self.unit_on(opened) as runtime:
             yield runtime
 
     @contextmanager
@@ -120,14 +123,15 @@ class Engine:
         yield runtime
         runtime.drain()
 
-    def retrying(self, work: Callable[[Runtime], T]) -> T:
+    def retrying(self, work: Callable[[Runtime], T], sessions: Callable[[], Session] | None = None) -> T:
         """Run `work` in a unit; if it loses a race to another writer (`is_conflict`), run it
         again in a fresh unit on fresh data, up to `conflict_retries` times, so a conflicting
         writer retries instead of overwriting or failing. `work` must be safe to repeat: a
-        losing attempt rolled back everything it wrote."""
+        losing attempt rolled back everything it wrote. `sessions` gives each attempt a fresh
+        session (the web app's per-request one, anew); by default each unit opens its own."""
         for attempt in range(1, self.conflict_retries + 1):
             try:
-                with self.unit() as rt:
+                with self.unit(sessions() if sessions is not None else None) as rt:
                     return work(rt)
             except Exception as err:
                 if not is_conflict(err) or attempt == self.conflict_retries:

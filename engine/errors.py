@@ -1,30 +1,32 @@
 """Errors the engine reports to its callers; each carries a stable code and the details a
-person needs to fix the input (which element, which field)."""
+person needs to fix the input (which element, which field).
+
+"No such process, instance or incident" is the CRM's `NotFound`, the one of every package;
+`engine.errors.NotFound` is the name the engine's callers have imported it by.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from crm.errors import NotFound
+from dsl.base_error import DealflowError
 
-class EngineError(Exception):
+__all__ = ["EngineError", "InvalidProcess", "InvalidState", "NotFound", "StartRefused", "StepBudgetExceeded"]
+
+
+class EngineError(DealflowError):
     code = "engine_error"
 
     def __init__(self, message: str, details: Any = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
-
-    def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.details is not None:
-            body["details"] = self.details
-        return body
+        super().__init__(message, details=details)
 
 
 class InvalidProcess(EngineError):
     """A BPMN file that cannot be deployed; details list {element, message} per problem."""
 
     code = "invalid_process"
+    status = 422
 
 
 class StartRefused(EngineError):
@@ -34,14 +36,12 @@ class StartRefused(EngineError):
     """
 
     code = "start_refused"
-
-
-class NotFound(EngineError):
-    code = "not_found"
+    status = 422
 
 
 class InvalidState(EngineError):
     code = "invalid_state"
+    status = 409
 
 
 class StepBudgetExceeded(InvalidState):

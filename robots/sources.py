@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from crm.clock import Clock
 from dsl import DslError
 from dsl.automation import AutomationFile, Catalog
+from dsl.base_error import DealflowError
 from robots.models import AutomationSource
 
 #: Parsed files by the checksum of their text, least recently used dropped first: a saved version
@@ -29,18 +30,19 @@ _cache: OrderedDict[str, AutomationFile] = OrderedDict()
 _lock = threading.Lock()
 
 
-class InvalidAutomation(Exception):
-    """The text was refused; `errors` lists every problem with its line and column."""
+class InvalidAutomation(DealflowError):
+    """The text was refused; `errors` lists every problem with its line and column (the details)."""
 
     code = "invalid_automation"
+    status = 422
 
     def __init__(self, errors: list[DslError]) -> None:
         super().__init__(f"{len(errors)} problem(s) in the automation text")
         self.errors = errors
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": str(self),
-                "details": [e.to_dict() for e in self.errors]}
+    @property
+    def details(self) -> list[dict[str, Any]]:
+        return [error.to_dict() for error in self.errors]
 
 
 def _parse(text: str) -> AutomationFile:

@@ -33,11 +33,11 @@ class DealNotYet(Conflict):
     retry_after = 60
 
     def __init__(self, event_type: str, order_id: str) -> None:
+        self.fields = {"order_id": f"order {order_id} has no deal yet"}
         super().__init__(f"{event_type} refused for now: order {order_id} has no deal yet; send it again "
-                         f"after the order's order.created (nothing was stored)")
+                         f"after the order's order.created (nothing was stored)", details=self.fields)
         self.event_type = event_type
         self.order_id = order_id
-        self.fields = {"order_id": f"order {order_id} has no deal yet"}
 
 
 class EventNotFound(NotFound):

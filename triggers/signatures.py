@@ -17,6 +17,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
+from dsl.base_error import DealflowError
 from triggers.intake import NATURAL_KEYS
 
 SECRETS_VARIABLE = "DEALFLOW_SOURCE_SECRETS"
@@ -26,12 +27,13 @@ TIMESTAMP_HEADER = "X-Dealflow-Timestamp"
 DEFAULT_TOLERANCE = 300.0  # seconds either side of our clock; covers clock skew and a slow retry
 
 
-class SignatureRefused(Exception):
-    """The request cannot be trusted; `code` is stable for the sender to act on."""
+class SignatureRefused(DealflowError):
+    """The request cannot be trusted; `code` is stable for the sender to act on (401, nothing read)."""
+
+    status = 401
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 def sign(secret: bytes, body: bytes) -> str:

@@ -49,7 +49,7 @@ def login(body: dict[str, Any], *, rt: Runtime) -> Any:
         user = authenticate(rt.session, body["login"], body["password"], rt.crm.clock)
     except SignInLocked as locked:
         wait = max(1, int((locked.until - rt.crm.clock.now()).total_seconds()))
-        return jsonify({"code": locked.code, "message": locked.message}), 429, {"Retry-After": str(wait)}
+        return jsonify(locked.body()), 429, {"Retry-After": str(wait)}
     if user is None:  # answered, not raised: the count of wrong passwords must be committed
         return jsonify({"code": "invalid_credentials", "message": "wrong login or password"}), 401
     credential, secret = issue(rt.session, user, rt.crm.clock, kind="session", lifetime=SESSION_LIFETIME)

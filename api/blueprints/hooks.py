@@ -22,7 +22,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import current_app, request
 from flask_smorest import Blueprint
 
 from api.context import retrying_unit_of_work
@@ -32,7 +32,7 @@ from crm.errors import InvalidInput
 from crm.events import Cause
 from engine.runtime import Runtime
 from triggers.intake import accept_event
-from triggers.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureRefused, replay_key, verify_request
+from triggers.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, replay_key, verify_request
 
 bp = Blueprint("hooks", __name__, url_prefix="/api/v1/hooks",
                description="Signed webhooks (HMAC per source) from stores, banks and other systems")
@@ -49,12 +49,10 @@ def _verified(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapper(*args: Any, source: str, **kwargs: Any) -> Any:
         settings = current_app.config[SETTINGS_KEY]
-        try:
-            verify_request(settings.source_secrets.get(source), request.get_data(cache=True),
-                           request.headers.get(SIGNATURE_HEADER), request.headers.get(TIMESTAMP_HEADER),
-                           now=time.time(), tolerance=settings.signature_tolerance)
-        except SignatureRefused as refused:
-            return jsonify({"code": refused.code, "message": str(refused)}), 401
+        # A refusal (SignatureRefused, 401) leaves through the API's one error handler.
+        verify_request(settings.source_secrets.get(source), request.get_data(cache=True),
+                       request.headers.get(SIGNATURE_HEADER), request.headers.get(TIMESTAMP_HEADER),
+                       now=time.time(), tolerance=settings.signature_tolerance)
         return view(*args, source=source, **kwargs)
 
     return wrapper

@@ -18,8 +18,8 @@ from api.schemas.automation import (
     ProcessXmlQuerySchema,
     StartProcessSchema,
 )
+from crm.errors import NotFound
 from engine.errors import InvalidProcess
-from engine.errors import NotFound as EngineNotFound
 from engine.models import ProcessVersion
 from engine.runtime import Runtime
 
@@ -59,7 +59,7 @@ def list_versions(key: str, *, rt: Runtime) -> Any:
     versions = list(rt.session.scalars(
         select(ProcessVersion).where(ProcessVersion.key == key).order_by(ProcessVersion.version.desc())))
     if not versions:
-        raise EngineNotFound(f"no process {key!r} is deployed")
+        raise NotFound(f"no process {key!r} is deployed")
     return versions
 
 
@@ -76,7 +76,7 @@ def get_xml(args: dict[str, Any], key: str, *, rt: Runtime) -> Any:
         query = query.where(ProcessVersion.version == args["version"])
     xml = rt.session.scalar(query)
     if xml is None:
-        raise EngineNotFound(f"process {key!r} has no such version")
+        raise NotFound(f"process {key!r} has no such version")
     return Response(xml, mimetype="application/xml")
 
 

@@ -9,12 +9,12 @@ import threading
 from functools import partial
 from typing import Any
 
-from flask import current_app, jsonify
+from flask import current_app
 from flask_smorest import Blueprint
 
 from api.auth import current_user, requires
 from api.context import engine, request_cause, unit_of_work
-from api.sandbox import BenchError, RunConflict, TestBench, UnknownRun, default_directory
+from api.sandbox import TestBench, UnknownRun, default_directory
 from api.schemas.crm import CardFieldSchema
 from api.schemas.test_runs import (
     AdvanceSchema,
@@ -78,12 +78,6 @@ def may_use(user: Principal, run_id: int) -> bool:
 def _owned(run_id: int) -> None:
     if not may_use(current_user(), run_id):
         raise UnknownRun(f"no test run {run_id}")
-
-
-@bp.errorhandler(BenchError)
-def bench_error(err: BenchError) -> Any:
-    status = 404 if isinstance(err, UnknownRun) else 409 if isinstance(err, RunConflict) else 422
-    return jsonify(err.to_dict()), status
 
 
 @bp.post("")

@@ -17,14 +17,21 @@ import socket
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from dsl.base_error import DealflowError
+
 ALLOW_ENV = "DEALFLOW_WEBHOOK_ALLOW"
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-class AddressRefused(ValueError):
-    """The URL is malformed, does not resolve, or points somewhere webhooks may not go."""
+class AddressRefused(DealflowError, ValueError):
+    """The URL is malformed, does not resolve, or points somewhere webhooks may not go.
+
+    Still a ValueError: the callers that check a URL among other values catch those."""
+
+    code = "address_refused"
+    status = 422
 
 
 def allow_list(raw: str | None = None) -> tuple[set[str], list[IpNetwork]]:

@@ -6,8 +6,8 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
+from crm.errors import NotFound
 from engine.actions import ActionContext, ActionInputError
-from engine.errors import NotFound as ProcessNotFound
 from engine.errors import StartRefused
 from robots.actions.registry import action
 
@@ -30,6 +30,6 @@ def start_process(ctx: ActionContext, process: str, params: dict[str, Any] | Non
                                  cause=ctx.cause)
     except StartRefused as err:
         raise ActionInputError(f"start_process: {err.message}", err.details or {}) from err
-    except ProcessNotFound as err:
+    except NotFound as err:
         raise ActionInputError(f"start_process: {err.message}", {"process": err.message}) from err
     return {"instance_id": instance.id, "process": process, "status": instance.status}

@@ -13,18 +13,16 @@ attempt overwrites the same file). SMTP and HTTP are switched on by configuratio
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import smtplib
-import socket
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+import httpx
 
 from robots.actions.addresses import AddressRefused, allowed_addresses, check_url
 from robots.outbox import Delivery, DeliveryError, PermanentDeliveryError, Transport
@@ -102,98 +100,58 @@ class SmtpTransport:
             raise DeliveryError(f"SMTP {self.host}:{self.port}: {err}") from err
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A fixed gateway URL is the operator's; it must answer itself rather than send us elsewhere.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+class PinnedTransport(httpx.BaseTransport):
+    """Connects only to the addresses the address policy checked, at the moment it connects.
 
+    Each request's host is resolved and checked here (`allowed_addresses`), and the connection
+    goes to exactly those addresses: the URL is given the checked IP while the Host header and
+    the TLS server name (SNI, and the certificate check with it) stay the host name. A name
+    that resolved to a public address when the webhook was queued and to 127.0.0.1 now (DNS
+    rebinding) is refused, never connected to. Connections are not kept alive, so none checked
+    for one host name is reused for another that shares its address.
+    """
 
-def _pinned(connection_class: type[http.client.HTTPConnection]) -> type[http.client.HTTPConnection]:
-    """`connection_class` that checks the host's addresses when it connects and connects to
-    exactly those (TLS still verifies the certificate against the host name)."""
-
-    class Pinned(connection_class):  # type: ignore[misc, valid-type]
-        def __init__(self, *args: Any, allow: str | None = None, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._allow = allow
-            self._create_connection = self._connect_checked
-
-        # typeshed leaves out socket's private default-timeout sentinel, which urllib passes here.
-        def _connect_checked(self, address: tuple[str, int], timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
-                             source_address: Any = None) -> socket.socket:
-            host, port = address
-            addresses = allowed_addresses(host, port, self._allow)  # AddressRefused passes urllib untouched
-            if addresses is None:
-                return socket.create_connection(address, timeout, source_address)
-            failure: OSError | None = None
-            for ip in addresses:
-                try:
-                    return socket.create_connection((str(ip), port), timeout, source_address)
-                except OSError as err:
-                    failure = err
-            raise failure or OSError(f"{host} has no address")
-
-    Pinned.__name__ = f"Pinned{connection_class.__name__}"
-    return Pinned
-
-
-class _PinnedHttp(urllib.request.HTTPHandler):
-    def __init__(self, allow: str | None) -> None:
-        super().__init__()
+    def __init__(self, allow: str | None = None) -> None:
         self.allow = allow
+        self._inner = httpx.HTTPTransport(trust_env=False, limits=httpx.Limits(max_keepalive_connections=0))
 
-    def http_open(self, req: urllib.request.Request) -> Any:
-        return self.do_open(_pinned(http.client.HTTPConnection), req, allow=self.allow)
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        addresses = allowed_addresses(url.host, url.port or (443 if url.scheme == "https" else 80), self.allow)
+        if addresses is None:  # allowed by name: it connects as the name resolves
+            return self._inner.handle_request(request)
+        extensions = {**request.extensions, "sni_hostname": url.raw_host.decode("ascii")}
+        failure: httpx.TransportError | None = None
+        for ip in addresses:
+            pinned = httpx.Request(request.method, url.copy_with(host=str(ip)), headers=request.headers,
+                                   stream=request.stream, extensions=extensions)
+            try:
+                return self._inner.handle_request(pinned)
+            except httpx.ConnectError as err:  # the next checked address, never another one
+                failure = err
+        raise failure or httpx.ConnectError(f"{url.host} has no address", request=request)
+
+    def close(self) -> None:
+        self._inner.close()
 
 
-class _PinnedHttps(urllib.request.HTTPSHandler):
-    def __init__(self, allow: str | None) -> None:
-        super().__init__()
-        self.allow = allow
-
-    def https_open(self, req: urllib.request.Request) -> Any:
-        # HTTPSHandler keeps its SSL context in _context, which typeshed does not declare.
-        context = self._context  # type: ignore[attr-defined]
-        return self.do_open(_pinned(http.client.HTTPSConnection), req, context=context, allow=self.allow)
-
-
-class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
-    """Follows 307/308, which keep the POST and its body, after checking the new URL like the
-    first; refuses 301/302/303, which would turn the webhook into a GET without its body."""
-
-    max_redirections = 5
-
-    def __init__(self, allow: str | None) -> None:
-        super().__init__()
-        self.allow = allow
-
-    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
-                         newurl: str) -> urllib.request.Request:
-        if code not in (307, 308):
-            fp.close()
-            raise PermanentDeliveryError(
-                f"POST {req.full_url}: HTTP {code} redirect to {newurl}; webhooks follow only 307/308, "
-                f"which keep the POST - point the webhook at the final URL")
-        try:
-            check_url(newurl, self.allow)
-        except AddressRefused as err:
-            fp.close()
-            raise PermanentDeliveryError(f"POST {req.full_url}: redirected to {newurl}, refused: {err}") from err
-        same_origin = urlsplit(newurl)[:2] == urlsplit(req.full_url)[:2]
-        # Headers the designer added (credentials, say) go only to the origin they were written for.
-        kept = {name: value for name, value in req.header_items()
-                if same_origin or name.lower() in ("content-type", "idempotency-key")}
-        return urllib.request.Request(newurl, data=req.data, headers=kept, method="POST")
+#: 307 and 308 keep the POST and its body; the others would turn a webhook into a GET without it.
+FOLLOWED_REDIRECTS = (307, 308)
+MAX_REDIRECTS = 5
+#: Headers that follow a redirect to another origin; the ones the designer added (credentials,
+#: say) go only to the origin they were written for.
+CROSS_ORIGIN_HEADERS = ("content-type", "idempotency-key")
 
 
 class HttpTransport:
-    """POSTs JSON with an `Idempotency-Key` header.
+    """POSTs JSON with an `Idempotency-Key` header, with httpx.
 
     With no fixed `url` it is the webhook transport: the payload holds url, body and headers;
     the address policy (`robots.actions.addresses`) is applied again when connecting, to the
-    addresses actually connected to, and to every redirect. Environment proxies are not used
-    for webhooks, since a proxy would resolve the name itself. With a `url` it posts the whole
-    payload there (an SMS or email gateway the operator configured).
+    addresses actually connected to (`PinnedTransport`), and to every redirect, which it
+    follows itself, hop by hop. Environment proxies are not used for webhooks, since a proxy
+    would resolve the name itself. With a `url` it posts the whole payload there (an SMS or
+    email gateway the operator configured), which must answer itself rather than redirect.
     """
 
     def __init__(self, url: str | None = None, *, timeout: float = 10.0, allow: str | None = None,
@@ -202,11 +160,6 @@ class HttpTransport:
         self.timeout = timeout
         self.allow = allow
         self.headers = dict(headers or {})
-        if url is None:
-            self._opener = urllib.request.build_opener(
-                urllib.request.ProxyHandler({}), _PinnedHttp(allow), _PinnedHttps(allow), _CheckedRedirects(allow))
-        else:
-            self._opener = urllib.request.build_opener(_NoRedirects())
 
     def send(self, delivery: Delivery) -> None:
         payload = delivery.payload
@@ -216,25 +169,50 @@ class HttpTransport:
         else:
             url, body, headers = self.url, payload, dict(self.headers)
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        request = urllib.request.Request(url, data=data, method="POST")
-        request.add_header("Content-Type", "application/json; charset=utf-8")
-        for name, value in headers.items():
-            request.add_header(name, value)
-        request.add_header("Idempotency-Key", delivery.idempotency_key)
+        headers = {**headers, "Content-Type": "application/json; charset=utf-8",
+                   "Idempotency-Key": delivery.idempotency_key}
         try:
             if self.url is None:
                 check_url(url, self.allow)  # scheme and credentials; addresses again on connect
-            with self._opener.open(request, timeout=self.timeout) as response:
-                response.read()
+                with httpx.Client(transport=PinnedTransport(self.allow), timeout=self.timeout,
+                                  trust_env=False) as client:
+                    response = self._follow(client, url, data, headers)
+            else:
+                with httpx.Client(timeout=self.timeout) as client:
+                    response = client.post(url, content=data, headers=headers)
         except AddressRefused as err:
             raise PermanentDeliveryError(f"POST {url}: refused: {err}") from err
-        except urllib.error.HTTPError as err:
+        except httpx.HTTPError as err:
+            raise DeliveryError(f"POST {url}: {err}") from err
+        if response.status_code >= 300:
             # 3xx here: a redirect loop or one not followed; retrying would meet the same answer.
-            if 300 <= err.code < 500 and err.code not in (408, 409, 425, 429):
-                raise PermanentDeliveryError(f"POST {url}: HTTP {err.code} {err.reason}") from err
-            raise DeliveryError(f"POST {url}: HTTP {err.code} {err.reason}") from err
-        except (urllib.error.URLError, OSError) as err:
-            raise DeliveryError(f"POST {url}: {getattr(err, 'reason', err)}") from err
+            status = f"POST {url}: HTTP {response.status_code} {response.reason_phrase}"
+            if response.status_code < 500 and response.status_code not in (408, 409, 425, 429):
+                raise PermanentDeliveryError(status)
+            raise DeliveryError(status)
+
+    def _follow(self, client: httpx.Client, url: str, data: bytes, headers: dict[str, str]) -> httpx.Response:
+        """POST, then follow 307/308 up to MAX_REDIRECTS hops, each target checked like the first;
+        the answer after the last hop is returned as it is (a loop ends as a refused redirect)."""
+        current = url
+        for _ in range(MAX_REDIRECTS):
+            response = client.post(current, content=data, headers=headers)
+            if not response.is_redirect:
+                return response
+            target = str(response.url.join(response.headers["location"]))
+            if response.status_code not in FOLLOWED_REDIRECTS:
+                raise PermanentDeliveryError(
+                    f"POST {current}: HTTP {response.status_code} redirect to {target}; webhooks follow only "
+                    f"307/308, which keep the POST - point the webhook at the final URL")
+            try:
+                check_url(target, self.allow)
+            except AddressRefused as err:
+                raise PermanentDeliveryError(f"POST {current}: redirected to {target}, refused: {err}") from err
+            if urlsplit(target)[:2] != urlsplit(current)[:2]:
+                headers = {name: value for name, value in headers.items()
+                           if name.lower() in CROSS_ORIGIN_HEADERS}
+            current = target
+        return client.post(current, content=data, headers=headers)
 
 
 def default_transports(env: Mapping[str, str], allow: str = "") -> dict[str, Transport]:

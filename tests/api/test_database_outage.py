@@ -34,6 +34,8 @@ def terminate(admin: Database, pid: int) -> None:
             if not connection.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}):
                 return
             time.sleep(0.05)
+            # pg_stat_activity is read once per transaction and kept: read it anew next time
+            connection.execute(text("SELECT pg_stat_clear_snapshot()"))
     raise AssertionError(f"backend {pid} still runs")
 
 
