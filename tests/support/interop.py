@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import signal
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +40,7 @@ from tests.support.world import TEST_CAUSE, demo_engine, make_deal
 HERE = Path(__file__).resolve().parent.parent / "engine" / "interop"
 MANIFEST = HERE / "manifest.yaml"
 FILES = HERE / "files"
+REPEATS = 3  # completions of one element's task before the driver stops answering it
 ROUNDS = 12  # task completions or clock jumps before the instance is taken to rest where it is
 WALL_SECONDS = 20.0
 REASON_CHARS = 90
@@ -111,20 +113,25 @@ def _play(database: Database, bpmn: Path) -> str:
 
 def _drive(engine: Engine, clock: VirtualClock, deal_id: int, instance_id: int) -> str:
     """Completes open tasks with empty data and jumps the clock to the next job, a bounded
-    number of times; then says where the instance is."""
+    number of times; then says where the instance is. A task that keeps coming back (a loop
+    that asks again while the answer is empty) is left open after REPEATS completions, so the
+    clock moves on and the timer meant to end such a loop gets its turn."""
+    completed: Counter[str | None] = Counter()
     for _ in range(ROUNDS):
         with engine.unit() as rt:
             if rt.session.get_one(ProcessInstance, instance_id).status != "running":
                 break
-            open_ids = list(rt.session.scalars(
-                select(Task.id).where(Task.deal_id == deal_id, Task.status == "open").order_by(Task.id)))
-        if open_ids:
-            for task_id in open_ids:
+            open_tasks = [(t.id, t.element_id) for t in rt.session.scalars(
+                select(Task).where(Task.deal_id == deal_id, Task.status == "open").order_by(Task.id))]
+        to_complete = [(i, e) for i, e in open_tasks if completed[e] < REPEATS]
+        if to_complete:
+            for task_id, element in to_complete:
                 try:
                     with engine.unit() as rt:
                         task = rt.session.get_one(Task, task_id)
                         if task.status == "open":  # an earlier completion may have closed it
                             rt.crm.complete_task(task, cause=TEST_CAUSE, result={})
+                            completed[element] += 1
                 except DealflowError as err:
                     return f"task refused: {_short(str(err))}"
             continue

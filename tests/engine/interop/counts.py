@@ -4,7 +4,8 @@
     .venv/bin/python -m tests.engine.interop.counts --record   # write today's outcomes into the manifest
 
 Recording keeps each line's source fields and its `gap` mark; an accepted file whose outcome is
-not `ended:` gets `gap: true` unless its line already says `gap: false` (it is meant to wait).
+not `ended:` gets `gap: true` unless its line already says `gap: false` (it is meant to wait);
+a `note` says why a file does not end, and goes when it does.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ def main(record: bool) -> None:
                 print(f"{entry['file']}: manifest {entry.get('outcome')!r}, today {outcome!r}")
             if record:
                 entry["outcome"] = outcome
+                if kind(outcome) in ("refused", "ended"):
+                    entry.pop("note", None)  # a gap's note says why it does not end
                 if kind(outcome) == "refused":
                     entry.pop("gap", None)
                 else:
