@@ -133,6 +133,8 @@ def syntax_error(error: UnexpectedInput, text: str, grammar: GrammarName) -> Dsl
         message = f"unexpected {_describe_token(token)}"
         if _misplaced_arrow(text, token.start_pos):
             message, column = _ARROW_HINT, (column or 2) - 1  # point at the '-'
+        elif token.value == "if" and grammar != "automation":  # Python's `a if c else b`
+            message, expected = "a choice is written 'if <condition> then <a> else <b>'", []
         elif token.start_pos is not None and (keyword := _IF_BEFORE.search(text, 0, token.start_pos)):
             # Where no `if` can start, the lexer read it as a name, so the error is one token later.
             message, expected = _IF_HINT, []

@@ -84,3 +84,10 @@ def test_robot_conditions_keep_their_if_and_may_hold_an_if_expression():
         '    notify(text: "x")\n'
     )
     parse("automation", text)
+
+
+def test_a_python_style_choice_is_answered_with_the_dsl_form():
+    with pytest.raises(DslSyntaxError) as raised:
+        compile_expression("1 if a else 2")
+    assert raised.value.message == "a choice is written 'if <condition> then <a> else <b>'"
+    assert (raised.value.line, raised.value.column) == (1, 3)
