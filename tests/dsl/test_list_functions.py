@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from dsl import DslCallError, DslEvalError, DslSyntaxError, compile_expression, evaluate, limits
+from dsl import DslCallError, DslEvalError, DslSyntaxError, compile_expression, compile_script, evaluate, limits, render
 from tests.dsl.support import NOW, make_env
 
 PRODUCTS = [
@@ -148,3 +148,22 @@ def test_filter_and_map_keep_to_the_list_and_text_limits(monkeypatch):
     monkeypatch.setattr(limits, "MAX_TEXT_LENGTH", 20)
     with pytest.raises(DslEvalError, match="text longer than 20"):
         evaluate("map(items, x -> x + x)", {"items": ["a" * 15]}, NOW)
+
+
+def test_templates_and_scripts_use_them_too():
+    env = {"deal": {"products": PRODUCTS, "vip": False}}
+    text = "Total {sum(deal.products, p -> p.qty)} ({if deal.vip then 'VIP' else 'plain'})"
+    assert render(text, env, NOW) == "Total 7 (plain)"
+    variables: dict = {}
+    script = compile_script(
+        "total = count(deal.products, p -> p.in_stock)\nlabel = if total > 0 then 'some' else 'none'"
+    )
+    script.run(env, variables, NOW)
+    assert variables == {"total": 1, "label": "some"}
+    assert script.paths == {"deal.products", "total"}
+
+
+def test_an_error_in_a_template_hole_body_points_at_its_place_in_the_source():
+    with pytest.raises(DslEvalError) as raised:
+        render("x {sum(deal.products, p -> p.name * 2)}", {"deal": {"products": PRODUCTS}}, NOW)
+    assert (raised.value.line, raised.value.column) == (1, 35)
