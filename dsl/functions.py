@@ -138,7 +138,7 @@ def _abs(value: Any) -> Any:
 
 def _extreme(name: str, pick_greater: bool) -> Callable[..., Any]:
     def apply(*args: Any) -> Any:
-        if len(args) == 2 and callable(args[1]):
+        if len(args) == 2 and isinstance(args[1], ItemFunction):
             items: Any = [args[1](item) for item in _items(name, args[0])]
         else:
             items = args[0] if len(args) == 1 and isinstance(args[0], list | tuple) else args
@@ -158,7 +158,20 @@ def _extreme(name: str, pick_greater: bool) -> Callable[..., Any]:
 # --- lists and the item functions (`p -> p.price * p.qty`) given to them -------------------
 
 
-ItemFunction = Callable[[Any], Any]
+class ItemFunction:
+    """What an `item -> expression` argument evaluates to: its body, run for one item.
+
+    A class of its own, so a list function tells it from a value of the data (which may be
+    anything a caller put in the environment, even something callable).
+    """
+
+    __slots__ = ("apply",)
+
+    def __init__(self, apply: Callable[[Any], Any]) -> None:
+        self.apply = apply
+
+    def __call__(self, item: Any) -> Any:
+        return self.apply(item)
 
 
 def _items(function: str, value: Any) -> list[Any]:

@@ -7,14 +7,14 @@ ignore positions, which lets tests check that formatting round-trips.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from dsl import limits, values
 from dsl.errors import DslEvalError
-from dsl.functions import Function
+from dsl.functions import Function, ItemFunction
 
 
 class Context:
@@ -135,7 +135,7 @@ class Lambda(Node):
     param: str
     body: Node
 
-    def eval(self, ctx: Context) -> Callable[[Any], Any]:
+    def eval(self, ctx: Context) -> ItemFunction:
         ctx.tick()
         outer = ctx.locals
         scope = dict(outer)
@@ -149,7 +149,7 @@ class Lambda(Node):
             finally:
                 ctx.locals = outer
 
-        return apply
+        return ItemFunction(apply)
 
     def children(self) -> Iterator[Node]:
         yield self.body

@@ -167,3 +167,9 @@ def test_an_error_in_a_template_hole_body_points_at_its_place_in_the_source():
     with pytest.raises(DslEvalError) as raised:
         render("x {sum(deal.products, p -> p.name * 2)}", {"deal": {"products": PRODUCTS}}, NOW)
     assert (raised.value.line, raised.value.column) == (1, 35)
+
+
+def test_something_callable_in_the_data_is_a_value_not_an_item_expression():
+    assert evaluate("max(a, b)", {"a": 3, "b": 2}, NOW) == 3
+    with pytest.raises(DslEvalError):
+        evaluate("max(items, f)", {"items": [1, 2], "f": len}, NOW)
