@@ -27,7 +27,7 @@ _ALSO_OPERAND_STARTS = {"LPAR", "LSQB", "MINUS", "NOT", "_IF"}
 # Terminals that can only continue an operand: when one is expected, say "an operator".
 _OPERATORS = {"EQ", "NE", "LT", "LE", "GT", "GE", "PLUS", "STAR", "SLASH", "PERCENT"}
 _OPERATORS |= {"_AND", "_OR", "_IN", "_IS"}
-_ALSO_OPERATORS = {"DOT", "LSQB", "MINUS", "NOT"}
+_ALSO_OPERATORS = {"DOT", "LSQB", "MINUS", "NOT", "_ARROW"}
 _PUNCTUATION = {
     "RPAR": "')'",
     "RSQB": "']'",
@@ -224,7 +224,7 @@ def describe_expected(terminals: object) -> list[str]:
 
 
 def _operator_word(name: str) -> str:
-    words = {"MINUS": "'-'", "NOT": "'not'", "_IN": "'in'", "NULL": "'null'"}
+    words = {"MINUS": "'-'", "NOT": "'not'", "_IN": "'in'", "NULL": "'null'", "_ARROW": "'->'"}
     return words.get(name, f"'{name.strip('_').lower()}'" if name.isupper() else name)
 
 

@@ -173,3 +173,16 @@ def test_something_callable_in_the_data_is_a_value_not_an_item_expression():
     assert evaluate("max(a, b)", {"a": 3, "b": 2}, NOW) == 3
     with pytest.raises(DslEvalError):
         evaluate("max(items, f)", {"items": [1, 2], "f": len}, NOW)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("len(x y)", "unexpected name 'y'; expected an operator, ',', '(' or ')'"),
+        ("sum(xs, p ->)", "unexpected ')'; expected an expression"),
+    ],
+)
+def test_syntax_errors_around_item_expressions_say_what_was_expected(text, message):
+    with pytest.raises(DslSyntaxError) as raised:
+        compile_expression(text)
+    assert raised.value.message == message
