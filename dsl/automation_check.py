@@ -170,11 +170,15 @@ class _Checker:
         return bound
 
     def value_fits(self, name: str, kind: str, arg: Arg, pipeline: str | None) -> None:
-        found = _literal_kind(arg.value.node)
+        for node in _outcomes(arg.value.node):
+            self.node_fits(name, kind, node, arg.pos, pipeline)
+
+    def node_fits(self, name: str, kind: str, node: nodes.Node, pos: Pos, pipeline: str | None) -> None:
+        found = _literal_kind(node)
         if found is None or found[0] == "null":
             return
         what, value = found
-        where = arg.value.node if arg.value.node.line is not None else arg.pos
+        where = node if node.line is not None else pos
         allowed = _FITS.get(kind)
         if allowed is not None and what not in allowed and not _parses_as(kind, value):
             self.error(f"'{name}' needs {_a(kind)}, not {_a(what)}", where)
@@ -266,6 +270,17 @@ def _paths(node: nodes.Node) -> Iterator[tuple[nodes.Name, list[nodes.Attr]]]:
                 break
         else:
             yield current, fields[::-1]
+
+
+def _outcomes(node: nodes.Node) -> Iterator[nodes.Node]:
+    """The values an argument may come out as: each branch of an `if ... then ... else ...`."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, nodes.IfElse):
+            stack.extend((current.otherwise, current.then))
+        else:
+            yield current
 
 
 def _literal_kind(node: nodes.Node) -> tuple[str, Any] | None:

@@ -24,11 +24,15 @@ from lark import Token, Tree
 from dsl import limits, nodes
 from dsl.durations import dsl_duration
 from dsl.errors import DslCallError, DslSyntaxError
-from dsl.functions import FUNCTIONS
+from dsl.functions import FUNCTIONS, Function
 from dsl.parser import parse, position
 from dsl.values import as_utc
 
 _TEMPLATE_NESTING: contextvars.ContextVar[int] = contextvars.ContextVar("template_nesting", default=0)
+# The parameters of the lambdas being built around the current subtree: there, those names
+# are the lambda's item (nodes.Local), not paths into the data.
+_LOCALS: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("lambda_locals", default=frozenset())
+_ITEM_FUNCTION_HINT = "an 'item -> expression' argument"
 _BRACE_HINT = "write '{{' or '}}' for a brace in text"
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
 
@@ -210,7 +214,26 @@ def _subtrees(tree: Tree[Token]) -> list[nodes.Node]:
 
 
 def _name(tree: Tree[Token]) -> nodes.Node:
-    return nodes.Name(str(_token(tree)), **_at(tree))
+    name = str(_token(tree))
+    if name in _LOCALS.get():
+        return nodes.Local(name, **_at(tree))
+    return nodes.Name(name, **_at(tree))
+
+
+def _lambda(tree: Tree[Token]) -> nodes.Node:
+    param, body = tree.children
+    param = leaf(param)
+    reset = _LOCALS.set(_LOCALS.get() | {str(param)})
+    try:
+        built = build_expression(body)
+    finally:
+        _LOCALS.reset(reset)
+    return nodes.Lambda(str(param), built, **_at(param))
+
+
+def _if_else(tree: Tree[Token]) -> nodes.Node:
+    condition, then, otherwise = _subtrees(tree)
+    return nodes.IfElse(condition, then, otherwise, **_at(tree))
 
 
 def _attr(tree: Tree[Token]) -> nodes.Node:
@@ -234,7 +257,26 @@ def _call(tree: Tree[Token]) -> nodes.Node:
         raise DslCallError(
             f"{name}() takes {function.arity_text()} argument(s), not {len(args)}", name.line, name.column
         )
+    _check_item_functions(str(name), function, args)
     return nodes.Call(str(name), args, function, **_at(name))
+
+
+def _check_item_functions(name: str, function: Function, args: tuple[nodes.Node, ...]) -> None:
+    """A lambda only as the second of two arguments, and only where the function takes one."""
+    takers = sorted(f.name for f in FUNCTIONS.values() if f.item_function != "no")
+    for index, arg in enumerate(args):
+        if not isinstance(arg, nodes.Lambda):
+            continue
+        if function.item_function == "no":
+            message = f"{name}() takes no 'item -> expression' argument; {', '.join(takers)} do"
+            raise DslCallError(message, arg.line, arg.column)
+        if index != 1 or len(args) != 2:
+            example = f"{name}(deal.products, p -> p.qty)"
+            message = f"the 'item -> expression' argument of {name}() comes second, after the list, like {example}"
+            raise DslCallError(message, arg.line, arg.column)
+    if function.item_function == "required" and not isinstance(args[1], nodes.Lambda):
+        message = f"{name}() needs {_ITEM_FUNCTION_HINT} after the list, like {name}(deal.products, p -> p.qty > 0)"
+        raise DslCallError(message, args[1].line, args[1].column)
 
 
 def _list(tree: Tree[Token]) -> nodes.Node:
@@ -321,6 +363,8 @@ _BUILDERS: dict[str, Callable[[Tree[Token]], nodes.Node]] = {
     "attr": _attr,
     "index": _index,
     "call": _call,
+    "lambda_": _lambda,
+    "if_else": _if_else,
     "list": _list,
     "group": _group,
     "not_": _not,

@@ -17,6 +17,8 @@ from dsl.expression import Expression, compile_expression
 from dsl.values import format_datetime
 
 # Binding strength, weakest first; a child weaker than its place needs parentheses.
+# `if ... then ... else ...` is weaker than everything: its `else` branch reaches to the end.
+_IF_ELSE = 0
 _OR, _AND, _NOT, _COMPARE, _SUM, _PRODUCT, _UNARY, _POSTFIX = range(1, 9)
 _STRING_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
@@ -30,6 +32,8 @@ def format_expression(expression: Expression | nodes.Node | str) -> str:
 
 
 def _strength(node: nodes.Node) -> int:
+    if isinstance(node, nodes.IfElse):
+        return _IF_ELSE
     if isinstance(node, nodes.Logical):
         return _OR if node.operator == "or" else _AND
     if isinstance(node, nodes.Not):
@@ -53,8 +57,12 @@ def _format(node: nodes.Node) -> str:
         return format_literal(node.value)
     if isinstance(node, nodes.TextTemplate):
         return node.source  # as written: the text is the person's, the holes read better untouched
-    if isinstance(node, nodes.Name):
+    if isinstance(node, nodes.Name | nodes.Local):
         return node.name
+    if isinstance(node, nodes.Lambda):
+        return f"{node.param} -> {_format(node.body)}"
+    if isinstance(node, nodes.IfElse):
+        return f"if {_child(node.condition, _OR)} then {_format(node.then)} else {_format(node.otherwise)}"
     if isinstance(node, nodes.Attr):
         return f"{_child(node.obj, _POSTFIX)}.{node.name}"
     if isinstance(node, nodes.Index):

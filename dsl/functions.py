@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from dsl import values
 from dsl.durations import parse_duration
@@ -28,6 +28,8 @@ class Function:
     min_args: int
     max_args: int | None  # None: any number
     needs_clock: bool = False
+    # Whether the second argument may (or must) be an `item -> expression` lambda.
+    item_function: Literal["no", "optional", "required"] = "no"
 
     def arity_text(self) -> str:
         if self.max_args is None:
@@ -136,7 +138,10 @@ def _abs(value: Any) -> Any:
 
 def _extreme(name: str, pick_greater: bool) -> Callable[..., Any]:
     def apply(*args: Any) -> Any:
-        items = args[0] if len(args) == 1 and isinstance(args[0], list | tuple) else args
+        if len(args) == 2 and isinstance(args[1], ItemFunction):
+            items: Any = [args[1](item) for item in _items(name, args[0])]
+        else:
+            items = args[0] if len(args) == 1 and isinstance(args[0], list | tuple) else args
         best = None
         for item in items:
             item = values.normalize(item)
@@ -148,6 +153,79 @@ def _extreme(name: str, pick_greater: bool) -> Callable[..., Any]:
 
     apply.__name__ = name
     return apply
+
+
+# --- lists and the item functions (`p -> p.price * p.qty`) given to them -------------------
+
+
+class ItemFunction:
+    """What an `item -> expression` argument evaluates to: its body, run for one item.
+
+    A class of its own, so a list function tells it from a value of the data (which may be
+    anything a caller put in the environment, even something callable).
+    """
+
+    __slots__ = ("apply",)
+
+    def __init__(self, apply: Callable[[Any], Any]) -> None:
+        self.apply = apply
+
+    def __call__(self, item: Any) -> Any:
+        return self.apply(item)
+
+
+def _items(function: str, value: Any) -> list[Any]:
+    """The list a list function reads; null (an unset list) is an empty one."""
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return list(value)
+    raise DslEvalError(f"{function}() needs a list, not {type_name(value)}")
+
+
+def _each(function: str, value: Any, apply: ItemFunction | None) -> list[Any]:
+    items = _items(function, value)
+    return [apply(item) for item in items] if apply is not None else [values.normalize(item) for item in items]
+
+
+def _sum(value: Any, apply: ItemFunction | None = None) -> Any:
+    """Numbers (or durations) added up; null items are skipped and an empty list sums to 0."""
+    total: Any = None
+    for item in _each("sum", value, apply):
+        if item is None:
+            continue
+        if total is None:
+            if not (is_number(item) or isinstance(item, timedelta)):
+                raise DslEvalError(f"sum() adds numbers or durations, not {type_name(item)}")
+            total = item
+        else:
+            total = values.add(total, item)
+    return 0 if total is None else total
+
+
+def _count(value: Any, condition: ItemFunction | None = None) -> int:
+    """Items that are not null, or with a condition the items for which it holds."""
+    if condition is None:
+        return sum(item is not None for item in _items("count", value))
+    return sum(values.truthy(result) for result in _each("count", value, condition))
+
+
+def _any(value: Any, condition: ItemFunction | None = None) -> bool:
+    items = _items("any", value)
+    return any(values.truthy(condition(item) if condition else values.normalize(item)) for item in items)
+
+
+def _all(value: Any, condition: ItemFunction | None = None) -> bool:
+    items = _items("all", value)
+    return all(values.truthy(condition(item) if condition else values.normalize(item)) for item in items)
+
+
+def _filter(value: Any, condition: ItemFunction) -> list[Any]:
+    return [values.normalize(item) for item in _items("filter", value) if values.truthy(condition(item))]
+
+
+def _map(value: Any, apply: ItemFunction) -> list[Any]:
+    return _each("map", value, apply)
 
 
 # --- dates ---------------------------------------------------------------------------------
@@ -242,8 +320,14 @@ FUNCTIONS: dict[str, Function] = {
         Function("coalesce", _coalesce, 1, None),
         Function("round", _round, 1, 2),
         Function("abs", _abs, 1, 1),
-        Function("min", _extreme("min", pick_greater=False), 1, None),
-        Function("max", _extreme("max", pick_greater=True), 1, None),
+        Function("min", _extreme("min", pick_greater=False), 1, None, item_function="optional"),
+        Function("max", _extreme("max", pick_greater=True), 1, None, item_function="optional"),
+        Function("sum", _sum, 1, 2, item_function="optional"),
+        Function("count", _count, 1, 2, item_function="optional"),
+        Function("any", _any, 1, 2, item_function="optional"),
+        Function("all", _all, 1, 2, item_function="optional"),
+        Function("filter", _filter, 2, 2, item_function="required"),
+        Function("map", _map, 2, 2, item_function="required"),
         Function("str", _str, 1, 1),
         Function("number", _number, 1, 1),
         Function("format_date", _format_date, 1, 2),

@@ -14,16 +14,17 @@ from typing import Any
 
 from dsl import limits, values
 from dsl.errors import DslEvalError
-from dsl.functions import Function
+from dsl.functions import Function, ItemFunction
 
 
 class Context:
     """What one evaluate/render/run call reads: the names, the clock and its step budget."""
 
-    __slots__ = ("env", "now", "steps")
+    __slots__ = ("env", "locals", "now", "steps")
 
     def __init__(self, env: Mapping[str, Any], now: datetime | None) -> None:
         self.env = env
+        self.locals: dict[str, Any] = {}  # the items lambdas are bound to, while their bodies run
         self.now = values.as_utc(now) if now is not None else None
         self.steps = limits.MAX_STEPS
 
@@ -110,6 +111,67 @@ class Name(Node):
             return values.normalize(ctx.env.get(self.name))
         except DslEvalError as error:
             raise error.at(self.line, self.column) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Local(Node):
+    """A lambda's parameter inside its body: the current item, never a path into the data."""
+
+    name: str
+
+    def eval(self, ctx: Context) -> Any:
+        ctx.tick()
+        return ctx.locals.get(self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Lambda(Node):
+    """`p -> body`, an argument of a list function; it evaluates to a function of one item.
+
+    The function runs the body in the same context, so the step budget and every other limit
+    count inside it; it is called only by the list functions, while the call is evaluated.
+    """
+
+    param: str
+    body: Node
+
+    def eval(self, ctx: Context) -> ItemFunction:
+        ctx.tick()
+        outer = ctx.locals
+        scope = dict(outer)
+
+        def apply(item: Any) -> Any:
+            ctx.tick()
+            scope[self.param] = values.normalize(item)
+            ctx.locals = scope
+            try:
+                return self.body.eval(ctx)
+            finally:
+                ctx.locals = outer
+
+        return ItemFunction(apply)
+
+    def children(self) -> Iterator[Node]:
+        yield self.body
+
+
+@dataclass(frozen=True, slots=True)
+class IfElse(Node):
+    """`if condition then a else b`: only the chosen branch is evaluated."""
+
+    condition: Node
+    then: Node
+    otherwise: Node
+
+    def eval(self, ctx: Context) -> Any:
+        ctx.tick()
+        branch = self.then if values.truthy(self.condition.eval(ctx)) else self.otherwise
+        return branch.eval(ctx)
+
+    def children(self) -> Iterator[Node]:
+        yield self.condition
+        yield self.then
+        yield self.otherwise
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 from typing import Literal
 
 from lark import Lark, Token, Tree
@@ -22,11 +23,11 @@ GrammarName = Literal["expression", "template", "script", "automation"]
 # Terminals that can only start an operand: when one is expected, say "an expression".
 _OPERAND_STARTS = {"NAME", "INT", "DECIMAL", "STRING", "DATE", "DATETIME", "DURATION"}
 _OPERAND_STARTS |= {"TRUE", "FALSE", "NULL"}
-_ALSO_OPERAND_STARTS = {"LPAR", "LSQB", "MINUS", "NOT"}
+_ALSO_OPERAND_STARTS = {"LPAR", "LSQB", "MINUS", "NOT", "_IF"}
 # Terminals that can only continue an operand: when one is expected, say "an operator".
 _OPERATORS = {"EQ", "NE", "LT", "LE", "GT", "GE", "PLUS", "STAR", "SLASH", "PERCENT"}
 _OPERATORS |= {"_AND", "_OR", "_IN", "_IS"}
-_ALSO_OPERATORS = {"DOT", "LSQB", "MINUS", "NOT"}
+_ALSO_OPERATORS = {"DOT", "LSQB", "MINUS", "NOT", "_ARROW"}
 _PUNCTUATION = {
     "RPAR": "')'",
     "RSQB": "']'",
@@ -130,6 +131,15 @@ def syntax_error(error: UnexpectedInput, text: str, grammar: GrammarName) -> Dsl
         else:
             line, column = token.line, token.column
         message = f"unexpected {_describe_token(token)}"
+        if _misplaced_arrow(text, token.start_pos):
+            message, column = _ARROW_HINT, (column or 2) - 1  # point at the '-'
+        elif token.value == "if" and grammar != "automation":  # Python's `a if c else b`
+            message, expected = "a choice is written 'if <condition> then <a> else <b>'", []
+        elif token.start_pos is not None and (keyword := _IF_BEFORE.search(text, 0, token.start_pos)):
+            # Where no `if` can start, the lexer read it as a name, so the error is one token later.
+            message, expected = _IF_HINT, []
+            line = text.count("\n", 0, keyword.start()) + 1
+            column = keyword.start() - (text.rfind("\n", 0, keyword.start()) + 1) + 1
         if grammar == "template" and token.value == "}" and "'}'" not in expected:
             message = _describe_character("}", grammar)
     elif isinstance(error, UnexpectedCharacters):
@@ -138,11 +148,23 @@ def syntax_error(error: UnexpectedInput, text: str, grammar: GrammarName) -> Dsl
         line, column = error.line, error.column
         # lark declares pos_in_stream as None on the base class; UnexpectedCharacters sets the offset.
         message = _describe_character(text[error.pos_in_stream], grammar)  # type: ignore[index]
+        if _misplaced_arrow(text, error.pos_in_stream):
+            message, column = _ARROW_HINT, column - 1  # point at the '-'
     else:  # pragma: no cover - only Earley raises UnexpectedEOF
         expected, (line, column), message = [], _end_position(text), "unexpected end of the text"
-    if expected:
+    if expected and message not in (_ARROW_HINT, _IF_HINT):
         message = f"{message}; expected {_join(expected)}"
     return DslSyntaxError(message, line, column, expected)
+
+
+_IF_HINT = "an 'if ... then ... else ...' inside an operation needs parentheses: 1 + (if a then 1 else 2)"
+_IF_BEFORE = re.compile(r"(?<![\w.])if\s*\Z")
+_ARROW_HINT = "'->' names the item of a list function's argument, like sum(deal.products, p -> p.price)"
+
+
+def _misplaced_arrow(text: str, offset: int | None) -> bool:
+    """Whether the failing character is the `>` of an `->` the grammar did not allow there."""
+    return offset is not None and 0 < offset < len(text) and text[offset - 1 : offset + 1] == "->"
 
 
 def _acceptable_before(grammar: GrammarName, text: str, stop: int | None) -> set[str]:
@@ -202,7 +224,7 @@ def describe_expected(terminals: object) -> list[str]:
 
 
 def _operator_word(name: str) -> str:
-    words = {"MINUS": "'-'", "NOT": "'not'", "_IN": "'in'", "NULL": "'null'"}
+    words = {"MINUS": "'-'", "NOT": "'not'", "_IN": "'in'", "NULL": "'null'", "_ARROW": "'->'"}
     return words.get(name, f"'{name.strip('_').lower()}'" if name.isupper() else name)
 
 

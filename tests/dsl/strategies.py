@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-NAMES = ["deal", "event", "count", "approved", "nothing", "x", "amount", "stage", "products", "tags"]
+NAMES = ["deal", "event", "count", "approved", "nothing", "x", "amount", "stage", "products", "tags", "it"]
 FIELDS = ["amount", "stage", "title", "contact", "phone", "products", "name", "tags", "source", "qty"]
 LITERALS = [
     "0",
@@ -51,7 +51,13 @@ FUNCTIONS = {
     "str": 1,
     "number": 1,
     "format_date": 2,
+    "sum": 1,
+    "count": 1,
+    "any": 1,
+    "all": 1,
 }
+# Functions over a list that take an `item -> expression` second argument.
+LIST_FUNCTIONS = ["sum", "count", "any", "all", "filter", "map", "min", "max"]
 BINARY = ["+", "-", "*", "/", "%", "==", "!=", "<", "<=", ">", ">=", "and", "or", "in", "not in"]
 
 TOKENS = [
@@ -61,6 +67,13 @@ TOKENS = [
     *FUNCTIONS,
     "not",
     "is",
+    "if",
+    "then",
+    "else",
+    "->",
+    "it ->",
+    "filter",
+    "map",
     "is not null",
     "is null",
     "(",
@@ -116,6 +129,8 @@ def _extend(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         children.map(lambda c: f"({c}).name"),
         st.lists(children, max_size=3).map(lambda items: f"[{', '.join(items)}]"),
         call,
+        st.tuples(children, children, children).map(lambda t: f"if {t[0]} then {t[1]} else {t[2]}"),
+        st.tuples(st.sampled_from(LIST_FUNCTIONS), children, children).map(lambda t: f"{t[0]}({t[1]}, it -> {t[2]})"),
     )
 
 

@@ -186,3 +186,21 @@ def test_a_top_level_trigger_needs_actions():
     assert problems("pipeline credit\ntrigger on bank.decision\n") == [
         (2, 1, "a trigger outside a stage needs actions: say what it does after ':'")
     ]
+
+
+def test_an_item_name_is_not_checked_as_a_deal_field_but_the_list_it_reads_is():
+    ok = "notify(text: str(sum(deal.products, deal -> len(deal.whatever))))"
+    assert in_robot(ok) == []
+    wrong = in_robot("notify(text: str(count(deal.product, p -> p.x == 1)))")
+    assert messages(wrong) == ["deal has no field 'product'; did you mean 'products'?"]
+
+
+def test_a_robot_condition_may_hold_an_if_expression():
+    header = "robot if (if deal.amount > 1000 then deal.paid else true)"
+    assert in_robot("notify(text: 'x')", header) == []
+
+
+def test_each_branch_of_an_if_expression_is_checked_like_a_literal():
+    found = in_robot("create_task(title: 'x', hours: if deal.paid then 2 else 'many')")
+    assert found == [(4, 61, "'hours' needs a number, not text")]  # at the branch
+    assert in_robot("create_task(title: 'x', hours: if deal.paid then 2 else deal.amount)") == []

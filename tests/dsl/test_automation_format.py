@@ -112,3 +112,16 @@ def test_long_calls_put_one_argument_per_line():
     long_title = "x" * 90
     formatted = fmt(f"global\ntrigger on a.b:\n  f(a: 1, title: '{long_title}')\n  g('{long_title}')\n")
     assert f'  f(\n    a: 1,\n    title: "{long_title}",\n  )\n  g("{long_title}")\n' in formatted
+
+
+def test_list_functions_and_if_expressions_keep_their_form():
+    text = (
+        "pipeline store\n\nstage new:\n"
+        "  robot if any(deal.products,p->not p.in_stock):\n"
+        "    notify(text: if deal.vip then 'VIP order' else 'Order',\n"
+        "           to: deal.responsible)\n"
+    )
+    formatted = format_automation(parse_automation(text))
+    assert "  robot immediately if any(deal.products, p -> not p.in_stock):\n" in formatted
+    assert '    notify(text: if deal.vip then "VIP order" else "Order", to: deal.responsible)\n' in formatted
+    assert without_positions(parse_automation(formatted)) == without_positions(parse_automation(text))
