@@ -13,6 +13,7 @@ import { autocompletion, completionKeymap } from '@codemirror/autocomplete';
 import { h, clear } from './ui.js';
 import { t } from './i18n.js';
 import { dslLanguage, dslHighlight, dslCompletion } from './dsl/language.js';
+import { actionName, actionDescription, actionCategory } from './actions.js';
 
 /** A field's label for people: the vocabulary's own when it has one, else the catalog's, else its code in words. */
 export function fieldLabel(code, vocab, scope) {
@@ -22,10 +23,6 @@ export function fieldLabel(code, vocab, scope) {
   return t(`robots:field.${code}`, { defaultValue: words.charAt(0).toUpperCase() + words.slice(1) });
 }
 
-export function actionLabel(action) {
-  const words = action.name.replace(/_/g, ' ');
-  return t(`robots:action_name.${action.name}`, { defaultValue: words.charAt(0).toUpperCase() + words.slice(1) });
-}
 
 function fieldsOf(vocab, scope) {
   const fields = (vocab && vocab.fields) || {};
@@ -150,14 +147,14 @@ export function actionForm({ actions, vocab, scope, value, name, onRemove }) {
   const byName = Object.fromEntries(actions.map((a) => [a.name, a]));
   const categories = new Map();
   for (const a of actions) {
-    const key = a.category || t('robots:other_actions');
+    const key = actionCategory(a.category);
     if (!categories.has(key)) categories.set(key, []);
     categories.get(key).push(a);
   }
   const select = h('select', { 'aria-label': t('robots:action'), name: `${name}.name` },
     h('option', { value: '' }, t('robots:pick_action')),
     [...categories.entries()].map(([category, list]) => h('optgroup', { label: category },
-      list.map((a) => h('option', { value: a.name, selected: value && a.name === value.name }, actionLabel(a))))));
+      list.map((a) => h('option', { value: a.name, selected: value && a.name === value.name }, actionName(a))))));
   const nameError = h('div', { class: 'field-error', role: 'alert' });
   const description = h('p', { class: 'muted small action-description' });
   const params = h('div', { class: 'action-params' });
@@ -173,7 +170,7 @@ export function actionForm({ actions, vocab, scope, value, name, onRemove }) {
     for (const r of rows) r.editor.destroy();
     rows = [];
     const action = byName[select.value];
-    description.textContent = action ? action.description || '' : '';
+    description.textContent = action ? actionDescription(action) : '';
     if (!action) { clear(params); return; }
     const positional = action.positional || [];
     const names = [...positional, ...Object.keys(action.parameters).filter((n) => !positional.includes(n))];

@@ -12,6 +12,7 @@ import {
   eventDefinition, TIMER_KINDS, readTimer, writeTimer, messageNamed, conditionOf, writeCondition,
 } from './model.js';
 import { takesTemplate, templateOf, expressionOf } from './texts.js';
+import { actionName, actionDescription, actionCategory } from '../actions.js';
 
 const PARAMETER_TYPES = ['string', 'number', 'money', 'date', 'datetime', 'bool', 'duration'];
 /** What a user task's form may ask for (engine/bpmn.py FORM_FIELD_TYPES). */
@@ -128,12 +129,12 @@ export function createDealflowPanel(modeler, problems) {
     const byName = Object.fromEntries(actions.map((a) => [a.name, a]));
     const select = h('select', { 'data-field': 'action', 'aria-label': t('bpmn:action_label') },
       h('option', { value: '' }, t('bpmn:pick_action_option')),
-      groupBy(actions, (a) => a.category || t('bpmn:other')).map(([category, list]) => h('optgroup', { label: category },
-        list.map((a) => h('option', { value: a.name, selected: a.name === state.action }, a.name)))));
+      groupBy(actions, (a) => actionCategory(a.category)).map(([category, list]) => h('optgroup', { label: category },
+        list.map((a) => h('option', { value: a.name, selected: a.name === state.action, title: a.name }, actionName(a))))));
     const description = h('p', { class: 'muted small' });
     const drawForm = () => {
       const action = byName[state.action];
-      description.textContent = action ? action.description : '';
+      description.textContent = action ? actionDescription(action) : '';
       if (!action) {
         clear(form);
         return;
