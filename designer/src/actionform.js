@@ -11,6 +11,7 @@ import { EditorState } from '@codemirror/state';
 import { defaultKeymap, history, historyKeymap } from '@codemirror/commands';
 import { autocompletion, completionKeymap } from '@codemirror/autocomplete';
 import { h, clear } from './ui.js';
+import './actionform.css';
 import { t } from './i18n.js';
 import { dslLanguage, dslHighlight, dslCompletion } from './dsl/language.js';
 import { actionName, actionDescription, actionCategory } from './actions.js';
@@ -54,7 +55,7 @@ function templateCompletion(getVocabulary, getScope) {
  * A one-line editor: `mode` 'expression' (DSL highlighting and completion) or 'text' (plain
  * words; `{deal.field}` holes complete). `{ el, get value, insert(text), focus(), destroy() }`.
  */
-export function lineEditor({ value = '', mode = 'expression', vocab, scope, label, name, placeholder = '' }) {
+export function lineEditor({ value = '', mode = 'expression', vocab, scope, label, name, placeholder = '', attrs = {}, onChange }) {
   const host = h('div', { class: `line-editor line-editor-${mode}`, dataset: { input: name } });
   const oneLine = EditorState.transactionFilter.of((tr) => (tr.docChanged && tr.newDoc.lines > 1 ? [] : tr));
   const view = new EditorView({
@@ -65,16 +66,18 @@ export function lineEditor({ value = '', mode = 'expression', vocab, scope, labe
         oneLine, history(), placeholderText(placeholder),
         keymap.of([...completionKeymap, ...defaultKeymap, ...historyKeymap]),
         mode === 'expression' ? [dslLanguage, dslHighlight, dslCompletion(() => vocab, () => scope)] : templateCompletion(() => vocab, () => scope),
-        EditorView.contentAttributes.of({ 'aria-label': label, spellcheck: 'false' }),
+        EditorView.contentAttributes.of({ 'aria-label': label, spellcheck: 'false', ...attrs }),
+        onChange ? EditorView.updateListener.of((update) => { if (update.docChanged) onChange(update.state.doc.toString()); }) : [],
       ],
     }),
   });
   return {
     el: host,
     get value() { return view.state.doc.toString(); },
+    /** The element that takes the typing (the one `attrs` are on). */
+    get content() { return view.contentDOM; },
     insert(text) {
-      const { from, to } = view.state.selection.main;
-      view.dispatch({ changes: { from, to, insert: text }, selection: { anchor: from + text.length } });
+      view.dispatch(insertion(view.state, text));
       view.focus();
     },
     set(text) {
@@ -85,18 +88,52 @@ export function lineEditor({ value = '', mode = 'expression', vocab, scope, labe
   };
 }
 
-/** A select of the deal's fields by label; choosing one inserts `deal.code` (or `{deal.code}`) into `editor`. */
-export function fieldPicker(editor, { vocab, scope, mode = 'expression', only }) {
-  const entries = Object.entries(fieldsOf(vocab, scope))
+/** The change that puts `text` where the cursor is (over the selection), the cursor after it. */
+export function insertion(state, text) {
+  const { from, to } = state.selection.main;
+  return { changes: { from, to, insert: text }, selection: { anchor: from + text.length } };
+}
+
+/** What the field picker inserts for field `code`: `deal.code` in an expression, a `{deal.code}` hole in plain words. */
+export function fieldReference(code, mode = 'expression') {
+  return mode === 'text' ? `{deal.${code}}` : `deal.${code}`;
+}
+
+/** The deal's fields a picker offers, by label (its own, else the catalog's), with their codes and types. */
+export function fieldChoices(vocab, scope, only) {
+  return Object.entries(fieldsOf(vocab, scope))
     .filter(([, type]) => !only || only.includes(type))
     .map(([code, type]) => ({ code, type, label: fieldLabel(code, vocab, scope) }))
     .sort((a, b) => a.label.localeCompare(b.label));
+}
+
+/**
+ * A `<textarea>` as an editor the field picker can insert into (the multi-line DSL texts of
+ * the BPMN panel): the text goes over the selection and an `input` event says it changed.
+ */
+export function textareaEditor(textarea) {
+  return {
+    el: textarea,
+    get value() { return textarea.value; },
+    insert(text) {
+      textarea.setRangeText(text, textarea.selectionStart, textarea.selectionEnd, 'end');
+      textarea.dispatchEvent(new Event('input', { bubbles: true }));
+      textarea.focus();
+    },
+    focus() { textarea.focus(); },
+    destroy() {},
+  };
+}
+
+/** A select of the deal's fields by label; choosing one inserts `deal.code` (or `{deal.code}`) into `editor`. */
+export function fieldPicker(editor, { vocab, scope, mode = 'expression', only }) {
+  const entries = fieldChoices(vocab, scope, only);
   const select = h('select', { class: 'field-picker', 'aria-label': t('robots:insert_field'), title: t('robots:insert_field') },
     h('option', { value: '' }, t('robots:insert_field_option')),
     entries.map((f) => h('option', { value: f.code }, `${f.label} (${f.code})`)));
   select.addEventListener('change', () => {
     if (!select.value) return;
-    editor.insert(mode === 'text' ? `{deal.${select.value}}` : `deal.${select.value}`);
+    editor.insert(fieldReference(select.value, mode));
     select.value = '';
   });
   return select;
