@@ -63,7 +63,7 @@ export function createDealflowPanel(modeler, problems) {
     if (type === 'bpmn:Process' || type === 'bpmn:Collaboration') await renderProcess(body, element, bo);
     else if (type === 'bpmn:ServiceTask') await renderServiceTask(body, element, bo);
     else if (type === 'bpmn:ScriptTask') await renderScript(body, element, bo);
-    else if (type === 'bpmn:UserTask') await renderUserTask(body, element, bo);
+    else if (type === 'bpmn:UserTask') renderUserTask(body, element, bo);
     else if (type === 'bpmn:SequenceFlow') await renderFlow(body, element, bo);
     if (bo.get('eventDefinitions')) await renderEvent(body, element, bo);
     if (!body.childNodes.length) body.append(h('p', { class: 'muted' }, t('bpmn:nothing_here')));
@@ -79,7 +79,7 @@ export function createDealflowPanel(modeler, problems) {
   // inserts a deal field chosen by its label. What they change goes through `onChange`, that
   // is through `modeling`, as a change of this panel's own (it does not redraw the panel).
   let editors = [];
-  function dslField({ owner, label, value, kind, field, multiline, placeholder, onChange, vocab }) {
+  function dslField({ owner, label, value, kind, field, multiline, placeholder, onChange, vocab, plain }) {
     const message = h('div', { class: 'df-field-error', role: 'alert' });
     const { id } = owner;
     let marked = [];
@@ -95,7 +95,7 @@ export function createDealflowPanel(modeler, problems) {
       check(text);
     };
     let editor;
-    if (multiline || !kind) {
+    if (multiline || !kind || plain) {
       const input = multiline
         ? h('textarea', { rows: 3, spellcheck: 'false', placeholder, 'aria-label': label })
         : h('input', { spellcheck: 'false', placeholder, 'aria-label': label });
@@ -126,7 +126,7 @@ export function createDealflowPanel(modeler, problems) {
     const save = () => writeProcessSettings(modeler, root, processBo, settings);
     const params = h('div', { class: 'df-list' });
     const fields = h('div', { class: 'df-list' });
-    const vocab = await editorVocabulary();
+    const vocab = await vocabulary();
     const allFields = [...new Set(Object.values(vocab.fields || {}).flatMap((f) => Object.keys(f)))].sort();
     const drawParams = () => clear(params, settings.parameters.map((p, i) => h('div', { class: 'df-row df-parameter' },
       h('input', { value: p.name, placeholder: t('bpmn:name'), 'aria-label': t('bpmn:parameter_name'), oninput: (e) => { p.name = e.target.value; save(); } }),
@@ -219,12 +219,13 @@ export function createDealflowPanel(modeler, problems) {
     }));
   }
 
-  async function renderUserTask(body, task, bo) {
-    const vocab = await editorVocabulary();
+  // Drawn at once, in plain inputs: the task form below keeps rows not saved yet (a row just
+  // added), which a redraw that waited for the vocabulary could lose.
+  function renderUserTask(body, task, bo) {
     const values = readProperties(bo);
     for (const spec of USER_TASK_FIELDS) {
       body.append(dslField({
-        owner: task, vocab,
+        owner: task, plain: true,
         label: t(spec.labelKey), value: values[spec.name], kind: spec.kind, field: `prop:${spec.name}`, multiline: spec.multiline,
         onChange: (value) => {
           const current = readProperties(task.businessObject); // as for action parameters, above
@@ -314,7 +315,7 @@ export function createDealflowPanel(modeler, problems) {
   }
 
   async function renderMessage(body, event, definition) {
-    const vocab = await editorVocabulary();
+    const vocab = await vocabulary();
     const current = definition.get('messageRef')?.get('name') || '';
     const known = Object.keys(vocab.events || {}).sort();
     const input = h('input', { list: 'df-crm-events', value: current, 'data-field': 'message', placeholder: 'bank.decision' });
