@@ -11,8 +11,10 @@ import { EditorState } from '@codemirror/state';
 import { defaultKeymap, history, historyKeymap } from '@codemirror/commands';
 import { autocompletion, completionKeymap } from '@codemirror/autocomplete';
 import { h, clear } from './ui.js';
+import './actionform.css';
 import { t } from './i18n.js';
 import { dslLanguage, dslHighlight, dslCompletion } from './dsl/language.js';
+import { actionName, actionDescription, actionCategory } from './actions.js';
 
 /** A field's label for people: the vocabulary's own when it has one, else the catalog's, else its code in words. */
 export function fieldLabel(code, vocab, scope) {
@@ -22,10 +24,6 @@ export function fieldLabel(code, vocab, scope) {
   return t(`robots:field.${code}`, { defaultValue: words.charAt(0).toUpperCase() + words.slice(1) });
 }
 
-export function actionLabel(action) {
-  const words = action.name.replace(/_/g, ' ');
-  return t(`robots:action_name.${action.name}`, { defaultValue: words.charAt(0).toUpperCase() + words.slice(1) });
-}
 
 function fieldsOf(vocab, scope) {
   const fields = (vocab && vocab.fields) || {};
@@ -57,7 +55,7 @@ function templateCompletion(getVocabulary, getScope) {
  * A one-line editor: `mode` 'expression' (DSL highlighting and completion) or 'text' (plain
  * words; `{deal.field}` holes complete). `{ el, get value, insert(text), focus(), destroy() }`.
  */
-export function lineEditor({ value = '', mode = 'expression', vocab, scope, label, name, placeholder = '' }) {
+export function lineEditor({ value = '', mode = 'expression', vocab, scope, label, name, placeholder = '', attrs = {}, onChange }) {
   const host = h('div', { class: `line-editor line-editor-${mode}`, dataset: { input: name } });
   const oneLine = EditorState.transactionFilter.of((tr) => (tr.docChanged && tr.newDoc.lines > 1 ? [] : tr));
   const view = new EditorView({
@@ -68,16 +66,18 @@ export function lineEditor({ value = '', mode = 'expression', vocab, scope, labe
         oneLine, history(), placeholderText(placeholder),
         keymap.of([...completionKeymap, ...defaultKeymap, ...historyKeymap]),
         mode === 'expression' ? [dslLanguage, dslHighlight, dslCompletion(() => vocab, () => scope)] : templateCompletion(() => vocab, () => scope),
-        EditorView.contentAttributes.of({ 'aria-label': label, spellcheck: 'false' }),
+        EditorView.contentAttributes.of({ 'aria-label': label, spellcheck: 'false', ...attrs }),
+        onChange ? EditorView.updateListener.of((update) => { if (update.docChanged) onChange(update.state.doc.toString()); }) : [],
       ],
     }),
   });
   return {
     el: host,
     get value() { return view.state.doc.toString(); },
+    /** The element that takes the typing (the one `attrs` are on). */
+    get content() { return view.contentDOM; },
     insert(text) {
-      const { from, to } = view.state.selection.main;
-      view.dispatch({ changes: { from, to, insert: text }, selection: { anchor: from + text.length } });
+      view.dispatch(insertion(view.state, text));
       view.focus();
     },
     set(text) {
@@ -88,18 +88,52 @@ export function lineEditor({ value = '', mode = 'expression', vocab, scope, labe
   };
 }
 
-/** A select of the deal's fields by label; choosing one inserts `deal.code` (or `{deal.code}`) into `editor`. */
-export function fieldPicker(editor, { vocab, scope, mode = 'expression', only }) {
-  const entries = Object.entries(fieldsOf(vocab, scope))
+/** The change that puts `text` where the cursor is (over the selection), the cursor after it. */
+export function insertion(state, text) {
+  const { from, to } = state.selection.main;
+  return { changes: { from, to, insert: text }, selection: { anchor: from + text.length } };
+}
+
+/** What the field picker inserts for field `code`: `deal.code` in an expression, a `{deal.code}` hole in plain words. */
+export function fieldReference(code, mode = 'expression') {
+  return mode === 'text' ? `{deal.${code}}` : `deal.${code}`;
+}
+
+/** The deal's fields a picker offers, by label (its own, else the catalog's), with their codes and types. */
+export function fieldChoices(vocab, scope, only) {
+  return Object.entries(fieldsOf(vocab, scope))
     .filter(([, type]) => !only || only.includes(type))
     .map(([code, type]) => ({ code, type, label: fieldLabel(code, vocab, scope) }))
     .sort((a, b) => a.label.localeCompare(b.label));
+}
+
+/**
+ * A `<textarea>` as an editor the field picker can insert into (the multi-line DSL texts of
+ * the BPMN panel): the text goes over the selection and an `input` event says it changed.
+ */
+export function textareaEditor(textarea) {
+  return {
+    el: textarea,
+    get value() { return textarea.value; },
+    insert(text) {
+      textarea.setRangeText(text, textarea.selectionStart, textarea.selectionEnd, 'end');
+      textarea.dispatchEvent(new Event('input', { bubbles: true }));
+      textarea.focus();
+    },
+    focus() { textarea.focus(); },
+    destroy() {},
+  };
+}
+
+/** A select of the deal's fields by label; choosing one inserts `deal.code` (or `{deal.code}`) into `editor`. */
+export function fieldPicker(editor, { vocab, scope, mode = 'expression', only }) {
+  const entries = fieldChoices(vocab, scope, only);
   const select = h('select', { class: 'field-picker', 'aria-label': t('robots:insert_field'), title: t('robots:insert_field') },
     h('option', { value: '' }, t('robots:insert_field_option')),
     entries.map((f) => h('option', { value: f.code }, `${f.label} (${f.code})`)));
   select.addEventListener('change', () => {
     if (!select.value) return;
-    editor.insert(mode === 'text' ? `{deal.${select.value}}` : `deal.${select.value}`);
+    editor.insert(fieldReference(select.value, mode));
     select.value = '';
   });
   return select;
@@ -150,14 +184,14 @@ export function actionForm({ actions, vocab, scope, value, name, onRemove }) {
   const byName = Object.fromEntries(actions.map((a) => [a.name, a]));
   const categories = new Map();
   for (const a of actions) {
-    const key = a.category || t('robots:other_actions');
+    const key = actionCategory(a.category);
     if (!categories.has(key)) categories.set(key, []);
     categories.get(key).push(a);
   }
   const select = h('select', { 'aria-label': t('robots:action'), name: `${name}.name` },
     h('option', { value: '' }, t('robots:pick_action')),
     [...categories.entries()].map(([category, list]) => h('optgroup', { label: category },
-      list.map((a) => h('option', { value: a.name, selected: value && a.name === value.name }, actionLabel(a))))));
+      list.map((a) => h('option', { value: a.name, selected: value && a.name === value.name }, actionName(a))))));
   const nameError = h('div', { class: 'field-error', role: 'alert' });
   const description = h('p', { class: 'muted small action-description' });
   const params = h('div', { class: 'action-params' });
@@ -173,7 +207,7 @@ export function actionForm({ actions, vocab, scope, value, name, onRemove }) {
     for (const r of rows) r.editor.destroy();
     rows = [];
     const action = byName[select.value];
-    description.textContent = action ? action.description || '' : '';
+    description.textContent = action ? actionDescription(action) : '';
     if (!action) { clear(params); return; }
     const positional = action.positional || [];
     const names = [...positional, ...Object.keys(action.parameters).filter((n) => !positional.includes(n))];

@@ -60,8 +60,8 @@ def test_a_task_title_typed_as_plain_words_deploys_and_runs(page: Page, http):
     assert [(t["title"], t["description"]) for t in tasks] == [("Call the client", "About Blue sofa, {urgent}")]
 
     _click_element(page, task_id)  # opened again, the stored text reads as it was typed
-    expect(page.locator('[data-field="param:title"]')).to_have_value("Call the client")
-    expect(page.locator('[data-field="param:description"]')).to_have_value("About {deal.title}, {{urgent}}")
+    expect(page.locator('[data-field="param:title"]')).to_have_text("Call the client")
+    expect(page.locator('[data-field="param:description"]')).to_have_text("About {deal.title}, {{urgent}}")
 
 
 def test_problems_name_their_elements_and_the_header_follows_the_deployed_name(page: Page, http):
@@ -129,17 +129,17 @@ def test_undo_and_redo_reach_every_dealflow_property_in_one_properties_panel(pag
     page.click('[data-process="send_to_bank"]')
     _click_element(page, "offer_new_conditions")
     due = page.locator('[data-field="param:due"]')
-    expect(due).to_have_value("1d")
+    expect(due).to_have_text("1d")
     due.fill("2d")
     page.locator('[data-field="param:title"]').fill("Offer another bank")
     undo = "() => window.dealflowModeler.get('commandStack').undo()"
     page.evaluate(undo)
-    expect(page.locator('[data-field="param:title"]')).to_have_value("Offer new conditions or another product")
-    expect(due).to_have_value("2d")
+    expect(page.locator('[data-field="param:title"]')).to_have_text("Offer new conditions or another product")
+    expect(due).to_have_text("2d")
     page.evaluate(undo)
-    expect(due).to_have_value("1d")  # the panel follows the command stack, not only the selection
+    expect(due).to_have_text("1d")  # the panel follows the command stack, not only the selection
     page.evaluate("() => window.dealflowModeler.get('commandStack').redo()")
-    expect(due).to_have_value("2d")
+    expect(due).to_have_text("2d")
 
     panel = page.locator(".bio-properties-panel")  # one editor: the dealflow group inside the properties panel
     expect(panel).to_have_count(1)

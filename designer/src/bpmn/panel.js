@@ -12,6 +12,8 @@ import {
   eventDefinition, TIMER_KINDS, readTimer, writeTimer, messageNamed, conditionOf, writeCondition,
 } from './model.js';
 import { takesTemplate, templateOf, expressionOf } from './texts.js';
+import { actionName, actionDescription, actionCategory } from '../actions.js';
+import { lineEditor, fieldPicker, textareaEditor } from '../actionform.js';
 
 const PARAMETER_TYPES = ['string', 'number', 'money', 'date', 'datetime', 'bool', 'duration'];
 /** What a user task's form may ask for (engine/bpmn.py FORM_FIELD_TYPES). */
@@ -38,6 +40,18 @@ export function createDealflowPanel(modeler, problems) {
 
   let renders = 0;
   let destroyed = false;
+  let ownEdit = false;
+  /** Marks what happens now (and in this task's microtasks) as the panel's own edit. */
+  function mine() {
+    ownEdit = true;
+    queueMicrotask(() => { ownEdit = false; });
+  }
+  /** Runs `edit` (a change through `modeling`) as the panel's own, however the editor reported it. */
+  function own(edit) {
+    const before = ownEdit;
+    ownEdit = true;
+    try { edit(); } finally { ownEdit = before; }
+  }
   async function render() {
     if (destroyed) return; // a debounced render may fire after the modeler is gone
     const mine = ++renders;
@@ -48,36 +62,60 @@ export function createDealflowPanel(modeler, problems) {
     const body = h('div', { class: 'df-body' });
     if (type === 'bpmn:Process' || type === 'bpmn:Collaboration') await renderProcess(body, element, bo);
     else if (type === 'bpmn:ServiceTask') await renderServiceTask(body, element, bo);
-    else if (type === 'bpmn:ScriptTask') renderScript(body, element, bo);
+    else if (type === 'bpmn:ScriptTask') await renderScript(body, element, bo);
     else if (type === 'bpmn:UserTask') renderUserTask(body, element, bo);
-    else if (type === 'bpmn:SequenceFlow') renderFlow(body, element, bo);
+    else if (type === 'bpmn:SequenceFlow') await renderFlow(body, element, bo);
     if (bo.get('eventDefinitions')) await renderEvent(body, element, bo);
     if (!body.childNodes.length) body.append(h('p', { class: 'muted' }, t('bpmn:nothing_here')));
-    if (mine === renders && !destroyed) clear(el, title, body); // a later selection's render wins over a slow earlier one
+    if (mine !== renders || destroyed) return; // a later selection's render wins over a slow earlier one
+    for (const editor of editors.filter((e) => !body.contains(e.el))) editor.destroy();
+    editors = editors.filter((e) => body.contains(e.el));
+    clear(el, title, body);
   }
 
   // --- DSL fields, checked by the server as they are typed -----------------------------------
-  function dslField({ owner, label, value, kind, field, multiline, placeholder, onChange, list }) {
-    const input = multiline
-      ? h('textarea', { rows: 3, spellcheck: 'false', placeholder })
-      : h('input', { spellcheck: 'false', placeholder, list });
-    input.value = value || '';
-    input.dataset.field = field;
+  // One-line texts are the robots board's editors (completion from GET /dsl/vocabulary; a
+  // template completes inside its `{...}` holes); every DSL text has a field picker that
+  // inserts a deal field chosen by its label. What they change goes through `onChange`, that
+  // is through `modeling`, as a change of this panel's own (it does not redraw the panel).
+  let editors = [];
+  function dslField({ owner, label, value, kind, field, multiline, placeholder, onChange, vocab, plain }) {
     const message = h('div', { class: 'df-field-error', role: 'alert' });
     const { id } = owner;
+    let marked = [];
     const check = debounce(async (text) => {
       if (!kind) return;
       const error = await checkText(kind, text);
       message.textContent = error || '';
-      input.classList.toggle('invalid', Boolean(error));
+      for (const node of marked) node.classList.toggle('invalid', Boolean(error));
       problems.set(id, field, error);
     }, 250);
-    input.addEventListener('input', () => {
-      onChange(input.value);
-      check(input.value);
-    });
+    const changed = (text) => {
+      own(() => onChange(text));
+      check(text);
+    };
+    let editor;
+    if (multiline || !kind || plain) {
+      const input = multiline
+        ? h('textarea', { rows: 3, spellcheck: 'false', placeholder, 'aria-label': label })
+        : h('input', { spellcheck: 'false', placeholder, 'aria-label': label });
+      input.value = value || '';
+      input.dataset.field = field;
+      input.addEventListener('input', () => changed(input.value));
+      editor = textareaEditor(input);
+      marked = [input];
+    } else {
+      editor = lineEditor({
+        value, mode: kind === 'template' ? 'text' : 'expression', vocab, label, name: field, placeholder,
+        attrs: { 'data-field': field }, onChange: changed,
+      });
+      editors.push(editor);
+      marked = [editor.el, editor.content];
+    }
     if (value) check(value);
-    return h('label', { class: 'df-field' }, label, input, message);
+    const picker = kind && vocab ? fieldPicker(editor, { vocab, mode: kind === 'template' ? 'text' : 'expression' }) : null;
+    return h('div', { class: 'df-field' }, h('span', { class: 'df-label' }, label),
+      h('div', { class: 'editor-line' }, editor.el, picker), message);
   }
 
   // --- process ---------------------------------------------------------------------------------
@@ -123,17 +161,18 @@ export function createDealflowPanel(modeler, problems) {
   // --- service task: action + parameter form ----------------------------------------------------
   async function renderServiceTask(body, task, bo) {
     const actions = await once('/actions');
+    const vocab = await editorVocabulary();
     const state = readOperator(bo);
     const form = h('div', { class: 'df-params' });
     const byName = Object.fromEntries(actions.map((a) => [a.name, a]));
     const select = h('select', { 'data-field': 'action', 'aria-label': t('bpmn:action_label') },
       h('option', { value: '' }, t('bpmn:pick_action_option')),
-      groupBy(actions, (a) => a.category || t('bpmn:other')).map(([category, list]) => h('optgroup', { label: category },
-        list.map((a) => h('option', { value: a.name, selected: a.name === state.action }, a.name)))));
+      groupBy(actions, (a) => actionCategory(a.category)).map(([category, list]) => h('optgroup', { label: category },
+        list.map((a) => h('option', { value: a.name, selected: a.name === state.action, title: a.name }, actionName(a))))));
     const description = h('p', { class: 'muted small' });
     const drawForm = () => {
       const action = byName[state.action];
-      description.textContent = action ? action.description : '';
+      description.textContent = action ? actionDescription(action) : '';
       if (!action) {
         clear(form);
         return;
@@ -146,7 +185,7 @@ export function createDealflowPanel(modeler, problems) {
           owner: task,
           label: `${name}${spec.required ? ' *' : ''} — ${spec.type || 'any'}${spec.description ? `: ${spec.description}` : ''}`,
           value: template ? templateOf(state.params[name]) : state.params[name],
-          kind: template ? 'template' : 'expression', field: `param:${name}`,
+          kind: template ? 'template' : 'expression', field: `param:${name}`, vocab,
           placeholder: template ? t('bpmn:template_placeholder') : t('bpmn:expression'),
           onChange: (value) => {
             // merged into what the model holds now, not into what this form was drawn from:
@@ -171,19 +210,22 @@ export function createDealflowPanel(modeler, problems) {
     body.append(h('label', { class: 'df-field' }, t('bpmn:action'), select), description, form);
   }
 
-  function renderScript(body, task, bo) {
+  async function renderScript(body, task, bo) {
+    const vocab = await editorVocabulary();
     body.append(dslField({
-      owner: task,
+      owner: task, vocab,
       label: t('bpmn:script'), value: bo.get('script') || '', kind: 'script', field: 'script', multiline: true,
       onChange: (value) => modeler.get('modeling').updateProperties(task, { script: value, scriptFormat: 'dealflow' }),
     }));
   }
 
+  // Drawn at once, in plain inputs: the task form below keeps rows not saved yet (a row just
+  // added), which a redraw that waited for the vocabulary could lose.
   function renderUserTask(body, task, bo) {
     const values = readProperties(bo);
     for (const spec of USER_TASK_FIELDS) {
       body.append(dslField({
-        owner: task,
+        owner: task, plain: true,
         label: t(spec.labelKey), value: values[spec.name], kind: spec.kind, field: `prop:${spec.name}`, multiline: spec.multiline,
         onChange: (value) => {
           const current = readProperties(task.businessObject); // as for action parameters, above
@@ -214,13 +256,14 @@ export function createDealflowPanel(modeler, problems) {
       h('p', { class: 'muted small' }, t('taskform:hint')));
   }
 
-  function renderFlow(body, flow, bo) {
+  async function renderFlow(body, flow, bo) {
     const source = bo.get('sourceRef');
     if (!source || !/Gateway$/.test(source.$type) || source.$type === 'bpmn:ParallelGateway') return;
     const isDefault = source.get('default') === bo;
+    const vocab = await editorVocabulary();
     body.append(
       dslField({
-        owner: flow,
+        owner: flow, vocab,
         label: t('bpmn:condition'), value: conditionOf(bo), kind: 'expression', field: 'condition',
         placeholder: 'event.approved == true', onChange: (value) => writeCondition(modeler, flow, value),
       }),
@@ -240,7 +283,7 @@ export function createDealflowPanel(modeler, problems) {
   }
 
   async function renderTimer(body, event, timer) {
-    const vocab = await vocabulary();
+    const vocab = await editorVocabulary();
     const dateFields = [...new Set(Object.values(vocab.fields || {}).flatMap((f) =>
       Object.entries(f).filter(([, type]) => type === 'date' || type === 'datetime').map(([n]) => n)))].sort();
     const state = readTimer(timer);
@@ -253,9 +296,9 @@ export function createDealflowPanel(modeler, problems) {
     const draw = () => {
       const field = dslField({
         owner: event,
-        label: state.kind === 'timeDuration' ? 'Duration, e.g. 2h, 3d, or an expression' : state.kind === 'timeDate'
+        label: state.kind === 'timeDuration' ? t('bpmn:timer_duration') : state.kind === 'timeDate'
           ? t('bpmn:timer_date') : t('bpmn:timer_cycle'),
-        value: state.text, kind: 'expression', field: 'timer',
+        value: state.text, kind: 'expression', field: 'timer', vocab,
         onChange: (value) => { state.text = value; writeTimer(modeler, event, timer, state.kind, value); },
       });
       clear(holder, field, state.kind === 'timeDate' ? h('label', { class: 'df-field' }, t('bpmn:or_pick_field'), fromField) : null);
@@ -291,14 +334,16 @@ export function createDealflowPanel(modeler, problems) {
   modeler.on('import.done', rerender);
   // What the person does in this panel it draws itself; any other move of the command stack
   // (undo, redo, an edit on the diagram) redraws it from the model, so it never shows stale values.
-  let ownEdit = false;
-  const mine = () => {
-    ownEdit = true;
-    queueMicrotask(() => { ownEdit = false; });
-  };
   for (const type of ['input', 'change', 'click']) el.addEventListener(type, mine, true);
   modeler.on('commandStack.changed', () => { if (!ownEdit) rerender(); });
-  return { el, render, destroy: () => { destroyed = true; } };
+  return {
+    el, render,
+    destroy: () => {
+      destroyed = true;
+      for (const editor of editors) editor.destroy();
+      editors = [];
+    },
+  };
 }
 
 /** null when the text is valid, else the server's message with its place. */
@@ -316,6 +361,12 @@ export async function checkText(kind, text) {
 
 export function vocabulary() {
   return once('/dsl/vocabulary').catch(() => ({ stages: {}, fields: {}, events: {}, actions: [] }));
+}
+
+/** The vocabulary the panel's editors complete from: its actions as the action catalog gives them (name, parameters). */
+async function editorVocabulary() {
+  const [words, actions] = await Promise.all([vocabulary(), once('/actions').catch(() => [])]);
+  return { ...words, actions };
 }
 
 function groupBy(list, key) {

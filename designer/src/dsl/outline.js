@@ -4,6 +4,7 @@
  * checks every save), so a text with errors still shows what it can.
  */
 import { t } from '../i18n.js';
+import { actionName } from '../actions.js';
 const HEADER = /^(robot|then|trigger)\s*(?:"((?:[^"\\]|\\.)*)")?\s*(.*?):?\s*$/;
 
 export function outline(text) {
@@ -56,9 +57,10 @@ function describeHeader(kind, rest) {
   return { when, condition, event };
 }
 
+/** An action call as a card's line: the action by its name in the person's language, then its arguments. */
 export function plainAction(action) {
   const m = action.match(/^([a-z_]+)\s*\((.*)\)\s*$/);
   if (!m) return action;
-  const words = m[1].replace(/_/g, ' ');
-  return m[2] ? `${words}: ${m[2]}` : words;
+  const name = actionName({ name: m[1] });
+  return m[2] ? `${name}: ${m[2]}` : name;
 }
