@@ -39,7 +39,8 @@ PARAMETER_TYPES = {"string", "number", "money", "date", "datetime", "bool", "dur
 FORM_FIELD_TYPES = ("string", "text", "number", "money", "date", "datetime", "bool", "enum", "user")
 #: Variables completing a task sets anyway; a form field of that name would be overwritten.
 RESERVED_FORM_NAMES = {"task_result", "completed_task_id", "event", "deal"}
-USER_TASK_TAGS = ("userTask", "manualTask")
+#: Elements a person completes (a plain `task` too); their forms are read from these.
+USER_TASK_TAGS = ("userTask", "manualTask", "task")
 
 
 @dataclass

@@ -63,7 +63,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
-USER_TASK_TYPES = ("UserTask", "ManualTask")
+#: Tasks a person does: each becomes a CRM task. A plain `bpmn:task` (Spiff's NoneTask, as most
+#: exported diagrams draw a step) is one too, or the instance would wait on it with nobody told.
+USER_TASK_TYPES = ("UserTask", "ManualTask", "NoneTask")
 #: Which element to blame when several ran equally often in a step that exceeded the budget:
 #: in a recursion the call activity, in a cycle the gateway, rather than an event on the way.
 _BLAME_FIRST = {"CallActivity": 3, "StandardLoopTask": 2, "SequentialMultiInstanceTask": 2,
