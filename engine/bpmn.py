@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from dsl import DslError, compile_expression, compile_script, compile_template
+from engine.bpmn_texts import translate_texts
 from engine.errors import InvalidProcess
 from engine.timers import TIMER_CLASSES
 
@@ -196,16 +197,21 @@ def parse_process(xml: str | bytes) -> tuple[ParsedProcess, etree._Element]:
                              [{"element": "", "message": "give the bpmn:process an id"}])
     _refuse_ids_shadowed_by_actions(root)
     forms = _user_task_forms(root)
-    parser = DealflowParser(validator=_validator())
+    text = xml if isinstance(xml, str) else xml_text(xml)
+    timer_problems = translate_texts(root)
+    if timer_problems:
+        raise InvalidProcess("timers that cannot be read", [
+            {**located(el, text), "element": _owner(el), "message": message} for el, message in timer_problems])
+    _check_schema(root, text)
+    parser = DealflowParser(validator=None)
     try:
         parser.add_bpmn_xml(etree.ElementTree(root), filename=f"{key}.bpmn")
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
     except ValidationException as err:
-        element = getattr(err, "id", None) or getattr(err, "name", None)
-        raise InvalidProcess(str(err).splitlines()[0], [{"element": element, "message": str(err)}]) from err
+        raise _deploy_error(err, root, text) from err
     except Exception as err:  # Spiff raises assorted errors on malformed diagrams
-        raise InvalidProcess(f"the diagram cannot be executed: {err}") from err
+        raise InvalidProcess(f"the diagram cannot be executed: {_plain(str(err))}") from err
     _attach_forms([spec, *subprocess_specs.values()], forms)
     parsed = ParsedProcess(
         key=key,
@@ -219,6 +225,115 @@ def parse_process(xml: str | bytes) -> tuple[ParsedProcess, etree._Element]:
         forms=forms,
     )
     return parsed, root
+
+
+def _short_tag(tag: str) -> str:
+    for prefix, uri in NS.items():
+        tag = tag.replace(f"{{{uri}}}", f"{prefix}:")
+    return tag
+
+
+def located(el: etree._Element, text: str) -> dict[str, Any]:
+    """Where an element starts in the file: {"line", "column"} (1-based), as far as known.
+
+    lxml records the line a start tag *ends* on and no column, so the start tag is looked for
+    in the text up to that line, by its tag name and its id."""
+    line = el.sourceline
+    if not line or not isinstance(el.tag, str):
+        return {}
+    local = etree.QName(el).localname
+    upto = "\n".join(text.splitlines()[:line])
+    found = None
+    for match in re.finditer(rf"<(?:[\w.-]+:)?{re.escape(local)}(?=[\s/>])[^>]*", upto):
+        element_id = el.get("id")
+        if element_id is None or re.search(rf"""\bid\s*=\s*["']{re.escape(element_id)}["']""", match.group(0)):
+            found = match
+    if found is None:
+        return {"line": line}
+    start_line = upto.count("\n", 0, found.start()) + 1
+    column = found.start() - (upto.rfind("\n", 0, found.start()) + 1) + 1
+    return {"line": start_line, "column": column}
+
+
+def describe(el: etree._Element | None, text: str, tag: str = "", name: str = "", element_id: str = "") -> str:
+    """`bpmn:task "Call the client" (id call), line 12, column 5`: how a deploy error names an element."""
+    if el is not None:
+        tag, name, element_id = _short_tag(str(el.tag)), el.get("name") or "", el.get("id") or ""
+    where = located(el, text) if el is not None else {}
+    words = [w for w in (tag, f'"{name}"' if name else "", f"(id {element_id})" if element_id else "") if w]
+    place = ", ".join(f"{k} {v}" for k, v in where.items())
+    return " ".join(words) + (f", {place}" if place else "")
+
+
+#: SpiffWorkflow's parser messages that do not say what is wrong in the designer's terms.
+_SPIFF_MESSAGES = (
+    ("Unsupported Catch Event",
+     "a boundary event needs an event definition to wait for (timer, message, signal, error, escalation, "
+     "conditional or cancel); this one has none dealflow can wait on"),
+    ("Multiple outgoing flows are not supported for tasks of type",
+     "{tag} may have only one outgoing sequence flow: branch with a gateway after it"),
+    ("There is no support implemented for this task type",
+     "{tag} elements cannot be executed"),
+)
+_REPR = re.compile(r"<(?:Element|_Element)\b[^>]*? at 0x[0-9a-fA-F]+>|\bb'(?:[^'\\]|\\.)*'|\bb\"(?:[^\"\\]|\\.)*\"")
+
+
+def _plain(message: str) -> str:
+    """A parser message without Python reprs: `<Element ... at 0x...>` and byte strings go,
+    and a wrapped exception's repr (`NotImplementedError('...', ...)`) becomes its text."""
+    wrapped = re.fullmatch(r"\w+(?:Error|Exception)\((['\"])(.*?)\1(?:,.*)?\)\.?\s*", message, re.S)
+    if wrapped:
+        message = wrapped.group(2)
+    message = _REPR.sub("", message).replace("%r", "").replace("%s", "")
+    return re.sub(r"\s*[:,]\s*$|\s+(?=[.,:])", "", re.sub(r"\s{2,}", " ", message)).strip()
+
+
+def _deploy_error(err: ValidationException, root: etree._Element, text: str) -> InvalidProcess:
+    """Spiff's ValidationException as the designer should read it: what is wrong, said plainly,
+    and the element by its tag, name and id, with its line and column in the file."""
+    element_id = getattr(err, "id", "") or ""
+    el = next((e for e in root.iter() if isinstance(e.tag, str) and e.get("id") == element_id), None) \
+        if element_id else None
+    tag = _short_tag(str(getattr(err, "tag", "") or ""))
+    message = _plain(str(err.args[0]) if err.args else str(err))
+    for known, better in _SPIFF_MESSAGES:
+        if known.lower() in message.lower():
+            message = better.format(tag=f"a {tag}" if tag else "this element")
+            break
+    if not message:
+        message = "SpiffWorkflow cannot execute this element"
+    what = describe(el, text, tag, getattr(err, "name", "") or "", element_id)
+    problem: dict[str, Any] = {"element": element_id or None, "message": message}
+    if el is not None:
+        problem.update(located(el, text))
+    return InvalidProcess(f"{what}: {message}" if what else message, [problem])
+
+
+def _check_schema(root: etree._Element, text: str) -> None:
+    """Validate against the BPMN 2.0 XSD ourselves, so every schema error is reported with its
+    line, column and element (Spiff's validator keeps only the last error's line)."""
+    validator = _validator()
+    validator.preprocess(root)
+    schema = validator.validator
+    if schema.validate(root):
+        return
+    namespaces = {k: v for k, v in root.nsmap.items() if k}
+    problems = []
+    for entry in list(schema.error_log):
+        el: etree._Element | None = None
+        try:
+            found = root.getroottree().xpath(entry.path, namespaces=namespaces) if entry.path else []
+            el = found[0] if found and isinstance(found[0], etree._Element) else None
+        except etree.XPathError:
+            el = None
+        if el is None:
+            el = next((e for e in root.iter() if isinstance(e.tag, str) and e.sourceline == entry.line), None)
+        element = (el.get("id") or _short_tag(str(el.tag))) if el is not None else None
+        problems.append({"element": element, "message": _short_tag(entry.message),
+                         "line": entry.line, "column": entry.column})
+    first = problems[0]
+    raise InvalidProcess(f"not valid BPMN 2.0: line {first['line']}, column {first['column']}: {first['message']}",
+                         problems)
 
 
 def _user_task_forms(root: etree._Element) -> dict[str, list[dict[str, Any]]]:
