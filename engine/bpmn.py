@@ -265,15 +265,18 @@ def describe(el: etree._Element | None, text: str, tag: str = "", name: str = ""
     return " ".join(words) + (f", {place}" if place else "")
 
 
-#: SpiffWorkflow's parser messages that do not say what is wrong in the designer's terms.
+#: SpiffWorkflow's parser messages that do not say what is wrong in the designer's terms, as
+#: patterns and what dealflow says instead ({tag} is the element's kind, {0} the pattern's group).
 _SPIFF_MESSAGES = (
-    ("Unsupported Catch Event",
+    (r"Unsupported Catch Event",
      "a boundary event needs an event definition to wait for (timer, message, signal, error, escalation, "
      "conditional or cancel); this one has none dealflow can wait on"),
-    ("Multiple outgoing flows are not supported for tasks of type",
+    (r"Multiple outgoing flows are not supported for tasks of type",
      "{tag} may have only one outgoing sequence flow: branch with a gateway after it"),
-    ("There is no support implemented for this task type",
+    (r"There is no support implemented for this task type",
      "{tag} elements cannot be executed"),
+    (r"When looking for a task spec, we found two items.*\((.*)\)",
+     "a sequence flow from it leads to {0!r}, which is no element of this process"),
 )
 _REPR = re.compile(r"<(?:Element|_Element)\b[^>]*? at 0x[0-9a-fA-F]+>|\bb'(?:[^'\\]|\\.)*'|\bb\"(?:[^\"\\]|\\.)*\"")
 
@@ -296,9 +299,9 @@ def _deploy_error(err: ValidationException, root: etree._Element, text: str) -> 
         if element_id else None
     tag = _short_tag(str(getattr(err, "tag", "") or ""))
     message = _plain(str(err.args[0]) if err.args else str(err))
-    for known, better in _SPIFF_MESSAGES:
-        if known.lower() in message.lower():
-            message = better.format(tag=f"a {tag}" if tag else "this element")
+    for pattern, better in _SPIFF_MESSAGES:
+        if (match := re.search(pattern, message, re.IGNORECASE)) is not None:
+            message = better.format(*match.groups(), tag=f"a {tag}" if tag else "this element")
             break
     if not message:
         message = "SpiffWorkflow cannot execute this element"
@@ -329,11 +332,13 @@ def _check_schema(root: etree._Element, text: str) -> None:
         if el is None:
             el = next((e for e in root.iter() if isinstance(e.tag, str) and e.sourceline == entry.line), None)
         element = (el.get("id") or _short_tag(str(el.tag))) if el is not None else None
-        problems.append({"element": element, "message": _short_tag(entry.message),
-                         "line": entry.line, "column": entry.column})
-    first = problems[0]
-    raise InvalidProcess(f"not valid BPMN 2.0: line {first['line']}, column {first['column']}: {first['message']}",
-                         problems)
+        where = located(el, text) if el is not None else {}
+        line, column = entry.line or where.get("line"), entry.column or where.get("column")
+        message = re.sub(r"^Element '[^']*'(?:, attribute '([^']*)')?: ", lambda m: (
+            f"attribute {m.group(1)!r}: " if m.group(1) else ""), _short_tag(entry.message))
+        problems.append({"element": element, "message": message, "line": line, "column": column,
+                         "text": f"{describe(el, text) if el is not None else f'line {line}'}: {message}"})
+    raise InvalidProcess(f"not valid BPMN 2.0: {problems[0]['text']}", problems)
 
 
 def _user_task_forms(root: etree._Element) -> dict[str, list[dict[str, Any]]]:
