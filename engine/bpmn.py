@@ -494,20 +494,22 @@ def _owner(el: etree._Element) -> str:
     return (node.get("id") or "?") if node is not None else "?"
 
 
-def check_texts(root: etree._Element, knows_action: Any) -> list[dict[str, str]]:
+def check_texts(root: etree._Element, knows_action: Any, source: str | None = None) -> list[dict[str, Any]]:
     """Every dsl text, action name and refused element in the diagram, checked now rather than
-    at run time; each problem names the element it belongs to."""
-    problems: list[dict[str, str]] = []
+    at run time; each problem names the element it belongs to and, given the file's `source`,
+    the line and column of the text's element."""
+    problems: list[dict[str, Any]] = []
 
     def check(el: etree._Element, text: str | None, compile_fn: Any, what: str, required: bool = False) -> None:
         if text is None or not text.strip():
             if required:
-                problems.append({"element": _owner(el), "message": f"{what}: an expression is required"})
+                problems.append({"element": _owner(el), "message": f"{what}: an expression is required",
+                                 **located(el, source or "")})
             return
         try:
             compile_fn(text)
         except DslError as err:
-            problems.append({"element": _owner(el), "message": f"{what}: {err}"})
+            problems.append({"element": _owner(el), "message": f"{what}: {err}", **located(el, source or "")})
 
     for ns, tag, compile_fn, what, required in EVALUATED_TEXTS:
         for el in root.iter(f"{{{ns}}}{tag}"):
@@ -522,7 +524,8 @@ def check_texts(root: etree._Element, knows_action: Any) -> list[dict[str, str]]
     for op in root.iter(f"{{{SPIFF_NS}}}serviceTaskOperator"):
         action = op.get("id")
         if not knows_action(action):
-            problems.append({"element": _owner(op), "message": f"unknown action {action!r}"})
+            problems.append({"element": _owner(op), "message": f"unknown action {action!r}",
+                             **located(op, source or "")})
         for param in op.iterfind("spiffworkflow:parameters/spiffworkflow:parameter", NS):
             check(param, param.get("value"), compile_expression, f"parameter {param.get('id')}")
     return problems

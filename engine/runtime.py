@@ -147,7 +147,7 @@ class Runtime:
         """A new immutable version of the process in `xml`; the same text twice gives one version."""
         text = xml_text(xml)  # bytes in the encoding the file declares
         parsed, root = parse_process(text)
-        problems = check_texts(root, self.engine.actions.knows)
+        problems = check_texts(root, self.engine.actions.knows, text)
         if problems:
             raise InvalidProcess(f"{len(problems)} problem(s) in the diagram", problems)
         checksum = hashlib.sha256(text.encode("utf-8")).hexdigest()

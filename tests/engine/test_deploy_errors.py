@@ -91,3 +91,17 @@ def test_a_schema_error_carries_line_column_and_element():
 ])
 def test_python_reprs_are_taken_out_of_parser_messages(spiff_text, plain):
     assert _plain(spiff_text) == plain
+
+
+def test_a_bad_text_is_placed_at_its_line_and_column(engine):
+    xml = HEAD + START + (
+        '    <bpmn:scriptTask id="calc" name="Work it out"><bpmn:incoming>f1</bpmn:incoming>'
+        '<bpmn:outgoing>f2</bpmn:outgoing>\n'
+        '      <bpmn:script>x = = 1</bpmn:script></bpmn:scriptTask>\n'
+        '    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>\n'
+        '    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="calc"/>\n'
+        '    <bpmn:sequenceFlow id="f2" sourceRef="calc" targetRef="end"/>\n') + TAIL
+    with pytest.raises(InvalidProcess) as caught:
+        engine.deploy(xml)
+    [problem] = caught.value.details
+    assert (problem["element"], problem["line"], problem["column"]) == ("calc", 6, 7)
