@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from dsl import DslError, compile_expression, compile_script, compile_template
+from engine.bpmn_texts import translate_texts
 from engine.errors import InvalidProcess
 from engine.timers import TIMER_CLASSES
 
@@ -39,7 +40,8 @@ PARAMETER_TYPES = {"string", "number", "money", "date", "datetime", "bool", "dur
 FORM_FIELD_TYPES = ("string", "text", "number", "money", "date", "datetime", "bool", "enum", "user")
 #: Variables completing a task sets anyway; a form field of that name would be overwritten.
 RESERVED_FORM_NAMES = {"task_result", "completed_task_id", "event", "deal"}
-USER_TASK_TAGS = ("userTask", "manualTask")
+#: Elements a person completes (a plain `task` too); their forms are read from these.
+USER_TASK_TAGS = ("userTask", "manualTask", "task")
 
 
 @dataclass
@@ -195,16 +197,21 @@ def parse_process(xml: str | bytes) -> tuple[ParsedProcess, etree._Element]:
                              [{"element": "", "message": "give the bpmn:process an id"}])
     _refuse_ids_shadowed_by_actions(root)
     forms = _user_task_forms(root)
-    parser = DealflowParser(validator=_validator())
+    text = xml if isinstance(xml, str) else xml_text(xml)
+    timer_problems = translate_texts(root)
+    if timer_problems:
+        raise InvalidProcess("timers that cannot be read", [
+            {**located(el, text), "element": _owner(el), "message": message} for el, message in timer_problems])
+    _check_schema(root, text)
+    parser = DealflowParser(validator=None)
     try:
         parser.add_bpmn_xml(etree.ElementTree(root), filename=f"{key}.bpmn")
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
     except ValidationException as err:
-        element = getattr(err, "id", None) or getattr(err, "name", None)
-        raise InvalidProcess(str(err).splitlines()[0], [{"element": element, "message": str(err)}]) from err
+        raise _deploy_error(err, root, text) from err
     except Exception as err:  # Spiff raises assorted errors on malformed diagrams
-        raise InvalidProcess(f"the diagram cannot be executed: {err}") from err
+        raise InvalidProcess(f"the diagram cannot be executed: {_plain(str(err))}") from err
     _attach_forms([spec, *subprocess_specs.values()], forms)
     parsed = ParsedProcess(
         key=key,
@@ -218,6 +225,120 @@ def parse_process(xml: str | bytes) -> tuple[ParsedProcess, etree._Element]:
         forms=forms,
     )
     return parsed, root
+
+
+def _short_tag(tag: str) -> str:
+    for prefix, uri in NS.items():
+        tag = tag.replace(f"{{{uri}}}", f"{prefix}:")
+    return tag
+
+
+def located(el: etree._Element, text: str) -> dict[str, Any]:
+    """Where an element starts in the file: {"line", "column"} (1-based), as far as known.
+
+    lxml records the line a start tag *ends* on and no column, so the start tag is looked for
+    in the text up to that line, by its tag name and its id."""
+    line = el.sourceline
+    if not line or not isinstance(el.tag, str):
+        return {}
+    local = etree.QName(el).localname
+    upto = "\n".join(text.splitlines()[:line])
+    found = None
+    for match in re.finditer(rf"<(?:[\w.-]+:)?{re.escape(local)}(?=[\s/>])[^>]*", upto):
+        element_id = el.get("id")
+        if element_id is None or re.search(rf"""\bid\s*=\s*["']{re.escape(element_id)}["']""", match.group(0)):
+            found = match
+    if found is None:
+        return {"line": line}
+    start_line = upto.count("\n", 0, found.start()) + 1
+    column = found.start() - (upto.rfind("\n", 0, found.start()) + 1) + 1
+    return {"line": start_line, "column": column}
+
+
+def describe(el: etree._Element | None, text: str, tag: str = "", name: str = "", element_id: str = "") -> str:
+    """`bpmn:task "Call the client" (id call), line 12, column 5`: how a deploy error names an element."""
+    if el is not None:
+        tag, name, element_id = _short_tag(str(el.tag)), el.get("name") or "", el.get("id") or ""
+    where = located(el, text) if el is not None else {}
+    words = [w for w in (tag, f'"{name}"' if name else "", f"(id {element_id})" if element_id else "") if w]
+    place = ", ".join(f"{k} {v}" for k, v in where.items())
+    return " ".join(words) + (f", {place}" if place else "")
+
+
+#: SpiffWorkflow's parser messages that do not say what is wrong in the designer's terms, as
+#: patterns and what dealflow says instead ({tag} is the element's kind, {0} the pattern's group).
+_SPIFF_MESSAGES = (
+    (r"Unsupported Catch Event",
+     "a boundary event needs an event definition to wait for (timer, message, signal, error, escalation, "
+     "conditional or cancel); this one has none dealflow can wait on"),
+    (r"Multiple outgoing flows are not supported for tasks of type",
+     "{tag} may have only one outgoing sequence flow: branch with a gateway after it"),
+    (r"There is no support implemented for this task type",
+     "{tag} elements cannot be executed"),
+    (r"When looking for a task spec, we found two items.*\((.*)\)",
+     "a sequence flow from it leads to {0!r}, which is no element of this process"),
+)
+_REPR = re.compile(r"<(?:Element|_Element)\b[^>]*? at 0x[0-9a-fA-F]+>|\bb'(?:[^'\\]|\\.)*'|\bb\"(?:[^\"\\]|\\.)*\"")
+
+
+def _plain(message: str) -> str:
+    """A parser message without Python reprs: `<Element ... at 0x...>` and byte strings go,
+    and a wrapped exception's repr (`NotImplementedError('...', ...)`) becomes its text."""
+    wrapped = re.fullmatch(r"\w+(?:Error|Exception)\((['\"])(.*?)\1(?:,.*)?\)\.?\s*", message, re.S)
+    if wrapped:
+        message = wrapped.group(2)
+    message = _REPR.sub("", message).replace("%r", "").replace("%s", "")
+    return re.sub(r"\s*[:,]\s*$|\s+(?=[.,:])", "", re.sub(r"\s{2,}", " ", message)).strip()
+
+
+def _deploy_error(err: ValidationException, root: etree._Element, text: str) -> InvalidProcess:
+    """Spiff's ValidationException as the designer should read it: what is wrong, said plainly,
+    and the element by its tag, name and id, with its line and column in the file."""
+    element_id = getattr(err, "id", "") or ""
+    el = next((e for e in root.iter() if isinstance(e.tag, str) and e.get("id") == element_id), None) \
+        if element_id else None
+    tag = _short_tag(str(getattr(err, "tag", "") or ""))
+    message = _plain(str(err.args[0]) if err.args else str(err))
+    for pattern, better in _SPIFF_MESSAGES:
+        if (match := re.search(pattern, message, re.IGNORECASE)) is not None:
+            message = better.format(*match.groups(), tag=f"a {tag}" if tag else "this element")
+            break
+    if not message:
+        message = "SpiffWorkflow cannot execute this element"
+    what = describe(el, text, tag, getattr(err, "name", "") or "", element_id)
+    problem: dict[str, Any] = {"element": element_id or None, "message": message}
+    if el is not None:
+        problem.update(located(el, text))
+    return InvalidProcess(f"{what}: {message}" if what else message, [problem])
+
+
+def _check_schema(root: etree._Element, text: str) -> None:
+    """Validate against the BPMN 2.0 XSD ourselves, so every schema error is reported with its
+    line, column and element (Spiff's validator keeps only the last error's line)."""
+    validator = _validator()
+    validator.preprocess(root)
+    schema = validator.validator
+    if schema.validate(root):
+        return
+    namespaces = {k: v for k, v in root.nsmap.items() if k}
+    problems = []
+    for entry in list(schema.error_log):
+        el: etree._Element | None = None
+        try:
+            found = root.getroottree().xpath(entry.path, namespaces=namespaces) if entry.path else []
+            el = found[0] if found and isinstance(found[0], etree._Element) else None
+        except etree.XPathError:
+            el = None
+        if el is None:
+            el = next((e for e in root.iter() if isinstance(e.tag, str) and e.sourceline == entry.line), None)
+        element = (el.get("id") or _short_tag(str(el.tag))) if el is not None else None
+        where = located(el, text) if el is not None else {}
+        line, column = entry.line or where.get("line"), entry.column or where.get("column")
+        message = re.sub(r"^Element '[^']*'(?:, attribute '([^']*)')?: ", lambda m: (
+            f"attribute {m.group(1)!r}: " if m.group(1) else ""), _short_tag(entry.message))
+        problems.append({"element": element, "message": message, "line": line, "column": column,
+                         "text": f"{describe(el, text) if el is not None else f'line {line}'}: {message}"})
+    raise InvalidProcess(f"not valid BPMN 2.0: {problems[0]['text']}", problems)
 
 
 def _user_task_forms(root: etree._Element) -> dict[str, list[dict[str, Any]]]:
@@ -373,20 +494,22 @@ def _owner(el: etree._Element) -> str:
     return (node.get("id") or "?") if node is not None else "?"
 
 
-def check_texts(root: etree._Element, knows_action: Any) -> list[dict[str, str]]:
+def check_texts(root: etree._Element, knows_action: Any, source: str | None = None) -> list[dict[str, Any]]:
     """Every dsl text, action name and refused element in the diagram, checked now rather than
-    at run time; each problem names the element it belongs to."""
-    problems: list[dict[str, str]] = []
+    at run time; each problem names the element it belongs to and, given the file's `source`,
+    the line and column of the text's element."""
+    problems: list[dict[str, Any]] = []
 
     def check(el: etree._Element, text: str | None, compile_fn: Any, what: str, required: bool = False) -> None:
         if text is None or not text.strip():
             if required:
-                problems.append({"element": _owner(el), "message": f"{what}: an expression is required"})
+                problems.append({"element": _owner(el), "message": f"{what}: an expression is required",
+                                 **located(el, source or "")})
             return
         try:
             compile_fn(text)
         except DslError as err:
-            problems.append({"element": _owner(el), "message": f"{what}: {err}"})
+            problems.append({"element": _owner(el), "message": f"{what}: {err}", **located(el, source or "")})
 
     for ns, tag, compile_fn, what, required in EVALUATED_TEXTS:
         for el in root.iter(f"{{{ns}}}{tag}"):
@@ -401,7 +524,8 @@ def check_texts(root: etree._Element, knows_action: Any) -> list[dict[str, str]]
     for op in root.iter(f"{{{SPIFF_NS}}}serviceTaskOperator"):
         action = op.get("id")
         if not knows_action(action):
-            problems.append({"element": _owner(op), "message": f"unknown action {action!r}"})
+            problems.append({"element": _owner(op), "message": f"unknown action {action!r}",
+                             **located(op, source or "")})
         for param in op.iterfind("spiffworkflow:parameters/spiffworkflow:parameter", NS):
             check(param, param.get("value"), compile_expression, f"parameter {param.get('id')}")
     return problems

@@ -63,7 +63,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
-USER_TASK_TYPES = ("UserTask", "ManualTask")
+#: Tasks a person does: each becomes a CRM task. A plain `bpmn:task` (Spiff's NoneTask, as most
+#: exported diagrams draw a step) is one too, or the instance would wait on it with nobody told.
+USER_TASK_TYPES = ("UserTask", "ManualTask", "NoneTask")
 #: Which element to blame when several ran equally often in a step that exceeded the budget:
 #: in a recursion the call activity, in a cycle the gateway, rather than an event on the way.
 _BLAME_FIRST = {"CallActivity": 3, "StandardLoopTask": 2, "SequentialMultiInstanceTask": 2,
@@ -145,7 +147,7 @@ class Runtime:
         """A new immutable version of the process in `xml`; the same text twice gives one version."""
         text = xml_text(xml)  # bytes in the encoding the file declares
         parsed, root = parse_process(text)
-        problems = check_texts(root, self.engine.actions.knows)
+        problems = check_texts(root, self.engine.actions.knows, text)
         if problems:
             raise InvalidProcess(f"{len(problems)} problem(s) in the diagram", problems)
         checksum = hashlib.sha256(text.encode("utf-8")).hexdigest()
