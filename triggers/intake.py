@@ -226,7 +226,8 @@ def _apply(runtime: UnitOfWork, type_: str, source: str, data: Mapping[str, Any]
         result.evaluations += evaluations
         # The event's deal is the one its rules just made (a new order's): a process the event
         # starts runs for that deal, as it would had the deal been there before the event.
-        for deal_id in _created_deals(evaluations) or [None]:
+        created: list[int | None] = [*_created_deals(evaluations)]
+        for deal_id in created or [None]:
             _start_and_deliver(runtime, deal_id, type_, data, cause, result)
         return
     for deal in deals:
