@@ -13,6 +13,8 @@ from sqlalchemy import func, select
 
 from engine.errors import InvalidProcess
 from engine.models import ProcessVersion
+from tests.support.bpmn import Bpmn, _message_def
+from tests.support.world import TEST_CAUSE, make_deal
 
 POOL = """
   <bpmn:process id="{key}" isExecutable="{executable}">
@@ -53,3 +55,32 @@ def test_a_collaboration_with_one_executable_pool_deploys_that_process(engine):
     version = engine.deploy(collaboration(customer_executable=False))
 
     assert version.key == "store"
+
+
+def thrower() -> str:
+    """The store's pool: tells the delivery pool the order is packed, then ends."""
+    proc = Bpmn("packing")
+    proc.messages.add("order.packed")
+    proc._add("packed", "intermediateThrowEvent", _message_def("order.packed"))
+    return (proc.start().script("weigh", "weight = 12").end()
+            .chain("start", "weigh", "packed", "end").xml())
+
+
+CATCHER = (Bpmn("delivery").start().message_catch("wait_packed", "order.packed")
+           .script("plan", "planned = true").end().chain("start", "wait_packed", "plan", "end").xml())
+
+
+def test_a_message_thrown_by_one_pool_reaches_the_pool_of_the_same_deal_waiting_for_it(engine):
+    deal_id, other_id = make_deal(engine), make_deal(engine)
+    engine.deploy(CATCHER)
+    engine.deploy(thrower())
+    waiting = engine.start("delivery", deal_id, cause=TEST_CAUSE).id
+    elsewhere = engine.start("delivery", other_id, cause=TEST_CAUSE).id
+
+    thrown = engine.start("packing", deal_id, cause=TEST_CAUSE).id
+
+    with engine.unit() as rt:
+        assert rt.instance(thrown).status == "completed"
+        assert rt.instance(waiting).status == "completed"
+        assert rt.inspect(rt.instance(waiting))[1]["planned"] is True
+        assert rt.instance(elsewhere).status == "running"
