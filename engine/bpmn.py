@@ -190,6 +190,8 @@ def parse_process(xml: str | bytes) -> tuple[ParsedProcess, etree._Element]:
     executable = [p for p in processes if p.get("isExecutable", "true").lower() == "true"] or processes
     if not executable:
         raise InvalidProcess("the file has no bpmn:process")
+    if len(executable) > 1:
+        raise _several_pools(root, executable)
     process_el = executable[0]
     key = process_el.get("id")
     if not key:  # starts name a process by it; the database would refuse a version without one
@@ -339,6 +341,23 @@ def _check_schema(root: etree._Element, text: str) -> None:
         problems.append({"element": element, "message": message, "line": line, "column": column,
                          "text": f"{describe(el, text) if el is not None else f'line {line}'}: {message}"})
     raise InvalidProcess(f"not valid BPMN 2.0: {problems[0]['text']}", problems)
+
+
+def _several_pools(root: etree._Element, processes: list[etree._Element]) -> InvalidProcess:
+    """A collaboration of several executable pools: deploying only the first, as before, dropped
+    the others silently, so the file is refused naming each pool until all can be deployed."""
+    pools = {p.get("processRef"): p.get("name") for p in root.iter(f"{{{BPMN_NS}}}participant")}
+    named = []
+    for process in processes:
+        key = process.get("id") or "?"
+        name = pools.get(key) or process.get("name")
+        named.append((key, f"{name} ({key})" if name and name != key else key))
+    listed = ", ".join(label for _, label in named)
+    return InvalidProcess(
+        f"the file has {len(named)} executable pools ({listed}); dealflow deploys one process per file: "
+        f"deploy each pool from its own file, or mark the others isExecutable=\"false\"",
+        [{"element": key, "message": f"executable pool {label}: deploy it from its own file"} for key, label in named],
+    )
 
 
 def _user_task_forms(root: etree._Element) -> dict[str, list[dict[str, Any]]]:

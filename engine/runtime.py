@@ -414,6 +414,7 @@ class Runtime:
                 self._failed(instance, failure)
             else:
                 self._record_completed(instance, workflow, before)
+            self._pass_on_thrown_messages(instance, workflow)
             self._save(instance, workflow)
         finally:
             self._busy, self._current, self._ran, self._instance_id = was_busy, was_current, was_ran, was_instance
@@ -608,6 +609,22 @@ class Runtime:
             workflow.catch(BpmnEvent(definition, payload))
             _rearm_message_boundaries(workflow)
         return apply
+
+    def _pass_on_thrown_messages(self, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+        """A message the instance threw that nothing in it catches (a message flow to another
+        pool, deployed as its own process) goes to the instances of the same deal waiting for
+        it, once this step is saved; Spiff only keeps such events on the workflow."""
+        for event in workflow.get_events():
+            definition = event.event_definition
+            if not isinstance(definition, MessageEventDefinition) or not definition.name:
+                continue
+            self.defer(self._deliver(instance.deal_id, str(definition.name), to_json_safe(dict(event.payload or {})),
+                                     Cause("process", str(instance.id), instance.key)))
+
+    def _deliver(self, deal_id: int | None, name: str, payload: dict[str, Any], cause: Cause) -> Callable[[], None]:
+        def deliver() -> None:
+            self.send_message(deal_id, name, payload, cause=cause)
+        return deliver
 
     def _replan(self, workflow: BpmnWorkflow) -> None:
         for task in all_tasks(workflow, state=TaskState.WAITING):

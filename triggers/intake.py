@@ -222,9 +222,13 @@ def _apply(runtime: UnitOfWork, type_: str, source: str, data: Mapping[str, Any]
     crm = runtime.crm
     if not deals:
         file = automation(runtime.session, GLOBAL_SCOPE)
-        result.evaluations += [e.as_dict() for e in apply_triggers(runtime, None, type_, data, file, cause,
-                                                                      source=source)]
-        _start_and_deliver(runtime, None, type_, data, cause, result)
+        evaluations = [e.as_dict() for e in apply_triggers(runtime, None, type_, data, file, cause, source=source)]
+        result.evaluations += evaluations
+        # The event's deal is the one its rules just made (a new order's): a process the event
+        # starts runs for that deal, as it would had the deal been there before the event.
+        created: list[int | None] = [*_created_deals(evaluations)]
+        for deal_id in created or [None]:
+            _start_and_deliver(runtime, deal_id, type_, data, cause, result)
         return
     for deal in deals:
         locked = crm.deal(deal.id, for_update=True)

@@ -10,6 +10,7 @@ from api.blueprints import (
     hooks,
     instances,
     leads,
+    messages,
     notifications,
     pipelines,
     process_labels,
@@ -21,5 +22,5 @@ from api.blueprints import (
 )
 
 ALL = [auth.bp, pipelines.bp, deals.bp, contacts.bp, leads.bp, users.bp, tasks.bp, notifications.bp, processes.bp,
-       instances.bp, robots.bp, actions.bp, events.bp, hooks.bp, test_runs.bp, dsl.bp,
+       instances.bp, robots.bp, actions.bp, events.bp, messages.bp, hooks.bp, test_runs.bp, dsl.bp,
        process_labels.bp]

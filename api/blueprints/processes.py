@@ -12,6 +12,7 @@ from api.auth import requires
 from api.context import request_cause, unit_of_work
 from api.guards import visible_deal
 from api.schemas.automation import (
+    DeployedVersionSchema,
     DeployJsonSchema,
     InstanceSummarySchema,
     ProcessVersionSchema,
@@ -22,6 +23,7 @@ from crm.errors import NotFound
 from engine.errors import InvalidProcess
 from engine.models import ProcessVersion
 from engine.runtime import Runtime
+from triggers.messages import message_warnings
 
 bp = Blueprint("processes", __name__, url_prefix="/api/v1/processes", description="BPMN processes")
 
@@ -46,10 +48,13 @@ def list_processes(*, rt: Runtime) -> Any:
 @requires("edit_processes")
 @unit_of_work
 @bp.doc(requestBody=XML_BODY)
-@bp.response(201, ProcessVersionSchema)
+@bp.response(201, DeployedVersionSchema)
 def deploy(*, rt: Runtime) -> Any:
-    """BPMN XML as the body (or JSON {"xml": ...}); the same text twice gives the same version."""
-    return rt.deploy(_xml_of_request())
+    """BPMN XML as the body (or JSON {"xml": ...}); the same text twice gives the same version.
+    The answer lists the messages the process waits for and warns about names no CRM event sends."""
+    version = rt.deploy(_xml_of_request())
+    shown = {name: getattr(version, name) for name in ProcessVersionSchema().fields}
+    return {**shown, "warnings": message_warnings([*version.messages, *version.start_messages])}
 
 
 @bp.get("/<string:key>/versions")

@@ -17,8 +17,19 @@ class ProcessVersionSchema(Schema):
     name = fields.String()
     parameters = fields.List(fields.Dict())
     required_fields = fields.List(fields.Dict())
-    messages = fields.List(fields.Raw())
+    messages = fields.List(fields.Raw(), metadata={"description": "messages its events and receive tasks wait for"})
+    start_messages = fields.List(fields.String(), metadata={"description": "messages that start it"})
     created_at = fields.DateTime()
+
+
+class MessageWarningSchema(Schema):
+    message = fields.String()
+    warning = fields.String()
+
+
+class DeployedVersionSchema(ProcessVersionSchema):
+    warnings = fields.List(fields.Nested(MessageWarningSchema),
+                           metadata={"description": "message names no CRM event sends (a warning, not a refusal)"})
 
 
 class StartFieldSchema(Schema):
@@ -299,3 +310,21 @@ class AutomationLogEntrySchema(Schema):
     reason = fields.String()
     detail = fields.Dict()
     job_id = fields.Integer(allow_none=True)
+
+
+class MessageSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                         metadata={"description": "the message name a diagram waits for (bpmn:message name)"})
+    deal_id = Id(load_default=None, allow_none=True,
+                 metadata={"description": "the deal it is about; none reaches the instances without a deal"})
+    payload = fields.Dict(keys=fields.String(), load_default=dict,
+                          metadata={"description": "what the catching event hands the process as `event`"})
+
+
+class MessageResultSchema(Schema):
+    name = fields.String()
+    deal_id = fields.Integer(allow_none=True)
+    delivered = fields.Integer(metadata={"description": "instances started plus waiting instances reached"})
+    started = fields.List(fields.Integer(), metadata={"description": "instances its message start events started"})
+    resumed = fields.List(fields.Integer(), metadata={"description": "waiting instances it was delivered to"})
+    refused = fields.List(fields.Dict(), metadata={"description": "starts refused (missing deal fields)"})

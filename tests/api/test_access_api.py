@@ -67,6 +67,8 @@ REFUSALS = [
     ("POST", "/api/v1/events", "/api/v1/events",
      {"type": "order.paid", "idempotency_key": "k1", "payload": {"order_id": "A-1"}}, "manager.north1", 403),
     ("GET", "/api/v1/events/<event_id>", "/api/v1/events/1", None, "manager.north1", 403),
+    ("POST", "/api/v1/messages", "/api/v1/messages",
+     {"name": "contract.signed", "deal_id": "{deal}", "payload": {}}, "manager.north1", 403),
     ("POST", "/api/v1/events/<event_id>/replay", "/api/v1/events/1/replay", None, "manager.north1", 403),
     ("GET", "/api/v1/instances/<instance_id>", "/api/v1/instances/{instance}", None, "manager.north1", 404),
     ("GET", "/api/v1/instances/<instance_id>/history", "/api/v1/instances/{instance}/history", None,
