@@ -42,6 +42,15 @@ def start_worker(url: str, log: Path, **extra: str) -> subprocess.Popen:
                                 stdout=out, stderr=subprocess.STDOUT)
 
 
+def wait_started(log: Path, timeout: float = 60) -> None:
+    """Until the worker says it runs: it prints that line after installing its SIGTERM handler,
+    so a signal sent later is a stop request, not the default kill of a process still importing."""
+    deadline = time.monotonic() + timeout
+    while b"dealflow worker" not in log.read_bytes():
+        assert time.monotonic() < deadline, f"{log.name}: the worker did not start"
+        time.sleep(0.1)
+
+
 def test_two_worker_processes_on_sqlite_run_every_timer_once_and_stop_on_sigterm(tmp_path):
     url = f"sqlite:///{tmp_path / 'workers.sqlite3'}"
     engine = build_engine(Database(url))
@@ -50,6 +59,8 @@ def test_two_worker_processes_on_sqlite_run_every_timer_once_and_stop_on_sigterm
     ids = [engine.start("nap", make_deal(engine)).id for _ in range(INSTANCES)]
     workers = [start_worker(url, tmp_path / f"worker-{n}.log") for n in range(2)]
     try:
+        for n in range(2):
+            wait_started(tmp_path / f"worker-{n}.log")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with engine.db.transaction() as session:
