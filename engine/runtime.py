@@ -612,19 +612,21 @@ class Runtime:
 
     def _pass_on_thrown_messages(self, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
         """A message the instance threw that nothing in it catches (a message flow to another
-        pool, deployed as its own process) goes to the instances of the same deal waiting for
-        it, once this step is saved; Spiff only keeps such events on the workflow."""
+        pool, deployed as its own process) goes to the other instances of the same deal waiting
+        for it. They are queued as signals, not delivered here: the drain steps them after this
+        step, so two processes answering each other forever meet the step budget and end in an
+        incident instead of recursing without bound."""
         for event in workflow.get_events():
             definition = event.event_definition
             if not isinstance(definition, MessageEventDefinition) or not definition.name:
                 continue
-            self.defer(self._deliver(instance.deal_id, str(definition.name), to_json_safe(dict(event.payload or {})),
-                                     Cause("process", str(instance.id), instance.key)))
-
-    def _deliver(self, deal_id: int | None, name: str, payload: dict[str, Any], cause: Cause) -> Callable[[], None]:
-        def deliver() -> None:
-            self.send_message(deal_id, name, payload, cause=cause)
-        return deliver
+            name, body = str(definition.name), to_json_safe(dict(event.payload or {}))
+            waiting = self.session.scalars(select(MessageWait.instance_id).where(
+                MessageWait.deal_id == instance.deal_id, MessageWait.message == name,
+                MessageWait.instance_id != instance.id)).all()
+            cause = Cause("process", str(instance.id), instance.key)
+            for instance_id in sorted(set(waiting)):
+                self.signal(instance_id, f"message {name}", self._catch_message(name, body), cause)
 
     def _replan(self, workflow: BpmnWorkflow) -> None:
         for task in all_tasks(workflow, state=TaskState.WAITING):
