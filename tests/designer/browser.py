@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import requests
 from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -82,3 +83,19 @@ def fill_send_to_bank(dialog: Locator) -> None:
     dialog.locator("[data-field='field:down_payment'] input").fill("5000")
     dialog.locator("[data-field='ready_date'] input").fill("2026-01-20T10:00")
     dialog.locator("button[type=submit]").click()
+
+
+def users_by_login(http: Any) -> dict[str, dict[str, Any]]:
+    return {u["login"]: u for u in http.get(f"{http.base}/users?per_page=100", timeout=30).json()}
+
+
+def integration(http: Any, base_url: str, name: str) -> requests.Session:
+    """A machine outside the store's staff (the online store, the bank): an integration token of
+    store.integration that the administrator issued it, and no browser."""
+    body = {"name": name, "user_id": users_by_login(http)["store.integration"]["id"]}
+    issued = http.post(f"{http.base}/auth/tokens", json=body, timeout=30)
+    issued.raise_for_status()
+    machine = requests.Session()
+    machine.headers["Authorization"] = f"Bearer {issued.json()['token']}"
+    machine.base = f"{base_url}/api/v1"  # type: ignore[attr-defined]
+    return machine

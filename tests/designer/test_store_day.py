@@ -11,20 +11,15 @@ from __future__ import annotations
 import re
 import uuid
 
-import requests
 from playwright.sync_api import expect
 
-from tests.designer.browser import drag_board_card, fill_send_to_bank, person
+from tests.designer.browser import drag_board_card, fill_send_to_bank, integration, person, users_by_login
 from tests.designer.server import api_session
-
-
-def _users(http) -> dict[str, dict]:
-    return {u["login"]: u for u in http.get(f"{http.base}/users?per_page=100", timeout=30).json()}
 
 
 def _deal(http, title: str, stage: str, **extra) -> dict:
     """A deal of manager.north1 with a contact and one product, made by the admin's script."""
-    manager = _users(http)["manager.north1"]
+    manager = users_by_login(http)["manager.north1"]
     contact = http.post(f"{http.base}/contacts", json={"name": "Olena Kovalenko", "phones": ["+380 67 123 45 67"]},
                         timeout=30)
     contact.raise_for_status()
@@ -34,17 +29,6 @@ def _deal(http, title: str, stage: str, **extra) -> dict:
         "products": [{"name": "Bosch WAN28", "qty": 1, "price": 45990}], **extra}, timeout=30)
     assert created.status_code == 201, created.text
     return created.json()
-
-
-def _bank(http, base_url: str) -> requests.Session:
-    """The bank's machine: an integration token of store.integration, no browser."""
-    body = {"name": "bank", "user_id": _users(http)["store.integration"]["id"]}
-    issued = http.post(f"{http.base}/auth/tokens", json=body, timeout=30)
-    issued.raise_for_status()
-    bank = requests.Session()
-    bank.headers["Authorization"] = f"Bearer {issued.json()['token']}"
-    bank.base = f"{base_url}/api/v1"  # type: ignore[attr-defined]
-    return bank
 
 
 def test_s3_the_manager_moves_a_deal_to_delivery_through_its_gate_and_the_logistician_sees_the_task_live(
@@ -138,7 +122,7 @@ def test_s1_in_ukrainian_send_to_bank_refused_on_the_fields_then_rejected_and_th
         started = http.get(f"{http.base}/deals/{deal['id']}", timeout=30).json()
         assert (started["pipeline"], started["fields"]["bank"]) == ("credit", "PrivatBank")
 
-        bank = _bank(http, base_url)
+        bank = integration(http, base_url, "bank")
         sent = bank.post(f"{bank.base}/events", json={
             "type": "bank.decision", "source": "bank", "idempotency_key": f"bank-{deal['id']}-{uuid.uuid4().hex[:6]}",
             "payload": {"deal_id": deal["id"], "approved": False}}, timeout=30)

@@ -18,23 +18,8 @@ from datetime import UTC, datetime, timedelta
 import requests
 from playwright.sync_api import expect
 
-from tests.designer.browser import person
+from tests.designer.browser import integration, person, users_by_login
 from tests.support.world import store_order
-
-
-def _users(http) -> dict[str, dict]:
-    return {u["login"]: u for u in http.get(f"{http.base}/users?per_page=100", timeout=30).json()}
-
-
-def _store(http, base_url: str) -> requests.Session:
-    """The online store's machine: an integration token the administrator issued it."""
-    body = {"name": "online store", "user_id": _users(http)["store.integration"]["id"]}
-    issued = http.post(f"{http.base}/auth/tokens", json=body, timeout=30)
-    issued.raise_for_status()
-    store = requests.Session()
-    store.headers["Authorization"] = f"Bearer {issued.json()['token']}"
-    store.base = f"{base_url}/api/v1"  # type: ignore[attr-defined]
-    return store
 
 
 def _send(store: requests.Session, event_type: str, payload: dict) -> dict:
@@ -59,7 +44,7 @@ def test_s5_a_store_order_appears_live_on_the_north_boards_and_its_card_holds_th
         expect(page.locator('.board-cards[data-stage="in_processing"]')).to_be_visible()
         expect(page.locator(f'.board-card:has-text("{title}")')).to_have_count(0)
 
-    store = _store(http, base_url)
+    store = integration(http, base_url, "online store")
     customer = {"name": f"Irina {order_id}", "phone": f"+7 903 {uuid.uuid4().int % 10**7:07d}"}
     # An order of 300,000 or more goes to the head by the shipped routing rule, whatever the hour:
     # in turn among the managers would leave a night or weekend order unassigned until morning.
@@ -75,7 +60,7 @@ def test_s5_a_store_order_appears_live_on_the_north_boards_and_its_card_holds_th
         expect(card).to_contain_text(customer["name"])
 
     deal = http.get(f"{http.base}/deals/{deal_id}", timeout=30).json()
-    responsible = next(login for login, u in _users(http).items() if u["id"] == deal["responsible_id"])
+    responsible = next(login for login, u in users_by_login(http).items() if u["id"] == deal["responsible_id"])
     assert responsible in people, "an order of store North goes to someone present in that store"
     manager, _ = people[responsible]
     manager.locator(f'.board-card[data-id="{deal_id}"] .board-card-title').click()
@@ -101,7 +86,7 @@ def test_s5_a_store_order_appears_live_on_the_north_boards_and_its_card_holds_th
 
 def test_s2_the_manager_sends_a_paid_deal_to_the_warehouse_and_it_comes_back_on_the_new_date(
         browser, base_url, http):
-    users = _users(http)
+    users = users_by_login(http)
     manager_user = users["manager.north1"]
     title = f"Paid fridge {uuid.uuid4().hex[:6]}"
     created = http.post(f"{http.base}/deals", json={
