@@ -43,7 +43,7 @@ def test_a_task_title_typed_as_plain_words_deploys_and_runs(page: Page, http):
     page.click(".djs-container svg", position={"x": 500, "y": 600})
     task_id = page.locator(".djs-shape").filter(has_text="Call").first.get_attribute("data-element-id")
     _replace(page, task_id, "replace-with-service-task")
-    page.select_option('[data-field="action"]', "create_task")
+    page.select_option('[name="df-action"]', "create_task")
     page.fill('[data-field="param:title"]', "Call the client")
     page.fill('[data-field="param:description"]', "About {deal.title}, {{urgent}}")
     expect(page.locator('[data-field="param:title"]')).not_to_have_class("invalid")
@@ -66,7 +66,7 @@ def test_a_task_title_typed_as_plain_words_deploys_and_runs(page: Page, http):
 
 def test_problems_name_their_elements_and_the_header_follows_the_deployed_name(page: Page, http):
     _new_process(page, "named_problems")
-    page.fill('[data-field="process-name"]', "Named problems")
+    page.fill('[name="df-process-name"]', "Named problems")
     expect(page.locator(".doc-title")).to_have_text("Named problems")  # renamed in the panel: the header follows
     _open_pad(page, "start")
     page.click('.djs-context-pad [data-action="append.append-task"]')
@@ -81,7 +81,7 @@ def test_problems_name_their_elements_and_the_header_follows_the_deployed_name(p
     expect(page.locator("#problems .problem").filter(has_text="end event").locator(".problem-where")).to_have_text(
         "Named problems")
 
-    page.select_option('[data-field="action"]', "add_comment")
+    page.select_option('[name="df-action"]', "add_comment")
     page.fill('[data-field="param:text"]', "Stock checked for {deal.title}")
     _append(page, task_id, "append.end-event")
     page.click('[data-action="deploy"]')
@@ -143,7 +143,7 @@ def test_undo_and_redo_reach_every_dealflow_property_in_one_properties_panel(pag
 
     panel = page.locator(".bio-properties-panel")  # one editor: the dealflow group inside the properties panel
     expect(panel).to_have_count(1)
-    expect(panel.locator('[data-group-id="group-dealflow"] .df-panel')).to_have_count(1)
+    expect(panel.locator('[data-group-id="group-dealflow"] [data-field="param:due"]')).to_have_count(1)
     _click_element(page, "wait_bank_decision")
     expect(panel.locator('[data-field="message"]')).to_have_value("bank.decision")
     expect(panel.locator('[data-group-id="group-message"]')).to_have_count(0)  # the dealflow group edits it

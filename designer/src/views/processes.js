@@ -13,7 +13,7 @@ import { t, formatDateTime } from '../i18n.js';
 import { guardUnsaved, confirmLeave } from '../unsaved.js';
 import { h, clear, toast, errorText, download } from '../ui.js';
 import { dealflowModdle, spiffModdle } from '../bpmn/moddle.js';
-import { createDealflowPanel, checkText } from '../bpmn/panel.js';
+import { checkText, editorContext } from '../bpmn/panel.js';
 import { DealflowPropertiesProviderModule } from '../bpmn/provider.js';
 import { createProblems } from '../bpmn/problems.js';
 import { emptyDiagram } from '../bpmn/empty.js';
@@ -66,7 +66,6 @@ export function processesView() {
 
   let modeler;
   let problems;
-  let panel;
   let currentKey = null;
   let titleNote = null; // what the header says after the name: "(draft)", "v3", or nothing
   let savedAt = null; // the command stack's position when the diagram was last opened or saved; null while opening
@@ -352,15 +351,14 @@ export function processesView() {
       window.dealflowModeler = modeler; // for the browser tests and the console
       modeler.on('commandStack.changed', () => { if (currentKey) showTitle(); }); // renamed in the panel, undone
       problems = createProblems(modeler, showProblems);
-      panel = createDealflowPanel(modeler, problems);
-      modeler.get('dealflowPanelHost').el.append(panel.el); // drawn as the first group of the properties panel
+      // the entries draw at once from what they are given: no redraw waits for the server
+      Object.assign(modeler.get('dealflowContext'), await editorContext(), { problems });
       await refreshSidebar();
       const [first] = drafts();
       await open(first ? first.xml : emptyDiagram(`process_${Date.now().toString(36)}`, t('processes:new_process_name')), first ? t('processes:draft_note') : null);
     },
     destroy() {
       unguard();
-      if (panel) panel.destroy();
       if (modeler) modeler.destroy();
       delete window.dealflowModeler;
     },

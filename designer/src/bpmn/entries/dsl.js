@@ -1,0 +1,124 @@
+/**
+ * A properties-panel entry for a DSL text: the robots board's one-line editor (CodeMirror,
+ * completion from GET /dsl/vocabulary, `{deal.x}` holes completing in a template) or a textarea
+ * for multi-line texts, a field picker inserting a deal field by its label, and the server's
+ * check of the text under it (also marked on the diagram).
+ *
+ * The editor is made once per element and field and then kept: a redraw of the panel (each
+ * keystroke is a command, and every command redraws the panel) only brings it the model's value,
+ * and only when that value is not what the editor already holds — an undo, a redo, an edit made
+ * elsewhere. So typing never loses focus or characters to a redraw, and the panel never shows a
+ * value the model no longer has.
+ */
+import { h as preact } from '@bpmn-io/properties-panel/preact';
+import { useEffect, useRef, useState } from '@bpmn-io/properties-panel/preact/hooks';
+import { useService } from 'bpmn-js-properties-panel';
+import { lineEditor, fieldPicker, textareaEditor } from '../../actionform.js';
+import { h, debounce } from '../../ui.js';
+import { api } from '../../api.js';
+
+/** null when the text is valid, else the server's message with its place. */
+export async function checkText(kind, text) {
+  if (!text || !text.trim()) return null;
+  try {
+    const result = await api.post('/dsl/check', { kind, text });
+    if (result.valid) return null;
+    const [first] = result.errors;
+    return first.line ? `${first.message} (line ${first.line}, column ${first.column})` : first.message;
+  } catch {
+    return null; // the check is a convenience; deploy checks again
+  }
+}
+
+/**
+ * Builds the editor of a DSL entry into `host` (a DOM node the entry owns). `onText` hears what
+ * the person types; `sync(value)` puts a value from the model in without reporting it back.
+ */
+export function buildDslEditor(host, { value, kind, field, label, placeholder, multiline, vocab, onText }) {
+  const mode = kind === 'template' ? 'text' : 'expression';
+  let quiet = false;
+  const heard = (text) => { if (!quiet) onText(text); };
+  let editor;
+  let marked;
+  if (multiline || !kind) {
+    const input = multiline
+      ? h('textarea', { rows: 3, spellcheck: 'false', placeholder, 'aria-label': label })
+      : h('input', { spellcheck: 'false', placeholder, 'aria-label': label });
+    input.value = value || '';
+    input.dataset.field = field;
+    input.addEventListener('input', () => heard(input.value));
+    editor = textareaEditor(input);
+    editor.set = (text) => { input.value = text; };
+    marked = [input];
+  } else {
+    editor = lineEditor({ value, mode, vocab, label, name: field, placeholder, attrs: { 'data-field': field }, onChange: heard });
+    marked = [editor.el, editor.content];
+  }
+  const picker = kind && vocab ? fieldPicker(editor, { vocab, mode }) : null;
+  host.append(h('div', { class: 'editor-line' }, editor.el, picker));
+  return {
+    editor,
+    get value() { return editor.value; },
+    sync(text) {
+      if (editor.value === text) return false;
+      quiet = true;
+      try { editor.set(text); } finally { quiet = false; }
+      return true;
+    },
+    mark(invalid) { for (const node of marked) node.classList.toggle('invalid', invalid); },
+    destroy() { editor.destroy(); host.replaceChildren(); },
+  };
+}
+
+/**
+ * Props: element, id, label, hint, kind ('expression' | 'template' | 'script' | null for plain
+ * text), field (the `data-field` and the problem's key), multiline, placeholder,
+ * getValue(element) and setValue(element, text) — the latter a command on the stack.
+ */
+export function DslEntry(props) {
+  const { element, id, label, hint, kind, field, multiline, placeholder, getValue } = props;
+  const context = useService('dealflowContext');
+  const host = useRef(null);
+  const built = useRef(null);
+  const latest = useRef(props);
+  latest.current = props;
+  const [error, setError] = useState(null);
+  const value = getValue(element) || '';
+
+  useEffect(() => {
+    let alive = true;
+    const check = debounce(async (text) => {
+      if (!kind) return;
+      const message = await checkText(kind, text);
+      if (!alive) return;
+      setError(message);
+      if (built.current) built.current.mark(Boolean(message));
+      context.problems?.set(element.id, field, message);
+    }, 250);
+    built.current = buildDslEditor(host.current, {
+      value, kind, field, label, placeholder, multiline, vocab: context.vocabulary,
+      onText: (text) => {
+        const { element: target, getValue: read, setValue: write } = latest.current;
+        if ((read(target) || '') !== text) write(target, text);
+        check(text);
+      },
+    });
+    built.current.check = check;
+    if (value) check(value);
+    return () => {
+      alive = false;
+      built.current.destroy();
+      built.current = null;
+    };
+  }, [element.id, field, kind, multiline]); // made again only for another element or field, never for a value
+
+  useEffect(() => {
+    if (built.current && built.current.sync(value)) built.current.check(value); // undo, redo, an edit elsewhere
+  }, [value]);
+
+  return preact('div', { class: 'bio-properties-panel-entry df-field', 'data-entry-id': id },
+    preact('span', { class: 'bio-properties-panel-label df-label' }, label),
+    preact('div', { class: 'df-editor', ref: host }),
+    preact('div', { class: 'df-field-error', role: 'alert' }, error || ''),
+    hint ? preact('div', { class: 'bio-properties-panel-description' }, hint) : null);
+}
