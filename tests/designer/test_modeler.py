@@ -167,3 +167,61 @@ def test_a_reload_with_unsaved_diagram_work_asks_first(browser, base_url):
     assert kinds == ["beforeunload"]
     page.context.close()
     assert errors == []
+
+
+def _focused_field(page: Page) -> str | None:
+    return page.evaluate("() => document.activeElement && document.activeElement.dataset.field || null")
+
+
+def test_a_user_tasks_title_assignee_and_deadline_are_typed_in_editors_undone_redone_and_deployed(page: Page, http):
+    _new_process(page, "call_back_texts")
+    _open_pad(page, "start")
+    page.click('.djs-context-pad [data-action="append.append-task"]')
+    page.keyboard.type("Call back")
+    page.click(".djs-container svg", position={"x": 500, "y": 600})
+    task_id = page.locator(".djs-shape").filter(has_text="Call back").first.get_attribute("data-element-id")
+    _replace(page, task_id, "replace-with-user-task")
+
+    title = page.locator('[data-field="prop:title"]')
+    title.click()
+    page.keyboard.type("Call ")  # key by key: each key is a command, and each command redraws the panel
+    page.select_option('[data-field="prop:title"] >> xpath=ancestor::div[@class="editor-line"]//select',
+                       "title")  # the field picker, by label
+    page.keyboard.type(" back")
+    expect(title).to_have_text("Call {deal.title} back")  # no key lost to a redraw
+    assert _focused_field(page) == "prop:title"  # nor the focus
+    expect(title).not_to_have_class("invalid")
+
+    assignee = page.locator('[data-field="prop:assignee"]')
+    assignee.click()
+    page.keyboard.type("deal.respon")
+    expect(page.locator(".cm-tooltip-autocomplete")).to_contain_text("responsible")  # completion from the vocabulary
+    page.keyboard.type("sible")  # (a completion is not taken by Enter within its first 75 ms: typed on)
+    expect(assignee).to_have_text("deal.responsible")
+    deadline = page.locator('[data-field="prop:deadline"]')
+    deadline.fill("2d")
+    expect(deadline).to_have_text("2d")
+
+    undo = "() => window.dealflowModeler.get('commandStack').undo()"
+    redo = "() => window.dealflowModeler.get('commandStack').redo()"
+    page.evaluate(undo)
+    expect(deadline.locator(".cm-placeholder")).to_have_count(1)  # empty again: the editor follows the command stack
+    expect(assignee).to_have_text("deal.responsible")
+    page.evaluate(undo)
+    expect(assignee.locator(".cm-placeholder")).to_have_count(1)
+    expect(title).to_have_text("Call {deal.title} back")
+    page.evaluate(redo)
+    page.evaluate(redo)
+    expect(assignee).to_have_text("deal.responsible")
+    expect(deadline).to_have_text("2d")
+    assert not page.evaluate("() => window.dealflowModeler.get('commandStack').canRedo()")  # the syncs made no commands
+
+    _append(page, task_id, "append.end-event")
+    page.click('[data-action="deploy"]')
+    expect(page.locator("#toast")).to_contain_text("Deployed call_back_texts as version 1")
+    deal = http.post(f"{http.base}/deals", json={"title": "Blue sofa"}).json()
+    started = http.post(f"{http.base}/processes/call_back_texts/start", json={"deal_id": deal["id"]})
+    assert started.status_code == 201, started.text
+    tasks = http.get(f"{http.base}/tasks", params={"deal_id": deal["id"]}).json()
+    print(tasks)
+    assert [t["title"] for t in tasks] == ["Call Blue sofa back"]

@@ -11,7 +11,7 @@
  * value the model no longer has.
  */
 import { h as preact } from '@bpmn-io/properties-panel/preact';
-import { useEffect, useRef, useState } from '@bpmn-io/properties-panel/preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from '@bpmn-io/properties-panel/preact/hooks';
 import { useService } from 'bpmn-js-properties-panel';
 import { lineEditor, fieldPicker, textareaEditor } from '../../actionform.js';
 import { h, debounce } from '../../ui.js';
@@ -112,8 +112,11 @@ export function DslEntry(props) {
     };
   }, [element.id, field, kind, multiline]); // made again only for another element or field, never for a value
 
-  useEffect(() => {
-    if (built.current && built.current.sync(value)) built.current.check(value); // undo, redo, an edit elsewhere
+  // The model's value as it is when this runs, not as it was drawn: keys typed between the draw
+  // and now are in the model already, and the drawn value would take them back out.
+  useLayoutEffect(() => {
+    const now = latest.current.getValue(latest.current.element) || '';
+    if (built.current && built.current.sync(now)) built.current.check(now); // undo, redo, an edit elsewhere
   }, [value]);
 
   return preact('div', { class: 'bio-properties-panel-entry df-field', 'data-entry-id': id },
