@@ -65,12 +65,33 @@ DealflowPropertiesProvider.$inject = ['propertiesPanel', 'dealflowContext'];
  * catalog, and where problems are shown. The view fills it before it opens a diagram.
  */
 export class DealflowContext {
-  constructor() {
+  constructor(eventBus, commandStack) {
     this.vocabulary = { stages: {}, fields: {}, events: {}, actions: [] };
     this.actions = [];
     this.problems = null;
+    this._held = new Set();
+    // Text still being typed is written before the command stack moves or the selection
+    // changes, so undo takes back what was typed and not the edit before it.
+    for (const name of ['undo', 'redo']) {
+      const move = commandStack[name].bind(commandStack);
+      commandStack[name] = (...args) => {
+        this.flushWrites();
+        return move(...args);
+      };
+    }
+    eventBus.on('selection.changed', 2000, () => this.flushWrites());
+  }
+
+  holdWrite(writer) { this._held.add(writer); }
+
+  releaseWrite(writer) { this._held.delete(writer); }
+
+  /** Makes every held write (but `except`'s) now: before a save, a check, a deploy. */
+  flushWrites(except) {
+    for (const writer of [...this._held]) if (writer !== except) writer.flush();
   }
 }
+DealflowContext.$inject = ['eventBus', 'commandStack'];
 
 export const DealflowPropertiesProviderModule = {
   __init__: ['dealflowPropertiesProvider'],

@@ -180,6 +180,7 @@ export function processesView() {
   }
 
   async function xml() {
+    modeler.get('dealflowContext').flushWrites(); // text still being typed is part of what is saved
     return (await modeler.saveXML({ format: true })).xml;
   }
 
@@ -218,6 +219,7 @@ export function processesView() {
 
   /** The same checks the server makes at deploy, run on each text so errors land on their element. */
   async function validate({ quiet = false } = {}) {
+    modeler.get('dealflowContext').flushWrites();
     problems.clear();
     const actions = Object.fromEntries((await once('/actions')).map((a) => [a.name, a]));
     const registry = modeler.get('elementRegistry');

@@ -71,6 +71,39 @@ export function buildDslEditor(host, { value, kind, field, label, placeholder, m
 }
 
 /**
+ * A write of typed text held until the typing pauses. `describe()` names the element and its
+ * getValue/setValue when the first key of a burst is typed; they are kept for the write, so a
+ * write held over a change of selection still lands on the element it was typed on. Before this
+ * editor's write is held, any other's is made, so commands keep the order of the typing.
+ */
+export function pendingWriter(context, describe, delay = 300) {
+  let timer = null;
+  let held = null;
+  const writer = {
+    get pending() { return held !== null; },
+    later(text) {
+      if (!held) {
+        context.flushWrites(writer);
+        held = { ...describe(), text };
+        context.holdWrite(writer);
+      }
+      held.text = text;
+      clearTimeout(timer);
+      timer = setTimeout(() => writer.flush(), delay);
+    },
+    flush() {
+      clearTimeout(timer);
+      if (!held) return;
+      const { target, read, write, text } = held;
+      held = null;
+      context.releaseWrite(writer);
+      if ((read(target) || '') !== text) write(target, text);
+    },
+  };
+  return writer;
+}
+
+/**
  * Props: element, id, label, hint, kind ('expression' | 'template' | 'script' | null for plain
  * text), field (the `data-field` and the problem's key), multiline, placeholder,
  * getValue(element) and setValue(element, text) — the latter a command on the stack.
@@ -95,29 +128,41 @@ export function DslEntry(props) {
       if (built.current) built.current.mark(Boolean(message));
       context.problems?.set(element.id, field, message);
     }, 250);
+    // What is typed is written when the typing pauses (one command, one undo step, for a word or
+    // a burst of keys), when the editor is left, or before anything else moves the command stack.
+    // The write is for the element the keys were typed on, whatever the panel shows by then.
+    const writer = pendingWriter(context, () => {
+      const { element: target, getValue: read, setValue: write } = latest.current;
+      return { target, read, write };
+    });
     built.current = buildDslEditor(host.current, {
       value, kind, field, label, placeholder, multiline, vocab: context.vocabulary,
-      onText: (text) => {
-        const { element: target, getValue: read, setValue: write } = latest.current;
-        if ((read(target) || '') !== text) write(target, text);
-        check(text);
-      },
+      onText: (text) => { writer.later(text); check(text); },
     });
     built.current.check = check;
+    built.current.writer = writer;
+    const leave = () => writer.flush();
+    host.current.addEventListener('focusout', leave);
     if (value) check(value);
+    const node = host.current;
     return () => {
       alive = false;
+      node.removeEventListener('focusout', leave);
+      writer.flush();
       built.current.destroy();
       built.current = null;
     };
   }, [element.id, field, kind, multiline]); // made again only for another element or field, never for a value
 
-  // The model's value as it is when this runs, not as it was drawn: keys typed between the draw
-  // and now are in the model already, and the drawn value would take them back out.
+  // After every draw, the model's value as it is when this runs, not as it was drawn (keys
+  // typed between the draw and now would be taken back out), and whatever the last draw showed
+  // (a write then its undo redraw the same value, yet the editor holds the write's text). Text
+  // typed and not written yet is newer than the model: it stays.
   useLayoutEffect(() => {
+    if (!built.current || built.current.writer.pending) return;
     const now = latest.current.getValue(latest.current.element) || '';
-    if (built.current && built.current.sync(now)) built.current.check(now); // undo, redo, an edit elsewhere
-  }, [value]);
+    if (built.current.sync(now)) built.current.check(now); // undo, redo, an edit elsewhere
+  });
 
   return preact('div', { class: 'bio-properties-panel-entry df-field', 'data-entry-id': id },
     preact('span', { class: 'bio-properties-panel-label df-label' }, label),
