@@ -49,8 +49,8 @@ function ActionEntry(props) {
 }
 
 function ActionDescription({ id, action }) {
-  return preact('p', { class: 'bio-properties-panel-description df-action-description', 'data-entry-id': id },
-    actionDescription(action));
+  return preact('div', { class: 'bio-properties-panel-entry', 'data-entry-id': id },
+    preact('p', { class: 'bio-properties-panel-description df-action-description' }, actionDescription(action)));
 }
 
 function ParameterEntry(props) {
