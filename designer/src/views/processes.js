@@ -67,6 +67,7 @@ export function processesView() {
   let modeler;
   let problems;
   let currentKey = null;
+  let opens = 0; // diagrams opened on this page: the first one shown waits for nothing else
   let titleNote = null; // what the header says after the name: "(draft)", "v3", or nothing
   let savedAt = null; // the command stack's position when the diagram was last opened or saved; null while opening
 
@@ -105,6 +106,7 @@ export function processesView() {
 
   /** `note`: shown after the name ("(draft)", "v3"). */
   async function open(xml, note = null) {
+    opens += 1;
     savedAt = null; // nothing to lose while a diagram is being opened
     problems.reset();
     compareBox.hidden = true;
@@ -353,9 +355,15 @@ export function processesView() {
       window.dealflowModeler = modeler; // for the browser tests and the console
       modeler.on('commandStack.changed', () => { if (currentKey) showTitle(); }); // renamed in the panel, undone
       problems = createProblems(modeler, showProblems);
-      // the entries draw at once from what they are given: no redraw waits for the server
-      Object.assign(modeler.get('dealflowContext'), await editorContext(), { problems });
-      await refreshSidebar();
+      const context = modeler.get('dealflowContext');
+      context.problems = problems;
+      // the entries draw at once from what they are given: no redraw waits for the server; a
+      // diagram opened before the catalog came is drawn again with it
+      await Promise.all([refreshSidebar(), editorContext().then((loaded) => {
+        Object.assign(context, loaded);
+        modeler.get('eventBus').fire('propertiesPanel.providersChanged');
+      })]);
+      if (opens) return; // the person opened a diagram (an upload, a click) while the page was loading
       const [first] = drafts();
       await open(first ? first.xml : emptyDiagram(`process_${Date.now().toString(36)}`, t('processes:new_process_name')), first ? t('processes:draft_note') : null);
     },
