@@ -6,11 +6,12 @@ Each test drives the screen with the mouse and keyboard and checks the result th
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.designer.browser import person
+from tests.designer.browser import person, users_by_login
 from tests.designer.test_designer import _append, _click_element, _new_process, _open_pad, _replace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -214,11 +215,25 @@ def test_a_user_tasks_title_assignee_and_deadline_are_typed_in_editors_undone_re
     expect(deadline).to_have_text("2d")
     assert not page.evaluate("() => window.dealflowModeler.get('commandStack').canRedo()")  # the syncs made no commands
 
+    rows = page.locator(".df-form-field")
+    page.click('[data-field="add-form-field"]')  # a row of the task's form is in the model at once
+    expect(rows).to_have_count(1)
+    page.evaluate(undo)
+    expect(rows).to_have_count(0)
+    page.evaluate(redo)
+    expect(rows).to_have_count(1)
+    rows.first.locator('button[aria-label="Remove the field"]').click()
+    expect(rows).to_have_count(0)
+    expect(title).to_have_text("Call {deal.title} back")
+
     _append(page, task_id, "append.end-event")
     page.click('[data-action="deploy"]')
     expect(page.locator("#toast")).to_contain_text("Deployed call_back_texts as version 1")
-    deal = http.post(f"{http.base}/deals", json={"title": "Blue sofa"}).json()
+    manager = users_by_login(http)["manager.north1"]
+    deal = http.post(f"{http.base}/deals", json={"title": "Blue sofa", "responsible_id": manager["id"]}).json()
     started = http.post(f"{http.base}/processes/call_back_texts/start", json={"deal_id": deal["id"]})
     assert started.status_code == 201, started.text
-    tasks = http.get(f"{http.base}/tasks", params={"deal_id": deal["id"]}).json()
-    assert [t["title"] for t in tasks] == ["Call Blue sofa back"]
+    [task] = http.get(f"{http.base}/tasks", params={"deal_id": deal["id"]}).json()
+    assert (task["title"], task["assignee_id"]) == ("Call Blue sofa back", manager["id"])
+    created, due = (datetime.fromisoformat(task[key]) for key in ("created_at", "deadline"))
+    assert timedelta(days=2) - timedelta(minutes=1) < due - created <= timedelta(days=2)
