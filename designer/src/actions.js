@@ -27,3 +27,18 @@ export function actionCategory(category) {
   const key = category || 'other';
   return t(`actions:category.${key}`, { defaultValue: inWords(key) });
 }
+
+/**
+ * A parameter's label in the person's language: the catalog's for this action
+ * (actions:parameter.<action>.<name>.label), else the parameter's code in words, as a custom
+ * action's parameter reads.
+ */
+export function parameterLabel(action, name) {
+  return t(`actions:parameter.${action.name}.${name}.label`, { defaultValue: inWords(name) });
+}
+
+/** What the parameter wants, in the person's language, else as the server describes it. */
+export function parameterHint(action, name) {
+  const spec = (action.parameters && action.parameters[name]) || {};
+  return t(`actions:parameter.${action.name}.${name}.hint`, { defaultValue: spec.description || '' });
+}

@@ -8,7 +8,7 @@ const catalog = (lang) => JSON.parse(readFileSync(new URL(`../src/locales/${lang
 const people = i18next.createInstance();
 vi.mock('../src/i18n.js', () => ({ t: (key, options) => people.t(key, options) })); // the real i18n needs a browser
 
-const { actionName, actionDescription, actionCategory } = await import('../src/actions.js');
+const { actionName, actionDescription, actionCategory, parameterLabel, parameterHint } = await import('../src/actions.js');
 
 beforeAll(async () => {
   await people.init({
@@ -18,7 +18,9 @@ beforeAll(async () => {
 });
 
 const createTask = { name: 'create_task', description: 'Create a task, linked to the deal', category: 'tasks' };
-const custom = { name: 'sync_to_erp', description: 'Send the deal to the ERP', category: 'custom' };
+const custom = { name: 'sync_to_erp', description: 'Send the deal to the ERP', category: 'custom',
+  parameters: { erp_id: { type: 'text', description: 'the order number in the ERP' } } };
+const withParameters = { ...createTask, parameters: { to: { type: 'user', description: "assignee; the group's queue if empty" }, title: { type: 'text', description: '' } } };
 
 describe('action labels', () => {
   it('name a shipped action and say what it does in the person\'s language', async () => {
@@ -49,5 +51,28 @@ describe('action labels', () => {
       expect(Object.keys(catalog(lang).name).sort()).toEqual(Object.keys(en.name).sort());
       expect(Object.keys(catalog(lang).description).sort()).toEqual(Object.keys(en.name).sort());
     }
+  });
+
+  it('label a shipped action\'s parameters and say what they want in the person\'s language', async () => {
+    await people.changeLanguage('uk');
+    expect(parameterLabel(withParameters, 'to')).toBe('Виконавець');
+    expect(parameterHint(withParameters, 'to')).toBe('Хто виконує; якщо порожньо — черга групи');
+    await people.changeLanguage('ru');
+    expect(parameterLabel(withParameters, 'title')).toBe('Название');
+    expect(parameterHint(withParameters, 'title')).toBe(''); // the server says nothing more either
+  });
+
+  it('label a custom action\'s parameter by its code in words, with the server\'s description', async () => {
+    await people.changeLanguage('uk');
+    expect(parameterLabel(custom, 'erp_id')).toBe('Erp id');
+    expect(parameterHint(custom, 'erp_id')).toBe('the order number in the ERP');
+  });
+
+  it('have the same parameters labelled in every language, each with a label', () => {
+    const shape = (lang) => Object.fromEntries(Object.entries(catalog(lang).parameter)
+      .map(([action, params]) => [action, Object.entries(params).map(([name, p]) => [name, Boolean(p.label), Boolean(p.hint)])]));
+    expect(shape('uk')).toEqual(shape('en'));
+    expect(shape('ru')).toEqual(shape('en'));
+    expect(Object.values(shape('en')).flat().every(([, label]) => label)).toBe(true);
   });
 });

@@ -72,3 +72,15 @@ def test_plural_keys_have_the_forms_their_language_needs() -> None:
             for stem in stems:
                 forms = {k.rsplit("_", 1)[1] for k in keys if k.startswith(f"{stem}_")}
                 assert needed[lang] <= forms, f"{lang}/{namespace}:{stem} has {sorted(forms)}"
+
+
+def test_every_shipped_action_parameter_has_a_label_and_what_the_server_explains_a_hint() -> None:
+    """The panel labels a parameter from the catalog; the server's schema speaks English only."""
+    from robots.actions import registry
+
+    labelled = json.loads((LOCALES / "en" / "actions.json").read_text(encoding="utf-8"))["parameter"]
+    for action in registry.catalog():
+        for name, spec in action["parameters"].items():
+            entry = labelled.get(action["name"], {}).get(name)
+            assert entry and entry["label"], f"{action['name']}.{name} has no label"
+            assert bool(entry.get("hint")) == bool(spec["description"]), f"{action['name']}.{name}: hint"

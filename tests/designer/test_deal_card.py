@@ -169,10 +169,10 @@ def test_a_user_task_form_completed_in_the_card_becomes_a_process_variable(manag
 def test_a_user_task_form_declared_in_the_modeler_panel_reaches_the_task(page: Page, http):
     key = f"call_back_{uuid.uuid4().hex[:6]}"
     page.click('[data-action="new-process"]')
-    page.wait_for_function("() => document.querySelector('[data-field=process-id]')?.value === "
+    page.wait_for_function("() => document.querySelector('[name=df-process-id]')?.value === "
                            "window.dealflowModeler?.get('canvas').getRootElement().businessObject.id")
-    page.fill('[data-field="process-id"]', key)
-    page.press('[data-field="process-id"]', "Tab")
+    page.fill('[name="df-process-id"]', key)
+    page.press('[name="df-process-id"]', "Tab")
     page.click(".djs-container svg", position={"x": 700, "y": 12})
     page.click('.djs-shape[data-element-id="start"]')
     page.click('.djs-context-pad [data-action="append.append-task"]')

@@ -30,10 +30,10 @@ def _click_element(page: Page, element_id: str) -> None:
 
 def _new_process(page: Page, key: str) -> None:
     page.click('[data-action="new-process"]')
-    page.wait_for_function("() => document.querySelector('[data-field=process-id]')?.value === "
+    page.wait_for_function("() => document.querySelector('[name=df-process-id]')?.value === "
                            "window.dealflowModeler?.get('canvas').getRootElement().businessObject.id")
-    page.fill('[data-field="process-id"]', key)
-    page.press('[data-field="process-id"]', "Tab")
+    page.fill('[name="df-process-id"]', key)
+    page.press('[name="df-process-id"]', "Tab")
 
 
 def _open_pad(page: Page, element_id: str) -> None:
@@ -84,7 +84,7 @@ def test_the_designer_is_served_at_the_root_and_the_api_keeps_its_own_errors(bas
 
 def test_drawing_a_process_with_a_service_task_and_deploying_it(page: Page, http):
     _new_process(page, "greet_the_client")
-    page.fill('[data-field="process-name"]', "Greet the client")
+    page.fill('[name="df-process-name"]', "Greet the client")
 
     _open_pad(page, "start")
     page.click('.djs-context-pad [data-action="append.append-task"]')
@@ -92,8 +92,8 @@ def test_drawing_a_process_with_a_service_task_and_deploying_it(page: Page, http
     page.click(".djs-container svg", position={"x": 500, "y": 600})  # ends the label editing
     task_id = page.locator(".djs-shape").filter(has_text="Note the greeting").first.get_attribute("data-element-id")
     _replace(page, task_id, "replace-with-service-task")  # the new service task stays selected
-    expect(page.locator(".df-panel h3")).to_contain_text("ServiceTask")
-    page.select_option('[data-field="action"]', "add_comment")
+    expect(page.locator(".bio-properties-panel-header-type")).to_contain_text("Service Task")
+    page.select_option('[name="df-action"]', "add_comment")
     page.fill('[data-field="param:text"]', '"Greeted {deal.title}"')
     _append(page, task_id, "append.end-event")
     page.click('[data-action="deploy"]')
@@ -236,7 +236,7 @@ def test_timers_crm_events_start_parameters_and_preconditions_reach_the_server(p
 
     timer = _append(page, "start", "append.intermediate-event")
     _replace(page, timer, "replace-with-timer-intermediate-catch")
-    page.select_option('[data-field="timer-kind"]', "timeDuration")
+    page.select_option('[name="df-timer-kind"]', "timeDuration")
     page.fill('[data-field="timer"]', "2h")
     message = _append(page, timer, "append.intermediate-event")
     _replace(page, message, "replace-with-message-intermediate-catch")

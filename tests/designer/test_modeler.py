@@ -6,11 +6,12 @@ Each test drives the screen with the mouse and keyboard and checks the result th
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.designer.browser import person
+from tests.designer.browser import person, users_by_login
 from tests.designer.test_designer import _append, _click_element, _new_process, _open_pad, _replace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +44,7 @@ def test_a_task_title_typed_as_plain_words_deploys_and_runs(page: Page, http):
     page.click(".djs-container svg", position={"x": 500, "y": 600})
     task_id = page.locator(".djs-shape").filter(has_text="Call").first.get_attribute("data-element-id")
     _replace(page, task_id, "replace-with-service-task")
-    page.select_option('[data-field="action"]', "create_task")
+    page.select_option('[name="df-action"]', "create_task")
     page.fill('[data-field="param:title"]', "Call the client")
     page.fill('[data-field="param:description"]', "About {deal.title}, {{urgent}}")
     expect(page.locator('[data-field="param:title"]')).not_to_have_class("invalid")
@@ -66,7 +67,7 @@ def test_a_task_title_typed_as_plain_words_deploys_and_runs(page: Page, http):
 
 def test_problems_name_their_elements_and_the_header_follows_the_deployed_name(page: Page, http):
     _new_process(page, "named_problems")
-    page.fill('[data-field="process-name"]', "Named problems")
+    page.fill('[name="df-process-name"]', "Named problems")
     expect(page.locator(".doc-title")).to_have_text("Named problems")  # renamed in the panel: the header follows
     _open_pad(page, "start")
     page.click('.djs-context-pad [data-action="append.append-task"]')
@@ -81,7 +82,7 @@ def test_problems_name_their_elements_and_the_header_follows_the_deployed_name(p
     expect(page.locator("#problems .problem").filter(has_text="end event").locator(".problem-where")).to_have_text(
         "Named problems")
 
-    page.select_option('[data-field="action"]', "add_comment")
+    page.select_option('[name="df-action"]', "add_comment")
     page.fill('[data-field="param:text"]', "Stock checked for {deal.title}")
     _append(page, task_id, "append.end-event")
     page.click('[data-action="deploy"]')
@@ -143,7 +144,7 @@ def test_undo_and_redo_reach_every_dealflow_property_in_one_properties_panel(pag
 
     panel = page.locator(".bio-properties-panel")  # one editor: the dealflow group inside the properties panel
     expect(panel).to_have_count(1)
-    expect(panel.locator('[data-group-id="group-dealflow"] .df-panel')).to_have_count(1)
+    expect(panel.locator('[data-group-id="group-dealflow"] [data-field="param:due"]')).to_have_count(1)
     _click_element(page, "wait_bank_decision")
     expect(panel.locator('[data-field="message"]')).to_have_value("bank.decision")
     expect(panel.locator('[data-group-id="group-message"]')).to_have_count(0)  # the dealflow group edits it
@@ -167,3 +168,72 @@ def test_a_reload_with_unsaved_diagram_work_asks_first(browser, base_url):
     assert kinds == ["beforeunload"]
     page.context.close()
     assert errors == []
+
+
+def _focused_field(page: Page) -> str | None:
+    return page.evaluate("() => document.activeElement && document.activeElement.dataset.field || null")
+
+
+def test_a_user_tasks_title_assignee_and_deadline_are_typed_in_editors_undone_redone_and_deployed(page: Page, http):
+    _new_process(page, "call_back_texts")
+    _open_pad(page, "start")
+    page.click('.djs-context-pad [data-action="append.append-task"]')
+    page.keyboard.type("Call back")
+    page.click(".djs-container svg", position={"x": 500, "y": 600})
+    task_id = page.locator(".djs-shape").filter(has_text="Call back").first.get_attribute("data-element-id")
+    _replace(page, task_id, "replace-with-user-task")
+
+    title = page.locator('[data-field="prop:title"]')
+    title.click()
+    page.keyboard.type("Call {deal.ti")  # key by key, while the panel redraws for what it writes
+    expect(page.locator(".cm-tooltip-autocomplete")).to_contain_text("title")  # completion from the vocabulary
+    page.keyboard.type("tle} back")
+    expect(title).to_have_text("Call {deal.title} back")  # no key lost to a redraw
+    assert _focused_field(page) == "prop:title"  # nor the focus
+    expect(title).not_to_have_class("invalid")
+
+    assignee = page.locator('[data-field="prop:assignee"]')
+    picker = page.locator('[data-entry-id="df-prop-assignee"] select.field-picker')
+    expect(picker.locator("option", has_text="Responsible")).to_have_count(1)  # fields by their label
+    picker.select_option("responsible")
+    expect(assignee).to_have_text("deal.responsible")
+    deadline = page.locator('[data-field="prop:deadline"]')
+    deadline.fill("2d")
+    expect(deadline).to_have_text("2d")
+
+    undo = "() => window.dealflowModeler.get('commandStack').undo()"
+    redo = "() => window.dealflowModeler.get('commandStack').redo()"
+    page.evaluate(undo)
+    expect(deadline.locator(".cm-placeholder")).to_have_count(1)  # empty again: the editor follows the command stack
+    expect(assignee).to_have_text("deal.responsible")
+    page.evaluate(undo)
+    expect(assignee.locator(".cm-placeholder")).to_have_count(1)
+    expect(title).to_have_text("Call {deal.title} back")
+    page.evaluate(redo)
+    page.evaluate(redo)
+    expect(assignee).to_have_text("deal.responsible")
+    expect(deadline).to_have_text("2d")
+    assert not page.evaluate("() => window.dealflowModeler.get('commandStack').canRedo()")  # the syncs made no commands
+
+    rows = page.locator(".df-form-field")
+    page.click('[data-field="add-form-field"]')  # a row of the task's form is in the model at once
+    expect(rows).to_have_count(1)
+    page.evaluate(undo)
+    expect(rows).to_have_count(0)
+    page.evaluate(redo)
+    expect(rows).to_have_count(1)
+    rows.first.locator('button[aria-label="Remove the field"]').click()
+    expect(rows).to_have_count(0)
+    expect(title).to_have_text("Call {deal.title} back")
+
+    _append(page, task_id, "append.end-event")
+    page.click('[data-action="deploy"]')
+    expect(page.locator("#toast")).to_contain_text("Deployed call_back_texts as version 1")
+    manager = users_by_login(http)["manager.north1"]
+    deal = http.post(f"{http.base}/deals", json={"title": "Blue sofa", "responsible_id": manager["id"]}).json()
+    started = http.post(f"{http.base}/processes/call_back_texts/start", json={"deal_id": deal["id"]})
+    assert started.status_code == 201, started.text
+    [task] = http.get(f"{http.base}/tasks", params={"deal_id": deal["id"]}).json()
+    assert (task["title"], task["assignee_id"]) == ("Call Blue sofa back", manager["id"])
+    created, due = (datetime.fromisoformat(task[key]) for key in ("created_at", "deadline"))
+    assert timedelta(days=2) - timedelta(minutes=1) < due - created <= timedelta(days=2)

@@ -13,7 +13,7 @@ import { t, formatDateTime } from '../i18n.js';
 import { guardUnsaved, confirmLeave } from '../unsaved.js';
 import { h, clear, toast, errorText, download } from '../ui.js';
 import { dealflowModdle, spiffModdle } from '../bpmn/moddle.js';
-import { createDealflowPanel, checkText } from '../bpmn/panel.js';
+import { checkText, editorContext } from '../bpmn/panel.js';
 import { DealflowPropertiesProviderModule } from '../bpmn/provider.js';
 import { createProblems } from '../bpmn/problems.js';
 import { emptyDiagram } from '../bpmn/empty.js';
@@ -66,8 +66,8 @@ export function processesView() {
 
   let modeler;
   let problems;
-  let panel;
   let currentKey = null;
+  let opens = 0; // diagrams opened on this page: the first one shown waits for nothing else
   let titleNote = null; // what the header says after the name: "(draft)", "v3", or nothing
   let savedAt = null; // the command stack's position when the diagram was last opened or saved; null while opening
 
@@ -106,6 +106,7 @@ export function processesView() {
 
   /** `note`: shown after the name ("(draft)", "v3"). */
   async function open(xml, note = null) {
+    opens += 1;
     savedAt = null; // nothing to lose while a diagram is being opened
     problems.reset();
     compareBox.hidden = true;
@@ -181,6 +182,7 @@ export function processesView() {
   }
 
   async function xml() {
+    modeler.get('dealflowContext').flushWrites(); // text still being typed is part of what is saved
     return (await modeler.saveXML({ format: true })).xml;
   }
 
@@ -219,6 +221,7 @@ export function processesView() {
 
   /** The same checks the server makes at deploy, run on each text so errors land on their element. */
   async function validate({ quiet = false } = {}) {
+    modeler.get('dealflowContext').flushWrites();
     problems.clear();
     const actions = Object.fromEntries((await once('/actions')).map((a) => [a.name, a]));
     const registry = modeler.get('elementRegistry');
@@ -352,15 +355,20 @@ export function processesView() {
       window.dealflowModeler = modeler; // for the browser tests and the console
       modeler.on('commandStack.changed', () => { if (currentKey) showTitle(); }); // renamed in the panel, undone
       problems = createProblems(modeler, showProblems);
-      panel = createDealflowPanel(modeler, problems);
-      modeler.get('dealflowPanelHost').el.append(panel.el); // drawn as the first group of the properties panel
-      await refreshSidebar();
+      const context = modeler.get('dealflowContext');
+      context.problems = problems;
+      // the entries draw at once from what they are given: no redraw waits for the server; a
+      // diagram opened before the catalog came is drawn again with it
+      await Promise.all([refreshSidebar(), editorContext().then((loaded) => {
+        Object.assign(context, loaded);
+        modeler.get('eventBus').fire('propertiesPanel.providersChanged');
+      })]);
+      if (opens) return; // the person opened a diagram (an upload, a click) while the page was loading
       const [first] = drafts();
       await open(first ? first.xml : emptyDiagram(`process_${Date.now().toString(36)}`, t('processes:new_process_name')), first ? t('processes:draft_note') : null);
     },
     destroy() {
       unguard();
-      if (panel) panel.destroy();
       if (modeler) modeler.destroy();
       delete window.dealflowModeler;
     },
