@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from dsl import DslError, compile_expression, compile_script, compile_template
+from engine import multi_instance
 from engine.bpmn_texts import translate_texts
 from engine.errors import InvalidProcess
 from engine.timers import TIMER_CLASSES
@@ -108,7 +109,8 @@ def _with_dealflow_events(classes: dict[str, tuple[type, type]]) -> dict[str, tu
 
 
 class DealflowParser(SpiffBpmnParser):  # type: ignore[misc]  # Spiff ships no types
-    OVERRIDE_PARSER_CLASSES = _with_dealflow_events(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES)
+    OVERRIDE_PARSER_CLASSES = multi_instance.parser_classes(
+        _with_dealflow_events(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES))
 
 
 _VALIDATOR: BpmnValidator | None = None
@@ -204,7 +206,9 @@ def parse_process(xml: str | bytes) -> tuple[ParsedProcess, etree._Element]:
     if timer_problems:
         raise InvalidProcess("timers that cannot be read", [
             {**located(el, text), "element": _owner(el), "message": message} for el, message in timer_problems])
+    restore_loops = multi_instance.prepare(root)
     _check_schema(root, text)
+    restore_loops()
     parser = DealflowParser(validator=None)
     try:
         parser.add_bpmn_xml(etree.ElementTree(root), filename=f"{key}.bpmn")
@@ -534,6 +538,7 @@ def check_texts(root: etree._Element, knows_action: Any, source: str | None = No
         for el in root.iter(f"{{{ns}}}{tag}"):
             check(el, el.text, compile_fn, what, required)
     problems += _refused_elements(root)
+    problems += multi_instance.problems(root, lambda el: located(el, source or ""))
     for prop in root.iter(f"{{{SPIFF_NS}}}property"):
         name = prop.get("name", "")
         if name in USER_TASK_TEMPLATES:
