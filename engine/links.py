@@ -72,8 +72,8 @@ def _join_scope(scope: etree._Element) -> list[tuple[etree._Element, str]]:
     for throw in throws:
         catch = by_name[_link_name(throw)][0]
         flow_id = f"{throw.get('id')}__link__{catch.get('id')}"
-        scope.append(etree.Element(f"{{{BPMN_NS}}}sequenceFlow",
-                                   {"id": flow_id, "sourceRef": throw.get("id") or "", "targetRef": catch.get("id") or ""}))
+        ends = {"sourceRef": throw.get("id") or "", "targetRef": catch.get("id") or ""}
+        scope.append(etree.Element(f"{{{BPMN_NS}}}sequenceFlow", {"id": flow_id, **ends}))
         _plain_event(throw, outgoing=flow_id)
         _plain_event(catch, incoming=flow_id)
     for catch in catches:  # a catch no throw reaches stays a plain event nothing starts
