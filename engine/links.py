@@ -72,8 +72,10 @@ def _join_scope(scope: etree._Element) -> list[tuple[etree._Element, str]]:
     for throw in throws:
         catch = by_name[_link_name(throw)][0]
         flow_id = f"{throw.get('id')}__link__{catch.get('id')}"
-        ends = {"sourceRef": throw.get("id") or "", "targetRef": catch.get("id") or ""}
-        scope.append(etree.Element(f"{{{BPMN_NS}}}sequenceFlow", {"id": flow_id, **ends}))
+        flow = etree.SubElement(scope, f"{{{BPMN_NS}}}sequenceFlow")
+        flow.set("id", flow_id)
+        flow.set("sourceRef", throw.get("id") or "")
+        flow.set("targetRef", catch.get("id") or "")
         _plain_event(throw, outgoing=flow_id)
         _plain_event(catch, incoming=flow_id)
     for catch in catches:  # a catch no throw reaches stays a plain event nothing starts

@@ -92,10 +92,16 @@ class StepFailed(Exception):
 
 
 def all_tasks(workflow: BpmnWorkflow, **kwargs: Any) -> list[Any]:
-    """Tasks of the top workflow and of every subprocess."""
+    """Tasks of the top workflow and of every subprocess, each once (Spiff's own walk of the top
+    workflow already descends into running subprocesses: without the check their tasks came
+    twice, and the history recorded each of them twice)."""
     tasks: list[Any] = workflow.get_tasks(**kwargs)
+    seen = {t.id for t in tasks}
     for sub in workflow.subprocesses.values():
-        tasks.extend(sub.get_tasks(**kwargs))
+        for task in sub.get_tasks(**kwargs):
+            if task.id not in seen:
+                seen.add(task.id)
+                tasks.append(task)
     return tasks
 
 
