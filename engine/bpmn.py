@@ -509,6 +509,10 @@ EVALUATED_TEXTS: tuple[tuple[str, str, Any, str, bool], ...] = (
     (SPIFF_NS, "payloadExpression", compile_expression, "payload expression", True),
 )
 
+#: On an element dealflow made in the parsed tree from one the designer drew: the drawn one's id,
+#: which deploy errors name.
+OWNER = f"{{{DEALFLOW_NS}}}owner"
+
 #: Elements dealflow refuses at deploy, and why.
 REFUSED_ELEMENTS = {
     f"{{{BPMN_NS}}}businessRuleTask": "DMN decision tables are not supported; use a gateway or a script",
@@ -520,6 +524,8 @@ def _owner(el: etree._Element) -> str:
     node: etree._Element | None = el
     while node is not None and not (node.get("id") and str(node.tag).startswith(f"{{{BPMN_NS}}}")):
         node = node.getparent()
+    if node is not None and node.get(OWNER):  # an element dealflow made from another (event_subprocesses)
+        return str(node.get(OWNER))
     return (node.get("id") or "?") if node is not None else "?"
 
 

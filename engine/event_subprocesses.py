@@ -28,6 +28,8 @@ from lxml import etree
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NS = {"bpmn": BPMN_NS}
+#: The drawn element a made one stands for (engine.bpmn.OWNER; not imported: bpmn imports this module).
+OWNER = "{https://dealflow.dev/schema/bpmn}owner"
 #: Children of a scope that stay with it rather than move into its body.
 _STAYS = {"extensionElements", "documentation", "ioSpecification", "property", "laneSet", "incoming", "outgoing",
           "multiInstanceLoopCharacteristics", "standardLoopCharacteristics", "ioBinding", "auditing", "monitoring",
@@ -123,7 +125,8 @@ def _attach(scope: etree._Element, body: etree._Element, handler: etree._Element
         or _local(trigger) == "errorEventDefinition"
     boundary = etree.SubElement(scope, _q("boundaryEvent"), {
         "id": f"{handler_id}__trigger", "name": start.get("name") or handler.get("name") or handler_id,
-        "attachedToRef": body.get("id") or "", "cancelActivity": "true" if interrupting else "false"})
+        "attachedToRef": body.get("id") or "", "cancelActivity": "true" if interrupting else "false",
+        OWNER: start.get("id") or handler_id})  # deploy errors in the trigger name the start event
     boundary.append(deepcopy(trigger))
     start.remove(trigger)
     start.attrib.pop("isInterrupting", None)

@@ -36,6 +36,7 @@ from sqlalchemy import insert, select
 from crm.events import Cause
 from crm.service import Crm
 from dsl import compile_expression, compile_template
+from engine import conditions
 from engine.actions import ActionContext, ActionInputError
 from engine.bpmn import check_texts, parse_process, task_form, xml_text
 from engine.errors import InvalidProcess, InvalidState, NotFound, StartRefused, StepBudgetExceeded
@@ -317,10 +318,12 @@ class Runtime:
         return sorted({t.task_spec.bpmn_id for t in active}), to_json_safe(variables)
 
     def replan_date_timers(self, deal_id: int, changed: Iterable[str], cause: Cause) -> None:
-        """A deal field a date timer reads has changed: its due time follows the new value."""
+        """A deal field a date timer or a waiting condition reads has changed: the timer's due
+        time follows the new value, the condition is evaluated again (engine/conditions.py)."""
         changed_paths = {f"deal.{name}" for name in changed}
         jobs = self.session.scalars(
-            select(Job).where(Job.deal_id == deal_id, Job.kind == "timer", Job.status.in_(("pending", "waiting")))
+            select(Job).where(Job.deal_id == deal_id, Job.kind.in_(("timer", conditions.KIND)),
+                              Job.status.in_(("pending", "waiting")))
         ).all()
         for instance_id in sorted({j.instance_id for j in jobs
                                    if j.instance_id is not None and changed_paths & set(j.payload.get("paths", []))}):
@@ -497,6 +500,7 @@ class Runtime:
         """Run engine tasks until the instance waits; every task run is a step of the budget."""
         while True:
             self._guard(workflow, lambda: workflow.do_engine_steps(will_complete_task=self._starting))
+            self._guard(workflow, lambda: conditions.refresh(all_tasks(workflow, state=TaskState.WAITING)))
             if not any(not t.task_spec.manual for t in all_tasks(workflow, state=TaskState.READY)):
                 return
             self._spend(None)  # a ready task Spiff did not run: spin no longer than the budget allows
@@ -545,6 +549,8 @@ class Runtime:
             "tasks": tasks,
             "waits": self._sync_waits(instance, workflow, derived.get("waits", [])),
             "timers": self._sync_timers(instance, workflow, derived.get("timers", {})),
+            "conditions": conditions.sync_jobs(self.session, instance, all_tasks(workflow, state=TaskState.WAITING),
+                                               derived.get("conditions", {}), now),
         }
         if self._history_rows:
             self.session.execute(insert(HistoryEntry), self._history_rows)
