@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from dsl import DslError, compile_expression, compile_script, compile_template
-from engine import event_subprocesses, links, multi_instance
+from engine import compensation, event_subprocesses, links, multi_instance
 from engine.bpmn_texts import translate_texts
 from engine.errors import InvalidProcess
 from engine.timers import TIMER_CLASSES
@@ -209,12 +209,15 @@ def parse_process(xml: str | bytes) -> tuple[ParsedProcess, etree._Element]:
     restore_loops = multi_instance.prepare(root)
     _check_schema(root, text)
     restore_loops()
-    for rewrite, what in ((links.join_links, "link events that cannot be followed"),
+    for rewrite, what in ((compensation.refuse, "compensation is not supported"),
+                          (links.join_links, "link events that cannot be followed"),
                           (event_subprocesses.wrap, "event subprocesses that cannot run")):
         rewrite_problems = rewrite(root)
         if rewrite_problems:
-            raise InvalidProcess(what, [{**located(el, text), "element": el.get("id") or "?", "message": message}
-                                        for el, message in rewrite_problems])
+            first, first_message = rewrite_problems[0]
+            raise InvalidProcess(f"{what}: {describe(first, text)}: {first_message}", [
+                {**located(el, text), "element": el.get("id") or "?", "message": message}
+                for el, message in rewrite_problems])
     parser = DealflowParser(validator=None)
     try:
         parser.add_bpmn_xml(etree.ElementTree(root), filename=f"{key}.bpmn")
