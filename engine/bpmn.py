@@ -212,7 +212,8 @@ def parse_process(xml: str | bytes) -> tuple[ParsedProcess, etree._Element]:
     for rewrite, what in ((compensation.refuse, "compensation is not supported"),
                           (links.join_links, "link events that cannot be followed"),
                           (event_subprocesses.wrap, "event subprocesses that cannot run")):
-        rewrite_problems = rewrite(root)
+        # Only the process being deployed: one not executable is refused as such by Spiff below.
+        rewrite_problems = rewrite(process_el) if process_el.get("isExecutable", "true").lower() == "true" else []
         if rewrite_problems:
             first, first_message = rewrite_problems[0]
             raise InvalidProcess(f"{what}: {describe(first, text)}: {first_message}", [

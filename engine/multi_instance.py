@@ -200,6 +200,7 @@ class _DslLoop:
         active = sum(1 for c in instances if not c.has_state(TaskState.FINISHED_MASK))
         counts: dict[str, Any] = {"nrOfInstances": total, "nrOfCompletedInstances": len(merged),
                                   "nrOfActiveInstances": active}
+        counts.update({name.replace("nrOf", "numberOf"): value for name, value in counts.items()})  # Camunda 8
         return bool(_evaluate(last, self.condition, counts))
 
 

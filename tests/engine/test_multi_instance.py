@@ -105,7 +105,7 @@ def test_a_sequential_multi_instance_asks_one_after_the_other(engine):
 
 
 def test_the_completion_condition_stops_the_others_and_closes_their_tasks(engine):
-    engine.deploy(process(standard("deal.products", condition='answer == "stop" or nrOfCompletedInstances >= 3')))
+    engine.deploy(process(standard("deal.products", condition='answer == "stop" or numberOfCompletedInstances >= 3')))
     deal_id = make_deal(engine, products=PRODUCTS)
     instance_id = engine.start("purchase", deal_id, cause=TEST_CAUSE).id
     tasks = open_tasks(engine, deal_id)
