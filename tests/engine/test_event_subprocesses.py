@@ -163,7 +163,8 @@ def test_an_event_subprocess_inside_a_subprocess_listens_only_while_it_runs(engi
 
 @pytest.mark.parametrize(("trigger", "message"), [
     ("", "the start event of an event subprocess needs one trigger"),
-    ('<bpmn:compensateEventDefinition/>', "an event subprocess started by a compensateEventDefinition"),
+    ('<bpmn:compensateEventDefinition/>', "a compensation start event is not supported"),
+    ('<bpmn:cancelEventDefinition/>', "an event subprocess started by a cancelEventDefinition is not supported"),
 ])
 def test_an_event_subprocess_that_cannot_run_is_refused_naming_its_start_event(engine, trigger, message):
     with pytest.raises(InvalidProcess) as refused:

@@ -213,3 +213,17 @@ def test_every_multi_instance_text_is_checked_at_deploy_naming_the_element(engin
         engine.deploy(process(loop))
     details = refused.value.details or []
     assert any(d["element"] == "ask" and d["message"].startswith(message) and d.get("line") for d in details), details
+
+
+def test_retrying_the_incident_of_a_missing_collection_makes_the_instances_then(engine):
+    engine.deploy(process(standard("if deal.vip then deal.products else null")))
+    deal_id = make_deal(engine, products=PRODUCTS, fields={"vip": False})
+    instance_id = engine.start("purchase", deal_id, cause=TEST_CAUSE).id
+    with engine.unit() as rt:
+        [incident] = rt.session.scalars(select(Incident).where(Incident.instance_id == instance_id))
+        rt.crm.set_fields(rt.crm.deal(deal_id), {"vip": True}, cause=TEST_CAUSE)
+    engine.retry_incident(incident.id, cause=TEST_CAUSE)
+    assert [t.title for t in open_tasks(engine, deal_id)] == ["Order Washer (1)", "Order Dryer (2)", "Order Hose (3)"]
+    for task in open_tasks(engine, deal_id):
+        complete(engine, task.id, "ok")
+    assert variables(engine, instance_id) == ("completed", variables(engine, instance_id)[1])
