@@ -15,6 +15,7 @@ A non-interrupting conditional boundary event fires once per run of its activity
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,7 @@ from sqlalchemy import select
 
 from dsl import DslError, compile_expression
 from engine.models import Job
-from engine.timers import event_definitions
+from engine.timers import event_definitions, spec_event_definitions
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -32,6 +33,20 @@ if TYPE_CHECKING:
     from engine.models import ProcessInstance
 
 KIND = "condition"
+_IN_USE = "_dealflow_has_conditions"
+
+
+def in_use(workflow: Any) -> bool:
+    """Whether the workflow's process has any conditional event; kept on the spec (specs are
+    cached per version), so a process without one pays no walk of its tasks."""
+    spec = workflow.spec
+    cached = getattr(spec, _IN_USE, None)
+    if cached is None:
+        specs = [spec, *getattr(workflow, "subprocess_specs", {}).values()]
+        cached = any(isinstance(d, ConditionalEventDefinition)
+                     for s in specs for ts in s.task_specs.values() for d in spec_event_definitions(ts))
+        setattr(spec, _IN_USE, cached)
+    return bool(cached)
 
 
 def waiting_conditions(tasks: list[Any]) -> list[tuple[Any, Any]]:
@@ -46,10 +61,13 @@ def waiting_conditions(tasks: list[Any]) -> list[tuple[Any, Any]]:
     return found
 
 
-def refresh(tasks: list[Any]) -> bool:
-    """Evaluate every waiting condition again; whether one became true (its task is then ready)."""
+def refresh(workflow: Any, waiting: Callable[[], list[Any]]) -> bool:
+    """Evaluate every waiting condition again; whether one became true (its task is then ready).
+    `waiting` lists the workflow's waiting tasks (the runtime's walk, subprocesses included)."""
+    if not in_use(workflow):
+        return False
     fired = False
-    for task, _ in waiting_conditions(tasks):
+    for task, _ in waiting_conditions(waiting()):
         task.task_spec._update(task)
         fired = fired or task.state == TaskState.READY
     return fired
@@ -62,12 +80,14 @@ def _paths(definition: Any) -> list[str]:
         return []
 
 
-def sync_jobs(session: Session, instance: ProcessInstance, tasks: list[Any], known: dict[str, list[str]],
-              now: datetime) -> dict[str, list[str]]:
+def sync_jobs(session: Session, instance: ProcessInstance, workflow: Any, waiting: Callable[[], list[Any]],
+              known: dict[str, list[str]], now: datetime) -> dict[str, list[str]]:
     """One `condition` job row per waiting conditional event, holding the paths it reads;
     `known` is what the rows were after the last save, so an unchanged wait costs no query."""
+    if not known and not in_use(workflow):
+        return {}
     wanted = {str(task.id): (task, _paths(definition))
-              for task, definition in waiting_conditions(tasks)} if instance.status == "running" else {}
+              for task, definition in waiting_conditions(waiting())} if instance.status == "running" else {}
     planned = {task_id: paths for task_id, (_, paths) in wanted.items()}
     if planned == known:
         return known

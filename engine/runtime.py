@@ -498,9 +498,12 @@ class Runtime:
 
     def _run(self, workflow: BpmnWorkflow) -> None:
         """Run engine tasks until the instance waits; every task run is a step of the budget."""
+        def waiting() -> list[Any]:
+            return all_tasks(workflow, state=TaskState.WAITING)
+
         while True:
             self._guard(workflow, lambda: workflow.do_engine_steps(will_complete_task=self._starting))
-            self._guard(workflow, lambda: conditions.refresh(all_tasks(workflow, state=TaskState.WAITING)))
+            self._guard(workflow, lambda: conditions.refresh(workflow, waiting))
             if not any(not t.task_spec.manual for t in all_tasks(workflow, state=TaskState.READY)):
                 return
             self._spend(None)  # a ready task Spiff did not run: spin no longer than the budget allows
@@ -549,7 +552,8 @@ class Runtime:
             "tasks": tasks,
             "waits": self._sync_waits(instance, workflow, derived.get("waits", [])),
             "timers": self._sync_timers(instance, workflow, derived.get("timers", {})),
-            "conditions": conditions.sync_jobs(self.session, instance, all_tasks(workflow, state=TaskState.WAITING),
+            "conditions": conditions.sync_jobs(self.session, instance, workflow,
+                                               lambda: all_tasks(workflow, state=TaskState.WAITING),
                                                derived.get("conditions", {}), now),
         }
         if self._history_rows:
