@@ -170,3 +170,20 @@ def test_an_event_subprocess_that_cannot_run_is_refused_naming_its_start_event(e
     with pytest.raises(InvalidProcess) as refused:
         engine.deploy(process(trigger))
     assert [(d["element"], d["message"].startswith(message)) for d in refused.value.details] == [("sub_start", True)]
+
+
+def test_a_process_started_by_a_message_keeps_its_start_and_its_event_subprocess_listens_after_it(engine):
+    xml = process(MESSAGE).replace(
+        '<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>',
+        '<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing>'
+        '<bpmn:messageEventDefinition messageRef="m_order"/></bpmn:startEvent>').replace(
+        '<bpmn:message id="m_cancel"', '<bpmn:message id="m_order" name="order.paid"/><bpmn:message id="m_cancel"')
+    version = engine.deploy(xml)
+    assert version.start_messages == ["order.paid"]
+    deal_id = make_deal(engine)
+    instance_id = engine.start("evs", deal_id, cause=TEST_CAUSE).id
+    assert state(engine, instance_id) == ("running", [], 0)  # waits for its start message
+    engine.send_message(deal_id, "order.paid", {}, cause=TEST_CAUSE)
+    assert state(engine, instance_id) == ("running", ["work"], 0)
+    engine.send_message(deal_id, "customer.cancelled", {}, cause=TEST_CAUSE)
+    assert state(engine, instance_id) == ("completed", [], 1)
