@@ -209,7 +209,14 @@ class ParallelMultiInstanceTask(_DslLoop, _SpiffParallel):  # type: ignore[misc]
     when it holds, cancels the instances still open."""
 
     def create_children(self, my_task: Any) -> None:
-        for index, item in enumerate(self._items(my_task)):
+        items = self._items(my_task)
+        limit = getattr(my_task.workflow.script_engine, "max_instances", None)
+        if limit is not None and len(items) > limit:  # all in one step, which the step budget cannot stop
+            del my_task.internal_data[ITEMS]
+            raise _fail(my_task, _expression(self.data_input) or self.cardinality or "",
+                        f"the collection has {len(items)} items, more than the {limit} instances one step may "
+                        "create (the step budget); make it sequential or split the list")
+        for index, item in enumerate(items):
             self.create_child(my_task, item, index)
 
     def merge_child(self, workflow: Any, child: Any) -> None:

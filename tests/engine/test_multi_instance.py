@@ -227,3 +227,15 @@ def test_retrying_the_incident_of_a_missing_collection_makes_the_instances_then(
     for task in open_tasks(engine, deal_id):
         complete(engine, task.id, "ok")
     assert variables(engine, instance_id) == ("completed", variables(engine, instance_id)[1])
+
+
+def test_a_parallel_collection_larger_than_the_step_budget_is_an_incident_before_any_instance(database, clock):
+    engine = demo_engine(database, clock)
+    engine.step_budget = 2
+    engine.deploy(process(standard("deal.products")))
+    deal_id = make_deal(engine, products=PRODUCTS)
+    instance_id = engine.start("purchase", deal_id, cause=TEST_CAUSE).id
+    with engine.unit() as rt:
+        [incident] = rt.session.scalars(select(Incident).where(Incident.instance_id == instance_id))
+    assert incident.element_id == "ask" and "3 items, more than the 2 instances" in incident.message
+    assert open_tasks(engine, deal_id) == []
