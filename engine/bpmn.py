@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from dsl import DslError, compile_expression, compile_script, compile_template
+from engine import compensation, event_subprocesses, links, multi_instance
 from engine.bpmn_texts import translate_texts
 from engine.errors import InvalidProcess
 from engine.timers import TIMER_CLASSES
@@ -108,7 +109,8 @@ def _with_dealflow_events(classes: dict[str, tuple[type, type]]) -> dict[str, tu
 
 
 class DealflowParser(SpiffBpmnParser):  # type: ignore[misc]  # Spiff ships no types
-    OVERRIDE_PARSER_CLASSES = _with_dealflow_events(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES)
+    OVERRIDE_PARSER_CLASSES = multi_instance.parser_classes(
+        _with_dealflow_events(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES))
 
 
 _VALIDATOR: BpmnValidator | None = None
@@ -204,7 +206,19 @@ def parse_process(xml: str | bytes) -> tuple[ParsedProcess, etree._Element]:
     if timer_problems:
         raise InvalidProcess("timers that cannot be read", [
             {**located(el, text), "element": _owner(el), "message": message} for el, message in timer_problems])
+    restore_loops = multi_instance.prepare(root)
     _check_schema(root, text)
+    restore_loops()
+    for rewrite, what in ((compensation.refuse, "compensation is not supported"),
+                          (links.join_links, "link events that cannot be followed"),
+                          (event_subprocesses.wrap, "event subprocesses that cannot run")):
+        # Only the process being deployed: one not executable is refused as such by Spiff below.
+        rewrite_problems = rewrite(process_el) if process_el.get("isExecutable", "true").lower() == "true" else []
+        if rewrite_problems:
+            first, first_message = rewrite_problems[0]
+            raise InvalidProcess(f"{what}: {describe(first, text)}: {first_message}", [
+                {**located(el, text), "element": el.get("id") or "?", "message": message}
+                for el, message in rewrite_problems])
     parser = DealflowParser(validator=None)
     try:
         parser.add_bpmn_xml(etree.ElementTree(root), filename=f"{key}.bpmn")
@@ -499,6 +513,10 @@ EVALUATED_TEXTS: tuple[tuple[str, str, Any, str, bool], ...] = (
     (SPIFF_NS, "payloadExpression", compile_expression, "payload expression", True),
 )
 
+#: On an element dealflow made in the parsed tree from one the designer drew: the drawn one's id,
+#: which deploy errors name.
+OWNER = f"{{{DEALFLOW_NS}}}owner"
+
 #: Elements dealflow refuses at deploy, and why.
 REFUSED_ELEMENTS = {
     f"{{{BPMN_NS}}}businessRuleTask": "DMN decision tables are not supported; use a gateway or a script",
@@ -510,6 +528,8 @@ def _owner(el: etree._Element) -> str:
     node: etree._Element | None = el
     while node is not None and not (node.get("id") and str(node.tag).startswith(f"{{{BPMN_NS}}}")):
         node = node.getparent()
+    if node is not None and node.get(OWNER):  # an element dealflow made from another (event_subprocesses)
+        return str(node.get(OWNER))
     return (node.get("id") or "?") if node is not None else "?"
 
 
@@ -534,6 +554,7 @@ def check_texts(root: etree._Element, knows_action: Any, source: str | None = No
         for el in root.iter(f"{{{ns}}}{tag}"):
             check(el, el.text, compile_fn, what, required)
     problems += _refused_elements(root)
+    problems += multi_instance.problems(root, lambda el: located(el, source or ""))
     for prop in root.iter(f"{{{SPIFF_NS}}}property"):
         name = prop.get("name", "")
         if name in USER_TASK_TEMPLATES:

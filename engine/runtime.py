@@ -36,6 +36,7 @@ from sqlalchemy import insert, select
 from crm.events import Cause
 from crm.service import Crm
 from dsl import compile_expression, compile_template
+from engine import conditions
 from engine.actions import ActionContext, ActionInputError
 from engine.bpmn import check_texts, parse_process, task_form, xml_text
 from engine.errors import InvalidProcess, InvalidState, NotFound, StartRefused, StepBudgetExceeded
@@ -92,10 +93,16 @@ class StepFailed(Exception):
 
 
 def all_tasks(workflow: BpmnWorkflow, **kwargs: Any) -> list[Any]:
-    """Tasks of the top workflow and of every subprocess."""
+    """Tasks of the top workflow and of every subprocess, each once (Spiff's own walk of the top
+    workflow already descends into running subprocesses: without the check their tasks came
+    twice, and the history recorded each of them twice)."""
     tasks: list[Any] = workflow.get_tasks(**kwargs)
+    seen = {t.id for t in tasks}
     for sub in workflow.subprocesses.values():
-        tasks.extend(sub.get_tasks(**kwargs))
+        for task in sub.get_tasks(**kwargs):
+            if task.id not in seen:
+                seen.add(task.id)
+                tasks.append(task)
     return tasks
 
 
@@ -311,10 +318,12 @@ class Runtime:
         return sorted({t.task_spec.bpmn_id for t in active}), to_json_safe(variables)
 
     def replan_date_timers(self, deal_id: int, changed: Iterable[str], cause: Cause) -> None:
-        """A deal field a date timer reads has changed: its due time follows the new value."""
+        """A deal field a date timer or a waiting condition reads has changed: the timer's due
+        time follows the new value, the condition is evaluated again (engine/conditions.py)."""
         changed_paths = {f"deal.{name}" for name in changed}
         jobs = self.session.scalars(
-            select(Job).where(Job.deal_id == deal_id, Job.kind == "timer", Job.status.in_(("pending", "waiting")))
+            select(Job).where(Job.deal_id == deal_id, Job.kind.in_(("timer", conditions.KIND)),
+                              Job.status.in_(("pending", "waiting")))
         ).all()
         for instance_id in sorted({j.instance_id for j in jobs
                                    if j.instance_id is not None and changed_paths & set(j.payload.get("paths", []))}):
@@ -489,8 +498,12 @@ class Runtime:
 
     def _run(self, workflow: BpmnWorkflow) -> None:
         """Run engine tasks until the instance waits; every task run is a step of the budget."""
+        def waiting() -> list[Any]:
+            return all_tasks(workflow, state=TaskState.WAITING)
+
         while True:
             self._guard(workflow, lambda: workflow.do_engine_steps(will_complete_task=self._starting))
+            self._guard(workflow, lambda: conditions.refresh(workflow, waiting))
             if not any(not t.task_spec.manual for t in all_tasks(workflow, state=TaskState.READY)):
                 return
             self._spend(None)  # a ready task Spiff did not run: spin no longer than the budget allows
@@ -539,6 +552,9 @@ class Runtime:
             "tasks": tasks,
             "waits": self._sync_waits(instance, workflow, derived.get("waits", [])),
             "timers": self._sync_timers(instance, workflow, derived.get("timers", {})),
+            "conditions": conditions.sync_jobs(self.session, instance, workflow,
+                                               lambda: all_tasks(workflow, state=TaskState.WAITING),
+                                               derived.get("conditions", {}), now),
         }
         if self._history_rows:
             self.session.execute(insert(HistoryEntry), self._history_rows)

@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditio
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from engine.multi_instance import MULTI_INSTANCE_CLASSES, connect_all
 from engine.scripting import UNBOUND
 from engine.timers import CycleTimer, DateTimer, DurationTimer
 
@@ -42,6 +43,11 @@ def _registry() -> Any:
     for timer in (DateTimer, DurationTimer, CycleTimer):
         config[timer] = TimerConditionalEventDefinitionConverter
     config[BpmnWorkflow] = SpecFreeWorkflowConverter
+    # dealflow's multi-instance tasks replace Spiff's under the same type names, so specs stored
+    # before them restore as them.
+    for ours in MULTI_INSTANCE_CLASSES:
+        spiffs = next(c for c in config if isinstance(c, type) and c.__name__ == ours.__name__)
+        config[ours] = config.pop(spiffs)
     registry = BpmnWorkflowSerializer.configure(config)
     registry.register(
         Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]), typename="Decimal"
@@ -73,6 +79,8 @@ class StateSerializer:
     def spec_from_dict(self, dct: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         spec = self._registry.restore(dct["spec"])
         subs = {name: self._registry.restore(s) for name, s in dct["subprocess_specs"].items()}
+        for restored in (spec, *subs.values()):
+            connect_all(restored)
         return spec, subs
 
     def dumps(self, workflow: BpmnWorkflow) -> str:
