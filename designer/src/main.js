@@ -119,7 +119,9 @@ function teardown() {
   }
 }
 
-function route() {
+let routing = 0; // counts route() calls: a screen whose chunk arrives after the next one was asked for is dropped
+
+async function route() {
   if (!user || !main) return;
   if (current && location.hash !== currentHash) {
     if (!confirmLeave()) {
@@ -128,6 +130,7 @@ function route() {
     }
     resetUnsaved(); // the person chose to leave: a redirect below must not ask again
   }
+  const mine = ++routing;
   const [path, ...rest] = location.hash.replace(/^#\/?/, '').split('/');
   const found = findRoute(path);
   if (!found || !mayOpen(found, user)) {
@@ -144,7 +147,16 @@ function route() {
   teardown();
   currentHash = location.hash;
   document.getElementById('toast')?.classList.add('toast-hidden');
-  current = found.view(rest.map(decodeURIComponent), { user });
+  clear(main); // the screen left is destroyed: nothing of it stays clickable while the next one loads
+  let view;
+  try {
+    view = await found.view(); // the screen's chunk, fetched the first time it is opened
+  } catch (err) {
+    if (mine === routing) clear(main, h('p', { class: 'empty', role: 'alert' }, t('common:nav.load_failed', { reason: errorText(err) })));
+    return;
+  }
+  if (mine !== routing || !user || !main) return; // another screen was asked for meanwhile
+  current = view(rest.map(decodeURIComponent), { user });
   clear(main, current.el);
   if (current.mounted) current.mounted();
 }

@@ -12,7 +12,7 @@ import { t, formatDateTime } from '../i18n.js';
 import { guardUnsaved } from '../unsaved.js';
 import { dslLanguage, dslHighlight, dslCompletion, serverLinter } from '../dsl/language.js';
 import { outline, plainAction } from '../dsl/outline.js';
-import { vocabulary } from '../bpmn/panel.js';
+import { vocabulary } from '../vocabulary.js';
 import { openItemForm } from './robotform.js';
 import { openVersions } from './robotversions.js';
 import './robots.css';
