@@ -146,7 +146,7 @@ def test_the_boards_delays_are_said_in_the_readers_language_with_its_plural_form
     """The cards say when a robot runs from the server's outline of the text, not the DSL's
     English: "after 1d" is "через 1 день" in Ukrainian, 180 days "180 днів" / "180 дней"."""
     def when(stage: str, name: str):
-        return page.locator(f".column[data-stage={stage}] .card", has_text=name).locator(".card-when")
+        return page.locator(f".column[data-stage={stage}] .card-robot", has_text=name).locator(".card-when")
 
     try:
         page.goto(page.url.split("#")[0] + "#/robots/main")
