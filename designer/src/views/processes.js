@@ -104,8 +104,10 @@ export function processesView() {
     return palette.getBoundingClientRect().right - canvas.getBoundingClientRect().left + 24;
   }
 
+  let opened = 0; // diagrams asked for so far: one opened (uploaded, clicked) while the screen mounts wins
   /** `note`: shown after the name ("(draft)", "v3"). */
   async function open(xml, note = null) {
+    opened += 1;
     savedAt = null; // nothing to lose while a diagram is being opened
     problems.reset();
     compareBox.hidden = true;
@@ -354,7 +356,9 @@ export function processesView() {
       problems = createProblems(modeler, showProblems);
       panel = createDealflowPanel(modeler, problems);
       modeler.get('dealflowPanelHost').el.append(panel.el); // drawn as the first group of the properties panel
+      const before = opened;
       await refreshSidebar();
+      if (opened !== before) return; // the person opened a diagram meanwhile: the first one is not wanted
       const [first] = drafts();
       await open(first ? first.xml : emptyDiagram(`process_${Date.now().toString(36)}`, t('processes:new_process_name')), first ? t('processes:draft_note') : null);
     },
