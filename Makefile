@@ -83,7 +83,7 @@ chaos: $(STAMP) services
 
 ## Run every benchmark in bench/ and write docs/benchmarks.md (~10-15 min; BENCH_SCALE=full for
 ## the sizes of issue 6 everywhere, BENCH_SCALE=smoke for a quick check; see bench/report.py).
-bench: $(STAMP) services
+bench: $(STAMP) services designer chromium
 	$(PY) bench/report.py --postgres $${DEALFLOW_BENCH_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}
 
 clean:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_socketio import SocketIO, emit, join_room, leave_room
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +23,7 @@ from api.settings import Settings
 from crm import access
 from crm.auth import Principal
 from crm.models import Deal
-from engine.broadcast import Broadcast, broadcaster_for
+from engine.broadcast import Broadcast, broadcaster_for, feed_room
 from engine.engine import Engine
 from engine.models import ProcessInstance
 from robots.log import broadcast_of
@@ -78,6 +78,15 @@ def may_subscribe(session: Session, user: Principal, room: str) -> bool:
     if deal is None:
         return kind == "instance" and access.sees_every_deal(user) and deal_id is None
     return access.can_see_deal(user, deal)
+
+
+def tell_user(user_id: int, event: str, payload: dict[str, Any]) -> None:
+    """Push `event` to one person's own room (``feed:<user id>``, which only they may watch) at
+    once, not after a commit: how far a long request of theirs has got while it still runs (a
+    bulk operation commits instance by instance, and its answer comes only at the end)."""
+    socketio = current_app.extensions.get("dealflow.socketio")
+    if socketio is not None:
+        socketio.emit(event, payload, to=feed_room(user_id))
 
 
 def parse_room(data: Any) -> str | None:

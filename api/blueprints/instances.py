@@ -8,9 +8,10 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy import func, or_, select
 
-from api.auth import ensure, requires
+from api.auth import current_user, ensure, requires
 from api.context import engine, request_cause, unit_of_work
 from api.guards import instances_filter, visible_incident, visible_instance
+from api.live import tell_user
 from api.paging import PageQuerySchema, page_of
 from api.schemas.automation import (
     BulkResultSchema,
@@ -227,7 +228,9 @@ def set_variables(body: dict[str, Any], instance_id: int, *, rt: Runtime) -> Any
 def bulk(body: dict[str, Any]) -> Any:
     """Retry or cancel many instances, named by `ids` or by a list `filter`; each in its own
     transaction, so one that fails leaves the others done, with a result per instance.
-    Retry resolves an instance's open incidents or brings a retrying step's attempt forward."""
+    Retry resolves an instance's open incidents or brings a retrying step's attempt forward.
+    While it runs, the caller's `feed:<user id>` room hears `bulk.started` (how many) and a
+    `bulk.progress` per instance done (n of m, its result), tagged with the request's `operation`."""
     action = body["action"]
     ensure("retry_incidents" if action == "retry" else "cancel_instances")
     if ("ids" in body) == (body.get("filter") is not None):
@@ -240,7 +243,19 @@ def bulk(body: dict[str, Any]) -> Any:
             ids = list(rt.session.scalars(filtered(dict(body["filter"])).with_only_columns(ProcessInstance.id)
                                           .limit(BULK_LIMIT)))
     cause = request_cause()
-    return [_one(eng, instance_id, action, body.get("reason"), cause) for instance_id in ids[:BULK_LIMIT]]
+    chosen = ids[:BULK_LIMIT]
+    user_id = current_user().id
+    said = {"operation": body.get("operation"), "action": action, "total": len(chosen)}
+    tell_user(user_id, "bulk.started", {**said, "done": 0})
+    results = []
+    for done, instance_id in enumerate(chosen, 1):
+        result = _one(eng, instance_id, action, body.get("reason"), cause)
+        results.append(result)
+        tell_user(user_id, "bulk.progress", {**said, "done": done, "result": BULK_RESULT.dump(result)})
+    return results
+
+
+BULK_RESULT = BulkResultSchema()
 
 
 def _one(eng: Any, instance_id: int, action: str, reason: str | None, cause: Any) -> dict[str, Any]:

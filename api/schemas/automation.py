@@ -112,6 +112,11 @@ class BulkSchema(StrictSchema):
     ids = fields.List(Id(), validate=validate.Length(min=1, max=500))
     filter = fields.Nested(lambda: InstanceQuerySchema(), allow_none=True)
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+    #: The caller's own name for this operation, repeated in its progress events (`bulk.started`,
+    #: `bulk.progress` in the caller's `feed:<user id>` room), so a page tells its run from another tab's.
+    operation = fields.String(load_default=None, allow_none=True,
+                              validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$",
+                                                       error="letters, digits, _ and -, at most 64"))
 
 
 class BulkResultSchema(Schema):

@@ -14,7 +14,7 @@ import { h, clear } from './ui.js';
 import './actionform.css';
 import { t } from './i18n.js';
 import { dslLanguage, dslHighlight, dslCompletion } from './dsl/language.js';
-import { actionName, actionDescription, actionCategory } from './actions.js';
+import { actionName, actionDescription, actionCategory, parameterLabel, parameterHint } from './actions.js';
 
 /** A field's label for people: the vocabulary's own when it has one, else the catalog's, else its code in words. */
 export function fieldLabel(code, vocab, scope) {
@@ -221,12 +221,11 @@ export function actionForm({ actions, vocab, scope, value, name, onRemove }) {
       const isText = spec.type === 'text' && (!old || typeof old.text === 'string');
       const mode = isText ? 'text' : 'expression';
       const shown = old ? (mode === 'text' ? old.text : old.value) : '';
-      const words = param.replace(/_/g, ' ');
-      const label = `${t(`robots:param.${param}`, { defaultValue: words })}${spec.required ? ' *' : ''}`;
+      const label = `${parameterLabel(action, param)}${spec.required ? ' *' : ''}`;
       const built = editorRow({
         label, name: `${name}.${param}`, value: shown, mode, vocab, scope,
         placeholder: mode === 'text' ? t('robots:text_placeholder') : t('robots:expression_placeholder', { type: spec.type || 'any' }),
-        hint: spec.description, stages: spec.type === 'stage',
+        hint: parameterHint(action, param), stages: spec.type === 'stage',
       });
       const r = { param, mode, required: Boolean(spec.required), ...built };
       if (spec.type === 'text') {

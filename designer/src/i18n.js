@@ -4,7 +4,9 @@
  * of language re-renders in the person's own conventions (Intl). Catalogs are JSON files, one
  * per feature (an i18next namespace) and language: `locales/<lang>/<namespace>.json`. A key is
  * written `namespace:path.to.key`; `tests/designer/test_catalogs.py` fails when a catalog misses
- * a key another language has.
+ * a key another language has. English is in the app's first chunk (it is also what a missing
+ * text falls back to); Ukrainian and Russian are a chunk each (`locales/<lang>.js`), fetched when
+ * the language is first chosen, so nobody downloads the catalogs of languages they do not read.
  */
 import i18next from 'i18next';
 
@@ -16,24 +18,38 @@ export const LANGUAGES = [
 const STORAGE_KEY = 'dealflow.language';
 const LOCALE_OF = { en: 'en-GB', uk: 'uk-UA', ru: 'ru-RU' };
 
-const files = import.meta.glob('./locales/*/*.json', { eager: true, import: 'default' });
-const resources = {};
-for (const [path, catalog] of Object.entries(files)) {
-  const [, lang, namespace] = path.match(/\.\/locales\/([^/]+)\/([^/]+)\.json$/);
-  (resources[lang] ||= {})[namespace] = catalog;
+const OTHER_LANGUAGES = { uk: () => import('./locales/uk.js'), ru: () => import('./locales/ru.js') };
+
+/** namespace -> catalog, from a glob of `<lang>/<namespace>.json` files. */
+function catalogs(files) {
+  const found = {};
+  for (const [path, catalog] of Object.entries(files)) found[path.match(/([^/]+)\.json$/)[1]] = catalog;
+  return found;
 }
 
+const english = catalogs(import.meta.glob('./locales/en/*.json', { eager: true, import: 'default' }));
+
 i18next.init({
-  resources,
-  lng: initialLanguage(),
+  resources: { en: english },
+  lng: 'en',
   fallbackLng: 'en',
-  ns: Object.keys(resources.en || {}),
+  ns: Object.keys(english),
   defaultNS: 'common',
   interpolation: { escapeValue: false }, // the DOM helpers insert text nodes, never HTML
   returnNull: false,
   initImmediate: false,
 });
 document.documentElement.lang = i18next.language;
+
+async function loadLanguage(code) {
+  if (code === 'en' || i18next.hasResourceBundle(code, 'common')) return;
+  const { default: files } = await OTHER_LANGUAGES[code]();
+  for (const [namespace, catalog] of Object.entries(catalogs(files))) i18next.addResourceBundle(code, namespace, catalog);
+}
+
+/** Resolves once the browser's language (stored, else the browser's own) can be shown: main.js
+ * waits for it before drawing the first screen. A catalog that cannot be fetched leaves English. */
+export const languageReady = setLanguage(initialLanguage(), { remember: false }).catch(() => false);
 
 function initialLanguage() {
   const stored = localStorage.getItem(STORAGE_KEY);
@@ -55,11 +71,13 @@ export function language() {
   return i18next.language;
 }
 
-/** Switch the language for this browser; listeners (the shell) re-render. Unknown codes are ignored. */
-export function setLanguage(code) {
+/** Switch the language for this browser, once its catalogs are here; listeners (the shell)
+ * re-render. Resolves whether it changed; unknown codes are ignored. */
+export async function setLanguage(code, { remember = true } = {}) {
   if (!isSupported(code) || code === i18next.language) return false;
-  localStorage.setItem(STORAGE_KEY, code);
-  i18next.changeLanguage(code);
+  await loadLanguage(code);
+  if (remember) localStorage.setItem(STORAGE_KEY, code);
+  await i18next.changeLanguage(code);
   document.documentElement.lang = code;
   return true;
 }

@@ -1,7 +1,7 @@
 import './style.css';
 import { api, setCsrf, whenUnauthorized } from './api.js';
 import { h, clear, errorText } from './ui.js';
-import { t, onLanguageChanged, setLanguage } from './i18n.js';
+import { t, onLanguageChanged, setLanguage, languageReady } from './i18n.js';
 import { menuRoutes, findRoute, homeFor, mayOpen } from './routes.js';
 import { confirmLeave, hasUnsavedWork, resetUnsaved } from './unsaved.js';
 import { bell } from './shell/notifications.js';
@@ -23,9 +23,10 @@ whenUnauthorized(() => {
 });
 
 async function boot() {
+  await languageReady; // the first screen is drawn in the person's language, not redrawn into it
   try {
     const me = await api.get('/auth/me');
-    enter(me);
+    await enter(me);
   } catch (err) {
     showLogin(err.status === 401 ? '' : errorText(err));
   }
@@ -43,7 +44,7 @@ function showLogin(message = '') {
       error.textContent = '';
       const credentials = { login: loginInput.value.trim(), password: passwordInput.value };
       try {
-        enter(await api.post('/auth/login', credentials));
+        await enter(await api.post('/auth/login', credentials));
       } catch (err) {
         error.textContent = err.status === 401 ? t('common:login.wrong')
           : err.status === 429 ? t('common:login.locked') : errorText(err);
@@ -63,9 +64,13 @@ function showLogin(message = '') {
 
 /** Sign-in lands on the link the person was following, if they may open it, else on their own work.
  * The person's stored language applies first, so the first screen is already in it. */
-function enter(session) {
+async function enter(session) {
   user = null; // no re-render for the language switch below: the shell is drawn next
-  if (session.user.language) setLanguage(session.user.language);
+  if (session.user.language) {
+    try {
+      await setLanguage(session.user.language);
+    } catch { /* its catalogs could not be fetched: the app stays in the language it has */ }
+  }
   user = session.user;
   setCsrf(session.csrf_token);
   renderShell();
@@ -119,7 +124,9 @@ function teardown() {
   }
 }
 
-function route() {
+let routing = 0; // counts route() calls: a screen whose chunk arrives after the next one was asked for is dropped
+
+async function route() {
   if (!user || !main) return;
   if (current && location.hash !== currentHash) {
     if (!confirmLeave()) {
@@ -128,6 +135,7 @@ function route() {
     }
     resetUnsaved(); // the person chose to leave: a redirect below must not ask again
   }
+  const mine = ++routing;
   const [path, ...rest] = location.hash.replace(/^#\/?/, '').split('/');
   const found = findRoute(path);
   if (!found || !mayOpen(found, user)) {
@@ -144,7 +152,16 @@ function route() {
   teardown();
   currentHash = location.hash;
   document.getElementById('toast')?.classList.add('toast-hidden');
-  current = found.view(rest.map(decodeURIComponent), { user });
+  clear(main); // the screen left is destroyed: nothing of it stays clickable while the next one loads
+  let view;
+  try {
+    view = await found.view(); // the screen's chunk, fetched the first time it is opened
+  } catch (err) {
+    if (mine === routing) clear(main, h('p', { class: 'empty', role: 'alert' }, t('common:nav.load_failed', { reason: errorText(err) })));
+    return;
+  }
+  if (mine !== routing || !user || !main) return; // another screen was asked for meanwhile
+  current = view(rest.map(decodeURIComponent), { user });
   clear(main, current.el);
   if (current.mounted) current.mounted();
 }

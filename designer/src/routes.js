@@ -5,31 +5,30 @@
  * `section` splits the menu into the store's work and the designer's tools; designers and
  * administrators see both. `menu: false` keeps a screen out of the menu (the feed has its bell). Add a screen here and nowhere else.
  */
-import { processesView } from './views/processes.js';
-import { robotsView } from './views/robots.js';
-import { testBenchView } from './views/testbench.js';
-import { monitoringView } from './views/monitoring.js';
-import { dealsView } from './views/deals.js';
-import { tasksView } from './views/tasks.js';
-import { driverView } from './views/driver.js';
 import { notificationsView } from './shell/notifications.js';
-import { boardView } from './views/board.js';
+
+// Each screen is a chunk of its own, fetched when it is first opened: the deals board never
+// downloads bpmn-js (the modeler, monitoring and the test bench draw diagrams) or CodeMirror
+// (the robots editor, the modeler's panel), which are most of the app's code (issue 14).
+// `view` resolves to the screen's function; main.js awaits it before drawing.
+const lazy = (load, name) => () => load().then((module) => module[name]);
+const ready = (view) => () => Promise.resolve(view);
 
 export const ROUTES = [
   // `board` is the pipeline main; `board/<pipeline>` any other (views/board.js).
-  { path: 'board', titleKey: 'board:title', view: boardView, section: 'work',
+  { path: 'board', titleKey: 'board:title', view: lazy(() => import('./views/board.js'), 'boardView'), section: 'work',
     roles: ['administrator', 'director', 'head', 'manager'] },
-  { path: 'deals', titleKey: 'common:nav.deals', view: dealsView, section: 'work',
+  { path: 'deals', titleKey: 'common:nav.deals', view: lazy(() => import('./views/deals.js'), 'dealsView'), section: 'work',
     roles: ['administrator', 'director', 'designer', 'head', 'manager'] },
   // `tasks` is my tasks, `tasks/<group>` a group's board (its tabs show the boards one may watch).
-  { path: 'tasks', titleKey: 'tasks:nav', view: tasksView, section: 'work', permission: 'work_tasks' },
-  { path: 'driver', titleKey: 'driver:nav', view: driverView, section: 'work', roles: ['driver'] },
-  { path: 'processes', titleKey: 'common:nav.processes', view: processesView, section: 'design', permission: 'edit_processes' },
-  { path: 'robots', titleKey: 'common:nav.robots', view: robotsView, section: 'design', permission: 'edit_robots' },
-  { path: 'testbench', titleKey: 'common:nav.testbench', view: testBenchView, section: 'design', permission: 'run_test_bench' },
-  { path: 'monitoring', titleKey: 'common:nav.monitoring', view: monitoringView, section: 'design', permission: 'read_automation' },
+  { path: 'tasks', titleKey: 'tasks:nav', view: lazy(() => import('./views/tasks.js'), 'tasksView'), section: 'work', permission: 'work_tasks' },
+  { path: 'driver', titleKey: 'driver:nav', view: lazy(() => import('./views/driver.js'), 'driverView'), section: 'work', roles: ['driver'] },
+  { path: 'processes', titleKey: 'common:nav.processes', view: lazy(() => import('./views/processes.js'), 'processesView'), section: 'design', permission: 'edit_processes' },
+  { path: 'robots', titleKey: 'common:nav.robots', view: lazy(() => import('./views/robots.js'), 'robotsView'), section: 'design', permission: 'edit_robots' },
+  { path: 'testbench', titleKey: 'common:nav.testbench', view: lazy(() => import('./views/testbench.js'), 'testBenchView'), section: 'design', permission: 'run_test_bench' },
+  { path: 'monitoring', titleKey: 'common:nav.monitoring', view: lazy(() => import('./views/monitoring.js'), 'monitoringView'), section: 'design', permission: 'read_automation' },
   // Everyone has a feed; it is opened from the bell in the top bar, not from the menu.
-  { path: 'notifications', titleKey: 'common:nav.notifications', view: notificationsView, section: 'work', menu: false },
+  { path: 'notifications', titleKey: 'common:nav.notifications', view: ready(notificationsView), section: 'work', menu: false },
 ];
 
 /** Where each role starts its day, first match wins (SCENARIOS.md, "Who works here, and where"). */

@@ -14,6 +14,7 @@ from crm.events import Cause
 from engine.models import HistoryEntry, Incident, Job, ProcessInstance
 from engine.virtual_time import advance
 from robots.actions import registry
+from tests.support.auth import token_for
 from tests.support.bpmn import Bpmn
 from tests.support.world import make_deal
 
@@ -224,6 +225,41 @@ def test_bulk_retry_and_cancel_give_a_result_per_instance(client, engine, clock,
     assert rows[waiting]["ok"] is True and rows[waiting]["status"] == "cancelled"
     assert rows[broken[0]]["ok"] is False and "completed" in rows[broken[0]]["error"]  # the others still done
     assert client.get(f"/api/v1/instances/{waiting}/history").json[-1]["detail"]["reason"] == "season over"
+
+
+def test_bulk_progress_reaches_only_the_callers_own_room_instance_by_instance(app, client, engine):
+    """While a bulk operation runs, its caller's feed room hears how far it got (n of m) and each
+    instance's result as it is done, tagged with the caller's operation name; the HTTP answer is
+    unchanged, and no one else hears it."""
+    deploy(client, DOWN_PAYMENT)
+    broken = [start(client, engine, "credit") for _ in range(3)]
+    with engine.unit() as rt:
+        admin, designer = rt.crm.user("admin").id, rt.crm.user("designer").id
+    sockets = app.extensions["dealflow.socketio"]
+    mine = sockets.test_client(app, auth={"token": token_for(engine, "admin")})
+    theirs = sockets.test_client(app, auth={"token": token_for(engine, "designer")})
+    assert mine.emit("subscribe", {"room": f"feed:{admin}"}, callback=True)["ok"] is True
+    assert theirs.emit("subscribe", {"room": f"feed:{designer}"}, callback=True)["ok"] is True
+    assert theirs.emit("subscribe", {"room": f"feed:{admin}"}, callback=True)["ok"] is False  # not theirs
+    mine.get_received()
+    theirs.get_received()
+
+    answer = client.post("/api/v1/instances/bulk", json={"action": "retry", "ids": broken, "operation": "op-1"})
+    assert answer.status_code == 200
+    assert [row["id"] for row in answer.json] == broken
+    heard = [(m["name"], m["args"][0]) for m in mine.get_received() if m["name"].startswith("bulk.")]
+    assert heard[0] == ("bulk.started", {"operation": "op-1", "action": "retry", "total": 3, "done": 0})
+    progress = [payload for name, payload in heard[1:]]
+    assert [name for name, _ in heard[1:]] == ["bulk.progress"] * 3
+    assert [(p["done"], p["total"], p["operation"]) for p in progress] == [(n, 3, "op-1") for n in (1, 2, 3)]
+    assert [p["result"] for p in progress] == answer.json  # the same result per instance as the answer
+    assert not [m for m in theirs.get_received() if m["name"].startswith("bulk.")]
+    # A name that is no name is refused before anything is done.
+    assert client.post("/api/v1/instances/bulk", json={"action": "retry", "ids": broken,
+                                                       "operation": "<script>"}).status_code == 422
+    assert not [m for m in mine.get_received() if m["name"].startswith("bulk.")]
+    mine.disconnect()
+    theirs.disconnect()
 
 
 def test_bulk_refuses_bad_requests_and_other_roles_changing_nothing(client, client_as, engine):

@@ -92,3 +92,38 @@ def test_bulk_retry_of_the_instances_a_filter_finds_gives_a_result_per_instance(
     for instance_id in broken:
         expect(results.locator(f'li[data-id="{instance_id}"]')).to_contain_text("failed again")
         assert _instance(http, instance_id)["status"] == "incident"
+
+
+def test_a_bulk_retry_shows_its_progress_and_each_instances_result_while_it_runs(page: Page, http):
+    """The bar and the lines are filled from the server's progress events: the HTTP answer is held
+    back by the test until they show, so what the page shows by then came over socket.io."""
+    _deploy(http, Bpmn("mark_seen_live", "Mark seen live").start()
+            .service("mark", "set_field", field='"source"', value="deal.down_payment * 3").end()
+            .chain("start", "mark", "end").xml())
+    broken = [_start(http, "mark_seen_live", title) for title in ("Lamp Oslo", "Rug Bergen", "Desk Turku")]
+    held: list = []
+
+    def hold(route) -> None:
+        held.append((route, route.fetch()))  # the server does the work; the page waits for its answer
+
+    page.route("**/api/v1/instances/bulk", hold)
+    page.click('a[href="#/monitoring"]')
+    page.select_option('select[name="key"]', "mark_seen_live")
+    for instance_id in broken:
+        expect(page.locator(f'#instances tr[data-id="{instance_id}"]')).to_be_visible()
+    page.click('[data-action="bulk-retry"]')
+    results = page.locator("#bulk-results")
+    expect(results.locator("#bulk-count")).to_have_text("3 of 3 done…")
+    expect(results.locator("#bulk-progress")).to_have_js_property("value", 3)
+    expect(results.locator("#bulk-progress")).to_have_js_property("max", 3)
+    for instance_id in broken:
+        expect(results.locator(f'li[data-id="{instance_id}"]')).to_contain_text("failed again")
+    for _ in range(400):  # the held answer, for the page to have at last
+        if held:
+            break
+        page.wait_for_timeout(50)
+    route, answer = held[0]
+    route.fulfill(response=answer)
+    expect(results).to_contain_text("Done: 3 succeeded, 0 failed.")
+    expect(results.locator("li")).to_have_count(3)
+    page.unroute("**/api/v1/instances/bulk")

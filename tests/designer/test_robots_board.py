@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 
 from tests.designer.a11y import assert_accessible
 from tests.designer.browser import wait_for
+from tests.designer.server import api_session
 
 SCOPE = "installment"
 COMMENT = "# asked by the installment team: keep the documents reminder"
@@ -139,3 +140,33 @@ def test_a_stage_trigger_added_and_a_stages_robots_switched_off_on_the_board(pag
     page.locator("dialog [data-action=remove-item]").click()
     text = saved_once(http, lambda t: "bank.decision" not in t, "the trigger removed")
     assert "stage documents (robots off):" in text and COMMENT in text and editor_text(page) == text
+
+
+def test_the_boards_delays_are_said_in_the_readers_language_with_its_plural_forms(page: Page, base_url):
+    """The cards say when a robot runs from the server's outline of the text, not the DSL's
+    English: "after 1d" is "через 1 день" in Ukrainian, 180 days "180 днів" / "180 дней"."""
+    def when(stage: str, name: str):
+        return page.locator(f".column[data-stage={stage}] .card-robot", has_text=name).locator(".card-when")
+
+    try:
+        page.goto(page.url.split("#")[0] + "#/robots/main")
+        expect(when("in_processing", "unpaid order reminder")).to_have_text("after 1 day")
+        expect(when("won", "repeat sale")).to_have_text("after 180 days")
+        page.select_option("select.language", "uk")
+        expect(when("in_processing", "unpaid order reminder")).to_have_text("через 1 день")
+        expect(when("won", "repeat sale")).to_have_text("через 180 днів")
+        expect(page.locator(".column[data-stage=won] .card-then .card-when")).to_have_text("потім одразу")
+        expect(when("in_processing", "check for duplicates")).to_have_text("одразу")
+        page.select_option("select.language", "ru")
+        expect(when("won", "repeat sale")).to_have_text("через 180 дней")
+
+        # A delay typed in the text is said in words as soon as the server has read it.
+        head = 'robot "unpaid order reminder" after'
+        text = editor_text(page).replace(f"{head} 1d", f"{head} 2d 3h", 1)
+        page.evaluate("text => { const v = window.dealflowEditor; "
+                      "v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: text } }); }", text)
+        expect(when("in_processing", "unpaid order reminder")).to_have_text("через 2 дня 3 часа")
+    finally:
+        reset = api_session(base_url, "designer")  # the next tests meet the designer in English
+        reset.patch(f"{reset.base}/auth/me", json={"language": "en"}, timeout=30).raise_for_status()
+        reset.close()

@@ -1,15 +1,11 @@
 /**
  * What the dealflow panel's entries (entries/*.js, drawn by provider.js) need from the server:
- * the vocabulary the editors complete from and the action catalog, read once per page. The
- * robots board and the test bench read the vocabulary from here too.
+ * the vocabulary the editors complete from and the action catalog, read once per page.
  */
 import { once } from '../api.js';
+import { vocabulary } from '../vocabulary.js';
 
 export { checkText } from './entries/dsl.js';
-
-export function vocabulary() {
-  return once('/dsl/vocabulary').catch(() => ({ stages: {}, fields: {}, events: {}, actions: [] }));
-}
 
 /**
  * The vocabulary the panel's editors complete from, with the actions as the action catalog

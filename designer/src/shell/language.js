@@ -13,7 +13,7 @@ export function languageSwitcher() {
     const wanted = select.value;
     try {
       await api.patch('/auth/me', { language: wanted });
-      setLanguage(wanted);
+      await setLanguage(wanted);
     } catch (err) {
       select.value = language();
       toast(errorText(err), 'error');

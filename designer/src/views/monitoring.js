@@ -36,7 +36,7 @@ function seenText(details) {
     t('monitoring:expression_saw', { expression: details.expression, seen: details.seen_text || '' }));
 }
 
-export function monitoringView(params) {
+export function monitoringView(params, { user } = {}) {
   if (params[0] === 'instance' && params[1]) return instanceView(Number(params[1]));
   const keySelect = h('select', { 'aria-label': t('monitoring:process'), name: 'key' }, h('option', { value: '' }, t('monitoring:all_processes')));
   const statusSelect = h('select', { 'aria-label': t('monitoring:status_label'), name: 'status' }, h('option', { value: '' }, t('monitoring:any_status')),
@@ -49,6 +49,7 @@ export function monitoringView(params) {
   const incidentInput = h('input', { type: 'search', placeholder: t('monitoring:incident_text'), 'aria-label': t('monitoring:incident_text'), name: 'incident' });
   const reasonInput = h('input', { type: 'text', placeholder: t('monitoring:reason'), 'aria-label': t('monitoring:reason'), name: 'bulk_reason' });
   const selected = new Set();
+  let stopBulk = () => {}; // stops listening to the running bulk operation's progress
   const bulkResults = h('div', { class: 'bulk-results', id: 'bulk-results', 'aria-live': 'polite' });
   const list = h('div', { class: 'list-panel', id: 'instances' });
   const incidents = h('div', { class: 'list-panel', id: 'incidents' });
@@ -81,22 +82,47 @@ export function monitoringView(params) {
   }
 
   /** Retry or cancel the ticked instances (or, with none ticked, every one the filter matches);
-   * each is done on its own and gets its own line in the result. */
+   * each is done on its own and gets its own line in the result. While the server works, its
+   * progress events (in the person's own feed room, tagged with this run's name) move the bar
+   * and fill in each instance's line as it is done; the answer at the end settles every line. */
   async function bulk(action) {
-    const body = { action };
+    const operation = `bulk-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    const body = { action, operation };
     if (selected.size) body.ids = [...selected];
     else body.filter = filter();
     if (action === 'cancel' && reasonInput.value.trim()) body.reason = reasonInput.value.trim();
-    clear(bulkResults, h('p', {}, t('monitoring:bulk_working')));
+    const bar = h('progress', { id: 'bulk-progress', max: 1, value: 0, 'aria-label': t('monitoring:bulk_progress_label') });
+    const count = h('p', { id: 'bulk-count' }, t('monitoring:bulk_working'));
+    const lines = h('ul', { id: 'bulk-lines' });
+    const shown = new Map();
+    const put = (r) => {
+      const line = h('li', { class: r.ok ? 'ok' : 'bad', dataset: { id: r.id } }, `#${r.id}: `, r.ok ? outcomeText(r) : r.error);
+      if (shown.has(r.id)) shown.get(r.id).replaceWith(line);
+      else lines.append(line);
+      shown.set(r.id, line);
+    };
+    const step = (done, total) => {
+      bar.max = Math.max(total, 1);
+      bar.value = done;
+    };
+    clear(bulkResults, h('div', { class: 'bulk-progress' }, bar, count), lines);
+    stopBulk();
+    stopBulk = user ? watch(`feed:${user.id}`, (event, payload) => {
+      if ((event !== 'bulk.started' && event !== 'bulk.progress') || !payload || payload.operation !== operation) return;
+      step(payload.done, payload.total);
+      count.textContent = t('monitoring:bulk_progress', { done: payload.done, total: payload.total });
+      if (payload.result) put(payload.result);
+    }) : () => {};
     try {
       const results = await api.post('/instances/bulk', body);
+      stopBulk();
       const ok = results.filter((r) => r.ok).length;
-      clear(bulkResults,
-        h('p', {}, t('monitoring:bulk_done', { ok, failed: results.length - ok })),
-        h('ul', {}, results.map((r) => h('li', { class: r.ok ? 'ok' : 'bad', dataset: { id: r.id } },
-          `#${r.id}: `, r.ok ? outcomeText(r) : r.error))));
+      for (const r of results) put(r);
+      step(results.length, results.length);
+      count.textContent = t('monitoring:bulk_done', { ok, failed: results.length - ok });
       selected.clear();
     } catch (err) {
+      stopBulk();
       clear(bulkResults);
       toast(errorText(err), 'error');
     }
@@ -144,6 +170,9 @@ export function monitoringView(params) {
         keySelect.append(...processes.map((p) => h('option', { value: p.key }, p.name || p.key)));
       } catch { /* the list still works without the names */ }
       refresh();
+    },
+    destroy() {
+      stopBulk();
     },
   };
 }

@@ -7,12 +7,14 @@ import { EditorView, basicSetup } from 'codemirror';
 import { keymap } from '@codemirror/view';
 import { lintGutter, forceLinting } from '@codemirror/lint';
 import { api, once } from '../api.js';
-import { h, clear, toast, errorText } from '../ui.js';
+import { h, clear, toast, errorText, debounce } from '../ui.js';
 import { t, formatDateTime } from '../i18n.js';
 import { guardUnsaved } from '../unsaved.js';
 import { dslLanguage, dslHighlight, dslCompletion, serverLinter } from '../dsl/language.js';
 import { outline, plainAction } from '../dsl/outline.js';
-import { vocabulary } from '../bpmn/panel.js';
+import { whenWords } from '../dsl/when.js';
+import { fieldLabel } from '../actionform.js';
+import { vocabulary } from '../vocabulary.js';
 import { openItemForm } from './robotform.js';
 import { openVersions } from './robotversions.js';
 import './robots.css';
@@ -43,6 +45,11 @@ export function robotsView(params) {
   let mode = 'board';
   let lastErrors = [];
   let savedText = null; // the text as the server has it; anything else is unsaved work
+  // The server's outline of the text in the editor: each robot step's `when` by its line, so a
+  // card says its delay in the reader's language. Null words: the text does not parse (yet),
+  // and the cards show the delay as written until it does.
+  let described = { text: null, whens: null };
+  let describing = null; // the text whose outline is being asked for
   const unguard = guardUnsaved(() => Boolean(view) && savedText !== null && text() !== savedText);
 
   function show(which) {
@@ -59,8 +66,43 @@ export function robotsView(params) {
     return view.state.doc.toString();
   }
 
+  /** The outline of `value` from the server; the board is drawn again with it if the text is still the same. */
+  async function describeText(value) {
+    if (describing === value || described.text === value) return;
+    describing = value;
+    let whens = null;
+    try {
+      const model = await api.post(`/robots/${encodeURIComponent(scope)}/outline`, { text: value });
+      whens = new Map();
+      for (const stage of model.stages) {
+        for (const robot of stage.robots) {
+          whens.set(robot.line, robot.when);
+          for (const step of robot.then) whens.set(step.line, step.when);
+        }
+      }
+    } catch {
+      whens = null; // a text with errors: its words as written until it parses
+    }
+    if (describing === value) describing = null;
+    if (!view || value !== text()) return;
+    described = { text: value, whens };
+    if (mode === 'board') drawBoard();
+  }
+  const describeSoon = debounce((value) => describeText(value), 300);
+
+  /** A card's "when" in the reader's words, from the server's outline once it has the text. */
+  function whenOf(c, current) {
+    if (c.kind === 'trigger') return c.when;
+    const spec = described.text === current && described.whens ? described.whens.get(c.line) : null;
+    if (!spec) return c.when;
+    const said = whenWords(spec, { fieldLabel: (code) => fieldLabel(code, vocab, scope) });
+    return c.kind === 'then' ? t('robots:then', { when: said }) : said;
+  }
+
   function drawBoard() {
-    const { stages, loose } = outline(text());
+    const current = text();
+    if (described.text !== current) describeSoon(current);
+    const { stages, loose } = outline(current);
     const pipeline = pipelines.find((p) => p.code === scope);
     const columns = pipeline ? pipeline.stages : stages.map((s) => ({ code: s.code, name: s.code }));
     const byCode = Object.fromEntries(stages.map((s) => [s.code, s]));
@@ -75,7 +117,7 @@ export function robotsView(params) {
           class: 'icon card-edit', 'data-action': 'edit-item', title: t('robots:edit'), 'aria-label': t('robots:edit_named', { name: c.name || t('robots:unnamed') }),
           onclick: (ev) => { ev.stopPropagation(); editItem(c.kind === 'trigger' ? 'trigger' : 'robot', stage, place); },
         }, '✎') : null),
-      h('div', { class: 'card-when' }, c.when),
+      h('div', { class: 'card-when' }, whenOf(c, current)),
       c.condition ? h('div', { class: 'card-if' }, t('robots:only_if', { condition: c.condition })) : null,
       h('ul', { class: 'card-actions' }, c.actions.map((a) => h('li', {}, plainAction(a)))));
     const cardsOf = (block, stage) => {
@@ -203,6 +245,7 @@ export function robotsView(params) {
       const automation = await api.get(`/robots/${encodeURIComponent(scope)}`);
       view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: automation.text } });
       savedText = automation.text;
+      describeText(automation.text); // the cards' delays in words as soon as the server has read the text
       status.textContent = automation.version
         ? t('robots:saved_by', { version: automation.version, when: formatDateTime(automation.saved_at), who: automation.saved_by })
         : t('robots:not_saved_yet');

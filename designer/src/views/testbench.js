@@ -10,7 +10,7 @@ import { h, clear, toast, table, debounce, download } from '../ui.js';
 import { t, formatDateTime, language } from '../i18n.js';
 import { fieldForm } from '../forms.js';
 import { createViewer } from '../bpmn/viewer.js';
-import { vocabulary } from '../bpmn/panel.js';
+import { vocabulary } from '../vocabulary.js';
 import { watch } from '../live.js';
 
 /** A moment of the run's clock to the second: in a story, what happened in one minute has an order. */
@@ -35,7 +35,7 @@ function sayPayload(payload) {
 
 /** One row of the run's log as a sentence in the reader's language, from its kind and parameters;
  * `names` turns process keys and pipeline codes into the names a person gave them. */
-export function sayLogRow(row, { processName = (k) => k, pipelineName = (c) => c } = {}) {
+export function sayLogRow(row, { processName = (k) => k, pipelineName = (c) => c, stageName = (r) => r } = {}) {
   const d = row.detail || {};
   const outcome = t(`testbench:outcome.${row.kind}`, { defaultValue: row.kind });
   switch (row.source) {
@@ -49,7 +49,7 @@ export function sayLogRow(row, { processName = (k) => k, pipelineName = (c) => c
           : t('testbench:story.clock_moved', { by: d.by, to: toTheSecond(d.to) });
         case 'task_completed': return t('testbench:story.task_completed', { title: d.title });
         case 'task_moved': return t('testbench:story.task_moved', { title: d.title, column: d.column });
-        case 'deal_moved': return t('testbench:story.deal_moved', { stage: d.stage });
+        case 'deal_moved': return t('testbench:story.deal_moved', { stage: stageName(d.stage) });
         default: return row.text;
       }
     case 'process':
@@ -208,7 +208,16 @@ export function testBenchView() {
   const names = {
     processName: (key) => (processes.find((p) => p.key === key) || {}).name || key,
     pipelineName: (code) => (pipelines.find((p) => p.code === code) || {}).name || code || '',
+    stageName: (ref) => stageLabel(ref) || ref || '',
   };
+
+  /** "Credit · New" for `credit.new`: the pipeline's and the stage's names as the person knows them. */
+  function stageLabel(ref) {
+    const [code, stageCode] = String(ref || '').split('.');
+    const pipeline = pipelines.find((p) => p.code === code);
+    const stage = pipeline && pipeline.stages.find((s) => s.code === stageCode);
+    return stage ? `${pipeline.name} · ${stage.name}` : null;
+  }
 
   /** Why a row happened, when the server knows more than the row's own words: a step's label or
    * message, a robot's or a deal change's reason; the element's type is not a reason. */
@@ -340,7 +349,8 @@ export function testBenchView() {
     clear(summary,
       h('div', { class: 'bench-facts' },
         h('span', {}, h('strong', {}, `${t('testbench:clock')} `), h('span', { id: 'run-clock' }, toTheSecond(state.now))),
-        h('span', {}, h('strong', {}, `${t('testbench:deal')} `), `${deal.title || ''} `, h('span', { class: 'status', id: 'run-stage' }, deal.stage_ref || '')),
+        h('span', {}, h('strong', {}, `${t('testbench:deal')} `), `${deal.title || ''} `, h('span', { class: 'status', id: 'run-stage', title: deal.stage_ref || '', dataset: { ref: deal.stage_ref || '' } },
+          stageLabel(deal.stage_ref) || deal.stage_name || deal.stage_ref || '')),
         state.instance ? h('span', {}, h('strong', {}, `${t('testbench:instance')} `), h('span', { class: `status status-${state.instance.status}`, id: 'run-instance-status' }, state.instance.status)) : null,
         state.instance && state.instance.waiting_for && state.instance.waiting_for.length ? h('span', {}, t('testbench:waits_for', { what: state.instance.waiting_for.join(', ') })) : null),
       state.jobs && state.jobs.length ? h('p', { class: 'small muted' }, t('testbench:next_due', { jobs: state.jobs.slice(0, 3).map((j) => t('testbench:job_at', { job: j.robot || j.element_id || j.kind, when: formatDateTime(j.due_at) })).join('; ') })) : null,
