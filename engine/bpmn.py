@@ -20,10 +20,13 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.event_parsers import EventDefinitionParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessageEventDefinition
 
 from dsl import DslError, compile_expression, compile_script, compile_template
 from engine.bpmn_texts import translate_texts
+from engine.calls import CallActivity
 from engine.errors import InvalidProcess
+from engine.message_events import MessageEventDefinition
 from engine.timers import TIMER_CLASSES
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -66,6 +69,9 @@ class ParsedProcess:
     messages: list[str] = field(default_factory=list)
     start_messages: list[str] = field(default_factory=list)
     forms: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Keys of the processes its call activities call that are not in its own file: deployed
+    #: ones, resolved at call time (engine/calls.py).
+    called: list[str] = field(default_factory=list)
 
 
 if TYPE_CHECKING:
@@ -85,6 +91,8 @@ class _DealflowEvents(_EventParser):  # type: ignore[misc,valid-type]  # Spiff s
 
     def parse_message_event(self, message_event: Any) -> Any:
         definition = super().parse_message_event(message_event)
+        if type(definition) is SpiffMessageEventDefinition:
+            definition.__class__ = MessageEventDefinition  # engine/message_events.py: the payload thrown
         if getattr(definition, "message_var", None) is None:
             definition.message_var = "event"
         if not definition.name:
@@ -107,8 +115,14 @@ def _with_dealflow_events(classes: dict[str, tuple[type, type]]) -> dict[str, tu
     return out
 
 
+def _with_dealflow_calls(classes: dict[str, tuple[type, type]]) -> dict[str, tuple[type, type]]:
+    """Call activities as engine/calls.py runs them (variable mappings evaluated by the dsl)."""
+    tag = f"{{{BPMN_NS}}}callActivity"
+    return {**classes, tag: (classes[tag][0], CallActivity)}
+
+
 class DealflowParser(SpiffBpmnParser):  # type: ignore[misc]  # Spiff ships no types
-    OVERRIDE_PARSER_CLASSES = _with_dealflow_events(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES)
+    OVERRIDE_PARSER_CLASSES = _with_dealflow_calls(_with_dealflow_events(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES))
 
 
 _VALIDATOR: BpmnValidator | None = None
@@ -184,19 +198,28 @@ def _depth(root: etree._Element) -> int:
 
 
 def parse_process(xml: str | bytes) -> tuple[ParsedProcess, etree._Element]:
-    """Parse and check a BPMN file; raise InvalidProcess listing every problem found."""
+    """The first executable process of a file (see `parse_processes` for all of them)."""
+    parsed, root = parse_processes(xml)
+    return parsed[0], root
+
+
+def parse_processes(xml: str | bytes) -> tuple[list[ParsedProcess], etree._Element]:
+    """Parse and check a BPMN file; raise InvalidProcess listing every problem found.
+
+    A collaboration's every executable pool is a process of its own, each with its own key
+    (the process id), so message flows between them correlate like messages between separate
+    files; the non-executable pools (a customer drawn as a black box) are not deployed. The
+    first in the list is the pool a plain start runs: the first one with a start event that
+    waits for nothing, as a designer would start the collaboration."""
     root = load_xml(xml)
     processes = root.findall("bpmn:process", NS)
     executable = [p for p in processes if p.get("isExecutable", "true").lower() == "true"] or processes
     if not executable:
         raise InvalidProcess("the file has no bpmn:process")
-    if len(executable) > 1:
-        raise _several_pools(root, executable)
-    process_el = executable[0]
-    key = process_el.get("id")
-    if not key:  # starts name a process by it; the database would refuse a version without one
-        raise InvalidProcess("the bpmn:process needs an id: it is the key processes are started by",
-                             [{"element": "", "message": "give the bpmn:process an id"}])
+    for process_el in executable:
+        if not process_el.get("id"):  # starts name a process by it; the database would refuse a version without one
+            raise InvalidProcess("the bpmn:process needs an id: it is the key processes are started by",
+                                 [{"element": "", "message": "give the bpmn:process an id"}])
     _refuse_ids_shadowed_by_actions(root)
     forms = _user_task_forms(root)
     text = xml if isinstance(xml, str) else xml_text(xml)
@@ -206,27 +229,44 @@ def parse_process(xml: str | bytes) -> tuple[ParsedProcess, etree._Element]:
             {**located(el, text), "element": _owner(el), "message": message} for el, message in timer_problems])
     _check_schema(root, text)
     parser = DealflowParser(validator=None)
+    pools = {p.get("processRef"): p.get("name") for p in root.iter(f"{{{BPMN_NS}}}participant")}
+    parsed_all = []
     try:
-        parser.add_bpmn_xml(etree.ElementTree(root), filename=f"{key}.bpmn")
-        spec = parser.get_spec(key)
-        subprocess_specs = parser.get_subprocess_specs(key)
+        parser.add_bpmn_xml(etree.ElementTree(root), filename="diagram.bpmn")
+        for process_el in executable:
+            key = str(process_el.get("id"))
+            spec = parser.get_spec(key)
+            subprocess_specs = parser.get_subprocess_specs(key, require_call_activity_specs=False)
+            called = sorted(name for name, sub in subprocess_specs.items() if sub is None)
+            subprocess_specs = {name: sub for name, sub in subprocess_specs.items() if sub is not None}
+            _attach_forms([spec, *subprocess_specs.values()], forms)
+            parsed_all.append(ParsedProcess(
+                key=key,
+                name=process_el.get("name") or pools.get(key) or key,
+                spec=spec,
+                subprocess_specs=subprocess_specs,
+                parameters=_parameters(process_el),
+                required_fields=_required_fields(process_el),
+                messages=_message_names(root, process_el, start=False),
+                start_messages=_message_names(root, process_el, start=True),
+                forms=forms,
+                called=called,
+            ))
     except ValidationException as err:
         raise _deploy_error(err, root, text) from err
+    except InvalidProcess:
+        raise
     except Exception as err:  # Spiff raises assorted errors on malformed diagrams
         raise InvalidProcess(f"the diagram cannot be executed: {_plain(str(err))}") from err
-    _attach_forms([spec, *subprocess_specs.values()], forms)
-    parsed = ParsedProcess(
-        key=key,
-        name=process_el.get("name") or key,
-        spec=spec,
-        subprocess_specs=subprocess_specs,
-        parameters=_parameters(process_el),
-        required_fields=_required_fields(process_el),
-        messages=_message_names(root, process_el, start=False),
-        start_messages=_message_names(root, process_el, start=True),
-        forms=forms,
-    )
-    return parsed, root
+    parsed_all.sort(key=lambda p: not _starts_plainly(p.spec))
+    return parsed_all, root
+
+
+def _starts_plainly(spec: Any) -> bool:
+    """Whether a process has a start event a plain start runs (one that waits for no message)."""
+    starts = [t for t in spec.task_specs.values() if type(t).__name__ == "StartEvent"]
+    return any(not getattr(t, "event_definition", None) or type(t.event_definition).__name__ == "NoneEventDefinition"
+               for t in starts)
 
 
 def _short_tag(tag: str) -> str:
@@ -341,23 +381,6 @@ def _check_schema(root: etree._Element, text: str) -> None:
         problems.append({"element": element, "message": message, "line": line, "column": column,
                          "text": f"{describe(el, text) if el is not None else f'line {line}'}: {message}"})
     raise InvalidProcess(f"not valid BPMN 2.0: {problems[0]['text']}", problems)
-
-
-def _several_pools(root: etree._Element, processes: list[etree._Element]) -> InvalidProcess:
-    """A collaboration of several executable pools: deploying only the first, as before, dropped
-    the others silently, so the file is refused naming each pool until all can be deployed."""
-    pools = {p.get("processRef"): p.get("name") for p in root.iter(f"{{{BPMN_NS}}}participant")}
-    named = []
-    for process in processes:
-        key = process.get("id") or "?"
-        name = pools.get(key) or process.get("name")
-        named.append((key, f"{name} ({key})" if name and name != key else key))
-    listed = ", ".join(label for _, label in named)
-    return InvalidProcess(
-        f"the file has {len(named)} executable pools ({listed}); dealflow deploys one process per file: "
-        f"deploy each pool from its own file, or mark the others isExecutable=\"false\"",
-        [{"element": key, "message": f"executable pool {label}: deploy it from its own file"} for key, label in named],
-    )
 
 
 def _user_task_forms(root: etree._Element) -> dict[str, list[dict[str, Any]]]:

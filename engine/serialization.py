@@ -18,7 +18,11 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.defaults import CallActivity as SpiffCallActivity
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessageEventDefinition
 
+from engine.calls import CallActivity
+from engine.message_events import MessageEventDefinition
 from engine.scripting import UNBOUND
 from engine.timers import CycleTimer, DateTimer, DurationTimer
 
@@ -42,6 +46,10 @@ def _registry() -> Any:
     for timer in (DateTimer, DurationTimer, CycleTimer):
         config[timer] = TimerConditionalEventDefinitionConverter
     config[BpmnWorkflow] = SpecFreeWorkflowConverter
+    # dealflow's call activity (engine/calls.py) stands in for Spiff's under the same type name,
+    # so specs stored before it restore as it.
+    config[CallActivity] = config.pop(SpiffCallActivity)
+    config[MessageEventDefinition] = config.pop(SpiffMessageEventDefinition)  # likewise
     registry = BpmnWorkflowSerializer.configure(config)
     registry.register(
         Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]), typename="Decimal"
