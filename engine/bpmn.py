@@ -32,7 +32,8 @@ from engine.timers import TIMER_CLASSES
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 DEALFLOW_NS = "https://dealflow.dev/schema/bpmn"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-NS = {"bpmn": BPMN_NS, "dealflow": DEALFLOW_NS, "spiffworkflow": SPIFF_NS}
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+NS = {"bpmn": BPMN_NS, "dealflow": DEALFLOW_NS, "spiffworkflow": SPIFF_NS, "camunda": CAMUNDA_NS}
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 64
@@ -383,9 +384,43 @@ def _check_schema(root: etree._Element, text: str) -> None:
     raise InvalidProcess(f"not valid BPMN 2.0: {problems[0]['text']}", problems)
 
 
+#: Camunda 7 Modeler's form field types (`camunda:formField type=`) as dealflow's; a custom type
+#: (a plug-in's widget) is read as text.
+CAMUNDA_FIELD_TYPES = {"string": "string", "long": "number", "boolean": "bool", "date": "date", "enum": "enum",
+                       "textarea": "text"}
+
+
+def _declared_fields(task_el: etree._Element) -> list[dict[str, Any]]:
+    """A task's form fields as written: dealflow's own, and Camunda Modeler's `camunda:formData`
+    (id, label, type, `camunda:value` options, a `required` constraint), which most exported
+    diagrams with forms carry."""
+    fields = []
+    for el in task_el.iterfind("bpmn:extensionElements/dealflow:formField", NS):
+        fields.append({
+            "name": (el.get("name") or "").strip(), "label": el.get("label"),
+            "type": (el.get("type") or "string").strip(),
+            "required": (el.get("required") or "true").strip().lower() != "false",
+            "options": [o.strip() for o in (el.get("options") or "").split(",") if o.strip()],
+            "hint": "options=\"Yes,No\"",
+        })
+    for el in task_el.iterfind("bpmn:extensionElements/camunda:formData/camunda:formField", NS):
+        constraints = {(c.get("name") or "").strip().lower()
+                       for c in el.iterfind("camunda:validation/camunda:constraint", NS)}
+        fields.append({
+            "name": (el.get("id") or "").strip(), "label": el.get("label"),
+            "type": CAMUNDA_FIELD_TYPES.get((el.get("type") or "string").strip(), "string"),
+            "required": "required" in constraints,
+            "options": [v.get("id") or v.get("name") or "" for v in el.iterfind("camunda:value", NS)
+                        if (v.get("id") or v.get("name"))],
+            "hint": "camunda:value children",
+        })
+    return fields
+
+
 def _user_task_forms(root: etree._Element) -> dict[str, list[dict[str, Any]]]:
     """The form each user task declares (`<dealflow:formField name label type required options>`
-    in its extension elements), by element id; every bad field is reported with its element.
+    or Camunda's `camunda:formData` in its extension elements), by element id; every bad field
+    is reported with its element.
 
     The form travels with the task spec into the stored spec (see `_attach_forms`), so a running
     instance keeps the form of the version it started on.
@@ -397,9 +432,8 @@ def _user_task_forms(root: etree._Element) -> dict[str, list[dict[str, Any]]]:
             element = task_el.get("id") or ""
             form: list[dict[str, Any]] = []
             seen: set[str] = set()
-            for el in task_el.iterfind("bpmn:extensionElements/dealflow:formField", NS):
-                name, ftype = (el.get("name") or "").strip(), (el.get("type") or "string").strip()
-                options = [o.strip() for o in (el.get("options") or "").split(",") if o.strip()]
+            for declared in _declared_fields(task_el):
+                name, ftype, options = declared["name"], declared["type"], declared["options"]
                 problem = None
                 if not name.isidentifier():
                     problem = f"form field name {name!r} must be a word of letters, digits and _"
@@ -410,16 +444,16 @@ def _user_task_forms(root: etree._Element) -> dict[str, list[dict[str, Any]]]:
                 elif ftype not in FORM_FIELD_TYPES:
                     problem = f"form field {name}: unknown type {ftype!r} (one of {', '.join(FORM_FIELD_TYPES)})"
                 elif ftype == "enum" and not options:
-                    problem = f"form field {name}: an enum needs its options (options=\"Yes,No\")"
+                    problem = f"form field {name}: an enum needs its options ({declared['hint']})"
                 if problem:
                     errors.append({"element": element, "message": problem})
                     continue
                 seen.add(name)
                 form.append({
                     "name": name,
-                    "label": (el.get("label") or "").strip() or name,
+                    "label": (declared["label"] or "").strip() or name,
                     "type": ftype,
-                    "required": (el.get("required") or "true").strip().lower() != "false",
+                    "required": declared["required"],
                     "options": options,
                 })
             if form:
