@@ -211,7 +211,8 @@ def parse_processes(xml: str | bytes) -> tuple[list[ParsedProcess], etree._Eleme
     (the process id), so message flows between them correlate like messages between separate
     files; the non-executable pools (a customer drawn as a black box) are not deployed. The
     first in the list is the pool a plain start runs: the first one with a start event that
-    waits for nothing, as a designer would start the collaboration."""
+    waits for nothing, and of those one that waits for no message on its way (the initiator of
+    the conversation, not its responder), as a designer would start the collaboration."""
     root = load_xml(xml)
     processes = root.findall("bpmn:process", NS)
     executable = [p for p in processes if p.get("isExecutable", "true").lower() == "true"] or processes
@@ -259,7 +260,7 @@ def parse_processes(xml: str | bytes) -> tuple[list[ParsedProcess], etree._Eleme
         raise
     except Exception as err:  # Spiff raises assorted errors on malformed diagrams
         raise InvalidProcess(f"the diagram cannot be executed: {_plain(str(err))}") from err
-    parsed_all.sort(key=lambda p: not _starts_plainly(p.spec))
+    parsed_all.sort(key=lambda p: (not _starts_plainly(p.spec), bool(p.messages)))
     return parsed_all, root
 
 
