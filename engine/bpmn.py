@@ -24,7 +24,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition a
 
 from dsl import DslError, compile_expression, compile_script, compile_template
 from engine.bpmn_texts import translate_texts
-from engine.calls import CallActivity
+from engine.calls import CallActivity, attach_mappings, read_mappings
 from engine.errors import InvalidProcess
 from engine.message_events import MessageEventDefinition
 from engine.timers import TIMER_CLASSES
@@ -233,6 +233,7 @@ def parse_processes(xml: str | bytes) -> tuple[list[ParsedProcess], etree._Eleme
     parser = DealflowParser(validator=None)
     pools = {p.get("processRef"): p.get("name") for p in root.iter(f"{{{BPMN_NS}}}participant")}
     parsed_all = []
+    mappings = read_mappings(root)
     try:
         parser.add_bpmn_xml(etree.ElementTree(root), filename="diagram.bpmn")
         for process_el in executable:
@@ -242,6 +243,7 @@ def parse_processes(xml: str | bytes) -> tuple[list[ParsedProcess], etree._Eleme
             called = sorted(name for name, sub in subprocess_specs.items() if sub is None)
             subprocess_specs = {name: sub for name, sub in subprocess_specs.items() if sub is not None}
             _attach_forms([spec, *subprocess_specs.values()], forms)
+            attach_mappings([spec, *subprocess_specs.values()], mappings)
             parsed_all.append(ParsedProcess(
                 key=key,
                 name=process_el.get("name") or pools.get(key) or key,
@@ -318,7 +320,7 @@ _SPIFF_MESSAGES = (
     (r"Multiple outgoing flows are not supported for tasks of type",
      "{tag} may have only one outgoing sequence flow: branch with a gateway after it"),
     (r"There is no support implemented for this task type",
-     "{tag} elements cannot be executed"),
+     "{tag} cannot be executed: SpiffWorkflow, which runs dealflow's processes, has no implementation of it"),
     (r"When looking for a task spec, we found two items.*\((.*)\)",
      "a sequence flow from it leads to {0!r}, which is no element of this process"),
 )

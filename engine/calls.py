@@ -74,16 +74,24 @@ class CallActivity(SpiffCallActivity):  # type: ignore[misc]  # Spiff ships no t
         my_task.data = {**my_task.data, **values}
 
 
-def read_mappings(root: etree._Element) -> tuple[dict[str, dict[str, list[tuple[str, str]]]], list[dict[str, Any]]]:
-    """The `dealflow:in`/`dealflow:out` mappings of every call activity by element id, and the
-    problems with them (a target that is not a variable name, a source that is no dsl)."""
+def read_mappings(root: etree._Element) -> dict[str, dict[str, list[tuple[str, str]]]]:
+    """The `dealflow:in`/`dealflow:out` mappings of every call activity by element id, as
+    written (`mapping_problems` says what is wrong with them, at deploy)."""
     mappings: dict[str, dict[str, list[tuple[str, str]]]] = {}
-    problems: list[dict[str, Any]] = []
     for call in root.iter(f"{{{BPMN_NS}}}callActivity"):
-        element = call.get("id") or "?"
         for direction in ("in", "out"):
             for el in call.iterfind(f"{{{BPMN_NS}}}extensionElements/{{{DEALFLOW_NS}}}{direction}"):
                 source, target = (el.get("source") or "").strip(), (el.get("target") or "").strip()
+                mappings.setdefault(call.get("id") or "?", {}).setdefault(direction, []).append((source, target))
+    return mappings
+
+
+def mapping_problems(root: etree._Element) -> list[dict[str, Any]]:
+    """A mapping whose target is not a variable name or whose source is no dsl expression."""
+    problems: list[dict[str, Any]] = []
+    for element, directions in read_mappings(root).items():
+        for direction, pairs in directions.items():
+            for source, target in pairs:
                 if not target.isidentifier():
                     problems.append({"element": element, "message":
                                      f"dealflow:{direction} target {target!r} must be a variable name"})
@@ -92,9 +100,15 @@ def read_mappings(root: etree._Element) -> tuple[dict[str, dict[str, list[tuple[
                     compile_expression(source)
                 except DslError as err:
                     problems.append({"element": element, "message": f"dealflow:{direction} source: {err}"})
-                    continue
-                mappings.setdefault(element, {}).setdefault(direction, []).append((source, target))
-    return mappings, problems
+    return problems
+
+
+def attach_mappings(specs: Iterable[Any], mappings: Mapping[str, Any]) -> None:
+    """Keep each call activity's mappings in its spec's extensions, which Spiff stores."""
+    for task_spec in _call_specs(specs):
+        if task_spec.bpmn_id in mappings:
+            task_spec.extensions = {**(getattr(task_spec, "extensions", None) or {}),
+                                    MAPPINGS: mappings[task_spec.bpmn_id]}
 
 
 def _call_specs(specs: Iterable[Any]) -> list[Any]:
@@ -104,9 +118,9 @@ def _call_specs(specs: Iterable[Any]) -> list[Any]:
 
 def prepare(parsed_all: list[ParsedProcess], root: etree._Element, session: Session,
             describe: Any) -> list[dict[str, Any]]:
-    """Check the calls of the parsed processes to deployed processes, attach the variable
+    """Check the calls of the parsed processes to deployed processes and their variable
     mappings, and key pinned calls `<key>@<version>`; returns the problems found."""
-    mappings, problems = read_mappings(root)
+    problems = mapping_problems(root)
     elements = {el.get("id"): el for el in root.iter(f"{{{BPMN_NS}}}callActivity")}
     seen: set[int] = set()
     for parsed in parsed_all:
@@ -115,9 +129,6 @@ def prepare(parsed_all: list[ParsedProcess], root: etree._Element, session: Sess
                 continue
             seen.add(id(task_spec))
             el = elements.get(task_spec.bpmn_id)
-            if task_spec.bpmn_id in mappings:
-                task_spec.extensions = {**(getattr(task_spec, "extensions", None) or {}),
-                                        MAPPINGS: mappings[task_spec.bpmn_id]}
             if task_spec.spec not in parsed.called or el is None:
                 continue  # a process of this file: Spiff's own call
             problem = _pin(task_spec, el, session, describe(el))
