@@ -262,8 +262,17 @@ def parse_processes(xml: str | bytes) -> tuple[list[ParsedProcess], etree._Eleme
         raise
     except Exception as err:  # Spiff raises assorted errors on malformed diagrams
         raise InvalidProcess(f"the diagram cannot be executed: {_plain(str(err))}") from err
-    parsed_all.sort(key=lambda p: (not _starts_plainly(p.spec), bool(p.messages)))
+    waits = {str(p.get("id")): _waits_for_messages(p) for p in executable}
+    parsed_all.sort(key=lambda p: (not _starts_plainly(p.spec), waits.get(p.key, False)))
     return parsed_all, root
+
+
+def _waits_for_messages(process_el: etree._Element) -> bool:
+    """Whether a process catches a message on its way (a catch or boundary event, a receive task)."""
+    catching = {f"{{{BPMN_NS}}}{tag}" for tag in ("intermediateCatchEvent", "boundaryEvent")}
+    parents = [el.getparent() for el in process_el.iter(f"{{{BPMN_NS}}}messageEventDefinition")]
+    return any(parent is not None and str(parent.tag) in catching for parent in parents) \
+        or next(process_el.iter(f"{{{BPMN_NS}}}receiveTask"), None) is not None
 
 
 def _starts_plainly(spec: Any) -> bool:
