@@ -209,7 +209,6 @@ class Runtime:
         self.session.flush()
         self._history(instance, "process", pv.name, "Process", "started", {"params": to_json_safe(values)})
         self._step(instance, workflow, None, cause, pristine=lambda: self._fresh_workflow(spec, subs, values))
-        # the pristine workflow of a start that looped gets the same called versions
         self.drain()
         return instance
 
