@@ -20,17 +20,21 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.event_parsers import EventDefinitionParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessageEventDefinition
 
 from dsl import DslError, compile_expression, compile_script, compile_template
 from engine import compensation, event_subprocesses, links, multi_instance
 from engine.bpmn_texts import translate_texts
+from engine.calls import CallActivity, attach_mappings, read_mappings
 from engine.errors import InvalidProcess
+from engine.message_events import MessageEventDefinition
 from engine.timers import TIMER_CLASSES
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 DEALFLOW_NS = "https://dealflow.dev/schema/bpmn"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-NS = {"bpmn": BPMN_NS, "dealflow": DEALFLOW_NS, "spiffworkflow": SPIFF_NS}
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+NS = {"bpmn": BPMN_NS, "dealflow": DEALFLOW_NS, "spiffworkflow": SPIFF_NS, "camunda": CAMUNDA_NS}
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 64
@@ -67,6 +71,9 @@ class ParsedProcess:
     messages: list[str] = field(default_factory=list)
     start_messages: list[str] = field(default_factory=list)
     forms: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Keys of the processes its call activities call that are not in its own file: deployed
+    #: ones, resolved at call time (engine/calls.py).
+    called: list[str] = field(default_factory=list)
 
 
 if TYPE_CHECKING:
@@ -86,6 +93,8 @@ class _DealflowEvents(_EventParser):  # type: ignore[misc,valid-type]  # Spiff s
 
     def parse_message_event(self, message_event: Any) -> Any:
         definition = super().parse_message_event(message_event)
+        if type(definition) is SpiffMessageEventDefinition:
+            definition.__class__ = MessageEventDefinition  # engine/message_events.py: the payload thrown
         if getattr(definition, "message_var", None) is None:
             definition.message_var = "event"
         if not definition.name:
@@ -108,9 +117,15 @@ def _with_dealflow_events(classes: dict[str, tuple[type, type]]) -> dict[str, tu
     return out
 
 
+def _with_dealflow_calls(classes: dict[str, tuple[type, type]]) -> dict[str, tuple[type, type]]:
+    """Call activities as engine/calls.py runs them (variable mappings evaluated by the dsl)."""
+    tag = f"{{{BPMN_NS}}}callActivity"
+    return {**classes, tag: (classes[tag][0], CallActivity)}
+
+
 class DealflowParser(SpiffBpmnParser):  # type: ignore[misc]  # Spiff ships no types
     OVERRIDE_PARSER_CLASSES = multi_instance.parser_classes(
-        _with_dealflow_events(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES))
+        _with_dealflow_calls(_with_dealflow_events(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES)))
 
 
 _VALIDATOR: BpmnValidator | None = None
@@ -186,19 +201,29 @@ def _depth(root: etree._Element) -> int:
 
 
 def parse_process(xml: str | bytes) -> tuple[ParsedProcess, etree._Element]:
-    """Parse and check a BPMN file; raise InvalidProcess listing every problem found."""
+    """The first executable process of a file (see `parse_processes` for all of them)."""
+    parsed, root = parse_processes(xml)
+    return parsed[0], root
+
+
+def parse_processes(xml: str | bytes) -> tuple[list[ParsedProcess], etree._Element]:
+    """Parse and check a BPMN file; raise InvalidProcess listing every problem found.
+
+    A collaboration's every executable pool is a process of its own, each with its own key
+    (the process id), so message flows between them correlate like messages between separate
+    files; the non-executable pools (a customer drawn as a black box) are not deployed. The
+    first in the list is the pool a plain start runs: the first one with a start event that
+    waits for nothing, and of those one that waits for no message on its way (the initiator of
+    the conversation, not its responder), as a designer would start the collaboration."""
     root = load_xml(xml)
     processes = root.findall("bpmn:process", NS)
     executable = [p for p in processes if p.get("isExecutable", "true").lower() == "true"] or processes
     if not executable:
         raise InvalidProcess("the file has no bpmn:process")
-    if len(executable) > 1:
-        raise _several_pools(root, executable)
-    process_el = executable[0]
-    key = process_el.get("id")
-    if not key:  # starts name a process by it; the database would refuse a version without one
-        raise InvalidProcess("the bpmn:process needs an id: it is the key processes are started by",
-                             [{"element": "", "message": "give the bpmn:process an id"}])
+    for process_el in executable:
+        if not process_el.get("id"):  # starts name a process by it; the database would refuse a version without one
+            raise InvalidProcess("the bpmn:process needs an id: it is the key processes are started by",
+                                 [{"element": "", "message": "give the bpmn:process an id"}])
     _refuse_ids_shadowed_by_actions(root)
     forms = _user_task_forms(root)
     text = xml if isinstance(xml, str) else xml_text(xml)
@@ -212,35 +237,65 @@ def parse_process(xml: str | bytes) -> tuple[ParsedProcess, etree._Element]:
     for rewrite, what in ((compensation.refuse, "compensation is not supported"),
                           (links.join_links, "link events that cannot be followed"),
                           (event_subprocesses.wrap, "event subprocesses that cannot run")):
-        # Only the process being deployed: one not executable is refused as such by Spiff below.
-        rewrite_problems = rewrite(process_el) if process_el.get("isExecutable", "true").lower() == "true" else []
+        # Only the processes being deployed: one not executable is refused as such by Spiff below.
+        rewrite_problems = [problem for process_el in executable
+                            if process_el.get("isExecutable", "true").lower() == "true"
+                            for problem in rewrite(process_el)]
         if rewrite_problems:
             first, first_message = rewrite_problems[0]
             raise InvalidProcess(f"{what}: {describe(first, text)}: {first_message}", [
                 {**located(el, text), "element": el.get("id") or "?", "message": message}
                 for el, message in rewrite_problems])
     parser = DealflowParser(validator=None)
+    pools = {p.get("processRef"): p.get("name") for p in root.iter(f"{{{BPMN_NS}}}participant")}
+    parsed_all = []
+    mappings = read_mappings(root)
     try:
-        parser.add_bpmn_xml(etree.ElementTree(root), filename=f"{key}.bpmn")
-        spec = parser.get_spec(key)
-        subprocess_specs = parser.get_subprocess_specs(key)
+        parser.add_bpmn_xml(etree.ElementTree(root), filename="diagram.bpmn")
+        for process_el in executable:
+            key = str(process_el.get("id"))
+            spec = parser.get_spec(key)
+            subprocess_specs = parser.get_subprocess_specs(key, require_call_activity_specs=False)
+            called = sorted(name for name, sub in subprocess_specs.items() if sub is None)
+            subprocess_specs = {name: sub for name, sub in subprocess_specs.items() if sub is not None}
+            _attach_forms([spec, *subprocess_specs.values()], forms)
+            attach_mappings([spec, *subprocess_specs.values()], mappings)
+            parsed_all.append(ParsedProcess(
+                key=key,
+                name=process_el.get("name") or pools.get(key) or key,
+                spec=spec,
+                subprocess_specs=subprocess_specs,
+                parameters=_parameters(process_el),
+                required_fields=_required_fields(process_el),
+                messages=_message_names(root, process_el, start=False),
+                start_messages=_message_names(root, process_el, start=True),
+                forms=forms,
+                called=called,
+            ))
     except ValidationException as err:
         raise _deploy_error(err, root, text) from err
+    except InvalidProcess:
+        raise
     except Exception as err:  # Spiff raises assorted errors on malformed diagrams
         raise InvalidProcess(f"the diagram cannot be executed: {_plain(str(err))}") from err
-    _attach_forms([spec, *subprocess_specs.values()], forms)
-    parsed = ParsedProcess(
-        key=key,
-        name=process_el.get("name") or key,
-        spec=spec,
-        subprocess_specs=subprocess_specs,
-        parameters=_parameters(process_el),
-        required_fields=_required_fields(process_el),
-        messages=_message_names(root, process_el, start=False),
-        start_messages=_message_names(root, process_el, start=True),
-        forms=forms,
-    )
-    return parsed, root
+    waits = {str(p.get("id")): _waits_for_messages(p) for p in executable}
+    parsed_all.sort(key=lambda p: (not _starts_plainly(p.spec), waits.get(p.key, False)))
+    return parsed_all, root
+
+
+def _waits_for_messages(process_el: etree._Element) -> bool:
+    """Whether a process catches a message on its way (a catch or boundary event, a receive task)."""
+    catching = {f"{{{BPMN_NS}}}{tag}" for tag in ("intermediateCatchEvent", "boundaryEvent")}
+    parents = [el.getparent() for el in process_el.iter(f"{{{BPMN_NS}}}messageEventDefinition")]
+    return any(parent is not None and str(parent.tag) in catching for parent in parents) \
+        or next(process_el.iter(f"{{{BPMN_NS}}}receiveTask"), None) is not None
+
+
+def _starts_plainly(spec: Any) -> bool:
+    """Whether a process has a start event a plain start runs (one that waits for no message)."""
+    starts = [t for t in spec.task_specs.values() if type(t).__name__ == "StartEvent"]
+    return any(not getattr(t, "event_definition", None) or type(t.event_definition).__name__ == "NoneEventDefinition"
+               for t in starts)
 
 
 def _short_tag(tag: str) -> str:
@@ -290,7 +345,7 @@ _SPIFF_MESSAGES = (
     (r"Multiple outgoing flows are not supported for tasks of type",
      "{tag} may have only one outgoing sequence flow: branch with a gateway after it"),
     (r"There is no support implemented for this task type",
-     "{tag} elements cannot be executed"),
+     "{tag} cannot be executed: SpiffWorkflow, which runs dealflow's processes, has no implementation of it"),
     (r"When looking for a task spec, we found two items.*\((.*)\)",
      "a sequence flow from it leads to {0!r}, which is no element of this process"),
 )
@@ -357,26 +412,43 @@ def _check_schema(root: etree._Element, text: str) -> None:
     raise InvalidProcess(f"not valid BPMN 2.0: {problems[0]['text']}", problems)
 
 
-def _several_pools(root: etree._Element, processes: list[etree._Element]) -> InvalidProcess:
-    """A collaboration of several executable pools: deploying only the first, as before, dropped
-    the others silently, so the file is refused naming each pool until all can be deployed."""
-    pools = {p.get("processRef"): p.get("name") for p in root.iter(f"{{{BPMN_NS}}}participant")}
-    named = []
-    for process in processes:
-        key = process.get("id") or "?"
-        name = pools.get(key) or process.get("name")
-        named.append((key, f"{name} ({key})" if name and name != key else key))
-    listed = ", ".join(label for _, label in named)
-    return InvalidProcess(
-        f"the file has {len(named)} executable pools ({listed}); dealflow deploys one process per file: "
-        f"deploy each pool from its own file, or mark the others isExecutable=\"false\"",
-        [{"element": key, "message": f"executable pool {label}: deploy it from its own file"} for key, label in named],
-    )
+#: Camunda 7 Modeler's form field types (`camunda:formField type=`) as dealflow's; a custom type
+#: (a plug-in's widget) is read as text.
+CAMUNDA_FIELD_TYPES = {"string": "string", "long": "number", "boolean": "bool", "date": "date", "enum": "enum",
+                       "textarea": "text"}
+
+
+def _declared_fields(task_el: etree._Element) -> list[dict[str, Any]]:
+    """A task's form fields as written: dealflow's own, and Camunda Modeler's `camunda:formData`
+    (id, label, type, `camunda:value` options, a `required` constraint), which most exported
+    diagrams with forms carry."""
+    fields = []
+    for el in task_el.iterfind("bpmn:extensionElements/dealflow:formField", NS):
+        fields.append({
+            "name": (el.get("name") or "").strip(), "label": el.get("label"),
+            "type": (el.get("type") or "string").strip(),
+            "required": (el.get("required") or "true").strip().lower() != "false",
+            "options": [o.strip() for o in (el.get("options") or "").split(",") if o.strip()],
+            "hint": "options=\"Yes,No\"",
+        })
+    for el in task_el.iterfind("bpmn:extensionElements/camunda:formData/camunda:formField", NS):
+        constraints = {(c.get("name") or "").strip().lower()
+                       for c in el.iterfind("camunda:validation/camunda:constraint", NS)}
+        fields.append({
+            "name": (el.get("id") or "").strip(), "label": el.get("label"),
+            "type": CAMUNDA_FIELD_TYPES.get((el.get("type") or "string").strip(), "string"),
+            "required": "required" in constraints,
+            "options": [v.get("id") or v.get("name") or "" for v in el.iterfind("camunda:value", NS)
+                        if (v.get("id") or v.get("name"))],
+            "hint": "camunda:value children",
+        })
+    return fields
 
 
 def _user_task_forms(root: etree._Element) -> dict[str, list[dict[str, Any]]]:
     """The form each user task declares (`<dealflow:formField name label type required options>`
-    in its extension elements), by element id; every bad field is reported with its element.
+    or Camunda's `camunda:formData` in its extension elements), by element id; every bad field
+    is reported with its element.
 
     The form travels with the task spec into the stored spec (see `_attach_forms`), so a running
     instance keeps the form of the version it started on.
@@ -388,9 +460,8 @@ def _user_task_forms(root: etree._Element) -> dict[str, list[dict[str, Any]]]:
             element = task_el.get("id") or ""
             form: list[dict[str, Any]] = []
             seen: set[str] = set()
-            for el in task_el.iterfind("bpmn:extensionElements/dealflow:formField", NS):
-                name, ftype = (el.get("name") or "").strip(), (el.get("type") or "string").strip()
-                options = [o.strip() for o in (el.get("options") or "").split(",") if o.strip()]
+            for declared in _declared_fields(task_el):
+                name, ftype, options = declared["name"], declared["type"], declared["options"]
                 problem = None
                 if not name.isidentifier():
                     problem = f"form field name {name!r} must be a word of letters, digits and _"
@@ -401,16 +472,16 @@ def _user_task_forms(root: etree._Element) -> dict[str, list[dict[str, Any]]]:
                 elif ftype not in FORM_FIELD_TYPES:
                     problem = f"form field {name}: unknown type {ftype!r} (one of {', '.join(FORM_FIELD_TYPES)})"
                 elif ftype == "enum" and not options:
-                    problem = f"form field {name}: an enum needs its options (options=\"Yes,No\")"
+                    problem = f"form field {name}: an enum needs its options ({declared['hint']})"
                 if problem:
                     errors.append({"element": element, "message": problem})
                     continue
                 seen.add(name)
                 form.append({
                     "name": name,
-                    "label": (el.get("label") or "").strip() or name,
+                    "label": (declared["label"] or "").strip() or name,
                     "type": ftype,
-                    "required": (el.get("required") or "true").strip().lower() != "false",
+                    "required": declared["required"],
                     "options": options,
                 })
             if form:

@@ -96,7 +96,8 @@ class Job(Base):
 
 
 class MessageWait(Base):
-    """An instance waiting for a CRM event; correlation is by deal, decided here, not by Spiff."""
+    """An instance waiting for a message; correlation is by deal and correlation key value,
+    decided here, not by Spiff."""
 
     __tablename__ = "message_waits"
 
@@ -105,6 +106,9 @@ class MessageWait(Base):
     deal_id: Mapped[int | None] = mapped_column(index=True)
     message: Mapped[str] = mapped_column(String(200), index=True)
     element_id: Mapped[str] = mapped_column(String(200))
+    # The correlation key value the wait is correlated by, once its conversation has one
+    # (engine/collaboration.py); None: any message of its name for its deal.
+    correlation: Mapped[str | None] = mapped_column(String(200), index=True)
     created_at: Mapped[datetime]
 
 

@@ -15,7 +15,6 @@ chain guard.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections import Counter, deque
@@ -29,17 +28,16 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit, BpmnStartTask
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
-from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import insert, select
 
 from crm.events import Cause
 from crm.service import Crm
 from dsl import compile_expression, compile_template
-from engine import conditions
+from engine import calls, collaboration, conditions
 from engine.actions import ActionContext, ActionInputError
-from engine.bpmn import check_texts, parse_process, task_form, xml_text
-from engine.errors import InvalidProcess, InvalidState, NotFound, StartRefused, StepBudgetExceeded
+from engine.bpmn import task_form
+from engine.errors import InvalidState, NotFound, StartRefused, StepBudgetExceeded
 from engine.failures import causes, classify, is_database_transient
 from engine.models import (
     HistoryEntry,
@@ -151,32 +149,13 @@ class Runtime:
     # ------------------------------------------------------------------ definitions
 
     def deploy(self, xml: str | bytes) -> ProcessVersion:
-        """A new immutable version of the process in `xml`; the same text twice gives one version."""
-        text = xml_text(xml)  # bytes in the encoding the file declares
-        parsed, root = parse_process(text)
-        problems = check_texts(root, self.engine.actions.knows, text)
-        if problems:
-            raise InvalidProcess(f"{len(problems)} problem(s) in the diagram", problems)
-        checksum = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        latest = self.latest_version(parsed.key, required=False)
-        if latest is not None and latest.checksum == checksum:
-            return latest
-        version = ProcessVersion(
-            key=parsed.key,
-            version=(latest.version + 1) if latest else 1,
-            name=parsed.name,
-            xml=text,
-            checksum=checksum,
-            spec=self.engine.serializer.spec_to_dict(parsed.spec, parsed.subprocess_specs),
-            parameters=[p.as_dict() for p in parsed.parameters],
-            required_fields=parsed.required_fields,
-            messages=parsed.messages,
-            start_messages=parsed.start_messages,
-            created_at=self.clock.now(),
-        )
-        self.session.add(version)
-        self.session.flush()
-        return version
+        """A new immutable version of the process in `xml`; the same text twice gives one version.
+        Of a collaboration, every executable pool is deployed; this is the one a plain start runs."""
+        return collaboration.deploy_file(self, xml)[0]
+
+    def deploy_all(self, xml: str | bytes) -> list[ProcessVersion]:
+        """Every executable process of `xml` as a version (engine/collaboration.py)."""
+        return collaboration.deploy_file(self, xml)
 
     def latest_version(self, key: str, *, required: bool = True) -> ProcessVersion | None:
         version = self.session.scalars(
@@ -216,8 +195,10 @@ class Runtime:
                 f"{pv.name} cannot start: " + "; ".join(parts),
                 {"missing_fields": missing, "invalid_parameters": invalid},
             )
-        spec, subs = self.engine.spec_for(self.session, pv.id)
+        spec, own_subs = self.engine.spec_for(self.session, pv.id)
+        subs, called = calls.resolve(self.engine, self.session, spec, own_subs, {})
         workflow = self._fresh_workflow(spec, subs, values)
+        workflow.dealflow_calls = called
         now = self.clock.now()
         instance = ProcessInstance(
             version_id=pv.id,
@@ -245,17 +226,19 @@ class Runtime:
         return workflow
 
     def send_message(
-        self, deal_id: int | None, message: str, payload: Mapping[str, Any] | None = None, *, cause: Cause
+        self, deal_id: int | None, message: str, payload: Mapping[str, Any] | None = None, *, cause: Cause,
+        correlation: str | None = None,
     ) -> list[int]:
-        """Deliver a CRM event to the instances of this deal that wait for it; returns their ids.
-        deal_id None reaches the instances without a deal (a global event's): `== None` is IS NULL."""
-        waits = self.session.scalars(
-            select(MessageWait).where(MessageWait.deal_id == deal_id, MessageWait.message == message)
-        ).all()
-        instance_ids = sorted({w.instance_id for w in waits})
+        """Deliver a message to the instances of this deal that wait for it; returns their ids.
+        deal_id None reaches the instances without a deal (a global event's): `== None` is IS NULL.
+        With a `correlation` key value, only the instances correlated by it, of any deal when
+        deal_id is None (engine/collaboration.py)."""
+        instance_ids = collaboration.waiting_instances(self, message, deal_id, correlation,
+                                                       any_deal=correlation is not None and deal_id is None)
         body = to_json_safe(dict(payload or {}))
         for instance_id in instance_ids:
-            self.signal(instance_id, f"message {message}", self._catch_message(message, body), cause)
+            self.signal(instance_id, f"message {message}",
+                        collaboration.catch_message(self, message, body, value=correlation), cause)
         self.drain()
         return instance_ids
 
@@ -373,7 +356,11 @@ class Runtime:
             if instance.status not in ("running",):
                 log.info("signal %s for instance %s ignored: %s", sig.label, instance.id, instance.status)
                 continue
-            self._step(instance, self._load(instance), sig.apply, sig.cause)
+            self._busy = True  # the step's savepoint, released, must not drain again from inside this loop
+            try:
+                self._step(instance, self._load(instance), sig.apply, sig.cause)
+            finally:
+                self._busy = False
 
     # ------------------------------------------------------------------ stepping
 
@@ -529,8 +516,12 @@ class Runtime:
         workflow.script_engine = DslScriptEngine(self.clock, names, call_action, max_instances=self.engine.step_budget)
 
     def _load(self, instance: ProcessInstance) -> BpmnWorkflow:
-        spec, subs = self.engine.spec_for(self.session, instance.version_id)
-        return self.engine.serializer.loads(instance.state, spec, subs)
+        spec, own_subs = self.engine.spec_for(self.session, instance.version_id)
+        kept = (instance.derived or {}).get("calls", {})
+        subs, called = calls.resolve(self.engine, self.session, spec, own_subs, kept)
+        workflow = self.engine.serializer.loads(instance.state, spec, subs)
+        workflow.dealflow_calls = called
+        return workflow
 
     def _save(self, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
         """Write the instance and bring the rows derived from it (tasks, waits, timers) in line.
@@ -556,6 +547,9 @@ class Runtime:
                                                lambda: all_tasks(workflow, state=TaskState.WAITING),
                                                derived.get("conditions", {}), now),
         }
+        kept = calls.called_now(workflow, getattr(workflow, "dealflow_calls", {}), derived.get("calls", {}))
+        if kept:
+            instance.derived["calls"] = kept
         if self._history_rows:
             self.session.execute(insert(HistoryEntry), self._history_rows)
             self._history_rows = []
@@ -616,33 +610,8 @@ class Runtime:
 
     # ------------------------------------------------------------------ events
 
-    def _catch_message(self, message: str, payload: dict[str, Any]) -> Callable[[BpmnWorkflow], None]:
-        def apply(workflow: BpmnWorkflow) -> None:
-            waiting = _waiting_message_definition(workflow, message)
-            if waiting is None:
-                return
-            self._current, definition = waiting
-            workflow.catch(BpmnEvent(definition, payload))
-            _rearm_message_boundaries(workflow)
-        return apply
-
     def _pass_on_thrown_messages(self, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
-        """A message the instance threw that nothing in it catches (a message flow to another
-        pool, deployed as its own process) goes to the other instances of the same deal waiting
-        for it. They are queued as signals, not delivered here: the drain steps them after this
-        step, so two processes answering each other forever meet the step budget and end in an
-        incident instead of recursing without bound."""
-        for event in workflow.get_events():
-            definition = event.event_definition
-            if not isinstance(definition, MessageEventDefinition) or not definition.name:
-                continue
-            name, body = str(definition.name), to_json_safe(dict(event.payload or {}))
-            waiting = self.session.scalars(select(MessageWait.instance_id).where(
-                MessageWait.deal_id == instance.deal_id, MessageWait.message == name,
-                MessageWait.instance_id != instance.id)).all()
-            cause = Cause("process", str(instance.id), instance.key)
-            for instance_id in sorted(set(waiting)):
-                self.signal(instance_id, f"message {name}", self._catch_message(name, body), cause)
+        collaboration.pass_on_thrown_messages(self, instance, workflow)
 
     def _replan(self, workflow: BpmnWorkflow) -> None:
         for task in all_tasks(workflow, state=TaskState.WAITING):
@@ -663,6 +632,7 @@ class Runtime:
             result_variable = getattr(task.task_spec, "result_variable", None)
             if result_variable is not None and result_variable in task.data:
                 detail["result"] = task.data[result_variable]
+            detail.update(calls.call_detail(self.session, task, getattr(workflow, "dealflow_calls", {})))
             self._history(instance, task.task_spec.bpmn_id, element_label(task), type(task.task_spec).__name__,
                           "completed", detail)
 
@@ -731,20 +701,29 @@ class Runtime:
             cause=Cause("process", str(instance.id), instance.key),
         )
 
-    def _sync_waits(self, instance: ProcessInstance, workflow: BpmnWorkflow, known: list[list[str]]) -> list[list[str]]:
-        wanted: set[tuple[str, str]] = set()
+    def _sync_waits(self, instance: ProcessInstance, workflow: BpmnWorkflow,
+                    known: list[list[str | None]]) -> list[list[str | None]]:
+        """One row per message an active task waits for, with the correlation key value it waits
+        on once it has one (engine/collaboration.py)."""
+        wanted: set[tuple[str, str, str | None]] = set()
         if instance.status == "running":
             for task in all_tasks(workflow, state=ACTIVE):
-                wanted.update((name, task.task_spec.bpmn_id) for name in _message_names(task))
-        current = {tuple(pair) for pair in known}
-        if current - wanted:
+                wanted.update((d.name, task.task_spec.bpmn_id, collaboration.wait_correlation(task, d))
+                              for d in event_definitions(task) if isinstance(d, MessageEventDefinition))
+        current = {(str(w[0]), str(w[1]), w[2] if len(w) > 2 else None) for w in known}
+        if current != wanted:
+            have: set[tuple[str, str, str | None]] = set()
             for wait in self.session.scalars(select(MessageWait).where(MessageWait.instance_id == instance.id)):
-                if (wait.message, wait.element_id) not in wanted:
+                row = (wait.message, wait.element_id, wait.correlation)
+                if row not in wanted or row in have:
                     self.session.delete(wait)
-        for name, element in wanted - current:
-            self.session.add(MessageWait(instance_id=instance.id, deal_id=instance.deal_id, message=name,
-                                         element_id=element, created_at=self.clock.now()))
-        return sorted([name, element] for name, element in wanted)
+                else:
+                    have.add(row)
+            for name, element, correlation in sorted(wanted - have, key=lambda w: (w[0], w[1], w[2] or "")):
+                self.session.add(MessageWait(instance_id=instance.id, deal_id=instance.deal_id, message=name,
+                                             element_id=element, correlation=correlation,
+                                             created_at=self.clock.now()))
+        return [list(w) for w in sorted(wanted, key=lambda w: (w[0], w[1], w[2] or ""))]
 
     def _sync_timers(self, instance: ProcessInstance, workflow: BpmnWorkflow, known: dict[str, str]) -> dict[str, str]:
         """One job row per waiting timer: pending at its due time, or "waiting" while the date it

@@ -29,6 +29,7 @@ from crm.events import (
     TaskMoved,
 )
 from engine import broadcast
+from engine.bpmn import RESERVED_FORM_NAMES
 
 if TYPE_CHECKING:
     from crm.service import Crm
@@ -122,9 +123,16 @@ def complete_user_task(unit: UnitOfWork, event: TaskCompleted) -> None:
         return
     task_result = (task.data or {}).get("result", {})
     result = {"task_result": task_result, "completed_task_id": task.id}
-    # A form's answers are process variables too, so a gateway after the task can read them.
-    for form_field in (task.data or {}).get("form", []):
+    # The answers are process variables too, so a gateway after the task reads `answer == "Yes"`
+    # as designers write it: a form's every field (empty ones as null), or without a form each
+    # answer whose name is a variable name (the names completing sets anyway excepted).
+    form = (task.data or {}).get("form", [])
+    for form_field in form:
         result[form_field["name"]] = task_result.get(form_field["name"])
+    if not form and isinstance(task_result, dict):
+        for name, value in task_result.items():
+            if isinstance(name, str) and name.isidentifier() and name not in RESERVED_FORM_NAMES:
+                result[name] = value
     unit.complete_user_task(task.process_instance_id, spiff_task_id, result, event.cause)
 
 

@@ -85,9 +85,10 @@ class UnitOfWork(Protocol):
         """Start a process instance, or refuse with every missing field and bad parameter."""
 
     def send_message(self, deal_id: int | None, message: str, payload: Mapping[str, Any] | None = None, *,
-                     cause: Cause) -> list[int]:
+                     cause: Cause, correlation: str | None = None) -> list[int]:
         """Deliver a message to the deal's instances waiting for it (None: the instances that
-        have no deal, as a global event reaches them); returns their ids."""
+        have no deal, as a global event reaches them); with a correlation key value, only the
+        instances correlated by it (of any deal when deal_id is None). Returns their ids."""
 
     def complete_user_task(self, instance_id: int, spiff_task_id: str, result: Mapping[str, Any] | None,
                            cause: Cause) -> None:

@@ -37,8 +37,8 @@ from sqlalchemy.orm import Session
 from crm.base import jsonable
 from crm.events import Cause
 from crm.models import Deal
+from engine import collaboration
 from engine.errors import StartRefused
-from engine.models import ProcessVersion
 from engine.unit import UnitOfWork
 from robots.runtime import event_arrived
 from triggers.errors import EventNotFound, InvalidEvent, NotReplayable
@@ -256,11 +256,6 @@ def _start_and_deliver(runtime: UnitOfWork, deal_id: int | None, type_: str, dat
 
 
 def processes_started_by(session: Session, message: str) -> list[str]:
-    """Keys of processes whose latest version has a message start event for `message`."""
-    latest: dict[str, tuple[int, list[Any]]] = {}
-    for key, version, starts in session.execute(
-        select(ProcessVersion.key, ProcessVersion.version, ProcessVersion.start_messages)
-    ):
-        if key not in latest or version > latest[key][0]:
-            latest[key] = (version, starts or [])
-    return sorted(key for key, (_, starts) in latest.items() if message in starts)
+    """Keys of processes whose latest version has a message start event for `message` (the
+    engine's own lookup, which messages between pools use too)."""
+    return collaboration.processes_started_by(session, message)

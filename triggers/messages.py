@@ -45,6 +45,7 @@ class MessageResult:
 
     name: str
     deal_id: int | None
+    correlation_key: str | None = None
     started: list[int] = field(default_factory=list)
     resumed: list[int] = field(default_factory=list)
     refused: list[dict[str, Any]] = field(default_factory=list)
@@ -54,14 +55,17 @@ class MessageResult:
         return len(self.started) + len(self.resumed)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "deal_id": self.deal_id, "delivered": self.delivered,
+        return {"name": self.name, "deal_id": self.deal_id, "correlation_key": self.correlation_key,
+                "delivered": self.delivered,
                 "started": self.started, "resumed": self.resumed, "refused": self.refused}
 
 
 def deliver_message(runtime: UnitOfWork, name: str, deal_id: int | None, payload: Mapping[str, Any],
-                    *, cause: Cause) -> MessageResult:
+                    *, cause: Cause, correlation_key: str | None = None) -> MessageResult:
     """Start the processes waiting for `name` at their start and deliver it to the deal's
-    waiting instances, in the runtime's transaction.
+    waiting instances, in the runtime's transaction. With a `correlation_key` value only the
+    instances correlated by it are reached (of that deal, or of any deal when none is given);
+    the processes it starts are started for the deal given (or none).
 
     Raises `InvalidInput` for a CRM event type (those go through the event intake, which
     stores them and runs the rules) or a deal that does not exist, and `NoCorrelation` when
@@ -78,20 +82,27 @@ def deliver_message(runtime: UnitOfWork, name: str, deal_id: int | None, payload
     if deal_id is not None:
         runtime.crm.deal(deal_id, for_update=True)  # one message of a deal at a time, like events
     starts = processes_started_by(runtime.session, name)
-    waiting = runtime.session.scalar(
-        select(MessageWait.id).where(MessageWait.deal_id == deal_id, MessageWait.message == name).limit(1))
+    query = select(MessageWait.id).where(MessageWait.message == name)
+    if deal_id is not None or correlation_key is None:
+        query = query.where(MessageWait.deal_id == deal_id)
+    if correlation_key is not None:
+        query = query.where(MessageWait.correlation == correlation_key)
+    waiting = runtime.session.scalar(query.limit(1))
     if not starts and waiting is None:
         whose = f"deal {deal_id}" if deal_id is not None else "no deal"
+        if correlation_key is not None:
+            whose = (f"deal {deal_id} " if deal_id is not None else "any deal ") + \
+                f"correlated by {correlation_key!r}"
         raise NoCorrelation(f"no process starts by message {name!r} and no instance of {whose} waits for it; "
                             f"nothing was delivered",
-                            details={"name": name, "deal_id": deal_id})
-    result = MessageResult(name=name, deal_id=deal_id)
+                            details={"name": name, "deal_id": deal_id, "correlation_key": correlation_key})
+    result = MessageResult(name=name, deal_id=deal_id, correlation_key=correlation_key)
     for key in starts:
         try:
             result.started.append(runtime.start(key, deal_id, {}, cause=cause).id)
         except StartRefused as refusal:
             result.refused.append({"process": key, "deal_id": deal_id, "reason": str(refusal)})
-    delivered = runtime.send_message(deal_id, name, dict(payload), cause=cause)
+    delivered = runtime.send_message(deal_id, name, dict(payload), cause=cause, correlation=correlation_key)
     result.resumed = [i for i in delivered if i not in set(result.started)]
     return result
 

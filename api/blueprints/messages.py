@@ -33,5 +33,5 @@ bp = Blueprint("messages", __name__, url_prefix="/api/v1/messages", description=
 def send_message(body: dict[str, Any], *, rt: Runtime) -> Any:
     """Start the processes whose start event waits for the message and deliver it to the deal's waiting instances."""
     result = deliver_message(rt, body["name"], body["deal_id"], body["payload"],
-                             cause=request_cause())
+                             cause=request_cause(), correlation_key=body["correlation_key"])
     return result.as_dict(), 202

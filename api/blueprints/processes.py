@@ -51,10 +51,14 @@ def list_processes(*, rt: Runtime) -> Any:
 @bp.response(201, DeployedVersionSchema)
 def deploy(*, rt: Runtime) -> Any:
     """BPMN XML as the body (or JSON {"xml": ...}); the same text twice gives the same version.
-    The answer lists the messages the process waits for and warns about names no CRM event sends."""
-    version = rt.deploy(_xml_of_request())
-    shown = {name: getattr(version, name) for name in ProcessVersionSchema().fields}
-    return {**shown, "warnings": message_warnings([*version.messages, *version.start_messages])}
+    Every executable pool of a collaboration is deployed, each a process of its own: the answer
+    is the one a plain start runs, with all of them in `processes`. It lists the messages the
+    processes wait for and warns about names no CRM event sends."""
+    deployed = rt.deploy_all(_xml_of_request())
+    fields = ProcessVersionSchema().fields
+    shown = [{name: getattr(version, name) for name in fields} for version in deployed]
+    names = [name for version in deployed for name in [*version.messages, *version.start_messages]]
+    return {**shown[0], "processes": shown, "warnings": message_warnings(names)}
 
 
 @bp.get("/<string:key>/versions")

@@ -30,6 +30,9 @@ class MessageWarningSchema(Schema):
 class DeployedVersionSchema(ProcessVersionSchema):
     warnings = fields.List(fields.Nested(MessageWarningSchema),
                            metadata={"description": "message names no CRM event sends (a warning, not a refusal)"})
+    processes = fields.List(fields.Nested(ProcessVersionSchema),
+                            metadata={"description": "every process the file deployed (each executable pool of a "
+                                                     "collaboration), the one above first"})
 
 
 class StartFieldSchema(Schema):
@@ -321,7 +324,12 @@ class MessageSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200),
                          metadata={"description": "the message name a diagram waits for (bpmn:message name)"})
     deal_id = Id(load_default=None, allow_none=True,
-                 metadata={"description": "the deal it is about; none reaches the instances without a deal"})
+                 metadata={"description": "the deal it is about; none reaches the instances without a deal "
+                                          "(or, with correlation_key, the instances of any deal)"})
+    correlation_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200),
+                                    metadata={"description": "the value of the message's correlation key "
+                                                             "(bpmn:correlationKey): only the instances correlated "
+                                                             "by it get the message"})
     payload = fields.Dict(keys=fields.String(), load_default=dict,
                           metadata={"description": "what the catching event hands the process as `event`"})
 
@@ -329,6 +337,7 @@ class MessageSchema(StrictSchema):
 class MessageResultSchema(Schema):
     name = fields.String()
     deal_id = fields.Integer(allow_none=True)
+    correlation_key = fields.String(allow_none=True)
     delivered = fields.Integer(metadata={"description": "instances started plus waiting instances reached"})
     started = fields.List(fields.Integer(), metadata={"description": "instances its message start events started"})
     resumed = fields.List(fields.Integer(), metadata={"description": "waiting instances it was delivered to"})

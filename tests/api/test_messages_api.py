@@ -47,7 +47,8 @@ def test_a_message_by_its_diagram_name_resumes_the_deals_waiting_instance_only(c
                                                  "payload": {"signer": "Olga"}})
 
     assert sent.status_code == 202, sent.json
-    assert sent.json | {} == {"name": "contract.signed", "deal_id": deal_id, "delivered": 1, "started": [],
+    assert sent.json | {} == {"name": "contract.signed", "deal_id": deal_id, "correlation_key": None,
+                              "delivered": 1, "started": [],
                               "resumed": [waiting], "refused": []}
     assert instance_row(engine, waiting).status == "completed"
     assert instance_row(engine, untouched).status == "running"
@@ -103,3 +104,40 @@ def test_deploy_lists_the_messages_a_process_waits_for_and_warns_about_names_no_
     assert [w["message"] for w in started_by.json["warnings"]] == ["archive.scanned"]
     listed = {p["key"]: p for p in client.get("/api/v1/processes").json}
     assert listed["file_scan"]["start_messages"] == ["archive.scanned"]
+
+
+def test_a_collaboration_deploys_every_pool_and_the_answer_lists_them(client):
+    from tests.engine.test_collaborations import OFFER
+
+    deployed = client.post("/api/v1/processes", data=OFFER)
+
+    assert deployed.status_code == 201, deployed.json
+    assert deployed.json["key"] == "store"
+    assert [(p["key"], p["version"]) for p in deployed.json["processes"]] == [("store", 1), ("customer", 1)]
+    assert {p["key"] for p in client.get("/api/v1/processes").json} >= {"store", "customer"}
+
+
+def test_a_message_with_a_correlation_key_reaches_only_the_instance_correlated_by_it(client, engine):
+    from tests.engine.test_collaborations import OFFER
+
+    client.post("/api/v1/processes", data=OFFER)
+    deal_id = make_deal(engine)
+    first = client.post("/api/v1/processes/store/start", json={"deal_id": deal_id, "params": {"order_no": "A-1"}})
+    second = client.post("/api/v1/processes/store/start", json={"deal_id": deal_id, "params": {"order_no": "A-2"}})
+    history = count(engine, HistoryEntry)
+
+    unknown = client.post("/api/v1/messages", json={"name": "offer.answered", "correlation_key": "A-9"})
+    assert (unknown.status_code, unknown.json["code"]) == (400, "no_correlation")
+    assert "'A-9'" in unknown.json["message"] and count(engine, HistoryEntry) == history
+
+    sent = client.post("/api/v1/messages", json={"name": "offer.answered", "correlation_key": "A-2",
+                                                 "payload": {"accepted": True}})
+
+    assert sent.status_code == 202, sent.json
+    assert (sent.json["resumed"], sent.json["correlation_key"]) == ([second.json["id"]], "A-2")
+    assert instance_row(engine, second.json["id"]).status == "completed"
+    assert instance_row(engine, first.json["id"]).status == "running"
+    with_deal = client.post("/api/v1/messages", json={"name": "offer.answered", "deal_id": deal_id,
+                                                      "correlation_key": "A-1", "payload": {"accepted": False}})
+    assert with_deal.json["resumed"] == [first.json["id"]]
+    assert instance_row(engine, first.json["id"]).status == "completed"

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from crm.errors import InvalidInput
 from crm.models import Task, TimelineEntry
 from engine.errors import InvalidProcess
+from engine.models import HistoryEntry
 from tests.support.bpmn import Bpmn
 from tests.support.world import TEST_CAUSE, make_deal, tasks_of
 
@@ -132,3 +133,76 @@ def test_a_task_without_a_form_takes_any_result_as_before(engine):
         rt.crm.complete_task(rt.crm.task(task.id), cause=TEST_CAUSE, result={"anything": 1})
     with engine.unit() as rt:
         assert rt.instance(instance.id).status == "completed"
+
+
+def test_a_task_without_a_form_gives_its_answers_as_variables_a_gateway_reads(engine):
+    proc = (Bpmn("asking_plain").start().user("ask", title='"Ask"').xor("agreed", default="to_no")
+            .script("yes", "went = \"yes\"").script("no", "went = \"no\"").end("end_yes").end("end_no")
+            .flow("start", "ask").flow("ask", "agreed").flow("agreed", "yes", 'answer == "Yes"')
+            .flow("agreed", "no", flow_id="to_no").flow("yes", "end_yes").flow("no", "end_no"))
+    engine.deploy(proc.xml())
+    deal_id = make_deal(engine)
+    instance = engine.start("asking_plain", deal_id)
+    task = open_task(engine, deal_id)
+
+    with engine.unit() as rt:
+        rt.crm.complete_task(rt.crm.task(task.id), cause=TEST_CAUSE,
+                             result={"answer": "Yes", "task_result": "ignored", "not a name": 1})
+
+    with engine.unit() as rt:
+        variables = rt.inspect(rt.instance(instance.id))[1]
+    assert variables["went"] == "yes" and variables["answer"] == "Yes"
+    assert variables["task_result"] == {"answer": "Yes", "task_result": "ignored", "not a name": 1}
+    assert "not a name" not in variables
+
+
+CAMUNDA_FORM = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="https://dealflow.dev/t">
+  <bpmn:process id="camunda_form" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:userTask id="ask" name="Ask the client">
+      <bpmn:extensionElements>
+        <camunda:formData>
+          <camunda:formField id="answer" label="Agreed?" type="enum">
+            <camunda:value id="Yes" name="Yes"/><camunda:value id="No" name="No"/>
+            <camunda:validation><camunda:constraint name="required"/></camunda:validation>
+          </camunda:formField>
+          <camunda:formField id="visits" label="Visits" type="long"/>
+          <camunda:formField id="note" label="Note" type="textarea"/>
+          <camunda:formField id="signed" label="Signed" type="boolean"/>
+        </camunda:formData>
+      </bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:exclusiveGateway id="agreed" default="to_no"/>
+    <bpmn:endEvent id="end_yes"/><bpmn:endEvent id="end_no"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="ask"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="ask" targetRef="agreed"/>
+    <bpmn:sequenceFlow id="to_yes" sourceRef="agreed" targetRef="end_yes">
+      <bpmn:conditionExpression>answer == "Yes" and visits == 3</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="to_no" sourceRef="agreed" targetRef="end_no"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_camunda_form_is_read_as_the_tasks_form(engine):
+    engine.deploy(CAMUNDA_FORM)
+    deal_id = make_deal(engine)
+    instance = engine.start("camunda_form", deal_id)
+    task = open_task(engine, deal_id)
+    assert [(f["name"], f["type"], f["required"], f["options"]) for f in task.data["form"]] == [
+        ("answer", "enum", True, ["Yes", "No"]), ("visits", "number", False, []), ("note", "text", False, []),
+        ("signed", "bool", False, [])]
+
+    with engine.unit() as rt, pytest.raises(InvalidInput) as refused:
+        rt.crm.complete_task(rt.crm.task(task.id), cause=TEST_CAUSE, result={"visits": 3})
+    assert refused.value.fields == {"answer": "is required"}
+    with engine.unit() as rt:
+        rt.crm.complete_task(rt.crm.task(task.id), cause=TEST_CAUSE, result={"answer": "Yes", "visits": "3"})
+
+    with engine.unit() as rt:
+        assert rt.instance(instance.id).status == "completed"
+        ends = {h.element_id for h in rt.session.scalars(select(HistoryEntry).where(
+            HistoryEntry.instance_id == instance.id, HistoryEntry.outcome == "completed"))}
+    assert "end_yes" in ends
