@@ -107,8 +107,18 @@ def _with_dealflow_events(classes: dict[str, tuple[type, type]]) -> dict[str, tu
     return out
 
 
+def _parser_classes() -> dict[str, tuple[type, type]]:
+    """Spiff's parsers with ours for events and for business rule tasks (engine.dmn.task: the
+    decision is called by key at run time and evaluated with the dsl, not by Spiff's DMN engine)."""
+    from engine.dmn.task import DecisionTask, DecisionTaskParser  # engine.dmn reads files with this module
+
+    classes = _with_dealflow_events(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES)
+    classes[f"{{{BPMN_NS}}}businessRuleTask"] = (DecisionTaskParser, DecisionTask)
+    return classes
+
+
 class DealflowParser(SpiffBpmnParser):  # type: ignore[misc]  # Spiff ships no types
-    OVERRIDE_PARSER_CLASSES = _with_dealflow_events(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES)
+    OVERRIDE_PARSER_CLASSES = _parser_classes()
 
 
 _VALIDATOR: BpmnValidator | None = None
@@ -499,10 +509,8 @@ EVALUATED_TEXTS: tuple[tuple[str, str, Any, str, bool], ...] = (
     (SPIFF_NS, "payloadExpression", compile_expression, "payload expression", True),
 )
 
-#: Elements dealflow refuses at deploy, and why.
-REFUSED_ELEMENTS = {
-    f"{{{BPMN_NS}}}businessRuleTask": "DMN decision tables are not supported; use a gateway or a script",
-}
+#: Elements dealflow refuses at deploy, and why (business rule tasks run: engine.dmn).
+REFUSED_ELEMENTS: dict[str, str] = {}
 
 
 def _owner(el: etree._Element) -> str:

@@ -38,6 +38,7 @@ from crm.service import Crm
 from dsl import compile_expression, compile_template
 from engine.actions import ActionContext, ActionInputError
 from engine.bpmn import check_texts, parse_process, task_form, xml_text
+from engine.dmn.store import decide, missing_decisions
 from engine.errors import InvalidProcess, InvalidState, NotFound, StartRefused, StepBudgetExceeded
 from engine.failures import causes, classify, is_database_transient
 from engine.models import (
@@ -147,7 +148,7 @@ class Runtime:
         """A new immutable version of the process in `xml`; the same text twice gives one version."""
         text = xml_text(xml)  # bytes in the encoding the file declares
         parsed, root = parse_process(text)
-        problems = check_texts(root, self.engine.actions.knows, text)
+        problems = check_texts(root, self.engine.actions.knows, text) + missing_decisions(self.session, root, text)
         if problems:
             raise InvalidProcess(f"{len(problems)} problem(s) in the diagram", problems)
         checksum = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -513,7 +514,9 @@ class Runtime:
                 return self.engine.actions.call(name, ctx, params)
 
         names = {"deal": record, "process": {"id": instance.id, "key": instance.key}}
-        workflow.script_engine = DslScriptEngine(self.clock, names, call_action, max_instances=self.engine.step_budget)
+        workflow.script_engine = DslScriptEngine(
+            self.clock, names, call_action, max_instances=self.engine.step_budget,
+            decide=lambda key, env: decide(self.session, key, env, self.clock.now()))
 
     def _load(self, instance: ProcessInstance) -> BpmnWorkflow:
         spec, subs = self.engine.spec_for(self.session, instance.version_id)

@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditio
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from engine.dmn.task import DecisionTask, DecisionTaskConverter
 from engine.scripting import UNBOUND
 from engine.timers import CycleTimer, DateTimer, DurationTimer
 
@@ -42,6 +43,7 @@ def _registry() -> Any:
     for timer in (DateTimer, DurationTimer, CycleTimer):
         config[timer] = TimerConditionalEventDefinitionConverter
     config[BpmnWorkflow] = SpecFreeWorkflowConverter
+    config[DecisionTask] = DecisionTaskConverter
     registry = BpmnWorkflowSerializer.configure(config)
     registry.register(
         Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]), typename="Decimal"

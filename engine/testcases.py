@@ -80,6 +80,8 @@ def run_case(case_file: Path, bpmn_file: Path, case: dict[str, Any], factory: En
 def _play(engine: Engine, clock: VirtualClock, bpmn_file: Path, case: dict[str, Any], result: CaseResult) -> None:
     if case.get("clock") is not None:
         _set_clock(clock, case["clock"])
+    for dmn_file in sorted(bpmn_file.parent.glob("*.dmn")):  # the decisions its business rule tasks call
+        engine.deploy_decisions(dmn_file.read_text(encoding="utf-8"))
     version = engine.deploy(bpmn_file.read_text(encoding="utf-8"))
     with engine.unit() as rt:
         deal_id = create_deal_from_spec(rt, case.get("deal") or {})
