@@ -112,7 +112,7 @@ class DecisionTable:
         except DslError as err:
             label = self.inputs[column - 1]["label"]
             raise DecisionFailed(f"decision {self.name} ({self.key}), rule {number}, input {label}: {err.message}",
-                                 {"decision": self.key, "rule": number, "input": column}) from err
+                                 {"decision": self.key, "rule": number, "input": column}) from None
 
     def _row(self, rule: Rule, env: Mapping[str, Any], now: datetime | None, number: int) -> dict[str, Any]:
         row: dict[str, Any] = {}
@@ -122,7 +122,7 @@ class DecisionTable:
             except DslError as err:
                 raise DecisionFailed(
                     f"decision {self.name} ({self.key}), rule {number}, output {output['name']}: {err.message}",
-                    {"decision": self.key, "rule": number, "output": column}) from err
+                    {"decision": self.key, "rule": number, "output": column}) from None
         return row
 
     def _combine(self, rows: list[tuple[int, dict[str, Any]]]) -> DecisionResult:
@@ -314,6 +314,7 @@ class _Reader:
                 except DslError as err:
                     self.problem(expression_el, f"input expression: {err}", decision=key, input=column,
                                  inner=(err.line or 1, err.column or 1))
+                    expression = ""  # its cells are checked against null, not reported again
             inputs.append({"label": label, "expression": expression})
         if len(inputs) > MAX_COLUMNS:
             self.problem(table_el, f"a decision table may have at most {MAX_COLUMNS} inputs", decision=key)

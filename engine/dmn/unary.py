@@ -124,6 +124,9 @@ def compile_unary_test(text: str | None, input_expression: str) -> UnaryTest:
     try:
         tree = _parser().parse(cell)
     except UnexpectedInput as err:
+        if _at_end(err):  # lark places the end of input at the last token; the designer wants after it
+            lines = cell.splitlines() or [""]
+            raise UnaryTestError(_unexpected(cell, err), len(lines), len(lines[-1]) + 1) from None
         raise UnaryTestError(_unexpected(cell, err), err.line if err.line > 0 else 1,
                              err.column if err.column > 0 else 1) from None
     try:
@@ -140,8 +143,12 @@ def compile_unary_test(text: str | None, input_expression: str) -> UnaryTest:
     return UnaryTest(cell, condition or None)
 
 
+def _at_end(err: UnexpectedInput) -> bool:
+    return isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END")
+
+
 def _unexpected(cell: str, err: UnexpectedInput) -> str:
-    at_end = isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END")
+    at_end = _at_end(err)
     start = err.pos_in_stream if isinstance(err.pos_in_stream, int) and err.pos_in_stream >= 0 else len(cell)
     got = "" if at_end else cell[start:start + 12]
     what = f"`{got}`" if got.strip() else "the end of the entry"
