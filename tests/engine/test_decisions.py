@@ -226,7 +226,7 @@ def test_hostile_and_foreign_files_are_refused_with_a_reason(xml, message):
 def test_a_latin1_file_is_read_by_its_declared_encoding():
     xml = decision_table("d", [("Größe", "amount")], ["result"], [["-", '"groß"']])
     xml = xml.replace('<?xml version="1.0" encoding="UTF-8"?>', '<?xml version="1.0" encoding="ISO-8859-1"?>')
-    tables, text = read_decisions(xml.encode("latin-1"))
+    tables, _ = read_decisions(xml.encode("latin-1"))
     assert tables[0].inputs[0]["label"] == "Größe"
     assert tables[0].evaluate({"amount": 1}).value == {"result": "groß"}
 
