@@ -6,6 +6,7 @@
  * administrators see both. `menu: false` keeps a screen out of the menu (the feed has its bell). Add a screen here and nowhere else.
  */
 import { processesView } from './views/processes.js';
+import { decisionsView } from './views/decisions.js';
 import { robotsView } from './views/robots.js';
 import { testBenchView } from './views/testbench.js';
 import { monitoringView } from './views/monitoring.js';
@@ -25,6 +26,8 @@ export const ROUTES = [
   { path: 'tasks', titleKey: 'tasks:nav', view: tasksView, section: 'work', permission: 'work_tasks' },
   { path: 'driver', titleKey: 'driver:nav', view: driverView, section: 'work', roles: ['driver'] },
   { path: 'processes', titleKey: 'common:nav.processes', view: processesView, section: 'design', permission: 'edit_processes' },
+  // dmn-js is imported by the screen itself, when it opens (views/decisions.js).
+  { path: 'decisions', titleKey: 'common:nav.decisions', view: decisionsView, section: 'design', permission: 'edit_processes' },
   { path: 'robots', titleKey: 'common:nav.robots', view: robotsView, section: 'design', permission: 'edit_robots' },
   { path: 'testbench', titleKey: 'common:nav.testbench', view: testBenchView, section: 'design', permission: 'run_test_bench' },
   { path: 'monitoring', titleKey: 'common:nav.monitoring', view: monitoringView, section: 'design', permission: 'read_automation' },
