@@ -72,7 +72,7 @@ HOSTILE = [
     b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><definitions>&x;</definitions>',
     b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]><d>&b;</d>',
     b'<?xml version="1.0" encoding="UTF-16"?><definitions/>',
-    '<?xml version="1.0" encoding="ISO-8859-1"?><definitions>é</definitions>'.encode("utf-8")[:-14] + b"\xff\xfe",
+    '<?xml version="1.0" encoding="ISO-8859-1"?><definitions>é</definitions>'.encode()[:-14] + b"\xff\xfe",
     b"\xff\xfe<\x00d\x00",
     b"<definitions xmlns='https://www.omg.org/spec/DMN/20191111/MODEL/'>" + b"<x>" * 200 + b"</x>" * 200
     + b"</definitions>",

@@ -189,8 +189,8 @@ export function decisionsView() {
       const { decisions } = await api.post('/decisions', xml, { contentType: 'application/xml' });
       clearProblems();
       dirty = false;
-      const names = decisions.map((d) => t('decisions:deployed_one', { name: d.name, version: d.version })).join(', ');
-      toast(t('decisions:deployed_as', { names }), 'ok');
+      const names = decisions.map((d) => t('decisions:version_label', { name: d.name, version: d.version })).join(', ');
+      toast(t('decisions:deploy_done', { names }), 'ok');
       const mine = decisions.find((d) => d.key === currentKey) || decisions[0];
       if (mine) title.textContent = `${mine.name} v${mine.version}`;
       await refreshList();
