@@ -71,7 +71,10 @@ def run_case(case_file: Path, bpmn_file: Path, case: dict[str, Any], factory: En
         except CaseFailure as failure:
             result.failures.append(str(failure))
         except Exception as err:  # a case that crashes is a failed case, with the reason shown
-            result.failures.append(f"{type(err).__name__}: {err}")
+            details = getattr(err, "details", None)
+            problems = [d["message"] for d in details if isinstance(d, dict) and d.get("message")] \
+                if isinstance(details, list) else []
+            result.failures.append(f"{type(err).__name__}: {err}" + "".join(f"\n  {p}" for p in problems))
         finally:
             engine.db.dispose()
     return result

@@ -115,3 +115,43 @@ def test_a_process_with_a_business_rule_task_needs_its_decision_then_runs_it(cli
     assert started.status_code == 201, started.json
     state = client.get(f"/api/v1/instances/{started.json['id']}").json
     assert state["status"] == "running" and state["variables"]["responsible"] == "head.north"
+
+
+def _routed_process() -> str:
+    return Bpmn("routed").start().rule_task("route", "store_routing", "routing").user("call").end() \
+        .chain("start", "route", "call", "end").xml()
+
+
+def test_a_business_rule_task_runs_on_the_test_bench(app, client, engine, tmp_path):
+    app.config["DEALFLOW_SANDBOX_DIR"] = tmp_path / "sandboxes"
+    client.post("/api/v1/decisions", data=ROUTING.read_bytes())
+    client.post("/api/v1/processes", data=_routed_process().encode())
+    deal_id = make_deal(engine, amount=Decimal("150000"), fields={"category": "laptops"})
+    run = client.post("/api/v1/test-runs", json={"kind": "process", "process": "routed", "deal_id": deal_id})
+    assert run.status_code == 201, run.json
+    assert run.json["instance"]["completed_elements"] == ["start", "route"]
+    log = client.get(f"/api/v1/test-runs/{run.json['id']}/log").json
+    [routed] = [row for row in log if row["source"] == "process" and row["detail"].get("element_id") == "route"]
+    assert routed["detail"]["result"] == {"responsible": "credit"}
+
+
+def test_dealflow_test_processes_deploys_the_decisions_beside_the_process(tmp_path):
+    from click.testing import CliRunner
+
+    from api.cli import main as dealflow
+
+    (tmp_path / "store_routing.dmn").write_bytes(ROUTING.read_bytes())
+    (tmp_path / "routed.bpmn").write_text(_routed_process(), encoding="utf-8")
+    case = """process: routed
+cases:
+  - name: a VIP of the south store is routed to its head
+    deal: {title: Sofa, department: store_south, fields: {vip: true}}
+    expect: {status: running, path: [route]}
+"""
+    (tmp_path / "routed.cases.yaml").write_text(case, encoding="utf-8")
+    replayed = CliRunner().invoke(dealflow, ["test-processes", str(tmp_path)])
+    assert replayed.exit_code == 0, replayed.output
+    assert "PASS routed.cases.yaml: a VIP of the south store is routed to its head" in replayed.output
+    (tmp_path / "store_routing.dmn").unlink()
+    missing = CliRunner().invoke(dealflow, ["test-processes", str(tmp_path)])
+    assert missing.exit_code == 1 and "calls decision 'store_routing', which is not deployed" in missing.output
