@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from crm.errors import NotFound
 from crm.events import Cause
 from engine.actions import ActionContext, ActionInputError
 from engine.engine import Engine
@@ -165,5 +164,5 @@ class TestDecisionTable:
 
     def test_a_decision_not_deployed_is_an_error_naming_it(self, world):
         [deal_id] = new_deals(world, 1)
-        with pytest.raises(NotFound, match="no decision 'store_routing' is deployed"):
+        with pytest.raises(ActionInputError, match="assign_responsible: no decision 'store_routing' is deployed"):
             assign(world, deal_id, "store_south", decision="store_routing")
