@@ -3,7 +3,7 @@
 A designer wants to see what a process or a robot would do to a deal without doing it: send
 the bank's answer, jump three days ahead, look at the diagram, the board and the log. Each
 run is therefore a world of its own — its own SQLite file with a copy of the reference data
-(pipelines and stages, departments, users, custom fields, the deployed processes, the saved
+(pipelines and stages, departments, users, custom fields, the deployed processes and decisions, the saved
 robots and triggers) and a copy of one deal — driven by an engine built exactly like the
 production one (`api.wiring.build_engine`: same actions, robots, triggers) on a
 `VirtualClock`. Nothing a run does can reach a real deal: it holds no connection to the real
@@ -64,7 +64,7 @@ from dsl import DslError, parse_duration
 from engine.broadcast import Broadcast, broadcaster_for
 from engine.engine import Engine
 from engine.errors import EngineError, StartRefused
-from engine.models import HistoryEntry, Incident, Job, MessageWait, ProcessInstance, ProcessVersion
+from engine.models import DecisionVersion, HistoryEntry, Incident, Job, MessageWait, ProcessInstance, ProcessVersion
 from engine.testcases import create_deal_from_spec
 from engine.virtual_time import advance, advance_to_next_job
 from robots.actions.tables import OutboxMessage
@@ -83,8 +83,9 @@ MAX_STEPS = 500
 MAX_ADVANCE = timedelta(days=3653)
 LAST_MOMENT = datetime(9000, 1, 1, tzinfo=UTC)  # far from datetime's end, where adding a delay overflows
 BENCH_SOURCE = "test-bench"
-#: Tables copied whole: what every automation may look up. Users lose their password hashes.
-REFERENCE_TABLES = (Department, User, Pipeline, Stage, FieldDef, ProcessVersion)
+#: Tables copied whole: what every automation may look up (business rule tasks and
+#: assign_responsible the decision tables). Users lose their password hashes.
+REFERENCE_TABLES = (Department, User, Pipeline, Stage, FieldDef, ProcessVersion, DecisionVersion)
 SCRUBBED = {"users": {"password_hash": None}}
 
 Announce = Callable[[Broadcast], None]

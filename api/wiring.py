@@ -109,7 +109,12 @@ def save_shipped_automation(engine: Engine, automation_dir: Path) -> list[str]:
 
 
 def deploy_templates(engine: Engine, templates_dir: Path) -> list[str]:
+    """The shipped decisions (`*.dmn`) first, since business rule tasks refuse to deploy
+    without theirs, then the shipped processes."""
     deployed = []
+    for path in sorted(templates_dir.glob("*.dmn")):
+        for decision in engine.deploy_decisions(path.read_text(encoding="utf-8")):
+            deployed.append(f"decision {decision.key} v{decision.version}")
     for path in sorted(templates_dir.glob("*.bpmn")):
         version = engine.deploy(path.read_text(encoding="utf-8"))
         deployed.append(f"{version.key} v{version.version}")

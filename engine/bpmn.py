@@ -123,9 +123,19 @@ def _with_dealflow_calls(classes: dict[str, tuple[type, type]]) -> dict[str, tup
     return {**classes, tag: (classes[tag][0], CallActivity)}
 
 
+def _parser_classes() -> dict[str, tuple[type, type]]:
+    """Spiff's parsers with ours for events, call activities, multi-instance and business rule
+    tasks (engine.dmn.task: the decision is called by key at run time and evaluated with the dsl,
+    not by Spiff's DMN engine)."""
+    from engine.dmn.task import DecisionTask, DecisionTaskParser  # engine.dmn reads files with this module
+
+    classes = _with_dealflow_calls(_with_dealflow_events(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES))
+    classes[f"{{{BPMN_NS}}}businessRuleTask"] = (DecisionTaskParser, DecisionTask)
+    return multi_instance.parser_classes(classes)
+
+
 class DealflowParser(SpiffBpmnParser):  # type: ignore[misc]  # Spiff ships no types
-    OVERRIDE_PARSER_CLASSES = multi_instance.parser_classes(
-        _with_dealflow_calls(_with_dealflow_events(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES)))
+    OVERRIDE_PARSER_CLASSES = _parser_classes()
 
 
 _VALIDATOR: BpmnValidator | None = None
@@ -588,10 +598,8 @@ EVALUATED_TEXTS: tuple[tuple[str, str, Any, str, bool], ...] = (
 #: which deploy errors name.
 OWNER = f"{{{DEALFLOW_NS}}}owner"
 
-#: Elements dealflow refuses at deploy, and why.
-REFUSED_ELEMENTS = {
-    f"{{{BPMN_NS}}}businessRuleTask": "DMN decision tables are not supported; use a gateway or a script",
-}
+#: Elements dealflow refuses at deploy, and why (business rule tasks run: engine.dmn).
+REFUSED_ELEMENTS: dict[str, str] = {}
 
 
 def _owner(el: etree._Element) -> str:

@@ -34,6 +34,7 @@ from crm.events import Cause
 from dsl import DslError
 from engine import calls
 from engine.bpmn import check_texts, describe, parse_processes, xml_text
+from engine.dmn.store import missing_decisions
 from engine.errors import InvalidProcess, StartRefused
 from engine.models import MessageWait, ProcessInstance, ProcessVersion
 from engine.scripting import to_json_safe
@@ -52,7 +53,7 @@ def deploy_file(rt: Runtime, xml: str | bytes) -> list[ProcessVersion]:
     process of the file is refused."""
     text = xml_text(xml)  # bytes in the encoding the file declares
     parsed_all, root = parse_processes(text)
-    problems = check_texts(root, rt.engine.actions.knows, text)
+    problems = check_texts(root, rt.engine.actions.knows, text) + missing_decisions(rt.session, root, text)
     problems += calls.prepare(parsed_all, root, rt.session, lambda el: describe(el, text))
     if problems:
         raise InvalidProcess(f"{len(problems)} problem(s) in the diagram", problems)

@@ -25,9 +25,10 @@ from crm.clock import Clock
 from crm.db import Database
 from crm.events import Cause
 from engine.actions import ActionRunner
+from engine.dmn.store import deploy_decisions
 from engine.failures import classify, lost_race
 from engine.jobs import DEFAULT_LEASE, HeldClaims, claim_due_jobs, new_worker_id, release, renew, take_claimed
-from engine.models import Incident, Job, ProcessInstance, ProcessVersion, VersionSummary
+from engine.models import DecisionVersion, Incident, Job, ProcessInstance, ProcessVersion, VersionSummary
 from engine.retry import JOB_RETRY, RetryPolicy
 from engine.runtime import Runtime
 from engine.serialization import StateSerializer
@@ -162,6 +163,11 @@ class Engine:
     def deploy(self, xml: str | bytes) -> ProcessVersion:
         with self.unit() as rt:
             return rt.deploy(xml)
+
+    def deploy_decisions(self, xml: str | bytes) -> list[DecisionVersion]:
+        """A new version of each decision of a DMN file that changed (engine.dmn.store)."""
+        with self.unit() as rt:
+            return deploy_decisions(rt.session, rt.clock.now(), xml)
 
     def start(self, key: str, deal_id: int | None, params: Mapping[str, Any] | None = None,
               *, cause: Cause | None = None) -> ProcessInstance:

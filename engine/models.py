@@ -141,3 +141,21 @@ class Incident(Base):
     resolved_at: Mapped[datetime | None]
     # What failed, beyond the message: the expression and the values it saw (engine.operations).
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class DecisionVersion(Base):
+    """One immutable version of a DMN decision table (engine.dmn), beside the process versions:
+    `table` is the table compiled to dsl at deploy; `xml` the whole DMN file it came from."""
+
+    __tablename__ = "decision_versions"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int]
+    name: Mapped[str] = mapped_column(String(200))
+    hit_policy: Mapped[str] = mapped_column(String(20))
+    xml: Mapped[str] = mapped_column(Text, deferred=True)
+    checksum: Mapped[str] = mapped_column(String(64))
+    table: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]

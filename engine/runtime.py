@@ -37,6 +37,7 @@ from dsl import compile_expression, compile_template
 from engine import calls, collaboration, conditions
 from engine.actions import ActionContext, ActionInputError
 from engine.bpmn import task_form
+from engine.dmn.store import decide
 from engine.errors import InvalidState, NotFound, StartRefused, StepBudgetExceeded
 from engine.failures import causes, classify, is_database_transient
 from engine.models import (
@@ -513,7 +514,9 @@ class Runtime:
                 return self.engine.actions.call(name, ctx, params)
 
         names = {"deal": record, "process": {"id": instance.id, "key": instance.key}}
-        workflow.script_engine = DslScriptEngine(self.clock, names, call_action, max_instances=self.engine.step_budget)
+        workflow.script_engine = DslScriptEngine(
+            self.clock, names, call_action, max_instances=self.engine.step_budget,
+            decide=lambda key, env: decide(self.session, key, env, self.clock.now()))
 
     def _load(self, instance: ProcessInstance) -> BpmnWorkflow:
         spec, own_subs = self.engine.spec_for(self.session, instance.version_id)

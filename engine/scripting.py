@@ -25,6 +25,8 @@ from dsl import DslError, DslEvalError, compile_expression, compile_script
 from engine.failures import describe_seen
 
 ServiceCaller = Callable[[Any, str, dict[str, Any]], Any]
+#: Evaluates the latest version of a decision (by key) with the names an expression sees.
+DecisionCaller = Callable[[str, Mapping[str, Any]], Any]
 
 
 #: Plain JSON for whatever expressions and actions produce: action results go into task data
@@ -118,11 +120,19 @@ class DslScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # Spiff ships 
     """Evaluates process text with the dsl; calls actions for service tasks."""
 
     def __init__(self, clock: Clock, names: Mapping[str, Any], call_action: ServiceCaller,
-                 *, max_instances: int | None = None) -> None:
+                 *, max_instances: int | None = None, decide: DecisionCaller | None = None) -> None:
         self.clock = clock
         self.environment: DslEnvironment = DslEnvironment(clock, names)
         self._call_action = call_action
+        self._decide = decide
         self.max_instances = max_instances
+
+    def decide(self, task: Any, key: str) -> Any:
+        """A business rule task's decision (engine.dmn.task), evaluated by the dsl with the
+        names the task's expressions see."""
+        if self._decide is None:
+            raise WorkflowTaskException("this workflow has no decisions to evaluate", task=task)
+        return self._decide(key, self.environment_for(task))
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -22,6 +22,7 @@ from SpiffWorkflow.spiff.specs.defaults import CallActivity as SpiffCallActivity
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessageEventDefinition
 
 from engine.calls import CallActivity
+from engine.dmn.task import DecisionTask, DecisionTaskConverter
 from engine.message_events import MessageEventDefinition
 from engine.multi_instance import MULTI_INSTANCE_CLASSES, connect_all
 from engine.scripting import UNBOUND
@@ -55,6 +56,7 @@ def _registry() -> Any:
         config[ours] = config.pop(spiffs)
     config[CallActivity] = config.pop(SpiffCallActivity)
     config[MessageEventDefinition] = config.pop(SpiffMessageEventDefinition)
+    config[DecisionTask] = DecisionTaskConverter
     registry = BpmnWorkflowSerializer.configure(config)
     registry.register(
         Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]), typename="Decimal"

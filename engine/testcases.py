@@ -71,7 +71,10 @@ def run_case(case_file: Path, bpmn_file: Path, case: dict[str, Any], factory: En
         except CaseFailure as failure:
             result.failures.append(str(failure))
         except Exception as err:  # a case that crashes is a failed case, with the reason shown
-            result.failures.append(f"{type(err).__name__}: {err}")
+            details = getattr(err, "details", None)
+            problems = [d["message"] for d in details if isinstance(d, dict) and d.get("message")] \
+                if isinstance(details, list) else []
+            result.failures.append(f"{type(err).__name__}: {err}" + "".join(f"\n  {p}" for p in problems))
         finally:
             engine.db.dispose()
     return result
@@ -80,6 +83,8 @@ def run_case(case_file: Path, bpmn_file: Path, case: dict[str, Any], factory: En
 def _play(engine: Engine, clock: VirtualClock, bpmn_file: Path, case: dict[str, Any], result: CaseResult) -> None:
     if case.get("clock") is not None:
         _set_clock(clock, case["clock"])
+    for dmn_file in sorted(bpmn_file.parent.glob("*.dmn")):  # the decisions its business rule tasks call
+        engine.deploy_decisions(dmn_file.read_text(encoding="utf-8"))
     version = engine.deploy(bpmn_file.read_text(encoding="utf-8"))
     with engine.unit() as rt:
         deal_id = create_deal_from_spec(rt, case.get("deal") or {})

@@ -5,6 +5,7 @@ from api.blueprints import (
     auth,
     contacts,
     deals,
+    decisions,
     dsl,
     events,
     hooks,
@@ -22,5 +23,5 @@ from api.blueprints import (
 )
 
 ALL = [auth.bp, pipelines.bp, deals.bp, contacts.bp, leads.bp, users.bp, tasks.bp, notifications.bp, processes.bp,
-       instances.bp, robots.bp, actions.bp, events.bp, messages.bp, hooks.bp, test_runs.bp, dsl.bp,
+       decisions.bp, instances.bp, robots.bp, actions.bp, events.bp, messages.bp, hooks.bp, test_runs.bp, dsl.bp,
        process_labels.bp]

@@ -342,3 +342,36 @@ class MessageResultSchema(Schema):
     started = fields.List(fields.Integer(), metadata={"description": "instances its message start events started"})
     resumed = fields.List(fields.Integer(), metadata={"description": "waiting instances it was delivered to"})
     refused = fields.List(fields.Dict(), metadata={"description": "starts refused (missing deal fields)"})
+
+
+class DecisionVersionSchema(Schema):
+    key = fields.String()
+    version = fields.Integer()
+    name = fields.String()
+    hit_policy = fields.String(metadata={"description": "UNIQUE, FIRST, PRIORITY, ANY, COLLECT, RULE ORDER, ..."})
+    aggregation = fields.Function(lambda v: v.table.get("aggregation"), allow_none=True)
+    inputs = fields.Function(lambda v: v.table["inputs"], metadata={"description": "[{label, expression}]"})
+    outputs = fields.Function(lambda v: [{"name": o["name"], "label": o["label"]} for o in v.table["outputs"]],
+                              metadata={"description": "[{name, label}]: the variables a task gets"})
+    rules = fields.Function(lambda v: len(v.table["rules"]), metadata={"description": "how many rules"})
+    created_at = fields.DateTime()
+
+
+class DeployedDecisionsSchema(Schema):
+    decisions = fields.List(fields.Nested(DecisionVersionSchema),
+                            metadata={"description": "each decision of the file, at its (new or same) version"})
+
+
+class EvaluateDecisionSchema(StrictSchema):
+    deal_id = Id(load_default=None, allow_none=True,
+                 metadata={"description": "a deal the table sees as `deal` (one you may see)"})
+    variables = fields.Dict(keys=fields.String(), load_default=dict,
+                            metadata={"description": "further names the table's expressions read"})
+
+
+class DecisionResultSchema(Schema):
+    key = fields.String()
+    version = fields.Integer()
+    matched = fields.List(fields.Integer(), metadata={"description": "numbers (1-based) of the rules in the result"})
+    value = fields.Raw(allow_none=True, metadata={"description": "a row, null, a list of rows, or an aggregate"})
+    variables = fields.Dict(metadata={"description": "what a business rule task would set"})

@@ -24,6 +24,8 @@ export const ROUTES = [
   { path: 'tasks', titleKey: 'tasks:nav', view: lazy(() => import('./views/tasks.js'), 'tasksView'), section: 'work', permission: 'work_tasks' },
   { path: 'driver', titleKey: 'driver:nav', view: lazy(() => import('./views/driver.js'), 'driverView'), section: 'work', roles: ['driver'] },
   { path: 'processes', titleKey: 'common:nav.processes', view: lazy(() => import('./views/processes.js'), 'processesView'), section: 'design', permission: 'edit_processes' },
+  // dmn-js is imported by the screen itself, when it opens (views/decisions.js).
+  { path: 'decisions', titleKey: 'common:nav.decisions', view: lazy(() => import('./views/decisions.js'), 'decisionsView'), section: 'design', permission: 'edit_processes' },
   { path: 'robots', titleKey: 'common:nav.robots', view: lazy(() => import('./views/robots.js'), 'robotsView'), section: 'design', permission: 'edit_robots' },
   { path: 'testbench', titleKey: 'common:nav.testbench', view: lazy(() => import('./views/testbench.js'), 'testBenchView'), section: 'design', permission: 'run_test_bench' },
   { path: 'monitoring', titleKey: 'common:nav.monitoring', view: lazy(() => import('./views/monitoring.js'), 'monitoringView'), section: 'design', permission: 'read_automation' },

@@ -2,6 +2,8 @@
 
 Rules are tried in this order, the first that yields a user wins:
 
+    decision:     a deployed DMN decision (key) whose output `responsible` (or its first
+                  output) is a user or a department; no matching rule, or null, goes on
     vip:          a VIP client (deal field `vip`)           -> a user or a department
     by_amount:    [[from, to, target], [from, target], ...]  amount in [from, to) ; to empty = no limit
     by_category:  [[category, target], ...]                  deal field `category` or any product's category
@@ -33,6 +35,7 @@ from crm.models import Deal, Department, User
 from crm.service import Crm
 from dsl import Record
 from engine.actions import ActionContext, ActionInputError
+from engine.dmn.store import decide
 from robots.actions.crm_actions import deal_of
 from robots.actions.registry import action
 from robots.actions.tables import AssignmentTurn, savepoint
@@ -157,15 +160,34 @@ def _categories(deal: Deal) -> set[str]:
     return found
 
 
+def decided(crm: Crm, deal: Deal, key: str) -> tuple[Any, str] | None:
+    """The target decision `key` gives for the deal, and which rule gave it; None when no rule
+    matched or its output is null. The table sees the deal as expressions do (`deal.amount`)."""
+    result = decide(crm.session, key, {"deal": crm.record(deal)}, crm.now())
+    if not result.rows:
+        return None
+    row = result.rows[0]
+    target = row["responsible"] if "responsible" in row else next(iter(row.values()), None)
+    if target is None:
+        return None
+    rules = ", ".join(str(n) for n in result.matched[:1])
+    return target, f"decision {result.table.name} rule {rules}"
+
+
 def choose(crm: Crm, deal: Deal, *, vip: Any, by_amount: Sequence[Any], by_category: Sequence[Any],
-           department: str | None, role: str | None, working_hours: bool) -> Choice:
+           department: str | None, role: str | None, working_hours: bool, decision: str | None = None) -> Choice:
     """Apply the rules in order; every rule is checked for bad input before any is applied."""
     amounts, categories = _amount_rules(by_amount), _category_rules(by_category)
+    from_decision = decided(crm, deal, decision) if decision else None
     targets = [vip, *(row[2] for row in amounts), *(row[1] for row in categories)]
+    if from_decision is not None:
+        targets.append(from_decision[0])
     resolved: dict[str, User | Department] = {repr(t): _target(crm, t) for t in targets if t is not None}
     if department:
         resolved[repr(department)] = crm.department(department)
     candidates: list[tuple[str, str, Any]] = []
+    if from_decision is not None:
+        candidates.append(("decision", from_decision[1], from_decision[0]))
     if vip is not None and (deal.fields or {}).get("vip") is True:
         candidates.append(("vip", "VIP client", vip))
     amount = Decimal(deal.amount or 0)
@@ -202,16 +224,20 @@ class AssignResponsibleSchema(Schema):
                               metadata={"description": "[[category, target]]: by product category"})
     working_hours = fields.Boolean(load_default=True,
                                    metadata={"description": "in turn only among users within working hours"})
+    decision = fields.String(load_default=None, allow_none=True,
+                             metadata={"description": "a deployed decision table (key) choosing the user or "
+                                                      "department first, e.g. store_routing"})
 
 
 @action("assign_responsible", AssignResponsibleSchema, category="deal", positional=("department",),
-        description="Choose the responsible manager: VIP, amount or category rules, else in turn among "
-                    "present users in working hours, else unassigned")
+        description="Choose the responsible manager: a decision table, VIP, amount or category rules, else in "
+                    "turn among present users in working hours, else unassigned")
 def assign_responsible(ctx: ActionContext, department: str | None, role: str | None, vip: Any,
-                       by_amount: list[Any], by_category: list[Any], working_hours: bool) -> dict[str, Any]:
+                       by_amount: list[Any], by_category: list[Any], working_hours: bool,
+                       decision: str | None = None) -> dict[str, Any]:
     deal = deal_of(ctx)
     choice = choose(ctx.service, deal, vip=vip, by_amount=by_amount, by_category=by_category,
-                    department=department, role=role, working_hours=working_hours)
+                    department=department, role=role, working_hours=working_hours, decision=decision)
     if choice.user is None:
         return {"assigned": None, "rule": choice.rule, "detail": choice.detail}
     ctx.crm.set_fields(deal, {"responsible": choice.user}, cause=ctx.cause)

@@ -33,6 +33,8 @@ OPEN_TO_STAFF = {
     ("GET", "/api/v1/pipelines/<code>"),
     ("GET", "/api/v1/users"), ("GET", "/api/v1/users/<user_id>"), ("GET", "/api/v1/processes"),
     ("GET", "/api/v1/processes/<key>/versions"), ("GET", "/api/v1/processes/<key>/xml"),
+    # Decision tables are read like processes: every designer of a process may call one.
+    ("GET", "/api/v1/decisions"), ("GET", "/api/v1/decisions/<key>/versions"), ("GET", "/api/v1/decisions/<key>/xml"),
     ("GET", "/api/v1/auth/me"), ("GET", "/api/v1/auth/tokens"), ("POST", "/api/v1/auth/logout"),
     ("POST", "/api/v1/auth/tokens"), ("GET", "/api/v1/notifications"),
     # One's own language, unread count and feed only: no argument names another user
@@ -106,6 +108,9 @@ REFUSALS = [
     ("PUT", "/api/v1/pipelines/<code>/gates", "/api/v1/pipelines/main/gates", {"loss_reasons": ["x"]},
      "manager.north1", 403),
     ("POST", "/api/v1/processes", "/api/v1/processes", {"xml": "<x/>"}, "manager.north1", 403),
+    ("POST", "/api/v1/decisions", "/api/v1/decisions", {"xml": "<x/>"}, "manager.north1", 403),
+    ("POST", "/api/v1/decisions/<key>/evaluate", "/api/v1/decisions/routing/evaluate", {"variables": {}},
+     "manager.north1", 403),
     ("POST", "/api/v1/processes/<key>/start", "/api/v1/processes/review/start", {"deal_id": "{deal}"},
      "driver1", 403),
     ("POST", "/api/v1/processes/<key>/start", "/api/v1/processes/review/start", {"deal_id": "{deal}"},

@@ -10,6 +10,7 @@ from tests.designer.a11y import assert_accessible
 
 SCREENS = [
     ("processes", ".djs-container"),
+    ("decisions", ".tjs-table"),
     ("robots", ".column"),
     ("testbench", '[data-action="start-run"]'),
     ("monitoring", "#instances table, #instances .empty"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +133,36 @@ class TestRules:
         with pytest.raises(ActionInputError, match="by_amount"):
             assign(world, deal_id, by_amount=[["lots", "head.north"]])
         assert responsible(world, deal_id) is None
+
+
+class TestDecisionTable:
+    """The shipped routing table (bpmn/store_routing.dmn) chooses first; its department outputs go in turn."""
+
+    ROUTING = Path(__file__).resolve().parents[2] / "bpmn" / "store_routing.dmn"
+
+    @pytest.fixture
+    def routed(self, world):
+        world.deploy_decisions(self.ROUTING.read_bytes())
+        return world
+
+    def test_a_vip_of_the_south_store_goes_to_its_head(self, routed):
+        [deal_id] = new_deals(routed, 1, department="store_south", fields={"vip": True})
+        result = assign(routed, deal_id, "store_south", decision="store_routing")
+        assert (result["rule"], result["login"]) == ("decision", "head.south")
+        assert result["detail"] == "decision Manager routing rule 2"
+
+    def test_an_expensive_tv_goes_in_turn_in_the_credit_department(self, routed):
+        [deal_id] = new_deals(routed, 1, department="store_north", amount=150000, fields={"category": "tv"})
+        result = assign(routed, deal_id, "store_north", decision="store_routing")
+        assert result["rule"] == "decision" and result["login"] in {"head.credit", "credit1"}
+        assert "in turn among credit" in result["detail"]
+
+    def test_a_department_output_goes_in_turn_in_the_deals_store(self, routed):
+        chosen = [assign(routed, deal_id, "store_south", decision="store_routing")["login"]
+                  for deal_id in new_deals(routed, 3, department="store_south")]
+        assert chosen == ["head.south", "manager.south1", "manager.south2"]
+
+    def test_a_decision_not_deployed_is_an_error_naming_it(self, world):
+        [deal_id] = new_deals(world, 1)
+        with pytest.raises(ActionInputError, match="assign_responsible: no decision 'store_routing' is deployed"):
+            assign(world, deal_id, "store_south", decision="store_routing")

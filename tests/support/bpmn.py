@@ -78,6 +78,13 @@ class Bpmn:
         inner = f"<bpmn:extensionElements>{body}</bpmn:extensionElements>" if body else ""
         return self._add(node_id, "userTask", inner)
 
+    def rule_task(self, node_id: str, decision: str, result_variable: str | None = None) -> Bpmn:
+        """A business rule task calling `decision`, as SpiffArena writes the reference."""
+        attrs = f' dealflow:resultVariable="{result_variable}"' if result_variable else ""
+        inner = (f"<bpmn:extensionElements><spiffworkflow:calledDecisionId>{escape(decision)}"
+                 "</spiffworkflow:calledDecisionId></bpmn:extensionElements>")
+        return self._add(node_id, "businessRuleTask", inner, attrs)
+
     def xor(self, node_id: str, default: str | None = None) -> Bpmn:
         return self._add(node_id, "exclusiveGateway", attrs=f' default="{default}"' if default else "")
 

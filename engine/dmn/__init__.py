@@ -1,0 +1,1 @@
+"""DMN decision tables: deployed with versions beside the BPMN, evaluated with the dsl only."""
