@@ -109,6 +109,27 @@ def take_claimed(session: Session, job_id: int, worker: str) -> Job | None:
     return session.scalars(query).first()
 
 
+def take_claimed_batch(session: Session, job_ids: list[int], worker: str) -> dict[int, Job]:
+    """`take_claimed` for several jobs at once, in two statements: the jobs' deals, then the
+    jobs still pending and claimed by `worker`, by id (a missing one was cancelled or taken over).
+
+    The deals are locked first, as `take_claimed` does, and in id order, so two workers whose
+    batches share a deal wait for each other rather than deadlock. They are loaded whole: the
+    jobs' handlers then find them in the session (`Crm.deal`) without a query each.
+    """
+    if not job_ids:
+        return {}
+    deals = (select(Deal).where(Deal.id.in_(select(Job.deal_id).where(Job.id.in_(job_ids)).scalar_subquery()))
+             .order_by(Deal.id))
+    query = (select(Job).where(Job.id.in_(job_ids), Job.status == "pending", Job.claimed_by == worker)
+             .order_by(Job.id))
+    if _is_postgres(session):
+        deals = deals.with_for_update()
+        query = query.with_for_update()
+    session.scalars(deals).all()
+    return {job.id: job for job in session.scalars(query)}
+
+
 def release(session: Session, ids: list[int], worker: str) -> None:
     """Give back claims this worker will not use (it is stopping), so no one waits for the lease."""
     if ids:

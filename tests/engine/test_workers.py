@@ -11,6 +11,7 @@ import threading
 import time
 from datetime import timedelta
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from crm.clock import WallClock
@@ -215,11 +216,58 @@ def test_two_writers_of_one_instance_at_once_both_land_the_loser_retrying(postgr
         assert session.get(ProcessInstance, instance_id).status == "completed"
 
 
+def test_jobs_run_together_yet_a_failing_one_loses_only_its_own_effects(engine, clock):
+    """Several jobs share a transaction, each in a savepoint: the one that fails keeps nothing
+    it wrote and is backed off as if it had run alone; the others before and after it land."""
+    deal = make_deal(engine)
+    one = worker(engine, "one")
+
+    def broken(rt, job: Job) -> None:
+        probe(rt, job)  # written, then rolled back with the job
+        raise RuntimeError("receiver down")
+
+    one.job_handlers["broken"] = broken
+    with engine.unit() as rt:
+        now = rt.clock.now()
+        jobs = [Job(kind=kind, status="pending", due_at=now - timedelta(seconds=4 - n), deal_id=deal, payload={},
+                    created_at=now) for n, kind in enumerate(["probe", "probe", "broken", "probe"])]
+        rt.session.add_all(jobs)
+        rt.session.flush()
+        ids = [job.id for job in jobs]
+    transactions = []
+
+    def began(connection) -> None:
+        transactions.append(connection)
+
+    sa_event.listen(one.db.engine, "begin", began)
+    try:
+        assert one.run_due_jobs(10) == 3
+    finally:
+        sa_event.remove(one.db.engine, "begin", began)
+    assert runs_per_job(engine) == {ids[0]: 1, ids[1]: 1, ids[3]: 1}
+    with engine.db.transaction() as session:
+        failed = session.get(Job, ids[2])
+        assert (failed.status, failed.attempts, failed.claimed_by) == ("pending", 1, None)
+        assert failed.last_error == "RuntimeError: receiver down"
+        assert [session.get(Job, i).status for i in (ids[0], ids[1], ids[3])] == ["done"] * 3
+    assert len(transactions) == 3  # the claim, the four jobs, the failed one's backoff
+
+
 def test_a_stopping_worker_hands_the_rest_of_its_batch_back_at_once(engine, clock):
     deal = make_deal(engine)
     ids = add_probes(engine, deal, 5)
     leaving, staying = worker(engine, "leaving"), worker(engine, "staying")
-    assert leaving.run_due_jobs(5, stopping=lambda: len(runs_per_job(engine)) >= 2) == 2
+    started: list[int] = []
+
+    def counted(rt, job: Job) -> None:
+        started.append(job.id)
+        probe(rt, job)
+
+    # The signal to stop arrives while the second job is in hand (jobs run several to a
+    # transaction: what ran before it commits with it, the rest is handed back).
+    leaving.job_handlers["probe"] = counted
+    assert leaving.run_due_jobs(5, stopping=lambda: len(started) >= 2) == 2
+    assert runs_per_job(engine) == {ids[0]: 1, ids[1]: 1}
     assert staying.run_due_jobs(5) == 3  # handed back: no lease to wait for
     assert runs_per_job(engine) == {job_id: 1 for job_id in ids}
 
