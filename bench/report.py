@@ -315,7 +315,7 @@ Real `dealflow worker` processes on PostgreSQL, each worker count on a fresh sch
 demo world and N deals waiting on a stage robot `after 1h: notify(...)`; the job rows are written
 in bulk as the robot runtime writes them, then made due, and the workers fire them through the
 real code path (the automation log and the notifications are counted afterwards). Lateness is
-when a worker took the job minus its due time. The machine has 2 cores shared by the workers,
+when the robot ran (its automation-log line) minus its due time. The machine has 2 cores shared by the workers,
 PostgreSQL and the bench, so 4 workers cannot scale linearly here.
 """]
     for title, run in (("All due at one moment (a backlog: throughput)", backlog),

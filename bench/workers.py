@@ -14,8 +14,9 @@ robot code (robots.runtime) writes its job row; the other N-1 rows are copies of
 deals inserted in bulk on the same stage (only the deal differs), because moving 100,000 deals
 one by one would take longer than the measurement. The workers fire every row through the
 real path (claim in batches, lock, robots.runtime.fire, notify, automation log). "Fired at"
-is the job's finished_at, stamped by the worker when it takes the job, before the robot's
-actions run and commit. Workers and bench share one machine and its wall clock.
+is the time of the robot's "ran" line in the automation log, stamped once its actions ran
+(before they commit with the rest of the job's chunk). Workers and bench share one machine and
+its wall clock.
 
 Sizes: the default, 5,000 jobs per worker count, takes about 2 minutes in all on a quiet
 2-core machine (about 160 jobs/s with one worker, plus ~10 s set-up per count) and up to ~5
@@ -344,8 +345,9 @@ def measure(url: str, workers: int, jobs: int, rate: float, interval: float, bat
         with db.transaction() as session:
             late = session.execute(text(
                 "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s), percentile_cont(0.99) WITHIN GROUP "
-                "(ORDER BY s), max(s) FROM (SELECT extract(epoch FROM finished_at - due_at) AS s FROM jobs "
-                "WHERE kind = :kind AND status = 'done') AS lateness"), {"kind": ROBOT_JOB}).one()
+                "(ORDER BY s), max(s) FROM (SELECT extract(epoch FROM log.at - jobs.due_at) AS s FROM jobs "
+                "JOIN automation_log AS log ON log.job_id = jobs.id AND log.outcome = 'ran' "
+                "WHERE jobs.kind = :kind AND jobs.status = 'done') AS lateness"), {"kind": ROBOT_JOB}).one()
             ran = session.scalar(select(func.count()).select_from(AutomationLogEntry)
                                  .where(AutomationLogEntry.kind == "robot", AutomationLogEntry.outcome == "ran"))
             notified = session.scalar(select(func.count()).select_from(Notification)
@@ -376,7 +378,7 @@ def print_table(results: list[Result], rate: float, info: dict[str, Any]) -> Non
               + "; ".join(f"{r.workers}: {', '.join(f'{x:.0f}' for x in r.rounds_jobs_per_second)}" for r in results))
     print(f"machine: {info['cores']} CPUs ({info['cpu']}), shared by the workers, "
           "PostgreSQL and this bench; 'load' is the 1-minute load average at the end of each run")
-    print("lateness: the job's finished_at (stamped by the worker as it takes the job) minus its due_at; "
+    print("lateness: the time of the robot's 'ran' automation-log line minus its job's due_at; "
           "CPU ms/job: the workers' CPU time (user + system) over the jobs; peak RSS: the largest worker's VmHWM")
     most = max(r.workers for r in results)
     if (info["cores"] or 1) <= most:

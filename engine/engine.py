@@ -28,13 +28,15 @@ from engine.actions import ActionRunner
 from engine.failures import classify, lost_race
 from engine.jobs import (
     DEFAULT_LEASE,
+    LATER_ROWS,
     HeldClaims,
     claim_due_jobs,
     new_worker_id,
     release,
     renew,
+    start_claimed,
     take_claimed,
-    take_claimed_batch,
+    unstart,
 )
 from engine.models import Incident, Job, ProcessInstance, ProcessVersion, VersionSummary
 from engine.retry import JOB_RETRY, RetryPolicy
@@ -254,18 +256,22 @@ class Engine:
         chunk once `stopping()` or after `chunk_seconds` (the deals stay locked until the commit).
 
         Each job keeps the semantics of a transaction of its own: its effects and its `done` are
-        released together, a unit of work of its own runs it (its step budget, chain guard,
-        signals), and a failure rolls back its savepoint only. The failed job is then treated
+        committed together, a unit of work of its own runs it (its step budget, chain guard,
+        signals), and a failure rolls back its savepoint only. The chunk's jobs are all marked
+        done as it begins, in one statement (their finished_at is when the chunk took them), and
+        those that do not run after all are put back to pending before the commit. The failed job is then treated
         after the commit exactly as if it had run alone: one that lost a race runs again alone
         on fresh data (`_run_claimed`, which retries), any other failure is recorded and backed
         off (`_job_failed`). Should the transaction itself fail (the connection went away, the
         commit was refused), nothing of the chunk stays and each of its jobs runs alone."""
         again: list[int] = []
         failed: list[tuple[int, Exception]] = []
+        later: list[object] = []  # the jobs' rows for the chunk's end (engine.jobs.add_later)
         handled = ran = 0
         try:
             with self.db.transaction() as session, _keeping_loaded(session):
-                jobs = take_claimed_batch(session, chunk, self.worker_id)
+                # Done before running: what a run schedules (a cycle's next tick) is a new row.
+                jobs = start_claimed(session, chunk, self.worker_id, self.clock.now())
                 began = time.monotonic()
                 for job_id in chunk:
                     if handled and ((stopping is not None and stopping())
@@ -275,18 +281,24 @@ class Engine:
                     job = jobs.get(job_id)
                     if job is None:
                         continue  # cancelled meanwhile, or taken over after our claim expired
+                    rows: list[object] = []
+                    session.info[LATER_ROWS] = rows
                     try:
                         with session.begin_nested(), self.unit_on(session) as rt:
-                            # Done before running: what the run schedules (a cycle's next tick) is a new row.
-                            job.status, job.finished_at = "done", self.clock.now()
                             rt.run_job(job)
                     except Exception as err:
+                        unstart([job])
                         if is_conflict(err):
                             again.append(job_id)
                         else:
                             failed.append((job_id, err))
                         continue
+                    finally:
+                        del session.info[LATER_ROWS]
+                    later += rows
                     ran += 1
+                unstart(jobs[job_id] for job_id in chunk[handled:] if job_id in jobs)
+                session.add_all(later)
                 # However long the chunk took, the batch's next jobs leave this transaction claimed
                 # for a full lease (on SQLite the heartbeat could not write while we held the lock).
                 renew(session, Job, rest_of_batch, worker=self.worker_id, now=self.clock.now(),
