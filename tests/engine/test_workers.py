@@ -253,6 +253,35 @@ def test_jobs_run_together_yet_a_failing_one_loses_only_its_own_effects(engine, 
     assert len(transactions) == 3  # the claim, the four jobs, the failed one's backoff
 
 
+def test_a_job_of_a_chunk_that_loses_a_race_runs_again_at_once_alone(engine, clock):
+    """As a job alone would be retried on fresh data when it loses a race (engine.retrying)."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    deal = make_deal(engine)
+    one = worker(engine, "one")
+    calls: list[int] = []
+
+    def racing(rt, job: Job) -> None:
+        calls.append(job.id)
+        probe(rt, job)
+        if len(calls) == 1:
+            raise StaleDataError("another writer moved the deal first")
+
+    one.job_handlers["racing"] = racing
+    with engine.unit() as rt:
+        now = rt.clock.now()
+        jobs = [Job(kind=kind, status="pending", due_at=now - timedelta(seconds=3 - n), deal_id=deal, payload={},
+                    created_at=now) for n, kind in enumerate(["probe", "racing", "probe"])]
+        rt.session.add_all(jobs)
+        rt.session.flush()
+        ids = [job.id for job in jobs]
+    assert one.run_due_jobs(10) == 3
+    assert calls == [ids[1], ids[1]]
+    assert runs_per_job(engine) == {job_id: 1 for job_id in ids}
+    with engine.db.transaction() as session:
+        assert session.get(Job, ids[1]).attempts == 0
+
+
 def test_a_stopping_worker_hands_the_rest_of_its_batch_back_at_once(engine, clock):
     deal = make_deal(engine)
     ids = add_probes(engine, deal, 5)
