@@ -65,7 +65,7 @@ DEFAULT_STEP_SECONDS = 5.0
 DEFAULT_JOBS_PER_TRANSACTION = 25
 #: ... and commits after this long, whatever is left of the chunk, so a slow job does not keep
 #: the deals of the jobs after it locked.
-DEFAULT_CHUNK_SECONDS = 0.5
+DEFAULT_CHUNK_SECONDS = 1.0
 
 #: A write that lost a race and may simply be run again on fresh data (engine.failures).
 is_conflict = lost_race
