@@ -257,13 +257,15 @@ class Engine:
 
         Each job keeps the semantics of a transaction of its own: its effects and its `done` are
         committed together, a unit of work of its own runs it (its step budget, chain guard,
-        signals), and a failure rolls back its savepoint only. The chunk's jobs are all marked
-        done as it begins, in one statement (their finished_at is when the chunk took them), and
-        those that do not run after all are put back to pending before the commit. The failed job is then treated
+        signals), and a failure rolls back its savepoint only. The failed job is then treated
         after the commit exactly as if it had run alone: one that lost a race runs again alone
         on fresh data (`_run_claimed`, which retries), any other failure is recorded and backed
         off (`_job_failed`). Should the transaction itself fail (the connection went away, the
-        commit was refused), nothing of the chunk stays and each of its jobs runs alone."""
+        commit was refused), nothing of the chunk stays and each of its jobs runs alone.
+
+        The chunk's jobs are all marked done as it begins, in one statement (their finished_at
+        is when the chunk took them); those that do not run after all are put back to pending
+        before the commit. Their automation-log rows are inserted together at the end."""
         again: list[int] = []
         failed: list[tuple[int, Exception]] = []
         later: list[object] = []  # the jobs' rows for the chunk's end (engine.jobs.add_later)
@@ -304,8 +306,9 @@ class Engine:
                 renew(session, Job, rest_of_batch, worker=self.worker_id, now=self.clock.now(),
                       lease=self.claim_lease)
         except Exception:
-            log.warning("jobs %s could not run together; running each alone", chunk[:handled], exc_info=True)
-            return handled, sum(self._run_claimed(job_id, rest_of_batch) for job_id in chunk[:handled])
+            alone = chunk[:handled] or chunk  # failed before the first job began: all of them
+            log.warning("jobs %s could not run together; running each alone", alone, exc_info=True)
+            return len(alone), sum(self._run_claimed(job_id, rest_of_batch) for job_id in alone)
         for job_id, error in failed:
             log.error("job %s failed", job_id, exc_info=error)
             self._job_failed(job_id, error)

@@ -282,6 +282,33 @@ def test_a_job_of_a_chunk_that_loses_a_race_runs_again_at_once_alone(engine, clo
         assert session.get(Job, ids[1]).attempts == 0
 
 
+def test_when_a_chunks_transaction_is_lost_each_of_its_jobs_runs_alone_once(engine, clock):
+    """The connection goes away under the second job: nothing of the chunk stays, and each job
+    runs again alone, none of them counted as a failed attempt."""
+    deal = make_deal(engine)
+    one = worker(engine, "one")
+    cut: list[int] = []
+
+    def cutting(rt, job: Job) -> None:
+        if not cut:
+            cut.append(job.id)
+            rt.session.connection().invalidate()  # as if the server had dropped the connection
+        probe(rt, job)
+
+    one.job_handlers["cutting"] = cutting
+    with engine.unit() as rt:
+        now = rt.clock.now()
+        jobs = [Job(kind=kind, status="pending", due_at=now - timedelta(seconds=4 - n), deal_id=deal, payload={},
+                    created_at=now) for n, kind in enumerate(["probe", "cutting", "probe", "probe"])]
+        rt.session.add_all(jobs)
+        rt.session.flush()
+        ids = [job.id for job in jobs]
+    assert one.run_due_jobs(10) == 4
+    assert runs_per_job(engine) == {job_id: 1 for job_id in ids}
+    with engine.db.transaction() as session:
+        assert [(session.get(Job, i).status, session.get(Job, i).attempts) for i in ids] == [("done", 0)] * 4
+
+
 def test_a_stopping_worker_hands_the_rest_of_its_batch_back_at_once(engine, clock):
     deal = make_deal(engine)
     ids = add_probes(engine, deal, 5)
