@@ -18,10 +18,13 @@ is the time of the robot's "ran" line in the automation log, stamped once its ac
 (before they commit with the rest of the job's chunk). Workers and bench share one machine and
 its wall clock.
 
-Sizes: the default, 5,000 jobs per worker count, takes about 2 minutes in all on a quiet
-2-core machine (about 160 jobs/s with one worker, plus ~10 s set-up per count) and up to ~5
-under heavy other load. Issue 6's size is `--jobs 100000`: set-up is ~15 s, firing ~10 minutes
-per worker count at that rate, so about half an hour for 1, 2 and 4 workers. On a machine that
+Before the worker runs, `--cost-jobs` robots (500) are fired in this process on one connection
+to count what a job costs: statements and transactions (deterministic) and CPU time of this
+process and of its PostgreSQL backend (little moved by other load, unlike jobs/s).
+
+Sizes: the default, 5,000 jobs per worker count, takes a minute or two in all on a quiet
+2-core machine (~10 s set-up per count) and several under heavy other load. Issue 6's size is
+`--jobs 100000`: set-up is ~15 s, firing a few minutes per worker count. On a machine that
 others share, `--repeat 3` runs the counts in interleaved rounds and keeps each one's best.
 
     python bench/workers.py [--jobs 5000] [--workers 1,2,4] [--rate 0] [--repeat 1] [--json PATH]
