@@ -14,13 +14,17 @@ robot code (robots.runtime) writes its job row; the other N-1 rows are copies of
 deals inserted in bulk on the same stage (only the deal differs), because moving 100,000 deals
 one by one would take longer than the measurement. The workers fire every row through the
 real path (claim in batches, lock, robots.runtime.fire, notify, automation log). "Fired at"
-is the job's finished_at, stamped by the worker when it takes the job, before the robot's
-actions run and commit. Workers and bench share one machine and its wall clock.
+is the time of the robot's "ran" line in the automation log, stamped once its actions ran
+(before they commit with the rest of the job's chunk). Workers and bench share one machine and
+its wall clock.
 
-Sizes: the default, 5,000 jobs per worker count, takes about 2 minutes in all on a quiet
-2-core machine (about 160 jobs/s with one worker, plus ~10 s set-up per count) and up to ~5
-under heavy other load. Issue 6's size is `--jobs 100000`: set-up is ~15 s, firing ~10 minutes
-per worker count at that rate, so about half an hour for 1, 2 and 4 workers. On a machine that
+Before the worker runs, `--cost-jobs` robots (500) are fired in this process on one connection
+to count what a job costs: statements and transactions (deterministic) and CPU time of this
+process and of its PostgreSQL backend (little moved by other load, unlike jobs/s).
+
+Sizes: the default, 5,000 jobs per worker count, takes a minute or two in all on a quiet
+2-core machine (~10 s set-up per count) and several under heavy other load. Issue 6's size is
+`--jobs 100000`: set-up is ~15 s, firing a few minutes per worker count. On a machine that
 others share, `--repeat 3` runs the counts in interleaved rounds and keeps each one's best.
 
     python bench/workers.py [--jobs 5000] [--workers 1,2,4] [--rate 0] [--repeat 1] [--json PATH]
@@ -67,6 +71,7 @@ stage {STAGE}:
 '''
 CAUSE = Cause("user", None, "bench")
 CHUNK = 5000
+COST_JOBS = 500  # jobs of the in-process cost probe (statements and CPU per job)
 
 
 # ---------------------------------------------------------------------- the waiting robots
@@ -132,6 +137,94 @@ def bring_due(session: Any, first_due: datetime, rate: float) -> None:
     ), {"first": first_due, "rate": float(rate)})
 
 
+# ---------------------------------------------------------------------- cost per job, in-process
+
+
+@dataclass
+class Cost:
+    """What one job costs, measured in this process on the real job path (`Engine.run_due_jobs`):
+    statements sent (SQLAlchemy's before_cursor_execute, an executemany counting once; BEGIN and
+    COMMIT are not cursor executions and are counted apart as transactions), and CPU time of
+    this process and of its PostgreSQL backend. Statements and transactions are deterministic;
+    CPU time depends far less on other load than wall time does."""
+
+    jobs: int
+    statements_per_job: float
+    transactions_per_job: float
+    cpu_ms_per_job: float
+    postgres_cpu_ms_per_job: float
+    statements: dict[str, float] = field(default_factory=dict)  # per job, by the statement's first words
+
+
+def _backend_cpu_seconds(pid: int) -> float:
+    """utime + stime of a local PostgreSQL backend (0 if it is not on this machine)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_cost(url: str, jobs: int, batch: int = 100) -> Cost:
+    """Fire `jobs` due robots in this process, one connection, and count what each cost."""
+    import re
+
+    from sqlalchemy import event
+
+    from api.wiring import build_engine
+
+    with postgres_schema(url, "dealflow_bench_jobcost") as scoped:
+        build_world(scoped, jobs)
+        db = Database(scoped, pool_size=1, max_overflow=0)  # one backend, whose CPU time is read
+        try:
+            engine = build_engine(db)
+            # Chunks of jobs end at their size, never at a time budget, so the counts do not depend on load.
+            engine.chunk_seconds = float("inf")
+            with db.transaction() as session:
+                bring_due(session, datetime.now(UTC), 0)
+                pid = session.scalar(text("SELECT pg_backend_pid()"))
+            counted: dict[str, int] = {}
+            transactions = [0]
+
+            def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+                words = re.sub(r"sa_savepoint_\d+", "…", " ".join(statement.split()[:3]))
+                counted[words] = counted.get(words, 0) + 1
+
+            def began(_conn: Any) -> None:
+                transactions[0] += 1
+
+            event.listen(db.engine, "before_cursor_execute", count)
+            event.listen(db.engine, "begin", began)
+            cpu, backend = time.process_time(), _backend_cpu_seconds(pid)
+            ran = 0
+            while (n := engine.run_due_jobs(batch)) > 0:
+                ran += n
+            cpu, backend = time.process_time() - cpu, _backend_cpu_seconds(pid) - backend
+            event.remove(db.engine, "before_cursor_execute", count)
+            event.remove(db.engine, "begin", began)
+        finally:
+            db.dispose()
+    if ran != jobs:
+        raise RuntimeError(f"{ran} of {jobs} jobs ran in the cost probe")
+    per_job = {words: n / jobs for words, n in sorted(counted.items(), key=lambda item: -item[1])}
+    return Cost(jobs=jobs, statements_per_job=sum(counted.values()) / jobs, transactions_per_job=transactions[0] / jobs,
+                cpu_ms_per_job=cpu * 1000 / jobs, postgres_cpu_ms_per_job=backend * 1000 / jobs, statements=per_job)
+
+
+def print_cost(cost: Cost) -> None:
+    print(f"\ncost per job, in this process on one connection ({cost.jobs} delayed robots, one per deal): "
+          f"{cost.statements_per_job:.2f} statements, {cost.transactions_per_job:.3f} transactions, "
+          f"{cost.cpu_ms_per_job:.2f} ms CPU here + {cost.postgres_cpu_ms_per_job:.2f} ms CPU in its PostgreSQL "
+          "backend")
+    for words, n in cost.statements.items():
+        if n >= 0.01:
+            print(f"  {n:6.2f}  {words}")
+    budget = (os.cpu_count() or 1) * 1000 / 1000
+    total = cost.cpu_ms_per_job + cost.postgres_cpu_ms_per_job
+    print(f"  1,000 jobs/s on {os.cpu_count()} cores leaves {budget:.1f} ms CPU per job for worker and PostgreSQL "
+          f"together; this path needs {total:.2f} ms")
+
+
 # ---------------------------------------------------------------------- the worker processes
 
 
@@ -177,6 +270,10 @@ class Workers:
             peaks += [int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")]
         return max(peaks, default=0.0)
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the workers have used so far, together."""
+        return sum(_backend_cpu_seconds(proc.pid) for proc in self.procs)
+
     def stop(self) -> None:
         for proc in self.procs:
             if proc.poll() is None:
@@ -210,6 +307,7 @@ class Result:
     worker_peak_rss_mib: float
     published_before_due_s: float
     load_average_1m: float  # at the end of the run: what else the machine was doing
+    worker_cpu_ms_per_job: float  # the workers' CPU time from ready to done, over the jobs
     ratio_vs_1: float | None = None
     rounds_jobs_per_second: list[float] = field(default_factory=list)  # every round's figure, with --repeat
 
@@ -227,6 +325,7 @@ def measure(url: str, workers: int, jobs: int, rate: float, interval: float, bat
     procs = Workers(workers, url, logdir, interval, batch)
     try:
         procs.wait_ready()
+        cpu_ready = procs.cpu_seconds()
         first_due = datetime.now(UTC) + timedelta(seconds=lead)
         with db.transaction() as session:
             bring_due(session, first_due, rate)
@@ -243,6 +342,7 @@ def measure(url: str, workers: int, jobs: int, rate: float, interval: float, bat
             time.sleep(0.1)
         seconds = (datetime.now(UTC) - first_due).total_seconds()
         peak = procs.peak_rss_mib()
+        cpu_ms_per_job = (procs.cpu_seconds() - cpu_ready) * 1000 / jobs
         load = os.getloadavg()[0]
     finally:
         procs.stop()
@@ -250,8 +350,9 @@ def measure(url: str, workers: int, jobs: int, rate: float, interval: float, bat
         with db.transaction() as session:
             late = session.execute(text(
                 "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s), percentile_cont(0.99) WITHIN GROUP "
-                "(ORDER BY s), max(s) FROM (SELECT extract(epoch FROM finished_at - due_at) AS s FROM jobs "
-                "WHERE kind = :kind AND status = 'done') AS lateness"), {"kind": ROBOT_JOB}).one()
+                "(ORDER BY s), max(s) FROM (SELECT extract(epoch FROM log.at - jobs.due_at) AS s FROM jobs "
+                "JOIN automation_log AS log ON log.job_id = jobs.id AND log.outcome = 'ran' "
+                "WHERE jobs.kind = :kind AND jobs.status = 'done') AS lateness"), {"kind": ROBOT_JOB}).one()
             ran = session.scalar(select(func.count()).select_from(AutomationLogEntry)
                                  .where(AutomationLogEntry.kind == "robot", AutomationLogEntry.outcome == "ran"))
             notified = session.scalar(select(func.count()).select_from(Notification)
@@ -261,7 +362,7 @@ def measure(url: str, workers: int, jobs: int, rate: float, interval: float, bat
     return Result(workers=workers, jobs=jobs, seconds=seconds, jobs_per_second=jobs / seconds,
                   late_median_s=float(late[0]), late_p99_s=float(late[1]), late_max_s=float(late[2]),
                   ran=ran, notifications=notified, worker_peak_rss_mib=peak, published_before_due_s=published,
-                  load_average_1m=load)
+                  load_average_1m=load, worker_cpu_ms_per_job=cpu_ms_per_job)
 
 
 # ---------------------------------------------------------------------- report
@@ -271,19 +372,19 @@ def print_table(results: list[Result], rate: float, info: dict[str, Any]) -> Non
     due = "all due at one moment (backlog)" if rate <= 0 else f"due at {rate:g} jobs per second"
     print(f"\ndelayed robots fired by `dealflow worker` processes on PostgreSQL {info['postgres']}; {due}")
     print(f"{'workers':>7} {'jobs':>8} {'seconds':>8} {'jobs/s':>8} {'vs 1':>6} {'late median s':>14} "
-          f"{'late p99 s':>11} {'late max s':>11} {'peak RSS MiB':>13} {'load':>5}")
+          f"{'late p99 s':>11} {'late max s':>11} {'CPU ms/job':>11} {'peak RSS MiB':>13} {'load':>5}")
     for r in results:
         ratio = f"{r.ratio_vs_1:.2f}x" if r.ratio_vs_1 is not None else "-"
         print(f"{r.workers:7d} {r.jobs:8d} {r.seconds:8.2f} {r.jobs_per_second:8.0f} {ratio:>6} "
-              f"{r.late_median_s:14.3f} {r.late_p99_s:11.3f} {r.late_max_s:11.3f} {r.worker_peak_rss_mib:13.1f} "
-              f"{r.load_average_1m:5.1f}")
+              f"{r.late_median_s:14.3f} {r.late_p99_s:11.3f} {r.late_max_s:11.3f} {r.worker_cpu_ms_per_job:11.2f} "
+              f"{r.worker_peak_rss_mib:13.1f} {r.load_average_1m:5.1f}")
     if any(len(r.rounds_jobs_per_second) > 1 for r in results):
         print("best of rounds; jobs/s of every round: "
               + "; ".join(f"{r.workers}: {', '.join(f'{x:.0f}' for x in r.rounds_jobs_per_second)}" for r in results))
     print(f"machine: {info['cores']} CPUs ({info['cpu']}), shared by the workers, "
           "PostgreSQL and this bench; 'load' is the 1-minute load average at the end of each run")
-    print("lateness: the job's finished_at (stamped by the worker as it takes the job) minus its due_at; "
-          "peak RSS: the largest worker's VmHWM")
+    print("lateness: the time of the robot's 'ran' automation-log line minus its job's due_at; "
+          "CPU ms/job: the workers' CPU time (user + system) over the jobs; peak RSS: the largest worker's VmHWM")
     most = max(r.workers for r in results)
     if (info["cores"] or 1) <= most:
         print(f"  {most} workers on {info['cores']} cores, which PostgreSQL and this bench use too: throughput "
@@ -343,6 +444,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1,
                         help="rounds over every worker count (interleaved, so a busy spell on the machine "
                              "hits them all); each count keeps its best round")
+    parser.add_argument("--cost-jobs", type=int, default=COST_JOBS,
+                        help=f"jobs fired in-process first to count statements and CPU per job (default {COST_JOBS}; "
+                             "0 skips it)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     counts = [int(k) for k in args.workers.split(",")]
@@ -352,6 +456,9 @@ def main() -> None:
         parser.error("--jobs, --workers and --repeat must be positive")
 
     info = machine(args.url)
+    cost = measure_cost(args.url, args.cost_jobs) if args.cost_jobs > 0 else None
+    if cost is not None:
+        print_cost(cost)
     rounds: dict[int, list[Result]] = {k: [] for k in counts}
     with tempfile.TemporaryDirectory() as logdir:
         for round_ in range(1, args.repeat + 1):
@@ -367,8 +474,11 @@ def main() -> None:
     for r in results:
         r.ratio_vs_1 = r.jobs_per_second / base.jobs_per_second if base else None
     print_table(results, args.rate, info)
+    if cost is not None:
+        print_cost(cost)
     if args.json:
         payload = {"bench": "workers", "workers": [asdict(r) for r in results], "machine": info,
+                   "cost_per_job": asdict(cost) if cost is not None else None,
                    "settings": {"jobs": args.jobs, "rate": args.rate, "scheduler_interval": args.interval,
                                 "job_batch": args.batch, "lead_s": lead, "repeat": args.repeat}}
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,18 @@ from crm.events import Cause
 from engine.actions import ActionRunner
 from engine.dmn.store import deploy_decisions
 from engine.failures import classify, lost_race
-from engine.jobs import DEFAULT_LEASE, HeldClaims, claim_due_jobs, new_worker_id, release, renew, take_claimed
+from engine.jobs import (
+    DEFAULT_LEASE,
+    LATER_ROWS,
+    HeldClaims,
+    claim_due_jobs,
+    new_worker_id,
+    release,
+    renew,
+    start_claimed,
+    take_claimed,
+    unstart,
+)
 from engine.models import DecisionVersion, Incident, Job, ProcessInstance, ProcessVersion, VersionSummary
 from engine.retry import JOB_RETRY, RetryPolicy
 from engine.runtime import Runtime
@@ -48,8 +59,35 @@ T = TypeVar("T")
 DEFAULT_STEP_BUDGET = 1000
 DEFAULT_STEP_SECONDS = 5.0
 
+#: Jobs run together in one transaction, a savepoint each (`Engine.run_due_jobs`): a commit
+#: (and on PostgreSQL its WAL flush) and the look-ups of the automation, pipelines, stages and
+#: users are paid once per chunk instead of once per job. Bounded so the chunk's deals stay
+#: locked briefly and PostgreSQL keeps a transaction's subtransactions in memory (64 of them).
+DEFAULT_JOBS_PER_TRANSACTION = 25
+#: ... and commits after this long, whatever is left of the chunk, so a slow job does not keep
+#: the deals of the jobs after it locked.
+DEFAULT_CHUNK_SECONDS = 1.0
+
 #: A write that lost a race and may simply be run again on fresh data (engine.failures).
 is_conflict = lost_race
+
+
+@contextmanager
+def _keeping_loaded(session: Session) -> Iterator[None]:
+    """Hold every object the session loads until the block ends. A session keeps its objects
+    only weakly: without this, the deal, pipeline, stage and user one job of a chunk loaded are
+    gone by the next job, which would select them again."""
+    kept: list[object] = []
+
+    def keep(_session: Session, instance: object) -> None:
+        kept.append(instance)
+
+    sa_event.listen(session, "loaded_as_persistent", keep)
+    try:
+        yield
+    finally:
+        sa_event.remove(session, "loaded_as_persistent", keep)
+        kept.clear()
 
 
 class Engine:
@@ -68,6 +106,8 @@ class Engine:
         claim_lease: timedelta = DEFAULT_LEASE,
         conflict_retries: int = 5,
         worker_id: str | None = None,
+        jobs_per_transaction: int = DEFAULT_JOBS_PER_TRANSACTION,
+        chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -84,6 +124,9 @@ class Engine:
         # The jobs (and outbox messages) this process holds claims on: the heartbeat renews them.
         self.claims = HeldClaims()
         self.conflict_retries = conflict_retries
+        # Due jobs run this many to a transaction, for at most about this long (run_due_jobs).
+        self.jobs_per_transaction = max(1, jobs_per_transaction)
+        self.chunk_seconds = chunk_seconds
         self._worker_id = worker_id
         self._worker_pid = os.getpid()
         self.serializer = StateSerializer()
@@ -118,11 +161,19 @@ class Engine:
         usual way in). Its deferred work and signals are drained at the end of the block, and
         whenever the session commits or releases a savepoint (SQLAlchemy calls `before_commit`
         for both) while no step or deferred work is running: so a rule's savepoint, once released,
-        lets the robots and rules it set off run before the next one begins."""
+        lets the robots and rules it set off run before the next one begins. The listener goes
+        with the unit, so a session that runs many units (a chunk of jobs, a request) keeps none."""
         runtime = Runtime(self, session)
-        sa_event.listen(session, "before_commit", lambda _s: runtime.drain())
-        yield runtime
-        runtime.drain()
+
+        def drain(_session: Session) -> None:
+            runtime.drain()
+
+        sa_event.listen(session, "before_commit", drain)
+        try:
+            yield runtime
+            runtime.drain()
+        finally:
+            sa_event.remove(session, "before_commit", drain)
 
     def retrying(self, work: Callable[[Runtime], T], sessions: Callable[[], Session] | None = None) -> T:
         """Run `work` in a unit; if it loses a race to another writer (`is_conflict`), run it
@@ -181,27 +232,93 @@ class Engine:
         return self.retrying(lambda rt: rt.retry_incident(incident_id, cause=cause or Cause.system()))
 
     def run_due_jobs(self, limit: int = 100, *, stopping: Callable[[], bool] | None = None) -> int:
-        """Claim up to `limit` jobs due by the clock's now and run each in its own transaction;
-        returns how many ran. See engine.jobs for how claims keep workers apart (and how the
-        job loop's heartbeat keeps them alive while the batch runs). Once `stopping()` is true
-        the rest of the batch is handed back unrun (a worker shutting down)."""
+        """Claim up to `limit` jobs due by the clock's now and run them, several to a transaction
+        (`_run_together`); returns how many ran. See engine.jobs for how claims keep workers apart
+        (and how the job loop's heartbeat keeps them alive while the batch runs). Once
+        `stopping()` is true the rest of the batch is handed back unrun (a worker shutting down)."""
         with self.db.transaction() as session:
             ids = claim_due_jobs(session, self.worker_id, self.clock.now(), self.claim_lease, limit)
         self.claims.hold(Job, ids)
         ran = 0
         done = 0
         try:
-            for job_id in ids:
+            while done < len(ids):
                 if stopping is not None and stopping():
                     break
-                ran += self._run_claimed(job_id, ids[done + 1:])
-                done += 1
+                handled, count = self._run_together(ids[done:done + self.jobs_per_transaction], ids[done:], stopping)
+                ran += count
+                done += handled
         finally:
             if done < len(ids):  # interrupted: hand the rest back rather than make others wait
                 with self.db.transaction() as session:
                     release(session, ids[done:], self.worker_id)
             self.claims.drop(Job, ids)
         return ran
+
+    def _run_together(self, chunk: list[int], rest_of_batch: list[int],
+                      stopping: Callable[[], bool] | None) -> tuple[int, int]:
+        """Run the claimed jobs of `chunk` in one transaction, each in a savepoint of its own, and
+        commit them together; returns (jobs handled, jobs that ran). Handled stops short of the
+        chunk once `stopping()` or after `chunk_seconds` (the deals stay locked until the commit).
+
+        Each job keeps the semantics of a transaction of its own: its effects and its `done` are
+        committed together, a unit of work of its own runs it (its step budget, chain guard,
+        signals), and a failure rolls back its savepoint only. The failed job is then treated
+        after the commit exactly as if it had run alone: one that lost a race runs again alone
+        on fresh data (`_run_claimed`, which retries), any other failure is recorded and backed
+        off (`_job_failed`). Should the transaction itself fail (the connection went away, the
+        commit was refused), nothing of the chunk stays and each of its jobs runs alone.
+
+        The chunk's jobs are all marked done as it begins, in one statement (their finished_at
+        is when the chunk took them); those that do not run after all are put back to pending
+        before the commit. Their automation-log rows are inserted together at the end."""
+        again: list[int] = []
+        failed: list[tuple[int, Exception]] = []
+        later: list[object] = []  # the jobs' rows for the chunk's end (engine.jobs.add_later)
+        handled = ran = 0
+        try:
+            with self.db.transaction() as session, _keeping_loaded(session):
+                # Done before running: what a run schedules (a cycle's next tick) is a new row.
+                jobs = start_claimed(session, chunk, self.worker_id, self.clock.now())
+                began = time.monotonic()
+                for job_id in chunk:
+                    if handled and ((stopping is not None and stopping())
+                                    or time.monotonic() - began > self.chunk_seconds):
+                        break
+                    handled += 1
+                    job = jobs.get(job_id)
+                    if job is None:
+                        continue  # cancelled meanwhile, or taken over after our claim expired
+                    rows: list[object] = []
+                    session.info[LATER_ROWS] = rows
+                    try:
+                        with session.begin_nested(), self.unit_on(session) as rt:
+                            rt.run_job(job)
+                    except Exception as err:
+                        unstart([job])
+                        if is_conflict(err):
+                            again.append(job_id)
+                        else:
+                            failed.append((job_id, err))
+                        continue
+                    finally:
+                        del session.info[LATER_ROWS]
+                    later += rows
+                    ran += 1
+                unstart(jobs[job_id] for job_id in chunk[handled:] if job_id in jobs)
+                session.add_all(later)
+                # However long the chunk took, the batch's next jobs leave this transaction claimed
+                # for a full lease (on SQLite the heartbeat could not write while we held the lock).
+                renew(session, Job, rest_of_batch, worker=self.worker_id, now=self.clock.now(),
+                      lease=self.claim_lease)
+        except Exception:
+            alone = chunk[:handled] or chunk  # failed before the first job began: all of them
+            log.warning("jobs %s could not run together; running each alone", alone, exc_info=True)
+            return len(alone), sum(self._run_claimed(job_id, rest_of_batch) for job_id in alone)
+        for job_id, error in failed:
+            log.error("job %s failed", job_id, exc_info=error)
+            self._job_failed(job_id, error)
+        return handled, ran + sum(self._run_claimed(job_id, rest_of_batch) for job_id in again)
 
     def _run_claimed(self, job_id: int, rest_of_batch: list[int] | None = None) -> int:
         def run(rt: Runtime) -> int:

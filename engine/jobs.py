@@ -52,6 +52,22 @@ log = logging.getLogger(__name__)
 DEFAULT_LEASE = timedelta(seconds=10)
 
 
+#: `Session.info` key of the rows a chunk of jobs inserts at its end (`add_later`).
+LATER_ROWS = "dealflow.later_rows"
+
+
+def add_later(session: Session, row: object) -> None:
+    """Add `row` to the session, or, while a chunk of jobs runs (`Engine._run_together`), keep it
+    for the chunk's end, where the rows of all its jobs go in one multi-row INSERT. For rows that
+    nothing reads back in the transaction that writes them (the automation log): a job whose
+    savepoint rolls back loses its rows with the rest of its effects."""
+    later = session.info.get(LATER_ROWS)
+    if later is None:
+        session.add(row)
+    else:
+        later.append(row)
+
+
 def new_worker_id() -> str:
     """host:pid:random — unique per process start, readable when looking at claimed rows."""
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -107,6 +123,39 @@ def take_claimed(session: Session, job_id: int, worker: str) -> Job | None:
     if _is_postgres(session):
         query = query.with_for_update()
     return session.scalars(query).first()
+
+
+def start_claimed(session: Session, job_ids: list[int], worker: str, now: datetime) -> dict[int, Job]:
+    """`take_claimed` for several jobs at once, in two statements: lock the jobs' deals, then mark
+    the jobs still pending and claimed by `worker` done as of `now` and load them, by id (a
+    missing one was cancelled or taken over after its claim expired).
+
+    Done before running, as a job alone is, so what a job's run looks for among pending jobs
+    (a deal's robots to cancel) does not find the job itself; `unstart` puts back those that do
+    not run after all. The deals are locked first, as `take_claimed` does, and in id order, so
+    two workers whose batches share a deal wait for each other rather than deadlock; they are
+    loaded whole, so the jobs' handlers find them in the session (`Crm.deal`) without a query.
+    """
+    if not job_ids:
+        return {}
+    deals = (select(Deal).where(Deal.id.in_(select(Job.deal_id).where(Job.id.in_(job_ids)).scalar_subquery()))
+             .order_by(Deal.id))
+    ours = select(Job.id).where(Job.id.in_(job_ids), Job.status == "pending", Job.claimed_by == worker).order_by(Job.id)
+    if _is_postgres(session):
+        deals = deals.with_for_update()
+        ours = ours.with_for_update()
+    session.scalars(deals).all()
+    started = session.scalars(
+        update(Job).where(Job.id.in_(ours.scalar_subquery())).values(status="done", finished_at=now)
+        .returning(Job), execution_options={"synchronize_session": False})
+    return {job.id: job for job in started}
+
+
+def unstart(jobs: Iterable[Job]) -> None:
+    """Put jobs `start_claimed` marked done back to pending: they did not run (their savepoint
+    rolled back, or the chunk stopped before them), and are still claimed."""
+    for job in jobs:
+        job.status, job.finished_at = "pending", None
 
 
 def release(session: Session, ids: list[int], worker: str) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from crm.clock import Clock
 from engine.broadcast import Broadcast, deal_room, pipeline_room
+from engine.jobs import add_later
 from engine.scripting import to_json_safe
 from robots.models import AutomationLogEntry
 
@@ -24,7 +25,7 @@ def record(session: Session, clock: Clock, *, deal_id: int | None, kind: str, ke
         deal_id=deal_id, at=clock.now(), kind=kind, scope=scope, stage=stage, key=key, name=name,
         outcome=outcome, reason=reason, detail=to_json_safe(detail or {}), job_id=job_id,
     )
-    session.add(entry)
+    add_later(session, entry)  # in a chunk of jobs, inserted with the chunk's other entries at its end
     return entry
 
 

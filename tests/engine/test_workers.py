@@ -11,6 +11,7 @@ import threading
 import time
 from datetime import timedelta
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from crm.clock import WallClock
@@ -215,11 +216,114 @@ def test_two_writers_of_one_instance_at_once_both_land_the_loser_retrying(postgr
         assert session.get(ProcessInstance, instance_id).status == "completed"
 
 
+def test_jobs_run_together_yet_a_failing_one_loses_only_its_own_effects(engine, clock):
+    """Several jobs share a transaction, each in a savepoint: the one that fails keeps nothing
+    it wrote and is backed off as if it had run alone; the others before and after it land."""
+    deal = make_deal(engine)
+    one = worker(engine, "one")
+
+    def broken(rt, job: Job) -> None:
+        probe(rt, job)  # written, then rolled back with the job
+        raise RuntimeError("receiver down")
+
+    one.job_handlers["broken"] = broken
+    with engine.unit() as rt:
+        now = rt.clock.now()
+        jobs = [Job(kind=kind, status="pending", due_at=now - timedelta(seconds=4 - n), deal_id=deal, payload={},
+                    created_at=now) for n, kind in enumerate(["probe", "probe", "broken", "probe"])]
+        rt.session.add_all(jobs)
+        rt.session.flush()
+        ids = [job.id for job in jobs]
+    transactions = []
+
+    def began(connection) -> None:
+        transactions.append(connection)
+
+    sa_event.listen(one.db.engine, "begin", began)
+    try:
+        assert one.run_due_jobs(10) == 3
+    finally:
+        sa_event.remove(one.db.engine, "begin", began)
+    assert runs_per_job(engine) == {ids[0]: 1, ids[1]: 1, ids[3]: 1}
+    with engine.db.transaction() as session:
+        failed = session.get(Job, ids[2])
+        assert (failed.status, failed.attempts, failed.claimed_by) == ("pending", 1, None)
+        assert failed.last_error == "RuntimeError: receiver down"
+        assert [session.get(Job, i).status for i in (ids[0], ids[1], ids[3])] == ["done"] * 3
+    assert len(transactions) == 3  # the claim, the four jobs, the failed one's backoff
+
+
+def test_a_job_of_a_chunk_that_loses_a_race_runs_again_at_once_alone(engine, clock):
+    """As a job alone would be retried on fresh data when it loses a race (engine.retrying)."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    deal = make_deal(engine)
+    one = worker(engine, "one")
+    calls: list[int] = []
+
+    def racing(rt, job: Job) -> None:
+        calls.append(job.id)
+        probe(rt, job)
+        if len(calls) == 1:
+            raise StaleDataError("another writer moved the deal first")
+
+    one.job_handlers["racing"] = racing
+    with engine.unit() as rt:
+        now = rt.clock.now()
+        jobs = [Job(kind=kind, status="pending", due_at=now - timedelta(seconds=3 - n), deal_id=deal, payload={},
+                    created_at=now) for n, kind in enumerate(["probe", "racing", "probe"])]
+        rt.session.add_all(jobs)
+        rt.session.flush()
+        ids = [job.id for job in jobs]
+    assert one.run_due_jobs(10) == 3
+    assert calls == [ids[1], ids[1]]
+    assert runs_per_job(engine) == {job_id: 1 for job_id in ids}
+    with engine.db.transaction() as session:
+        assert session.get(Job, ids[1]).attempts == 0
+
+
+def test_when_a_chunks_transaction_is_lost_each_of_its_jobs_runs_alone_once(engine, clock):
+    """The connection goes away under the second job: nothing of the chunk stays, and each job
+    runs again alone, none of them counted as a failed attempt."""
+    deal = make_deal(engine)
+    one = worker(engine, "one")
+    cut: list[int] = []
+
+    def cutting(rt, job: Job) -> None:
+        if not cut:
+            cut.append(job.id)
+            rt.session.connection().invalidate()  # as if the server had dropped the connection
+        probe(rt, job)
+
+    one.job_handlers["cutting"] = cutting
+    with engine.unit() as rt:
+        now = rt.clock.now()
+        jobs = [Job(kind=kind, status="pending", due_at=now - timedelta(seconds=4 - n), deal_id=deal, payload={},
+                    created_at=now) for n, kind in enumerate(["probe", "cutting", "probe", "probe"])]
+        rt.session.add_all(jobs)
+        rt.session.flush()
+        ids = [job.id for job in jobs]
+    assert one.run_due_jobs(10) == 4
+    assert runs_per_job(engine) == {job_id: 1 for job_id in ids}
+    with engine.db.transaction() as session:
+        assert [(session.get(Job, i).status, session.get(Job, i).attempts) for i in ids] == [("done", 0)] * 4
+
+
 def test_a_stopping_worker_hands_the_rest_of_its_batch_back_at_once(engine, clock):
     deal = make_deal(engine)
     ids = add_probes(engine, deal, 5)
     leaving, staying = worker(engine, "leaving"), worker(engine, "staying")
-    assert leaving.run_due_jobs(5, stopping=lambda: len(runs_per_job(engine)) >= 2) == 2
+    started: list[int] = []
+
+    def counted(rt, job: Job) -> None:
+        started.append(job.id)
+        probe(rt, job)
+
+    # The signal to stop arrives while the second job is in hand (jobs run several to a
+    # transaction: what ran before it commits with it, the rest is handed back).
+    leaving.job_handlers["probe"] = counted
+    assert leaving.run_due_jobs(5, stopping=lambda: len(started) >= 2) == 2
+    assert runs_per_job(engine) == {ids[0]: 1, ids[1]: 1}
     assert staying.run_due_jobs(5) == 3  # handed back: no lease to wait for
     assert runs_per_job(engine) == {job_id: 1 for job_id in ids}
 
