@@ -210,11 +210,11 @@ def _claim(runtime: UnitOfWork, type_: str, source: str, key: str | None, data: 
         return row
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # RETURNING the whole row makes it the session's Event at once, without selecting it again.
     statement = (insert(Event).values(**values)
                  .on_conflict_do_nothing(index_elements=["source", "idempotency_key"])
-                 .returning(Event.id))
-    event_id = session.execute(statement).scalar()
-    return session.get(Event, event_id) if event_id is not None else None
+                 .returning(Event))
+    return session.scalars(statement).first()
 
 
 def _apply(runtime: UnitOfWork, type_: str, source: str, data: Mapping[str, Any], deals: list[Deal], cause: Cause,
