@@ -26,6 +26,7 @@ commits the outer transaction when the first statement of a unit is a released s
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -255,12 +256,37 @@ def _start_and_deliver(runtime: UnitOfWork, deal_id: int | None, type_: str, dat
     result.resumed += [instance_id for instance_id in delivered if instance_id not in started]
 
 
+#: Per database engine: the newest process version seen (id, checksum) and, for every message,
+#: the keys of the processes whose latest version starts on it.
+_STARTS: weakref.WeakKeyDictionary[Any, tuple[tuple[int, str] | None, dict[str, list[str]]]] = (
+    weakref.WeakKeyDictionary())
+
+
 def processes_started_by(session: Session, message: str) -> list[str]:
-    """Keys of processes whose latest version has a message start event for `message`."""
-    latest: dict[str, tuple[int, list[Any]]] = {}
-    for key, version, starts in session.execute(
-        select(ProcessVersion.key, ProcessVersion.version, ProcessVersion.start_messages)
-    ):
-        if key not in latest or version > latest[key][0]:
-            latest[key] = (version, starts or [])
-    return sorted(key for key, (_, starts) in latest.items() if message in starts)
+    """Keys of processes whose latest version has a message start event for `message`.
+
+    Every event asks; reading every version of every process (their start messages) each time
+    grew with each deploy. Versions are only ever added, never changed, so the answer stands
+    as long as the newest version row is the same one: one indexed read of it per event, and
+    the full read again after a deploy by any process (a deploy rolled back and another one
+    given the same id on SQLite differs in its checksum)."""
+    newest_row = session.execute(select(ProcessVersion.id, ProcessVersion.checksum)
+                                 .order_by(ProcessVersion.id.desc()).limit(1)).first()
+    newest = (newest_row[0], newest_row[1]) if newest_row is not None else None
+    bind = session.get_bind()
+    owner = getattr(bind, "engine", bind)
+    known = _STARTS.get(owner)
+    if known is None or known[0] != newest:
+        latest: dict[str, tuple[int, list[Any]]] = {}
+        for key, version, starts in session.execute(
+            select(ProcessVersion.key, ProcessVersion.version, ProcessVersion.start_messages)
+        ):
+            if key not in latest or version > latest[key][0]:
+                latest[key] = (version, starts or [])
+        by_message: dict[str, list[str]] = {}
+        for key, (_, starts) in sorted(latest.items()):
+            for name in dict.fromkeys(starts):
+                by_message.setdefault(name, []).append(key)
+        known = (newest, by_message)
+        _STARTS[owner] = known
+    return list(known[1].get(message, ()))
