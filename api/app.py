@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, Request, Response, jsonify
+from flask.sessions import SessionInterface, SessionMixin
 from flask_smorest import Api
 
 from api.auth import SECURITY_SCHEMES, init_auth
@@ -27,9 +28,22 @@ class DealflowApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
 
+class NoFlaskSession(SessionInterface):
+    """dealflow signs in with its own cookie (api/auth.py) and never uses Flask's `session`;
+    Flask's signed-cookie session would still build its signer on every request. A view that
+    tried to write `flask.session` fails loudly (Flask's NullSession)."""
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        return self.make_null_session(app)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        return None
+
+
 def create_app(engine: Engine, settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    app.session_interface = NoFlaskSession()
     app.config.update(
         SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False,
         DEALFLOW_SETTINGS=settings,

@@ -87,8 +87,10 @@ def principal_for_token(token: str) -> Principal | None:
 
 
 def _principal(secret: str, kind: str) -> Principal | None:
-    with engine().db.sessions() as session:
-        return principal_for(session, secret, engine().clock, kind=kind)
+    # A connection of its own, outside the request's ORM session: that one is begun by the view's
+    # unit of work as the view needs it (IMMEDIATE on SQLite), after the permission check.
+    with engine().db.engine.connect() as connection:
+        return principal_for(connection, secret, engine().clock, kind=kind)
 
 
 def _authenticate() -> None:

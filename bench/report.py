@@ -102,8 +102,8 @@ def render(results: dict[str, Any], meta: dict[str, Any]) -> str:
     parts += [engine_section(results.get("engine")), robots_section(results.get("robots")),
               workers_section(results.get("workers"), results.get("workers_rate")),
               takeover_section(results.get("takeover")),
-              api_section(results.get("api")), memory_section(results.get("memory")),
-              designer_section(results.get("designer"))]
+              api_section(results.get("api")), issue14_http_section(results),
+              memory_section(results.get("memory")), designer_section(results.get("designer"))]
     return "\n\n".join(part.strip() for part in parts) + "\n"
 
 
@@ -454,7 +454,7 @@ its own order id, client and idempotency key; the shipped trigger creates the de
 order", its unnamed `then immediately` step that notifies the manager, logged by its key
 `in_processing.1.2`, and "check for duplicates") are deferred work of the same transaction, so
 they are done when the 202 comes back; the automation log is read back afterwards to check.
-`dealflow run` serves with werkzeug threads (Flask-SocketIO in threading mode) in one process,
+`dealflow run` serves with gunicorn's threaded worker (one process, Flask-SocketIO in threading mode),
 so on this machine concurrency mostly shows queueing: the figure to watch is how the order
 path compares with the baselines at the same concurrency. Baselines: `GET /api/v1/health` (the
 bare HTTP stack) and `GET /api/v1/deals/{{id}}` (token check and one read).
@@ -487,6 +487,69 @@ bare HTTP stack) and `GET /api/v1/deals/{{id}}` (token check and one read).
 {verified}
 """)
     return "\n\n".join(part.strip() for part in parts)
+
+
+#: Issue 14's goals for the API (bench/api.py measures them; the figures come from its JSON).
+START_OVERHEAD_GOAL_MS = 2.0
+ORDER_GOAL_CLIENTS, ORDER_GOAL_P50_MS, ORDER_GOAL_P99_MS = 8, 15.0, 50.0
+
+
+def issue14_http_goals(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Rows (goal, measured, verdict) for issue 14's goals 2 and 4, from bench/api.py's figures."""
+    api = results.get("api")
+    runs = api["runs"] if api else []
+    rows: list[tuple[str, str, str]] = []
+    starts = [(run["database"], run["start"]) for run in runs if run.get("start")]
+    if starts:
+        measured = "; ".join(
+            f"{db}: {s['http_start']['median_ms']:.2f} ms over HTTP minus {s['in_process_start']['median_ms']:.2f} ms "
+            f"in-process = **{s['overhead_ms']:.2f} ms** (GET /health {s['health']['median_ms']:.2f} ms)"
+            for db, s in starts)
+        rows.append((f"2. a start through the API costs at most {START_OVERHEAD_GOAL_MS:g} ms more than in-process",
+                     measured, _verdict(all(s["overhead_ms"] <= START_OVERHEAD_GOAL_MS for _, s in starts))))
+    else:
+        rows.append(("2. a start through the API costs at most 2 ms more than in-process", "not run", "—"))
+    orders = []
+    for run in runs:
+        if run["database"] != "PostgreSQL":
+            continue
+        orders += [(f"{ORDER_GOAL_CLIENTS} clients, closed loop", level["order"]) for level in run["levels"]
+                   if level["clients"] == ORDER_GOAL_CLIENTS]
+        if run.get("paced"):
+            orders.append((f"{ORDER_GOAL_CLIENTS} clients, open loop at {run['paced']['rate']:g}/s", run["paced"]))
+    goal = (f"4. store order → deal → immediate robots over HTTP, {ORDER_GOAL_CLIENTS} clients on PostgreSQL: "
+            f"p50 ≤ {ORDER_GOAL_P50_MS:g} ms, p99 ≤ {ORDER_GOAL_P99_MS:g} ms")
+    for load, r in orders:
+        met = r["median_ms"] <= ORDER_GOAL_P50_MS and r["p99_ms"] <= ORDER_GOAL_P99_MS and not r["errors"]
+        rows.append((goal, f"{load}: p50 {r['median_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
+                           f"{r['rps']:.1f} orders/s", _verdict(met)))
+    if not orders:
+        rows.append((goal, "not run", "—"))
+    return rows
+
+
+def issue14_http_section(results: dict[str, Any]) -> str:
+    """Issue 14's API goals in a small table of their own (the lead merges it with the others)."""
+    rows = issue14_http_goals(results)
+    statements = [(run["database"], run["statements"]) for run in (results.get("api") or {}).get("runs", [])
+                  if run.get("statements")]
+    counted = "".join(
+        f"\n- {db}: " + "; ".join(f"{name.replace('_', ' ')} {row['statements']} statements" for name, row in s.items())
+        for db, s in statements)
+    table = "\n".join(f"| {goal} | {measured} | {verdict} |" for goal, measured, verdict in rows)
+    return f"""
+## Issue 14: the API's goals
+
+A start of the 10-element process through `POST /api/v1/processes/bench/start` against the
+same start in-process on the same database, one at a time, interleaved with `GET /api/v1/health`
+(bench/api.py); the store order as in the API section above, plus 8 clients on a fixed schedule.
+
+| Goal | Measured | |
+|---|---|---|
+{table}
+
+Statements per request (counted with a cursor listener on the same code path):{counted or ' not counted.'}
+"""
 
 
 def memory_section(memory: dict[str, Any] | None) -> str:

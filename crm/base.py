@@ -7,11 +7,12 @@ on this class; `crm.service.Crm` is their sum and the only public entry point.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from crm import json_codec, values
@@ -21,6 +22,56 @@ from crm.events import Cause, Listeners
 from crm.models import Contact, Deal, Department, Task, TimelineEntry, User
 
 T = TypeVar("T")
+
+#: Where a session keeps the set-up rows it looked up by natural key in its current transaction.
+BY_KEY = "crm.by_key"
+
+
+def by_key(session: Session, model: type[T], column: str, value: str) -> T | None:
+    """The row of `model` whose `column` is `value` (a pipeline's or a department's code, a
+    user's login), selected once per transaction.
+
+    One store order asks for the same pipeline, stages and departments a dozen times (the
+    rule, the deal, each robot); each ask was a SELECT, and each found object could be
+    garbage collected between asks (the session's identity map holds it weakly), so even
+    lookups by id went back to the database. The rows found are held here, strongly, until the
+    transaction ends (the cache is tied to the root transaction and forgotten with it), and a
+    cached row is used only while it is still the answer: still in the session, not deleted,
+    its key unchanged (a rename in the same transaction misses and selects again). That is what
+    the identity map gives a lookup by id, so nothing reads differently than before, only
+    less often."""
+    cache = transaction_cache(session)
+    key = (model, column, value)
+    if cache is not None:
+        held_row: T | None = cache.get(key)
+        if (held_row is not None and getattr(held_row, column) == value and held_row in session
+                and held_row not in session.deleted and not inspect(held_row).deleted):
+            return held_row
+    found: T | None = session.scalar(select(model).where(getattr(model, column) == value))
+    if found is not None and cache is not None and transaction_cache(session) is cache:
+        cache[key] = found
+    return found
+
+
+def hold(session: Session, row: Any) -> None:
+    """Keep `row` in the session's identity map until the transaction ends, so that looking it
+    up again by id (`session.get`) needs no SELECT (see `by_key`)."""
+    cache = transaction_cache(session)
+    if cache is not None:
+        cache[("held", type(row), id(row))] = row
+
+
+def transaction_cache(session: Session) -> dict[Any, Any] | None:
+    """A dict that lives as long as the session's current (root) transaction; None outside one."""
+    transaction = session.get_transaction()
+    if transaction is None:
+        return None
+    held = session.info.get(BY_KEY)
+    if held is None or held[0]() is not transaction:
+        cache: dict[Any, Any] = {}
+        session.info[BY_KEY] = (weakref.ref(transaction), cache)
+        return cache
+    return held[1]  # type: ignore[no-any-return]
 
 
 class ServiceBase:
@@ -41,7 +92,7 @@ class ServiceBase:
         if isinstance(ref, int) and not isinstance(ref, bool):
             user = self.session.get(User, ref)
         elif isinstance(ref, str):
-            user = self.session.scalar(select(User).where(User.login == ref.strip()))
+            user = by_key(self.session, User, "login", ref.strip())
         else:
             raise NotFound(f"'{ref}' is not a user id or login", code="user_not_found")
         if user is None:
@@ -55,7 +106,7 @@ class ServiceBase:
         if isinstance(ref, int) and not isinstance(ref, bool):
             department = self.session.get(Department, ref)
         elif isinstance(ref, str):
-            department = self.session.scalar(select(Department).where(Department.code == ref.strip()))
+            department = by_key(self.session, Department, "code", ref.strip())
         else:
             department = None
         if department is None:

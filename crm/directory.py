@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from crm.base import ServiceBase, require_text
+from crm.base import ServiceBase, by_key, require_text
 from crm.errors import Conflict, InvalidInput, NotFound
 from crm.events import Cause
 from crm.models import FIELD_TYPES, LANGUAGES, ROLES, STAGE_KINDS, Deal, Department, FieldDef, Pipeline, Stage, User
@@ -54,7 +54,7 @@ class DirectoryMixin(ServiceBase):
     # --- pipelines and stages ----------------------------------------------------------
 
     def pipeline(self, code: str) -> Pipeline:
-        found = self.session.scalar(select(Pipeline).where(Pipeline.code == code))
+        found = by_key(self.session, Pipeline, "code", code)
         if found is None:
             raise NotFound(
                 f"Pipeline '{code}' does not exist; pipelines: {', '.join(self._pipeline_codes()) or 'none'}",

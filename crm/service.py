@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm import values as typed
-from crm.base import ServiceBase, column_length, jsonable, resolve_or_error, shortened
+from crm.base import ServiceBase, column_length, hold, jsonable, resolve_or_error, shortened
 from crm.clock import Clock
 from crm.directory import DirectoryMixin
 from crm.errors import InvalidInput, NotFound, StageGateRefused
@@ -71,6 +71,7 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
             deal = self.session.get(Deal, deal_id)
         if deal is None:
             raise NotFound(f"Deal {deal_id} does not exist", code="deal_not_found")
+        hold(self.session, deal)  # robots, rules and processes ask for it again in this transaction
         return deal
 
     def deals_with_field(self, code: str, value: str, *, limit: int = 20) -> list[Deal]:
@@ -162,6 +163,7 @@ class Crm(DirectoryMixin, PeopleMixin, WorkMixin, ServiceBase):
         }
         self.session.add(deal)
         self.session.flush()
+        hold(self.session, deal)
         self._timeline(
             deal,
             "created",

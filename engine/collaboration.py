@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -83,15 +84,40 @@ def deploy_file(rt: Runtime, xml: str | bytes) -> list[ProcessVersion]:
     return versions
 
 
+#: Per database engine: the newest process version seen (id, checksum) and, for every message,
+#: the keys of the processes whose latest version starts on it.
+_STARTS: weakref.WeakKeyDictionary[Any, tuple[tuple[int, str] | None, dict[str, list[str]]]] = (
+    weakref.WeakKeyDictionary())
+
+
 def processes_started_by(session: Any, message: str) -> list[str]:
-    """Keys of processes whose latest version has a message start event for `message`."""
-    latest: dict[str, tuple[int, list[Any]]] = {}
-    for key, version, starts in session.execute(
-        select(ProcessVersion.key, ProcessVersion.version, ProcessVersion.start_messages)
-    ):
-        if key not in latest or version > latest[key][0]:
-            latest[key] = (version, starts or [])
-    return sorted(key for key, (_, starts) in latest.items() if message in starts)
+    """Keys of processes whose latest version has a message start event for `message`.
+
+    Every event and every message between pools asks; reading every version of every process
+    (their start messages) each time grew with each deploy. Versions are only ever added, never
+    changed, so the answer stands as long as the newest version row is the same one: one indexed
+    read of it per ask, and the full read again after a deploy by any process (a deploy rolled
+    back and another one given the same id on SQLite differs in its checksum)."""
+    newest_row = session.execute(select(ProcessVersion.id, ProcessVersion.checksum)
+                                 .order_by(ProcessVersion.id.desc()).limit(1)).first()
+    newest = (newest_row[0], newest_row[1]) if newest_row is not None else None
+    bind = session.get_bind()
+    owner = getattr(bind, "engine", bind)
+    known = _STARTS.get(owner)
+    if known is None or known[0] != newest:
+        latest: dict[str, tuple[int, list[Any]]] = {}
+        for key, version, starts in session.execute(
+            select(ProcessVersion.key, ProcessVersion.version, ProcessVersion.start_messages)
+        ):
+            if key not in latest or version > latest[key][0]:
+                latest[key] = (version, starts or [])
+        by_message: dict[str, list[str]] = {}
+        for key, (_, starts) in sorted(latest.items()):
+            for name in dict.fromkeys(starts):
+                by_message.setdefault(name, []).append(key)
+        known = (newest, by_message)
+        _STARTS[owner] = known
+    return list(known[1].get(message, ()))
 
 
 # ---------------------------------------------------------------------- correlation values

@@ -32,7 +32,6 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from crm.base import jsonable
 from crm.events import Cause
@@ -210,11 +209,11 @@ def _claim(runtime: UnitOfWork, type_: str, source: str, key: str | None, data: 
         return row
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # RETURNING the whole row makes it the session's Event at once, without selecting it again.
     statement = (insert(Event).values(**values)
                  .on_conflict_do_nothing(index_elements=["source", "idempotency_key"])
-                 .returning(Event.id))
-    event_id = session.execute(statement).scalar()
-    return session.get(Event, event_id) if event_id is not None else None
+                 .returning(Event))
+    return session.scalars(statement).first()
 
 
 def _apply(runtime: UnitOfWork, type_: str, source: str, data: Mapping[str, Any], deals: list[Deal], cause: Cause,
@@ -243,7 +242,7 @@ def _start_and_deliver(runtime: UnitOfWork, deal_id: int | None, type_: str, dat
                        result: EventResult) -> None:
     """Start the processes whose start event waits for this message, then deliver it once to
     every instance of the deal waiting for it — the new ones included, so each gets it once."""
-    for key in processes_started_by(runtime.session, type_):
+    for key in collaboration.processes_started_by(runtime.session, type_):
         try:
             instance = runtime.start(key, deal_id, {}, cause=cause)
         except StartRefused as refusal:
@@ -254,8 +253,3 @@ def _start_and_deliver(runtime: UnitOfWork, deal_id: int | None, type_: str, dat
     delivered = runtime.send_message(deal_id, type_, dict(data), cause=cause)
     result.resumed += [instance_id for instance_id in delivered if instance_id not in started]
 
-
-def processes_started_by(session: Session, message: str) -> list[str]:
-    """Keys of processes whose latest version has a message start event for `message` (the
-    engine's own lookup, which messages between pools use too)."""
-    return collaboration.processes_started_by(session, message)

@@ -25,10 +25,10 @@ from crm.errors import InvalidInput
 from crm.events import Cause
 from crm.models import Deal
 from dsl.base_error import DealflowError
+from engine.collaboration import processes_started_by
 from engine.errors import StartRefused
 from engine.models import MessageWait
 from engine.unit import UnitOfWork
-from triggers.intake import processes_started_by
 from triggers.schemas import SCHEMAS, is_known, unstorable_text
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from api.context import engine
+from api.parsing import Blueprint
 from api.schemas.automation import ActionSchema
 
 bp = Blueprint("actions", __name__, url_prefix="/api/v1/actions", description="Action catalog")

@@ -7,10 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app, jsonify, request
-from flask_smorest import Blueprint
 
 from api.auth import SESSION_COOKIE, current_user, ensure
 from api.context import request_cause, unit_of_work
+from api.parsing import Blueprint
 from api.schemas.auth import (
     IssuedTokenSchema,
     LoginSchema,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from api.auth import requires
 from api.context import request_cause, unit_of_work
 from api.paging import PageQuerySchema, page_of, page_of_list
+from api.parsing import Blueprint
 from api.schemas.common import ID_RULE
 from api.schemas.crm import ContactQuerySchema, ContactSchema, NewContactSchema
 from crm.models import Contact

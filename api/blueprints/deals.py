@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -12,6 +11,7 @@ from api.auth import AccessDenied, current_user, requires
 from api.context import request_cause, unit_of_work
 from api.guards import visible_deal
 from api.paging import PageQuerySchema, page_of, page_of_list
+from api.parsing import Blueprint
 from api.refs import ref
 from api.schemas.automation import AutomationLogEntrySchema, StartableProcessSchema
 from api.schemas.common import ID_RULE

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.auth import requires
 from api.context import engine, unit_of_work
+from api.parsing import Blueprint
 from api.schemas.automation import ValidationResultSchema
 from api.schemas.common import StrictSchema
 from api.wiring import catalog

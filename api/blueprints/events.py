@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from api.auth import requires
 from api.context import request_cause, retrying_unit_of_work, unit_of_work
+from api.parsing import Blueprint
 from api.schemas.automation import EventResultSchema, EventSchema, StoredEventSchema
 from api.schemas.common import ID_RULE
 from crm.events import Cause

@@ -23,9 +23,9 @@ from functools import wraps
 from typing import Any
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 
 from api.context import retrying_unit_of_work
+from api.parsing import Blueprint
 from api.schemas.automation import EventResultSchema
 from api.schemas.hooks import HookEventSchema, HookHeadersSchema
 from crm.errors import InvalidInput

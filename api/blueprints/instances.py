@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy import func, or_, select
 
@@ -13,6 +12,7 @@ from api.context import engine, request_cause, unit_of_work
 from api.guards import instances_filter, visible_incident, visible_instance
 from api.live import tell_user
 from api.paging import PageQuerySchema, page_of
+from api.parsing import Blueprint
 from api.schemas.automation import (
     BulkResultSchema,
     BulkSchema,

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from api.auth import requires
 from api.context import request_cause, retrying_unit_of_work
+from api.parsing import Blueprint
 from api.schemas.automation import MessageResultSchema, MessageSchema
 from engine.runtime import Runtime
 from triggers.messages import deliver_message

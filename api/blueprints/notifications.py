@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from api.auth import current_user, ensure
 from api.context import request_cause, unit_of_work
 from api.paging import PageQuerySchema, page_of_list
+from api.parsing import Blueprint
 from api.refs import ref
 from api.schemas.common import ID_RULE
 from api.schemas.crm import FeedQuerySchema, NotificationSchema, ReadAllSchema, UnreadCountSchema

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from api.auth import current_user, requires
 from api.context import request_cause, unit_of_work
+from api.parsing import Blueprint
 from api.refs import ref
 from api.schemas.crm import (
     AddStageSchema,

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from flask_smorest import Blueprint
 
 from api.auth import current_user
 from api.blueprints.hooks import SETTINGS_KEY
+from api.parsing import Blueprint
 from engine.labels import read_labels
 
 bp = Blueprint("process_labels", __name__, url_prefix="/api/v1/process-labels",

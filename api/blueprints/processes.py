@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, request
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from api.auth import requires
 from api.context import request_cause, unit_of_work
 from api.guards import visible_deal
+from api.parsing import Blueprint
 from api.schemas.automation import (
     DeployedVersionSchema,
     DeployJsonSchema,
@@ -96,8 +96,12 @@ def get_xml(args: dict[str, Any], key: str, *, rt: Runtime) -> Any:
 @bp.response(201, InstanceSummarySchema)
 def start(body: dict[str, Any], key: str, *, rt: Runtime) -> Any:
     """Refused with every missing deal field and bad parameter at once (422), writing nothing."""
-    visible_deal(rt, body["deal_id"])
-    return rt.start(key, body["deal_id"], body["params"], version=body["version"], cause=request_cause())
+    # Held until the start is done: the session's identity map keeps only weak references, so a
+    # deal dropped here would be selected again by the start.
+    deal = visible_deal(rt, body["deal_id"])
+    instance = rt.start(key, deal.id, body["params"], version=body["version"], cause=request_cause())
+    del deal
+    return instance
 
 
 def _xml_of_request() -> bytes | str:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from flask_smorest import Blueprint
 
 from api.auth import current_user, requires
 from api.context import engine, request_cause, unit_of_work
+from api.parsing import Blueprint
 from api.request_text import decoded_text
 from api.schemas.automation import (
     ApplyQuerySchema,

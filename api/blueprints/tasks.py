@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from api.auth import current_user, ensure, requires
 from api.context import request_cause, unit_of_work
 from api.guards import visible_task
 from api.paging import PageQuerySchema, page_of
+from api.parsing import Blueprint
 from api.refs import ref
 from api.schemas.common import ID_RULE
 from api.schemas.crm import (

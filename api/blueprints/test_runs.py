@@ -10,10 +10,10 @@ from functools import partial
 from typing import Any
 
 from flask import current_app
-from flask_smorest import Blueprint
 
 from api.auth import current_user, requires
 from api.context import engine, request_cause, unit_of_work
+from api.parsing import Blueprint
 from api.sandbox import TestBench, UnknownRun, default_directory
 from api.schemas.crm import CardFieldSchema
 from api.schemas.test_runs import (
