@@ -251,7 +251,7 @@ def counting(db: Database) -> Iterator[list[int]]:
 def dealflow_engine(db: Database) -> Engine:
     upgrade(db)
     engine = Engine(db, VirtualClock(), registry)
-    for key, xml in PROCESSES.values():
+    for _key, xml in PROCESSES.values():
         engine.deploy(xml)
     return engine
 

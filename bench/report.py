@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,8 @@ BENCH = Path(__file__).resolve().parent
 # Arguments per bench and scale; "{pg}" is replaced with the PostgreSQL URL.
 SCALES: dict[str, dict[str, list[str]]] = {
     "default": {
-        "engine": ["--instances", "500", "--runs", "3", "--postgres", "{pg}"],
+        "engine": ["--instances", "200", "--rounds", "8", "--postgres", "{pg}"],
+        "growth": ["--history", "10,10000", "--deals", "1000,100000"],
         "robots": ["--deals", "1000", "--robots", "20000"],
         "api": ["--orders", "200", "--levels", "1,8,32", "--postgres", "{pg}"],
         "memory": ["--waiting", "10000,1000000", "--postgres", "{pg}"],
@@ -44,7 +46,8 @@ SCALES: dict[str, dict[str, list[str]]] = {
         "takeover": ["--jobs", "2000", "--rate", "200", "--leases", "default", "--url", "{pg}"],
     },
     "full": {
-        "engine": ["--instances", "2000", "--runs", "3", "--postgres", "{pg}"],
+        "engine": ["--instances", "500", "--rounds", "8", "--postgres", "{pg}"],
+        "growth": ["--history", "10,10000", "--deals", "1000,1000000"],
         "robots": ["--deals", "2000", "--robots", "100000"],
         "api": ["--orders", "1000", "--levels", "1,8,32", "--postgres", "{pg}"],
         "memory": ["--waiting", "10000,100000,1000000", "--postgres", "{pg}"],
@@ -53,7 +56,8 @@ SCALES: dict[str, dict[str, list[str]]] = {
         "takeover": ["--jobs", "5000", "--rate", "200", "--leases", "default", "--url", "{pg}"],
     },
     "smoke": {
-        "engine": ["--instances", "50", "--runs", "1", "--postgres", "{pg}"],
+        "engine": ["--instances", "20", "--rounds", "2", "--postgres", "{pg}"],
+        "growth": ["--history", "10,1000", "--deals", "1000,5000", "--rounds", "3", "--per-round", "5"],
         "robots": ["--deals", "100", "--robots", "2000"],
         "api": ["--orders", "20", "--levels", "1,8,32", "--warmup", "5", "--postgres", "{pg}"],
         "memory": ["--waiting", "10000", "--due", "100", "--postgres", "{pg}"],
@@ -66,7 +70,7 @@ SCALES: dict[str, dict[str, list[str]]] = {
 # "workers" fires a backlog (throughput per worker count); "workers_rate" makes jobs due at a
 # steady rate, which is what "within 1 s of their due time" is about.
 # "takeover" kills a worker holding a batch and measures how late its jobs run (issue 10).
-ORDER = ["engine", "robots", "workers", "workers_rate", "takeover", "api", "memory"]
+ORDER = ["engine", "growth", "robots", "workers", "workers_rate", "takeover", "api", "memory"]
 SCRIPT = {"workers_rate": "workers"}
 
 
@@ -92,8 +96,9 @@ def run_all(scale: str, postgres: str, keep: Path) -> dict[str, Any]:
 
 
 def render(results: dict[str, Any], meta: dict[str, Any]) -> str:
-    parts = [header(meta, results), goals_section(results), machine_section(meta)]
-    parts += [engine_section(results.get("engine")), robots_section(results.get("robots")),
+    parts = [header(meta, results), issue14_section(results), goals_section(results), machine_section(meta)]
+    parts += [engine_section(results.get("engine")), growth_section(results.get("growth")),
+              robots_section(results.get("robots")),
               workers_section(results.get("workers"), results.get("workers_rate")),
               takeover_section(results.get("takeover")),
               api_section(results.get("api")), memory_section(results.get("memory"))]
@@ -131,7 +136,9 @@ for the sizes of issue 6 everywhere).
 def sizes(results: dict[str, Any]) -> str:
     said = []
     if "engine" in results:
-        said.append(f"engine {results['engine']['instances']:,} instances, best of {results['engine']['runs']}")
+        engine = results["engine"]
+        said.append(f"engine {engine['instances']:,} instances per variant and round, "
+                    f"median of {engine.get('rounds', engine.get('runs'))} interleaved rounds")
     if "robots" in results:
         robots = results["robots"]
         said.append(f"robots {robots['latency']['deals']:,} moves per latency series and "
@@ -166,11 +173,69 @@ def machine_section(meta: dict[str, Any]) -> str:
 """
 
 
+#: The rows of the "Goals of issue 14" table: each function gets every bench's results and gives
+#: (goal, measured, verdict) rows for the benches it knows, none when they were not run. Add a
+#: bench's rows with `@issue14_rows` (the HTTP, job loop and designer benches add theirs).
+Issue14Rows = Callable[[dict[str, Any]], list[tuple[str, str, str]]]
+ISSUE14_ROWS: list[Issue14Rows] = []
+
+
+def issue14_rows(fn: Issue14Rows) -> Issue14Rows:
+    ISSUE14_ROWS.append(fn)
+    return fn
+
+
+def issue14_section(results: dict[str, Any]) -> str:
+    rows = [row for fn in ISSUE14_ROWS for row in fn(results)]
+    if not rows:
+        return ""
+    table = "\n".join(f"| {goal} | {measured} | {verdict} |" for goal, measured, verdict in rows)
+    return f"""
+## Goals of issue 14, against what was measured
+
+Each ratio is against its baseline measured in the same run (see each section).
+
+| Goal | Measured | |
+|---|---|---|
+{table}
+"""
+
+
+@issue14_rows
+def engine_goal_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Goal 1: dealflow / the physical limit, per database and process (bench/engine.py)."""
+    engine = results.get("engine")
+    if not engine or "goals" not in engine:
+        return []
+    return [(f"1. engine in-process, {g['process']} process on {g['database']}: ≤ {g['goal']}x the physical limit",
+             f"{g['ratio']:.2f}x ({g['dealflow_ms']:.2f} / {g['limit_ms']:.2f} ms; statements "
+             f"{g['dealflow_statements']:.0f} / {g['limit_statements']:.0f})", _verdict(g["met"]))
+            for g in engine["goals"]]
+
+
+@issue14_rows
+def growth_goal_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Goal 5: cost flat (within 20%) as history and deals grow (bench/growth.py)."""
+    growth = results.get("growth")
+    if not growth:
+        return []
+    rows = []
+    for part, size_key, cost_key, what in (("history", "history_rows", "step_ms", "history rows on the instance"),
+                                           ("deals", "deals", "instance_ms", "deals in the database")):
+        run = growth[part]
+        small, big = (min(run["rows"], key=lambda r: r[size_key]), max(run["rows"], key=lambda r: r[size_key]))
+        rows.append((f"5. cost flat (≤ 1.2x) from {small[size_key]:,} to {big[size_key]:,} {what}",
+                     f"{run['growth']:.2f}x ({small[cost_key]:.2f} → {big[cost_key]:.2f} ms; statements "
+                     f"{small['statements']:.0f} → {big['statements']:.0f})", _verdict(run["flat"])))
+    return rows
+
+
 def goals_section(results: dict[str, Any]) -> str:
     rows = []
     engine = results.get("engine")
     if engine:
-        ratios = [v for v in engine["variants"] if v["name"] != "raw SpiffWorkflow, in memory"]
+        ratios = [v for v in engine["variants"] if v["name"].startswith("dealflow")
+                  and v.get("process", "10-element") == "10-element"]
         measured = "; ".join(f"{v['name'].removeprefix('dealflow on ')}: {v['ratio']:.2f}x" for v in ratios)
         verdict = _verdict(all(v["ratio"] <= 1.5 for v in ratios))
         rows.append(("dealflow's cost per instance at most 1.5x raw SpiffWorkflow", measured, verdict))
@@ -219,19 +284,55 @@ def _verdict(ok: bool) -> str:
 def engine_section(engine: dict[str, Any] | None) -> str:
     if not engine:
         return "## Engine\n\nNot run."
-    rows = "\n".join(f"| {v['name']} | {v['per_instance_ms']:.2f} | {v['instances_per_s']:.0f} | {v['ratio']:.2f}x |"
+
+    def statements(v: dict[str, Any]) -> str:
+        count = v.get("statements_per_instance")
+        return "" if count is None else f"{count:.1f}"
+
+    rows = "\n".join(f"| {v['name']} | {v['per_instance_ms']:.2f} | {v['instances_per_s']:.0f} | {v['ratio']:.2f}x | "
+                     f"{statements(v)} |"
                      for v in engine["variants"])
     return f"""
 ## Engine: instances per second
 
-A 10-element process (start, six script tasks, an exclusive split and join, end) from start to
-end, {engine['instances']} instances, best of {engine['runs']} runs. Raw SpiffWorkflow runs it in memory with
-its own Python script engine; dealflow evaluates the same expressions with the dsl and commits
-each instance (state and history) in its own transaction. `{engine['command']}`
+Two processes: a 10-element one (start, six script tasks, an exclusive split and join, end) from
+start to end in one transaction, and start → user task → script → end in two (the start, then
+the completion of the user task's CRM task). Raw SpiffWorkflow runs them in memory with its own
+Python script engine; the **physical limit** is raw SpiffWorkflow with its JSON serializer and one
+INSERT (the second transaction: SELECT and UPDATE) and commit of the state on the bare driver
+(SQLite in WAL with synchronous=NORMAL; psycopg); dealflow evaluates the same expressions with the
+dsl and commits each step (state, history, CRM task) in its own transaction.
+{engine['instances']} instances per variant and round, median of {engine.get('rounds', engine.get('runs'))}
+interleaved rounds. Statements per instance are counted, not timed. `{engine['command']}`
 
-| Variant | ms per instance | instances/s | ratio to raw |
-|---|---:|---:|---:|
+| Variant | ms per instance | instances/s | ratio to raw | statements |
+|---|---:|---:|---:|---:|
 {rows}
+"""
+
+
+def growth_section(growth: dict[str, Any] | None) -> str:
+    if not growth:
+        return "## Cost as the work grows\n\nNot run."
+    history = "\n".join(f"| {r['history_rows']:,} | {r['step_ms']:.2f} | {r['statements']:.0f} |"
+                        for r in growth["history"]["rows"])
+    deals = "\n".join(f"| {r['deals']:,} | {r['instance_ms']:.2f} | {r['statements']:.0f} |"
+                      for r in growth["deals"]["rows"])
+    return f"""
+## Cost as the work grows
+
+One more step (a user task completed, the instance on to its next one) of instances whose
+history holds N rows, and one instance's life (start on a random deal, a script reading it, a
+user task completed) in databases holding N deals; SQLite, interleaved rounds, medians.
+`{growth['command']}`
+
+| history rows | ms per step | statements |
+|---:|---:|---:|
+{history}
+
+| deals | ms per instance | statements |
+|---:|---:|---:|
+{deals}
 """
 
 
