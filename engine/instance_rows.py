@@ -40,6 +40,7 @@ COLUMNS = ("version_id", "key", "deal_id", "status", "state", "derived", "starte
 #: What a save changes.
 SAVED = ("status", "state", "derived", "updated_at", "ended_at")
 _RESERVED = "dealflow.reserved_instance_ids"
+_LARGEST = select(func.max(TABLE.c.id))
 
 
 class StaleLatest(Exception):
@@ -72,8 +73,9 @@ def reserve_id(session: Session) -> int:
         return int(connection.execute(text("SELECT nextval(pg_get_serial_sequence('process_instances', 'id'))"))
                    .scalar_one())
     reserved = _reserved(session)
-    largest = connection.execute(select(func.coalesce(func.max(TABLE.c.id), 0))).scalar_one()
-    new_id = max(int(largest), max(reserved, default=0)) + 1
+    # A bare max(id): SQLite answers it from the primary key's b-tree; wrapped (coalesce) it scans.
+    largest = connection.execute(_LARGEST).scalar_one()
+    new_id = max(largest or 0, max(reserved, default=0)) + 1
     reserved.add(new_id)
     return new_id
 

@@ -31,7 +31,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.events import Cause
@@ -72,6 +72,9 @@ USER_TASK_TYPES = ("UserTask", "ManualTask", "NoneTask")
 #: in a recursion the call activity, in a cycle the gateway, rather than an event on the way.
 _BLAME_FIRST = {"CallActivity": 3, "StandardLoopTask": 2, "SequentialMultiInstanceTask": 2,
                 "ParallelMultiInstanceTask": 2, "ExclusiveGateway": 1, "InclusiveGateway": 1}
+
+
+HISTORY_INSERT = HistoryEntry.__table__.insert()
 
 
 @dataclass
@@ -614,8 +617,11 @@ class Runtime:
                 if of is not None:
                     self._ensure_id(of)
                     row["instance_id"] = of.id
-            # render_nulls: one statement for all rows (the ORM splits them by which keys are None)
-            self.session.execute(insert(HistoryEntry).execution_options(render_nulls=True), self._history_rows)
+            # One Core statement for all rows (the ORM's bulk insert split them by which keys are
+            # None, and cost more than the insert); live watchers are told as the ORM would have.
+            self.session.connection().execute(HISTORY_INSERT, self._history_rows)
+            if self.engine.broadcaster is not None:
+                self.engine.broadcaster.describe_rows(self.session, HistoryEntry, self._history_rows)
             self._history_rows = []
         self.session.flush()
 
