@@ -53,7 +53,8 @@ def _insert(with_id: bool, guarded: bool) -> Insert:
     if not guarded:
         return TABLE.insert().returning(TABLE.c.id)
     newer = exists().where(VERSIONS.c.key == bindparam("key"), VERSIONS.c.version > bindparam("latest_version"))
-    still = exists().where(VERSIONS.c.id == bindparam("version_id"))
+    still = exists().where(VERSIONS.c.id == bindparam("version_id"), VERSIONS.c.key == bindparam("key"),
+                           VERSIONS.c.version == bindparam("latest_version"))
     values = select(*(bindparam(name, type_=TABLE.c[name].type) for name in names)).where(~newer, still)
     return TABLE.insert().from_select([TABLE.c[name] for name in names], values).returning(TABLE.c.id)
 
