@@ -30,8 +30,9 @@ from tests.designer.browser import VIEWPORT, chromium
 from tests.designer.server import api_session, live_dealflow
 
 # Words only the library's own code holds: diagram-js (under bpmn-js) builds its canvas in a
-# `djs-container`, CodeMirror 6 its editor in a `cm-editor`.
-MARKERS = {"bpmn-js": b"djs-container", "CodeMirror": b"cm-editor"}
+# `djs-container`, CodeMirror 6 its editor in a `cm-editor`, dmn-js its table in a
+# `dmn-decision-table-container`.
+MARKERS = {"bpmn-js": b"djs-container", "CodeMirror": b"cm-editor", "dmn-js": b"dmn-decision-table-container"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ SCREENS = [
     Screen("deals board", "#/board", "manager.north1", "#board .board-card"),
     Screen("modeler", "#/processes", "designer", "#canvas .djs-shape"),
     Screen("robots editor", "#/robots/main", "designer", "#board .column .card"),
+    Screen("decisions", "#/decisions", "designer", "#dmn-canvas .tjs-table"),
 ]
 
 

@@ -168,6 +168,13 @@ class Broadcaster:
         for row in rows if isinstance(rows, list | tuple) else [rows] if rows else []:
             self._describe(state.session, mapper.class_(**row))
 
+    def describe_rows(self, session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+        """Announce rows written with a Core statement (which no ORM event sees) as if the ORM
+        had inserted them."""
+        if model in self._describers:
+            for row in rows:
+                self._describe(session, model(**row))
+
     def _describe(self, session: Session, obj: Any) -> None:
         describer = self._describers.get(type(obj))
         if describer is None:

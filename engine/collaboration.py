@@ -81,6 +81,8 @@ def deploy_file(rt: Runtime, xml: str | bytes) -> list[ProcessVersion]:
         rt.session.add(version)
         versions.append(version)
     rt.session.flush()
+    for parsed in parsed_all:
+        rt.engine.forget_latest(parsed.key)  # the next start here reads the new version
     return versions
 
 
@@ -215,8 +217,12 @@ def pass_on_thrown_messages(rt: Runtime, instance: ProcessInstance, workflow: Bp
     starts the processes whose message start event waits for it. Both are queued — signals and
     deferred starts — not run here: the drain runs them after this step, so two pools answering
     each other forever meet the step budget and end in an incident instead of recursing."""
+    events = [event for event in workflow.get_events() if isinstance(event.event_definition, MessageEventDefinition)]
+    if not events:
+        return
+    rt.ensure_id(instance)  # the instances it reaches are told who started or answered them
     cause = Cause("process", str(instance.id), instance.key)
-    for event in workflow.get_events():
+    for event in events:
         definition = event.event_definition
         if not isinstance(definition, MessageEventDefinition) or not definition.name:
             continue

@@ -7,9 +7,11 @@ operation runs in a `unit()` — one transaction with one `Runtime`, its unit of
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -67,6 +69,8 @@ DEFAULT_JOBS_PER_TRANSACTION = 25
 #: ... and commits after this long, whatever is left of the chunk, so a slow job does not keep
 #: the deals of the jobs after it locked.
 DEFAULT_CHUNK_SECONDS = 1.0
+
+_PROCESS_NAME = re.compile(r"\bprocess\b")
 
 #: A write that lost a race and may simply be run again on fresh data (engine.failures).
 is_conflict = lost_race
@@ -135,6 +139,11 @@ class Engine:
         self.broadcaster: Broadcaster | None = None
         self._specs: dict[int, tuple[Any, dict[str, Any]]] = {}
         self._versions: dict[int, VersionSummary] = {}
+        # key -> (id, version) of the latest version this process has seen; a start that uses it
+        # is checked against newer versions at its INSERT (engine.instance_rows), so a deploy by
+        # another process is never missed, and a deploy here forgets it at once.
+        self._latest: dict[str, tuple[int, int]] = {}
+        self._reads_process: dict[int, bool] = {}
 
     @property
     def worker_id(self) -> str:
@@ -200,6 +209,27 @@ class Engine:
             cached = self.serializer.spec_from_dict(spec)
             self._specs[version_id] = cached
         return cached
+
+    def reads_process(self, session: Session, version_id: int) -> bool:
+        """Whether any text of the version may read the `process` name (its id): an instance
+        of such a version gets its id before its first step instead of at its insert. A crude
+        word match over the stored spec: a false "yes" only costs the id's early reservation."""
+        cached = self._reads_process.get(version_id)
+        if cached is None:
+            spec = session.scalars(select(ProcessVersion.spec).where(ProcessVersion.id == version_id)).one()
+            cached = _PROCESS_NAME.search(json.dumps(spec)) is not None
+            self._reads_process[version_id] = cached
+        return cached
+
+    def cached_latest(self, key: str) -> tuple[int, int] | None:
+        """(id, version) of the latest version of `key` as this process last saw it, if it did."""
+        return self._latest.get(key)
+
+    def remember_latest(self, key: str, version_id: int, version: int) -> None:
+        self._latest[key] = (version_id, version)
+
+    def forget_latest(self, key: str) -> None:
+        self._latest.pop(key, None)
 
     def version_summary(self, session: Session, version_id: int) -> VersionSummary:
         cached = self._versions.get(version_id)

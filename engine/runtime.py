@@ -29,12 +29,13 @@ from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit, BpmnStartTask
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.events import Cause
 from crm.service import Crm
 from dsl import compile_expression, compile_template
-from engine import calls, collaboration, conditions
+from engine import calls, collaboration, conditions, instance_rows
 from engine.actions import ActionContext, ActionInputError
 from engine.bpmn import task_form
 from engine.dmn.store import decide
@@ -70,6 +71,9 @@ USER_TASK_TYPES = ("UserTask", "ManualTask", "NoneTask")
 #: in a recursion the call activity, in a cycle the gateway, rather than an event on the way.
 _BLAME_FIRST = {"CallActivity": 3, "StandardLoopTask": 2, "SequentialMultiInstanceTask": 2,
                 "ParallelMultiInstanceTask": 2, "ExclusiveGateway": 1, "InclusiveGateway": 1}
+
+
+HISTORY_INSERT = HistoryEntry.__table__.insert()
 
 
 @dataclass
@@ -146,6 +150,12 @@ class Runtime:
         self._history_rows: list[dict[str, Any]] = []
         self._current: Any = None  # the task Spiff is running or catching an event for
         self._instance_id: int | None = None  # the instance being stepped
+        # Instances started here and not inserted yet (by id() of the object): the (key, version)
+        # their INSERT must check is still the latest, or None (engine.instance_rows).
+        self._unsaved: dict[int, tuple[str, int] | None] = {}
+        # Instances whose row this runtime wrote with Core, in order, and whether it inserted it:
+        # a rolled-back step forgets them (the ORM does not know of those writes).
+        self._core_written: list[tuple[ProcessInstance, bool]] = []
 
     # ------------------------------------------------------------------ definitions
 
@@ -179,7 +189,8 @@ class Runtime:
         is_sandbox: bool = False,
     ) -> ProcessInstance:
         """Start an instance, or refuse with every missing field and bad parameter, writing nothing."""
-        pv = self._version(key, version)
+        cached = self.engine.cached_latest(key) if version is None else None
+        pv = self.engine.version_summary(self.session, cached[0]) if cached else self._version(key, version)
         deal = self.crm.deal(deal_id) if deal_id is not None else None
         values, invalid = coerce_parameters(pv.parameters, params or {})
         missing = self.crm.missing_fields(deal, [f["name"] for f in pv.required_fields]) if deal else []
@@ -201,21 +212,36 @@ class Runtime:
         workflow = self._fresh_workflow(spec, subs, values)
         workflow.dealflow_calls = called
         now = self.clock.now()
+        # Inserted once, when its first step is saved, with the state it reached (instance_rows).
         instance = ProcessInstance(
+            id=None,
             version_id=pv.id,
             key=pv.key,
             deal_id=deal_id,
             status="running",
             state="",
+            derived={},
             started_by=cause.as_dict(),
             started_at=now,
             updated_at=now,
+            ended_at=None,
             is_sandbox=is_sandbox,
+            revision=1,
         )
-        self.session.add(instance)
-        self.session.flush()
+        self._unsaved[id(instance)] = (pv.key, pv.version) if cached else None
+        if self.engine.reads_process(self.session, pv.id):
+            self.ensure_id(instance)  # its texts may read process.id during the first step
+        mark = self._mark()
         self._history(instance, "process", pv.name, "Process", "started", {"params": to_json_safe(values)})
-        self._step(instance, workflow, None, cause, pristine=lambda: self._fresh_workflow(spec, subs, values))
+        try:
+            self._step(instance, workflow, None, cause, pristine=lambda: self._fresh_workflow(spec, subs, values))
+        except instance_rows.StaleLatest:  # another process deployed a newer version: start that one
+            self._undo_to(mark)
+            self._unsaved.pop(id(instance), None)
+            self.engine.forget_latest(key)
+            return self.start(key, deal_id, params, cause=cause, version=version, is_sandbox=is_sandbox)
+        if version is None and not cached:
+            self.engine.remember_latest(key, pv.id, pv.version)
         self.drain()
         return instance
 
@@ -378,15 +404,19 @@ class Runtime:
         undone — its CRM writes, jobs, signals and history — and leaves the instance in an
         incident at its last saved state (`pristine()` for a start that never saved one), in
         this same transaction, so the incident commits with whatever else the transaction did."""
-        mark = (len(self._queue), len(self._deferred), len(self._history_rows), self._steps, time.monotonic())
+        mark = self._mark()
         try:
             with self.session.begin_nested():
                 self._advance(instance, workflow, apply, cause)
         except StepBudgetExceeded as over:
-            if over.details.get("instance_id") != instance.id:
+            if over.details.get("instance_id") not in (instance.id, -id(instance)):
+                self._forget_core_writes(mark[-1])
                 raise  # spent outside this instance's step (the drain); not ours to record
             self._undo_to(mark)
             self._over_budget(instance, over, pristine)
+        except BaseException:
+            self._forget_core_writes(mark[-1])
+            raise
 
     def _advance(
         self,
@@ -398,7 +428,7 @@ class Runtime:
         was_busy, self._busy = self._busy, True
         was_current, self._current = self._current, None
         was_ran, self._ran = self._ran, Counter()
-        was_instance, self._instance_id = self._instance_id, instance.id
+        was_instance, self._instance_id = self._instance_id, self._instance_key(instance)
         try:
             self._bind(instance, workflow, cause)
             before = {t.id for t in all_tasks(workflow, state=TaskState.COMPLETED)}
@@ -447,10 +477,16 @@ class Runtime:
             return None
         return max(self._ran, key=lambda key: (self._ran[key], _BLAME_FIRST.get(key[1], 0)))
 
-    def _undo_to(self, mark: tuple[int, int, int, int, float]) -> None:
-        """Forget the signals, deferred work and history the rolled-back step produced, and
-        give its steps and time back: they were undone, so they do not count against the rest."""
-        queued, deferred, history, steps, began = mark
+    def _mark(self) -> tuple[int, int, int, int, float, int]:
+        return (len(self._queue), len(self._deferred), len(self._history_rows), self._steps, time.monotonic(),
+                len(self._core_written))
+
+    def _undo_to(self, mark: tuple[int, int, int, int, float, int]) -> None:
+        """Forget the signals, deferred work, history and instance rows the rolled-back step
+        produced, and give its steps and time back: they were undone, so they do not count
+        against the rest."""
+        queued, deferred, history, steps, began, written = mark
+        self._forget_core_writes(written)
         if self._stepping_since is not None:
             self._stepping_since += time.monotonic() - began
         while len(self._queue) > queued:
@@ -464,6 +500,7 @@ class Runtime:
                      pristine: Callable[[], BpmnWorkflow] | None) -> None:
         workflow = self._load(instance) if instance.state or pristine is None else pristine()
         element = over.details.get("element")
+        self.ensure_id(instance)
         log.warning("instance %s stopped: %s", instance.id, over.message)
         instance.status = "incident"
         self.session.add(Incident(
@@ -506,9 +543,9 @@ class Runtime:
         """Give the workflow a script engine that sees this instance's deal and calls our actions."""
         deal = self.crm.deal(instance.deal_id) if instance.deal_id is not None else None
         record = self.crm.record(deal) if deal is not None else None
-        process_cause = Cause("process", str(instance.id), instance.key, cause.chain)
-
         def call_action(task: Any, name: str, params: dict[str, Any]) -> Any:
+            self.ensure_id(instance)  # an action may write rows naming the instance, or start another
+            process_cause = Cause("process", str(instance.id), instance.key, cause.chain)
             ctx = ActionContext(self.crm, deal, process_cause, dict(task.data), instance.id, unit=self)
             with self.session.begin_nested():
                 return self.engine.actions.call(name, ctx, params)
@@ -517,6 +554,28 @@ class Runtime:
         workflow.script_engine = DslScriptEngine(
             self.clock, names, call_action, max_instances=self.engine.step_budget,
             decide=lambda key, env: decide(self.session, key, env, self.clock.now()))
+
+    def _instance_key(self, instance: ProcessInstance) -> int:
+        """What the step budget names the instance by: its id, or before it has one the object's."""
+        return instance.id if instance.id is not None else -id(instance)
+
+    def ensure_id(self, instance: ProcessInstance) -> None:
+        """Give an instance not inserted yet its id now: something is about to name it."""
+        if instance.id is None:
+            instance.id = instance_rows.reserve_id(self.session)
+            if self._instance_id == -id(instance):
+                self._instance_id = instance.id
+
+    def _forget_core_writes(self, mark: int) -> None:
+        """A rolled-back savepoint undid these rows; the ORM undoes what it wrote itself, so
+        the instances written with Core are expunged (inserted) or expired (updated) here."""
+        for instance, inserted in reversed(self._core_written[mark:]):
+            if inserted:
+                if instance in self.session:
+                    self.session.expunge(instance)
+            elif instance in self.session:
+                self.session.expire(instance)
+        del self._core_written[mark:]
 
     def _load(self, instance: ProcessInstance) -> BpmnWorkflow:
         spec, own_subs = self.engine.spec_for(self.session, instance.version_id)
@@ -533,30 +592,62 @@ class Runtime:
         wait costs no query; only differences touch the tables.
         """
         now = self.clock.now()
-        instance.state = self.engine.serializer.dumps(workflow)
-        instance.updated_at = now
+        new = id(instance) in self._unsaved
+        values: dict[str, Any] = {"state": self.engine.serializer.dumps(workflow), "updated_at": now,
+                                  "status": instance.status, "ended_at": instance.ended_at}
         if workflow.is_completed() and instance.status == "running":
-            instance.status = "completed"
-            instance.ended_at = now
+            values.update(status="completed", ended_at=now)
             self._history(instance, "process", None, "Process", "completed", {})
+        elif new and values["status"] == "running":
+            self.ensure_id(instance)  # it waits: its CRM tasks, waits and timers name it
+        self._put(instance, new, values)
         derived = dict(instance.derived or {})
         tasks = dict(derived.get("tasks", {}))
         self._sync_user_tasks(instance, workflow, tasks)
-        instance.derived = {
+        values["derived"] = {
             "tasks": tasks,
             "waits": self._sync_waits(instance, workflow, derived.get("waits", [])),
-            "timers": self._sync_timers(instance, workflow, derived.get("timers", {})),
+            "timers": self._sync_timers(instance, workflow, derived.get("timers", {}), new=new),
             "conditions": conditions.sync_jobs(self.session, instance, workflow,
                                                lambda: all_tasks(workflow, state=TaskState.WAITING),
                                                derived.get("conditions", {}), now),
         }
         kept = calls.called_now(workflow, getattr(workflow, "dealflow_calls", {}), derived.get("calls", {}))
         if kept:
-            instance.derived["calls"] = kept
+            values["derived"]["calls"] = kept
+        self._put(instance, new, {"derived": values["derived"]})
+        if new:
+            instance_rows.insert(self.session, instance, self._unsaved[id(instance)])
+            del self._unsaved[id(instance)]
+            self._core_written.append((instance, True))
+        else:
+            instance_rows.update(self.session, instance, values)
         if self._history_rows:
-            self.session.execute(insert(HistoryEntry), self._history_rows)
+            for row in self._history_rows:
+                of = row.pop("of", None)
+                if of is not None:
+                    self.ensure_id(of)
+                    row["instance_id"] = of.id
+            # One Core statement for all rows (the ORM's bulk insert split them by which keys are
+            # None, and cost more than the insert); live watchers are told as the ORM would have.
+            self.session.connection().execute(HISTORY_INSERT, self._history_rows)
+            if self.engine.broadcaster is not None:
+                self.engine.broadcaster.describe_rows(self.session, HistoryEntry, self._history_rows)
             self._history_rows = []
         self.session.flush()
+
+    def _put(self, instance: ProcessInstance, new: bool, values: dict[str, Any]) -> None:
+        """Set columns the save writes with Core: on a new instance as plain attributes; on a
+        saved one as committed values, so the ORM does not write them again (and a rolled-back
+        step expires them, `_forget_core_writes`)."""
+        if new:
+            for name, value in values.items():
+                setattr(instance, name, value)
+            return
+        if not self._core_written or self._core_written[-1] != (instance, False):
+            self._core_written.append((instance, False))
+        for name, value in values.items():
+            set_committed_value(instance, name, value)
 
     # ------------------------------------------------------------------ failure handling
 
@@ -571,6 +662,7 @@ class Runtime:
         if failure.at is not None:  # the incident names its element, as a person reads the diagram
             label = element_label(failure.at)
             message = f"{label if label == element else f'{label} ({element})'}: {message}"
+        self.ensure_id(instance)
         previous = self.session.scalars(
             select(Job).where(
                 Job.instance_id == instance.id, Job.kind == "retry", Job.task_id == (str(task.id) if task else None)
@@ -643,7 +735,7 @@ class Runtime:
                  outcome: str, detail: dict[str, Any]) -> None:
         """Buffered and written in one statement when the instance is saved."""
         self._history_rows.append({
-            "instance_id": instance.id, "at": self.clock.now(), "element_id": element_id, "element_name": name,
+            "of": instance, "at": self.clock.now(), "element_id": element_id, "element_name": name,
             "element_type": etype or "", "outcome": outcome, "detail": to_json_safe(detail),
         })
 
@@ -728,7 +820,8 @@ class Runtime:
                                              created_at=self.clock.now()))
         return [list(w) for w in sorted(wanted, key=lambda w: (w[0], w[1], w[2] or ""))]
 
-    def _sync_timers(self, instance: ProcessInstance, workflow: BpmnWorkflow, known: dict[str, str]) -> dict[str, str]:
+    def _sync_timers(self, instance: ProcessInstance, workflow: BpmnWorkflow, known: dict[str, str], *,
+                     new: bool = False) -> dict[str, str]:
         """One job row per waiting timer: pending at its due time, or "waiting" while the date it
         reads is empty (the row keeps the paths, so setting the field re-plans it)."""
         wanted: dict[str, tuple[datetime | None, Any, Any]] = {}
@@ -744,7 +837,7 @@ class Runtime:
         if planned == known:
             return known
         now = self.clock.now()
-        jobs = {j.task_id: j for j in self.session.scalars(select(Job).where(
+        jobs = {} if new else {j.task_id: j for j in self.session.scalars(select(Job).where(
             Job.instance_id == instance.id, Job.kind == "timer", Job.status.in_(("pending", "waiting"))))}
         for task_id, job in jobs.items():
             if task_id not in wanted:
