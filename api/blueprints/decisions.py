@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
-from flask_smorest import Blueprint
-from sqlalchemy import select
-
 from api.auth import requires
 from api.context import unit_of_work
 from api.guards import visible_deal
+from api.parsing import Blueprint
 from api.schemas.automation import (
     DecisionResultSchema,
     DecisionVersionSchema,
     DeployedDecisionsSchema,
-    DeployJsonSchema,
     EvaluateDecisionSchema,
     ProcessXmlQuerySchema,
 )
+from api.versioned import XML_BODY, newest_of_each, versions_of, xml_of_request, xml_response
 from crm import json_codec
-from crm.errors import NotFound
 from engine.dmn.store import deploy_decisions, latest_decision
 from engine.dmn.table import DecisionTable, InvalidDecision
 from engine.models import DecisionVersion
@@ -28,21 +24,13 @@ from engine.runtime import Runtime
 
 bp = Blueprint("decisions", __name__, url_prefix="/api/v1/decisions", description="DMN decision tables")
 
-XML_BODY = {"content": {
-    "application/xml": {"schema": {"type": "string"}},
-    "application/json": {"schema": DeployJsonSchema},
-}, "required": True}
-
 
 @bp.get("")
 @unit_of_work
 @bp.response(200, DecisionVersionSchema(many=True))
 def list_decisions(*, rt: Runtime) -> Any:
     """The newest version of every decision."""
-    latest: dict[str, DecisionVersion] = {}
-    for version in rt.session.scalars(select(DecisionVersion).order_by(DecisionVersion.key, DecisionVersion.version)):
-        latest[version.key] = version
-    return list(latest.values())
+    return newest_of_each(rt.session, DecisionVersion)
 
 
 @bp.post("")
@@ -54,18 +42,15 @@ def deploy(*, rt: Runtime) -> Any:
     """DMN XML as the body (or JSON {"xml": ...}): a new version of each decision whose table
     changed; refused whole (422 invalid_decision) with each problem at its decision, rule and
     column, element id and line."""
-    return {"decisions": deploy_decisions(rt.session, rt.clock.now(), _xml_of_request())}
+    xml = xml_of_request(InvalidDecision("the body holds no DMN XML", []))
+    return {"decisions": deploy_decisions(rt.session, rt.clock.now(), xml)}
 
 
 @bp.get("/<string:key>/versions")
 @unit_of_work
 @bp.response(200, DecisionVersionSchema(many=True))
 def list_versions(key: str, *, rt: Runtime) -> Any:
-    versions = list(rt.session.scalars(
-        select(DecisionVersion).where(DecisionVersion.key == key).order_by(DecisionVersion.version.desc())))
-    if not versions:
-        raise NotFound(f"no decision {key!r} is deployed")
-    return versions
+    return versions_of(rt.session, DecisionVersion, key, "decision")
 
 
 @bp.get("/<string:key>/xml")
@@ -73,15 +58,7 @@ def list_versions(key: str, *, rt: Runtime) -> Any:
 @bp.arguments(ProcessXmlQuerySchema, location="query")
 @bp.response(200, description="the DMN file the version was deployed from", content_type="application/xml")
 def get_xml(args: dict[str, Any], key: str, *, rt: Runtime) -> Any:
-    query = select(DecisionVersion.xml).where(DecisionVersion.key == key)
-    if args.get("version") is None:
-        query = query.order_by(DecisionVersion.version.desc()).limit(1)
-    else:
-        query = query.where(DecisionVersion.version == args["version"])
-    xml = rt.session.scalar(query)
-    if xml is None:
-        raise NotFound(f"decision {key!r} has no such version")
-    return Response(xml, mimetype="application/xml")
+    return xml_response(rt.session, DecisionVersion, key, args.get("version"), "decision")
 
 
 @bp.post("/<string:key>/evaluate")
@@ -100,12 +77,3 @@ def evaluate(body: dict[str, Any], key: str, *, rt: Runtime) -> Any:
     result = DecisionTable.from_dict(version.table).evaluate(names, rt.clock.now())
     return {"key": version.key, "version": version.version, "matched": result.matched,
             "value": json_codec.plain(result.value), "variables": json_codec.plain(result.variables())}
-
-
-def _xml_of_request() -> bytes | str:
-    if request.is_json:
-        return DeployJsonSchema().load(request.get_json(silent=True) or {})["xml"]
-    xml = request.get_data(cache=False)
-    if not xml.strip():
-        raise InvalidDecision("the body holds no DMN XML", [])
-    return xml

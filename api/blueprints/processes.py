@@ -4,22 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
-from sqlalchemy import select
-
 from api.auth import requires
 from api.context import request_cause, unit_of_work
 from api.guards import visible_deal
 from api.parsing import Blueprint
 from api.schemas.automation import (
     DeployedVersionSchema,
-    DeployJsonSchema,
     InstanceSummarySchema,
     ProcessVersionSchema,
     ProcessXmlQuerySchema,
     StartProcessSchema,
 )
-from crm.errors import NotFound
+from api.versioned import XML_BODY, newest_of_each, versions_of, xml_of_request, xml_response
 from engine.errors import InvalidProcess
 from engine.models import ProcessVersion
 from engine.runtime import Runtime
@@ -27,21 +23,13 @@ from triggers.messages import message_warnings
 
 bp = Blueprint("processes", __name__, url_prefix="/api/v1/processes", description="BPMN processes")
 
-XML_BODY = {"content": {
-    "application/xml": {"schema": {"type": "string"}},
-    "application/json": {"schema": DeployJsonSchema},
-}, "required": True}
-
 
 @bp.get("")
 @unit_of_work
 @bp.response(200, ProcessVersionSchema(many=True))
 def list_processes(*, rt: Runtime) -> Any:
     """The newest version of every process."""
-    latest: dict[str, ProcessVersion] = {}
-    for version in rt.session.scalars(select(ProcessVersion).order_by(ProcessVersion.key, ProcessVersion.version)):
-        latest[version.key] = version
-    return list(latest.values())
+    return newest_of_each(rt.session, ProcessVersion)
 
 
 @bp.post("")
@@ -54,7 +42,7 @@ def deploy(*, rt: Runtime) -> Any:
     Every executable pool of a collaboration is deployed, each a process of its own: the answer
     is the one a plain start runs, with all of them in `processes`. It lists the messages the
     processes wait for and warns about names no CRM event sends."""
-    deployed = rt.deploy_all(_xml_of_request())
+    deployed = rt.deploy_all(xml_of_request(InvalidProcess("the body holds no BPMN XML", [])))
     fields = ProcessVersionSchema().fields
     shown = [{name: getattr(version, name) for name in fields} for version in deployed]
     names = [name for version in deployed for name in [*version.messages, *version.start_messages]]
@@ -65,11 +53,7 @@ def deploy(*, rt: Runtime) -> Any:
 @unit_of_work
 @bp.response(200, ProcessVersionSchema(many=True))
 def list_versions(key: str, *, rt: Runtime) -> Any:
-    versions = list(rt.session.scalars(
-        select(ProcessVersion).where(ProcessVersion.key == key).order_by(ProcessVersion.version.desc())))
-    if not versions:
-        raise NotFound(f"no process {key!r} is deployed")
-    return versions
+    return versions_of(rt.session, ProcessVersion, key, "process")
 
 
 @bp.get("/<string:key>/xml")
@@ -78,15 +62,7 @@ def list_versions(key: str, *, rt: Runtime) -> Any:
 @bp.response(200, description="the BPMN XML of the version",
              content_type="application/xml")
 def get_xml(args: dict[str, Any], key: str, *, rt: Runtime) -> Any:
-    query = select(ProcessVersion.xml).where(ProcessVersion.key == key)
-    if args.get("version") is None:
-        query = query.order_by(ProcessVersion.version.desc()).limit(1)
-    else:
-        query = query.where(ProcessVersion.version == args["version"])
-    xml = rt.session.scalar(query)
-    if xml is None:
-        raise NotFound(f"process {key!r} has no such version")
-    return Response(xml, mimetype="application/xml")
+    return xml_response(rt.session, ProcessVersion, key, args.get("version"), "process")
 
 
 @bp.post("/<string:key>/start")
@@ -102,12 +78,3 @@ def start(body: dict[str, Any], key: str, *, rt: Runtime) -> Any:
     instance = rt.start(key, deal.id, body["params"], version=body["version"], cause=request_cause())
     del deal
     return instance
-
-
-def _xml_of_request() -> bytes | str:
-    if request.is_json:
-        return DeployJsonSchema().load(request.get_json(silent=True) or {})["xml"]
-    xml = request.get_data(cache=False)
-    if not xml.strip():
-        raise InvalidProcess("the body holds no BPMN XML", [])
-    return xml
