@@ -41,7 +41,6 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import event
 
 from api.migrations import upgrade
 from crm.clock import VirtualClock
@@ -50,6 +49,7 @@ from crm.events import Cause
 from engine.engine import Engine
 from robots.actions import registry
 from tests.support.bpmn import Bpmn
+from tests.support.statements import statements_sent
 
 # Ten elements: start, six scripts, a split and a join gateway, end. The texts are valid
 # both as Python (for raw Spiff) and as dsl (for dealflow).
@@ -223,29 +223,13 @@ class Dealflow(Variant):
         return time.perf_counter() - start
 
     def statements(self) -> float:
-        with counting(self.db) as count:
+        with statements_sent(self.db.engine) as count:
             for _ in range(10):
                 self.one()
         if self.process == "user task":  # checked here, outside the timed runs
             with self.engine.unit() as rt:
                 assert rt.instance(self.last).status == "completed"
-        return count[0] / 10
-
-
-@contextmanager
-def counting(db: Database) -> Iterator[list[int]]:
-    """Every statement sent to the database while the block runs (BEGIN included, COMMIT not:
-    the driver commits without a statement on both backends)."""
-    count = [0]
-
-    def seen(*_args: Any) -> None:
-        count[0] += 1
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
-        yield count
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
+        return len(count) / 10
 
 
 def dealflow_engine(db: Database) -> Engine:

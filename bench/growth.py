@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from common import machine, write_json
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 
 from api.wiring import build_engine, prepare_database
 from crm.clock import VirtualClock
@@ -41,6 +41,7 @@ from crm.models import Deal
 from engine.engine import Engine
 from engine.models import HistoryEntry
 from tests.support.bpmn import Bpmn
+from tests.support.statements import statements_sent
 
 LOOP = (
     Bpmn("growth_loop").start().user("work").xor("again", default="flow_more").end()
@@ -54,20 +55,6 @@ ON_DEAL = (
 CAUSE = Cause.system("bench")
 #: Issue 14, goal 5: the biggest size costs at most this much more than the smallest.
 FLAT = 1.2
-
-
-@contextmanager
-def counting(db: Database) -> Iterator[list[int]]:
-    count = [0]
-
-    def seen(*_args: Any) -> None:
-        count[0] += 1
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
-        yield count
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
 
 
 @contextmanager
@@ -121,11 +108,11 @@ def history_growth(sizes: list[int], rounds: int) -> dict[str, Any]:
         for _ in range(rounds):
             for size, instance_id in instances.items():
                 task_id = open_task(engine, instance_id)
-                with counting(db) as count:
+                with statements_sent(db.engine) as count:
                     start = time.perf_counter()
                     complete(engine, task_id)
                     samples[size].append((time.perf_counter() - start) * 1000)
-                statements[size].append(count[0])
+                statements[size].append(len(count))
         rows = [{"history_rows": size, "step_ms": statistics.median(samples[size]),
                  "statements": statistics.median(statements[size])} for size in sizes]
     return _verdict(rows, "history_rows", "step_ms")
@@ -175,12 +162,12 @@ def deals_growth(sizes: list[int], rounds: int, per_round: int) -> dict[str, Any
             for _ in range(rounds):
                 for size, (db, engine, (low, high)) in worlds.items():
                     chosen = [pick.randint(low, high) for _ in range(per_round)]
-                    with counting(db) as count:
+                    with statements_sent(db.engine) as count:
                         start = time.perf_counter()
                         for deal_id in chosen:
                             one_life(engine, deal_id)
                         samples[size].append((time.perf_counter() - start) * 1000 / per_round)
-                    statements[size].append(count[0] // per_round)
+                    statements[size].append(len(count) // per_round)
             rows = [{"deals": size, "instance_ms": statistics.median(samples[size]),
                      "statements": statistics.median(statements[size])} for size in sizes]
     return _verdict(rows, "deals", "instance_ms")

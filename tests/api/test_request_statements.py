@@ -9,11 +9,7 @@ right after its INSERT.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 
 from api.wiring import SHIPPED_AUTOMATION, save_shipped_automation
 from crm.errors import NotFound
@@ -21,21 +17,8 @@ from crm.models import Department
 from crm.service import Crm
 from tests.support.auth import bearer, token_for
 from tests.support.bpmn import Bpmn
+from tests.support.statements import statements_sent
 from tests.support.world import make_deal, store_order
-
-
-@contextmanager
-def statements(engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine.db.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.db.engine, "before_cursor_execute", count)
 
 
 def _matching(seen: list[str], *parts: str) -> list[str]:
@@ -46,7 +29,7 @@ def test_a_start_over_http_reads_its_credential_with_its_user_in_one_query_and_i
     engine.deploy(Bpmn("quick").start().script("a", "x = 1").end().chain("start", "a", "end").xml())
     deal_id = make_deal(engine)
     client, token = app.test_client(), token_for(engine, "admin")
-    with statements(engine) as seen:
+    with statements_sent(engine.db.engine) as seen:
         reply = client.post("/api/v1/processes/quick/start", headers=bearer(token), json={"deal_id": deal_id})
     assert reply.status_code == 201 and reply.json["status"] == "completed"
     credential = _matching(seen, "FROM credentials")
@@ -58,7 +41,7 @@ def test_a_start_over_http_reads_its_credential_with_its_user_in_one_query_and_i
 def test_a_store_order_reads_its_set_up_rows_once_and_never_reselects_its_event(app, engine):
     save_shipped_automation(engine, SHIPPED_AUTOMATION)
     client, token = app.test_client(), token_for(engine, "store.integration")
-    with statements(engine) as seen:
+    with statements_sent(engine.db.engine) as seen:
         reply = client.post("/api/v1/events", headers=bearer(token), json={
             "type": "order.created", "source": "store", "idempotency_key": "statements-1",
             "payload": store_order("S-1")})
@@ -81,7 +64,7 @@ def test_a_set_up_row_held_for_the_transaction_is_never_an_outdated_answer(engin
     with pytest.raises(RolledBack), engine.db.transaction() as session:
         crm = Crm(session, clock)
         north = crm.department("store_north")
-        with statements(engine) as seen:
+        with statements_sent(engine.db.engine) as seen:
             assert crm.department("store_north") is north
         assert seen == []  # held: no second SELECT
         north.code = "store_n"  # renamed in this transaction: the old code no longer finds it

@@ -5,35 +5,19 @@ asserted anywhere."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from engine.engine import Engine
 from engine.models import HistoryEntry, ProcessInstance, ProcessVersion
 from robots.actions import registry
 from tests.support.bpmn import Bpmn
+from tests.support.statements import statements_sent
 from tests.support.world import TEST_CAUSE, make_deal
 
 STRAIGHT = Bpmn("straight").start().script("a", "x = 1").script("b", "y = x + 1").end().chain(
     "start", "a", "b", "end").xml()
 WAITING = Bpmn("waiting").start().user("approve").script("after", "done = 1").end().chain(
     "start", "approve", "after", "end").xml()
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine.db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.db.engine, "before_cursor_execute", record)
 
 
 def writes_to(seen: list[str], table: str) -> list[str]:
@@ -43,7 +27,7 @@ def writes_to(seen: list[str], table: str) -> list[str]:
 def test_a_start_that_runs_to_its_end_inserts_the_instance_once_with_one_history_statement(engine):
     engine.deploy(STRAIGHT)
     engine.start("straight", None)  # the first start reads the latest version; later ones trust the cache
-    with statements(engine) as seen:
+    with statements_sent(engine.db.engine) as seen:
         instance = engine.start("straight", None)
     assert instance.status == "completed"
     assert [s.split(" (")[0] for s in writes_to(seen, "process_instances")] == ["INSERT INTO process_instances"]
@@ -62,14 +46,14 @@ def test_a_start_that_runs_to_its_end_inserts_the_instance_once_with_one_history
 def test_a_waiting_instance_is_inserted_with_its_task_and_completed_by_one_update(engine):
     engine.deploy(WAITING)
     deal_id = make_deal(engine)
-    with statements(engine) as seen:
+    with statements_sent(engine.db.engine) as seen:
         instance = engine.start("waiting", deal_id)
     assert len(writes_to(seen, "process_instances")) == 1
     (task_id,) = instance.derived["tasks"].values()
     with engine.unit() as rt:
         task = rt.crm.task(task_id)
         assert task.process_instance_id == instance.id
-    with statements(engine) as seen, engine.unit() as rt:
+    with statements_sent(engine.db.engine) as seen, engine.unit() as rt:
         rt.crm.complete_task(rt.crm.task(task_id), cause=TEST_CAUSE)
     assert [s.split(" SET")[0] for s in writes_to(seen, "process_instances")] == ["UPDATE process_instances"]
     with engine.unit() as rt:
