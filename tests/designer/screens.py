@@ -158,6 +158,10 @@ def take(out: Path) -> None:
         page.click("#deals tr.clickable")
         page.wait_for_selector("#deal-feed h3")
         _shot(page, out, "11-deal")
+
+        page.click('a[href="#/decisions"]')  # the store's routing table, drawn by dmn-js
+        page.wait_for_selector('[data-element-id="large_order_amount"]')
+        _shot(page, out, "25-decisions")
         page.close()
 
         # The shell as the demo manager sees it: her feed, then the same in Ukrainian.
