@@ -72,8 +72,8 @@ def rewrite(process_el: etree._Element) -> list[tuple[etree._Element, str]]:
     problems: list[tuple[etree._Element, str]] = []
     for start in process_el.iter(_q("startEvent")):
         if _compensates(start):
-            problems.append((start, "a compensation event subprocess (a compensation start event) is not "
-                                    "supported: attach a compensation boundary event with a handler to each "
+            problems.append((start, "a compensation start event is not supported (dealflow runs no compensation "
+                                    "event subprocess): attach a compensation boundary event with a handler to each "
                                     "activity to undo"))
     associations = list(process_el.iter(_q("association")))
     linked: dict[str, set[str]] = {}

@@ -176,7 +176,7 @@ def test_a_service_task_handler_runs_its_action(engine):
     (booking().replace("</bpmn:process>", '<bpmn:subProcess id="on_comp" triggeredByEvent="true">'
                        '<bpmn:startEvent id="comp_start"><bpmn:compensateEventDefinition/></bpmn:startEvent>'
                        "</bpmn:subProcess></bpmn:process>"), "comp_start",
-     "a compensation event subprocess (a compensation start event) is not supported"),
+     "a compensation start event is not supported (dealflow runs no compensation event subprocess)"),
 ])
 def test_compensation_that_cannot_run_is_refused_by_element(engine, xml, element, start):
     with pytest.raises(InvalidProcess) as refused:
