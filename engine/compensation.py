@@ -229,10 +229,15 @@ def is_next(task: Any, expression: str) -> bool:
     """Whether the activity a made condition names is the next to undo in the gateway's scope:
     of the throw's activities completed and not undone since (their handler completed after
     them), the last completed (deepest in the task tree on a tie of time)."""
-    made = json.loads(expression[len(MARKER):])
+    try:
+        made = json.loads(expression[len(MARKER):])
+        candidates = {str(a): str(h) for a, h in made["of"].items()}
+        wanted = str(made["next"])
+    except (ValueError, KeyError, TypeError, AttributeError) as err:  # only a version stored unchecked
+        raise ValueError(f"not a compensation condition dealflow made: {expression!r}") from err
     workflow = task.workflow
     pending: list[tuple[float, int, str]] = []
-    for activity_id, handler_id in made["of"].items():
+    for activity_id, handler_id in candidates.items():
         done = workflow.get_tasks(spec_name=activity_id, state=TaskState.COMPLETED)
         if not done:
             continue
@@ -241,4 +246,4 @@ def is_next(task: Any, expression: str) -> bool:
                   if (h.last_state_change, h.depth) > (last.last_state_change, last.depth)]
         if not undone:
             pending.append((last.last_state_change, last.depth, activity_id))
-    return bool(pending) and max(pending)[2] == made["next"]
+    return bool(pending) and max(pending)[2] == wanted
