@@ -196,3 +196,58 @@ def test_a_condition_written_like_a_made_one_is_refused_as_dsl(engine):
     with pytest.raises(InvalidProcess) as refused:
         deploy(engine, xml)
     assert [d["element"] for d in refused.value.details] == ["f_failed_compensate"]
+
+
+def test_a_throw_inside_a_subprocess_undoes_that_subprocess_s_activities(engine):
+    inner = booking(fail=False).split('<bpmn:process id="comp" isExecutable="true">', 1)[1]
+    inner = inner.split("</bpmn:process>", 1)[0]
+    inner = artifacts("<bpmn:process>" + inner + "</bpmn:process>")[len("<bpmn:process>"):-len("</bpmn:process>")]
+    xml = (HEAD + '<bpmn:process id="comp" isExecutable="true"><bpmn:startEvent id="outer_start"/>'
+           f'<bpmn:subProcess id="trip" name="Trip">{inner}</bpmn:subProcess><bpmn:endEvent id="outer_end"/>'
+           + chain("outer_start", "trip", "outer_end") + "</bpmn:process></bpmn:definitions>")
+    xml = xml.replace('<bpmn:endEvent id="end"/>', "")
+    deploy(engine, xml)
+    instance_id = engine.start("comp", make_deal(engine), cause=TEST_CAUSE).id
+    assert completed(engine, instance_id) == ["book", "charge", "refund", "cancel_booking", "compensate", "end2"]
+    with engine.unit() as rt:
+        assert rt.instance(instance_id).status == "completed"
+
+
+def test_an_activity_two_throws_compensate_is_refused(engine):
+    xml = booking().replace('<bpmn:endEvent id="end"/>',
+                            '<bpmn:endEvent id="end">' + COMPENSATE + "</bpmn:endEvent>")
+    with pytest.raises(InvalidProcess) as refused:
+        deploy(engine, xml)
+    assert {d["element"] for d in refused.value.details} == {"end"}
+    assert "is also compensated by 'Undo' (id compensate)" in refused.value.details[0]["message"]
+
+
+def test_activity_ref_throws_on_one_path_each_undo_their_own_activity(engine):
+    """book -> undo book -> charge -> undo charge."""
+    xml = (HEAD + '<bpmn:process id="comp" isExecutable="true"><bpmn:startEvent id="start"/>'
+           + script("book", "booked = true") + script("charge", "charged = true")
+           + script("cancel_booking", "booked = false", FOR_COMP) + script("refund", "refunded = true", FOR_COMP)
+           + undoable("book", "cancel_booking") + undoable("charge", "refund")
+           + THROW.format(d='<bpmn:compensateEventDefinition activityRef="book"/>')
+           + '<bpmn:endEvent id="end2"><bpmn:compensateEventDefinition activityRef="charge"/></bpmn:endEvent>'
+           + chain("start", "book", "compensate", "charge", "end2") + "</bpmn:process></bpmn:definitions>")
+    deploy(engine, xml)
+    instance_id = engine.start("comp", make_deal(engine), cause=TEST_CAUSE).id
+    assert completed(engine, instance_id) == ["book", "cancel_booking", "compensate", "charge", "refund", "end2"]
+
+
+def test_an_activity_already_undone_is_not_undone_again_when_the_throw_is_reached_again(engine):
+    """start -> book -> merge -> compensate -> count -> (twice) back to merge: book is undone once."""
+    xml = (HEAD + '<bpmn:process id="comp" isExecutable="true"><bpmn:startEvent id="start"/>'
+           + script("init", "n = 0") + script("book", "booked = true") + script("count", "n = n + 1")
+           + script("cancel_booking", "booked = false", FOR_COMP) + undoable("book", "cancel_booking")
+           + THROW.format(d=COMPENSATE) + '<bpmn:exclusiveGateway id="merge"/>'
+           + '<bpmn:exclusiveGateway id="again" default="f_again_end2"/><bpmn:endEvent id="end2"/>'
+           + chain("start", "init", "book", "merge", "compensate", "count", "again")
+           + '<bpmn:sequenceFlow id="f_again_end2" sourceRef="again" targetRef="end2"/>'
+           + '<bpmn:sequenceFlow id="f_again_merge" sourceRef="again" targetRef="merge">'
+           + "<bpmn:conditionExpression>n &lt; 2</bpmn:conditionExpression></bpmn:sequenceFlow>"
+           + "</bpmn:process></bpmn:definitions>")
+    deploy(engine, xml)
+    instance_id = engine.start("comp", make_deal(engine), cause=TEST_CAUSE).id
+    assert completed(engine, instance_id) == ["book", "cancel_booking", "compensate", "compensate", "end2"]
