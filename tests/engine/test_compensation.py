@@ -251,3 +251,35 @@ def test_an_activity_already_undone_is_not_undone_again_when_the_throw_is_reache
     deploy(engine, xml)
     instance_id = engine.start("comp", make_deal(engine), cause=TEST_CAUSE).id
     assert completed(engine, instance_id) == ["book", "cancel_booking", "compensate", "compensate", "end2"]
+
+
+def test_a_subprocess_handler_runs_its_steps(engine):
+    refund = ('<bpmn:subProcess id="refund" name="Refund" isForCompensation="true"><bpmn:startEvent id="r_start"/>'
+              + script("r_pay_back", "paid_back = true") + '<bpmn:endEvent id="r_end"/>'
+              + chain("r_start", "r_pay_back", "r_end") + "</bpmn:subProcess>")
+    deploy(engine, booking(refund=refund))
+    instance_id = engine.start("comp", make_deal(engine), cause=TEST_CAUSE).id
+    assert completed(engine, instance_id) == ["book", "charge", "refund", "cancel_booking", "compensate", "end2"]
+    with engine.unit() as rt:
+        assert "r_pay_back" in [h.element_id for h in rt.session.scalars(select(HistoryEntry).where(
+            HistoryEntry.instance_id == instance_id, HistoryEntry.outcome == "completed"))]
+
+
+def test_an_activity_interrupted_by_a_boundary_event_is_not_undone(engine):
+    """charge (a CRM task) is cut short by the customer cancelling: compensation undoes book only."""
+    xml = (HEAD.replace('targetNamespace="x">', 'targetNamespace="x"><bpmn:message id="m_cancel" '
+                        'name="customer.cancelled"/>')
+           + '<bpmn:process id="comp" isExecutable="true"><bpmn:startEvent id="start"/>'
+           + script("book", "booked = true") + '<bpmn:userTask id="charge" name="Charge"/>'
+           + '<bpmn:boundaryEvent id="cancelled" attachedToRef="charge">'
+           + '<bpmn:messageEventDefinition messageRef="m_cancel"/></bpmn:boundaryEvent>'
+           + script("cancel_booking", "booked = false", FOR_COMP) + script("refund", "refunded = true", FOR_COMP)
+           + undoable("book", "cancel_booking") + undoable("charge", "refund") + THROW.format(d=COMPENSATE)
+           + '<bpmn:endEvent id="end"/><bpmn:endEvent id="end2"/>'
+           + chain("start", "book", "charge", "end") + chain("cancelled", "compensate", "end2")
+           + "</bpmn:process></bpmn:definitions>")
+    deploy(engine, xml)
+    deal_id = make_deal(engine)
+    instance_id = engine.start("comp", deal_id, cause=TEST_CAUSE).id
+    assert engine.send_message(deal_id, "customer.cancelled", {}, cause=TEST_CAUSE) == [instance_id]
+    assert completed(engine, instance_id) == ["book", "cancel_booking", "compensate", "end2"]
