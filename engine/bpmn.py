@@ -244,7 +244,7 @@ def parse_processes(xml: str | bytes) -> tuple[list[ParsedProcess], etree._Eleme
     restore_loops = multi_instance.prepare(root)
     _check_schema(root, text)
     restore_loops()
-    for rewrite, what in ((compensation.refuse, "compensation is not supported"),
+    for rewrite, what in ((compensation.rewrite, "compensation that cannot run"),
                           (links.join_links, "link events that cannot be followed"),
                           (event_subprocesses.wrap, "event subprocesses that cannot run")):
         # Only the processes being deployed: one not executable is refused as such by Spiff below.
@@ -631,7 +631,8 @@ def check_texts(root: etree._Element, knows_action: Any, source: str | None = No
 
     for ns, tag, compile_fn, what, required in EVALUATED_TEXTS:
         for el in root.iter(f"{{{ns}}}{tag}"):
-            check(el, el.text, compile_fn, what, required)
+            if el.get(compensation.MADE) is None:  # made by engine.compensation, not dsl
+                check(el, el.text, compile_fn, what, required)
     problems += _refused_elements(root)
     problems += multi_instance.problems(root, lambda el: located(el, source or ""))
     for prop in root.iter(f"{{{SPIFF_NS}}}property"):

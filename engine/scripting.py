@@ -22,6 +22,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from crm import json_codec
 from crm.clock import Clock
 from dsl import DslError, DslEvalError, compile_expression, compile_script
+from engine import compensation
 from engine.failures import describe_seen
 
 ServiceCaller = Callable[[Any, str, dict[str, Any]], Any]
@@ -146,6 +147,8 @@ class DslScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # Spiff ships 
         return self.environment.variables(data)
 
     def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
+        if expression.startswith(compensation.MARKER):  # a gateway engine.compensation made
+            return compensation.is_next(task, expression)
         try:
             value = self.environment.evaluate(expression, task.data, external_context)
         except DslError as err:
