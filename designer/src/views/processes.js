@@ -9,6 +9,7 @@ import 'bpmn-js/dist/assets/bpmn-js.css';
 import 'bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css';
 import '@bpmn-io/properties-panel/dist/assets/properties-panel.css';
 import { api, once } from '../api.js';
+import { translateModule } from '../modeler/translate.js';
 import { t, formatDateTime } from '../i18n.js';
 import { guardUnsaved, confirmLeave } from '../unsaved.js';
 import { h, clear, toast, errorText, download } from '../ui.js';
@@ -349,7 +350,7 @@ export function processesView() {
       modeler = new Modeler({
         container: canvas,
         propertiesPanel: { parent: panelColumn, layout: { groups: { dealflow: { open: true } } } },
-        additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, DealflowPropertiesProviderModule],
+        additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, DealflowPropertiesProviderModule, translateModule('diagram')],
         moddleExtensions: { dealflow: dealflowModdle, spiffworkflow: spiffModdle },
       });
       window.dealflowModeler = modeler; // for the browser tests and the console
