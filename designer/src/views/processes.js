@@ -272,7 +272,13 @@ export function processesView() {
     }
     try {
       const version = await api.post('/processes', await xml(), { contentType: 'application/xml' });
-      toast(t('processes:deployed_as', { key: version.key, version: version.version }));
+      // a gateway that can leave an instance with no path deploys, with a warning (engine/gateways.py)
+      const gateway = (version.warnings || []).find((w) => w.element);
+      if (gateway) {
+        const shape = modeler.get('elementRegistry').get(gateway.element);
+        const name = shape?.businessObject?.name || gateway.element;
+        toast(t('processes:deployed_gateway_warning', { key: version.key, version: version.version, name }), 'warn');
+      } else toast(t('processes:deployed_as', { key: version.key, version: version.version }));
       markSaved();
       currentKey = version.key;
       titleNote = `v${version.version}`;
