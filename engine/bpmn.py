@@ -19,13 +19,14 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.event_parsers import EventDefinitionParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, SpiffProcessParser
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessageEventDefinition
 
 from dsl import DslError, compile_expression, compile_script, compile_template
 from engine import compensation, event_subprocesses, links, multi_instance
 from engine.bpmn_texts import translate_texts
 from engine.calls import CallActivity, attach_mappings, read_mappings
+from engine.data_objects import DataObject
 from engine.errors import InvalidProcess
 from engine.message_events import MessageEventDefinition
 from engine.timers import TIMER_CLASSES
@@ -134,8 +135,17 @@ def _parser_classes() -> dict[str, tuple[type, type]]:
     return multi_instance.parser_classes(classes)
 
 
+class DealflowProcessParser(SpiffProcessParser):  # type: ignore[misc]  # Spiff ships no types
+    """Data objects as engine/data_objects.py keeps them (a value not produced is not an error)."""
+
+    def parse_data_object(self, obj: Any) -> DataObject:
+        spiffs = super().parse_data_object(obj)
+        return DataObject(spiffs.category, spiffs.bpmn_id, spiffs.bpmn_name)
+
+
 class DealflowParser(SpiffBpmnParser):  # type: ignore[misc]  # Spiff ships no types
     OVERRIDE_PARSER_CLASSES = _parser_classes()
+    PROCESS_PARSER_CLASS = DealflowProcessParser
 
 
 _VALIDATOR: BpmnValidator | None = None

@@ -18,10 +18,12 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.data_object import DataObject as SpiffDataObject
 from SpiffWorkflow.spiff.specs.defaults import CallActivity as SpiffCallActivity
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessageEventDefinition
 
 from engine.calls import CallActivity
+from engine.data_objects import DataObject
 from engine.dmn.task import DecisionTask, DecisionTaskConverter
 from engine.message_events import MessageEventDefinition
 from engine.multi_instance import MULTI_INSTANCE_CLASSES, connect_all
@@ -48,15 +50,16 @@ def _registry() -> Any:
     for timer in (DateTimer, DurationTimer, CycleTimer):
         config[timer] = TimerConditionalEventDefinitionConverter
     config[BpmnWorkflow] = SpecFreeWorkflowConverter
-    # dealflow's multi-instance tasks (engine/multi_instance.py), call activity (engine/calls.py)
-    # and message event definition replace Spiff's under the same type names, so specs stored
-    # before them restore as them.
+    # dealflow's multi-instance tasks (engine/multi_instance.py), call activity (engine/calls.py),
+    # message event definition and data object (engine/data_objects.py) replace Spiff's under the
+    # same type names, so specs stored before them restore as them.
     for ours in MULTI_INSTANCE_CLASSES:
         spiffs = next(c for c in config if isinstance(c, type) and c.__name__ == ours.__name__)
         config[ours] = config.pop(spiffs)
     config[CallActivity] = config.pop(SpiffCallActivity)
     config[MessageEventDefinition] = config.pop(SpiffMessageEventDefinition)
     config[DecisionTask] = DecisionTaskConverter
+    config[DataObject] = config.pop(SpiffDataObject)
     registry = BpmnWorkflowSerializer.configure(config)
     registry.register(
         Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]), typename="Decimal"

@@ -17,6 +17,7 @@ from api.schemas.automation import (
 )
 from api.versioned import XML_BODY, newest_of_each, versions_of, xml_of_request, xml_response
 from engine.errors import InvalidProcess
+from engine.gateways import gateway_warnings
 from engine.models import ProcessVersion
 from engine.runtime import Runtime
 from triggers.messages import message_warnings
@@ -41,12 +42,14 @@ def deploy(*, rt: Runtime) -> Any:
     """BPMN XML as the body (or JSON {"xml": ...}); the same text twice gives the same version.
     Every executable pool of a collaboration is deployed, each a process of its own: the answer
     is the one a plain start runs, with all of them in `processes`. It lists the messages the
-    processes wait for and warns about names no CRM event sends."""
-    deployed = rt.deploy_all(xml_of_request(InvalidProcess("the body holds no BPMN XML", [])))
+    processes wait for and warns about names no CRM event sends, and about gateways that can
+    leave an instance with no path (engine/gateways.py)."""
+    xml = xml_of_request(InvalidProcess("the body holds no BPMN XML", []))
+    deployed = rt.deploy_all(xml)
     fields = ProcessVersionSchema().fields
     shown = [{name: getattr(version, name) for name in fields} for version in deployed]
     names = [name for version in deployed for name in [*version.messages, *version.start_messages]]
-    return {**shown[0], "processes": shown, "warnings": message_warnings(names)}
+    return {**shown[0], "processes": shown, "warnings": [*message_warnings(names), *gateway_warnings(xml)]}
 
 
 @bp.get("/<string:key>/versions")

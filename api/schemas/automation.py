@@ -22,14 +22,18 @@ class ProcessVersionSchema(Schema):
     created_at = fields.DateTime()
 
 
-class MessageWarningSchema(Schema):
-    message = fields.String()
+class DeployWarningSchema(Schema):
+    message = fields.String(metadata={"description": "the message name no CRM event sends"})
+    element = fields.String(metadata={"description": "the id of the element warned about (a gateway)"})
+    process = fields.String(metadata={"description": "the key of the process the element is in"})
     warning = fields.String()
 
 
 class DeployedVersionSchema(ProcessVersionSchema):
-    warnings = fields.List(fields.Nested(MessageWarningSchema),
-                           metadata={"description": "message names no CRM event sends (a warning, not a refusal)"})
+    warnings = fields.List(fields.Nested(DeployWarningSchema),
+                           metadata={"description": "message names no CRM event sends, and exclusive or inclusive "
+                                                    "gateways with no default flow whose every flow has a condition "
+                                                    "(warnings, not refusals)"})
     processes = fields.List(fields.Nested(ProcessVersionSchema),
                             metadata={"description": "every process the file deployed (each executable pool of a "
                                                      "collaboration), the one above first"})

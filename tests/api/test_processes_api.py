@@ -144,3 +144,14 @@ def test_a_process_waiting_for_a_message_without_a_name_starts(client, engine):
     assert client.post("/api/v1/processes", data=xml, content_type="application/xml").status_code == 201
     started = client.post("/api/v1/processes/nameless/start", json={"deal_id": make_deal(engine), "params": {}})
     assert started.status_code == 201, started.json
+
+
+def test_deploy_warns_about_a_gateway_whose_conditions_can_all_be_false(client):
+    from tests.engine.test_gateway_warnings import routed
+
+    deployed = client.post("/api/v1/processes", data=routed())
+    assert deployed.status_code == 201
+    [warning] = deployed.json["warnings"]
+    assert (warning["element"], warning["process"]) == ("size", "routing")
+    assert 'bpmn:exclusiveGateway "Order size" (id size)' in warning["warning"]
+    assert client.post("/api/v1/processes", data=routed(default="to_large")).json["warnings"] == []

@@ -237,3 +237,17 @@ def test_a_user_tasks_title_assignee_and_deadline_are_typed_in_editors_undone_re
     assert (task["title"], task["assignee_id"]) == ("Call Blue sofa back", manager["id"])
     created, due = (datetime.fromisoformat(task[key]) for key in ("created_at", "deadline"))
     assert timedelta(days=2) - timedelta(minutes=1) < due - created <= timedelta(days=2)
+
+
+def test_deploying_a_gateway_whose_conditions_can_all_be_false_warns_by_its_name(page: Page, http):
+    from tests.engine.test_gateway_warnings import routed
+
+    source = routed().replace('id="routing" name="routing"', 'id="order_size_routing" name="Order size routing"')
+    page.set_input_files('input[type="file"]', files=[{"name": "order_size_routing.bpmn",
+                                                       "mimeType": "application/xml", "buffer": source.encode()}])
+    expect(page.locator(".doc-title")).to_have_text("Order size routing")
+    page.click('[data-action="deploy"]')
+    toast = page.locator("#toast")
+    expect(toast).to_contain_text("Deployed order_size_routing as version 1")
+    expect(toast).to_contain_text('Gateway "Order size" has no default flow')
+    assert [v["version"] for v in http.get(f"{http.base}/processes/order_size_routing/versions").json()] == [1]

@@ -8,6 +8,7 @@
  * selects its cell.
  */
 import { api } from '../api.js';
+import { translateModule } from '../modeler/translate.js';
 import { t, formatDateTime } from '../i18n.js';
 import { guardUnsaved, confirmLeave } from '../unsaved.js';
 import { h, clear, toast, errorText, download } from '../ui.js';
@@ -223,7 +224,9 @@ export function decisionsView() {
       }
       if (destroyed) return;
       clear(canvas);
-      modeler = new DmnModeler({ container: canvas });
+      // each view of dmn-js is its own diagram-js instance: each gets the translate override
+      const translated = { additionalModules: [translateModule('dmn')] };
+      modeler = new DmnModeler({ container: canvas, drd: translated, decisionTable: translated, literalExpression: translated });
       window.dealflowDecisions = modeler; // for the browser tests and the console
       modeler.on('views.changed', () => watchChanges());
       const decisions = await refreshList();

@@ -9,6 +9,7 @@ import 'bpmn-js/dist/assets/bpmn-js.css';
 import 'bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css';
 import '@bpmn-io/properties-panel/dist/assets/properties-panel.css';
 import { api, once } from '../api.js';
+import { translateModule } from '../modeler/translate.js';
 import { t, formatDateTime } from '../i18n.js';
 import { guardUnsaved, confirmLeave } from '../unsaved.js';
 import { h, clear, toast, errorText, download } from '../ui.js';
@@ -271,7 +272,13 @@ export function processesView() {
     }
     try {
       const version = await api.post('/processes', await xml(), { contentType: 'application/xml' });
-      toast(t('processes:deployed_as', { key: version.key, version: version.version }));
+      // a gateway that can leave an instance with no path deploys, with a warning (engine/gateways.py)
+      const gateway = (version.warnings || []).find((w) => w.element);
+      if (gateway) {
+        const shape = modeler.get('elementRegistry').get(gateway.element);
+        const name = shape?.businessObject?.name || gateway.element;
+        toast(t('processes:deployed_gateway_warning', { key: version.key, version: version.version, name }), 'warn');
+      } else toast(t('processes:deployed_as', { key: version.key, version: version.version }));
       markSaved();
       currentKey = version.key;
       titleNote = `v${version.version}`;
@@ -349,7 +356,7 @@ export function processesView() {
       modeler = new Modeler({
         container: canvas,
         propertiesPanel: { parent: panelColumn, layout: { groups: { dealflow: { open: true } } } },
-        additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, DealflowPropertiesProviderModule],
+        additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, DealflowPropertiesProviderModule, translateModule('diagram')],
         moddleExtensions: { dealflow: dealflowModdle, spiffworkflow: spiffModdle },
       });
       window.dealflowModeler = modeler; // for the browser tests and the console
