@@ -60,6 +60,7 @@ from crm.models import (
     TimelineEntry,
     User,
 )
+from crm.timeline_params import timeline_params
 from dsl import DslError, parse_duration
 from engine.broadcast import Broadcast, broadcaster_for
 from engine.engine import Engine
@@ -753,7 +754,8 @@ def run_log(session: Session, deal_id: int, story: Sequence[Mapping[str, Any]] =
     for t in session.scalars(select(TimelineEntry).where(TimelineEntry.deal_id == deal_id)
                              .order_by(TimelineEntry.id)):
         add("timeline", t.id, {"at": t.at, "source": "deal", "kind": t.kind, "text": t.text,
-                               "reason": t.cause_label or t.cause_kind, "detail": t.data or {}})
+                               "reason": t.cause_label or t.cause_kind, "detail": t.data or {},
+                               "params": timeline_params(session, t)})
     for a in for_deal(session, deal_id):
         add("automation", a.id, {"at": a.at, "source": a.kind, "kind": a.outcome, "text": a.name or a.key,
                                  "reason": a.reason, "detail": {"scope": a.scope, "stage": a.stage, "key": a.key,

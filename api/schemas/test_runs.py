@@ -195,6 +195,8 @@ class RunLogEntrySchema(Schema):
     text = fields.String()
     reason = fields.String(allow_none=True)
     detail = fields.Dict()
+    params = fields.Dict(allow_none=True, metadata={
+        "description": "a deal change's values for its sentence, as the deal feed gives them (crm/timeline_params.py)"})
 
 
 class TestCaseSchema(Schema):

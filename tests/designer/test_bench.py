@@ -105,5 +105,9 @@ def test_the_log_tells_the_run_as_a_story_to_the_second(page: Page, tmp_path):
             < first("Event sent: bank.decision") < first("Step “Credit rejected”: completed"))
     assert all(re.search(r"\d{1,2}:\d{2}:\d{2}", row) for row in rows)  # every row to the second
     assert not any("{" in row for row in rows)
+    # A deal change reads as the deal's feed says it: the date as a date, the process by its name.
+    ready_row = rows[first("Ready by:")]
+    assert ready[:10] not in ready_row and "T" not in ready_row.split("Ready by:")[1].split("\t")[0]
+    assert "Send to bank" in ready_row and "send_to_bank" not in ready_row
     page.locator("#run-log").scroll_into_view_if_needed()
     page.screenshot(path=str(tmp_path / "bench-story.png"), full_page=False)

@@ -1,5 +1,6 @@
 /**
- * Labels drawn in the box their diagram gave them wrap where that box ends, and a box sized
+ * Labels drawn in the box their diagram gave them wrap where that box ends (in the modeler and
+ * in the read-only viewers of monitoring and the test bench), and a box sized
  * for another font cuts words ("Approve" / "d" under the gateway of Send to bank). After a
  * diagram is opened, every external label too narrow for its text gets the bounds bpmn-js
  * itself computes when a label is typed, centred where it was. This is how the diagram is
@@ -8,7 +9,7 @@
  */
 import { getLabel } from 'bpmn-js/lib/util/LabelUtil';
 
-/** The labels that were widened (for tests and the console). */
+/** The labels that were widened (for tests and the console); `modeler` may be a viewer too. */
 export function widenCutLabels(modeler) {
   const textRenderer = modeler.get('textRenderer');
   const widened = modeler.get('elementRegistry').filter((e) => e.type === 'label' && e.labelTarget).filter((label) => {

@@ -1,11 +1,15 @@
 /** A read-only diagram with the active and completed elements of an instance marked. */
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
+import ChangeSupportModule from 'diagram-js/lib/features/change-support';
 import { dealflowModdle, spiffModdle } from './moddle.js';
 import { withLayout } from './layout.js';
 import { fitDiagram } from './fit.js';
+import { widenCutLabels } from './labels.js';
 
 export function createViewer(container) {
-  const viewer = new NavigatedViewer({ container, moddleExtensions: { dealflow: dealflowModdle, spiffworkflow: spiffModdle } });
+  // change support redraws the labels widened after import, as the modeler does
+  const viewer = new NavigatedViewer({ container, additionalModules: [ChangeSupportModule],
+    moddleExtensions: { dealflow: dealflowModdle, spiffworkflow: spiffModdle } });
   let marked = [];
   let shownXml = null;
   let destroyed = false;
@@ -17,6 +21,7 @@ export function createViewer(container) {
         const laidOut = await withLayout(xml);
         if (destroyed) return;
         await viewer.importXML(laidOut);
+        widenCutLabels(viewer); // "Approve" / "d" under a gateway drawn for another font
         shownXml = xml;
         fitDiagram(viewer.get('canvas'));
       }

@@ -12,6 +12,7 @@ import { fieldForm } from '../forms.js';
 import { createViewer } from '../bpmn/viewer.js';
 import { vocabulary } from '../vocabulary.js';
 import { watch } from '../live.js';
+import { timelineText } from '../timeline.js';
 
 /** A moment of the run's clock to the second: in a story, what happened in one minute has an order. */
 function toTheSecond(value) {
@@ -59,6 +60,8 @@ export function sayLogRow(row, { processName = (k) => k, pipelineName = (c) => c
       return t('testbench:story.robot', { name: row.text, outcome });
     case 'trigger':
       return t('testbench:story.trigger', { name: row.text, outcome });
+    case 'deal': // said as the deal's own feed says it: names, dates and amounts in the reader's way
+      return timelineText({ kind: row.kind, text: row.text, params: row.params });
     default:
       return row.text;
   }
@@ -227,7 +230,7 @@ export function testBenchView() {
       const d = row.detail || {};
       return d.label || d.reason || d.message || '';
     }
-    return row.reason || '';
+    return row.reason ? names.processName(row.reason) : ''; // a process that changed the deal, by its name
   }
 
   function syncKind() {
