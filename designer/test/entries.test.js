@@ -10,7 +10,7 @@ vi.mock('../src/i18n.js', () => ({ t: (key, options) => (options && 'defaultValu
 const { actionOptions, parameterNames } = await import('../src/bpmn/entries/servicetask.js');
 const { pendingWriter } = await import('../src/bpmn/entries/dsl.js');
 const { DealflowContext } = await import('../src/bpmn/provider.js');
-const { dateFields } = await import('../src/bpmn/entries/event.js');
+const { dateFields, dateFieldLabel } = await import('../src/bpmn/entries/event.js');
 const { processOf } = await import('../src/bpmn/entries/process.js');
 
 afterEach(() => vi.useRealTimers());
@@ -120,6 +120,13 @@ describe('event and process entries', () => {
     const vocab = { fields: { main: { ready_date: 'date', amount: 'money' }, credit: { ready_date: 'date', signed_at: 'datetime' } } };
     expect(dateFields(vocab)).toEqual(['ready_date', 'signed_at']);
     expect(dateFields({})).toEqual([]);
+  });
+
+  it('name a timer\'s date field by its pipeline label, not its code', () => {
+    const vocab = { fields: { main: { signed_at: 'datetime' }, credit: { ready_date: 'date' } },
+      labels: { credit: { ready_date: 'Дата готовності' } } };
+    expect(dateFieldLabel(vocab, 'ready_date')).toBe('Дата готовності');
+    expect(dateFieldLabel(vocab, 'signed_at')).toBe('Signed at');
   });
 
   it('edit a collaboration by its first pool\'s process', () => {

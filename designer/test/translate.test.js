@@ -10,19 +10,30 @@ const LOCALES = new URL('../src/locales/', import.meta.url).pathname;
 const MODULES = new URL('../node_modules/', import.meta.url).pathname;
 const catalog = (lang, ns) => JSON.parse(readFileSync(join(LOCALES, lang, `${ns}.json`), 'utf8'));
 
-/** Every literal `translate('...')` template in a package's compiled sources. */
-function templatesOf(dir) {
+/** A JavaScript single-quoted literal's text, as the library hands it to `translate` at run time. */
+const unquote = (literal) => literal.replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c));
+
+/**
+ * Every literal `translate('...')` template in a package's compiled sources (a file or a folder),
+ * and both texts of `translate(test ? 'A' : 'B')`, which the panel uses for "ID" and "Participant ID".
+ */
+function templatesOf(path) {
   const found = new Set();
-  const walk = (path) => {
-    for (const name of readdirSync(path)) {
-      const full = join(path, name);
-      if (statSync(full).isDirectory()) walk(full);
-      else if (name.endsWith('.js')) {
-        for (const m of readFileSync(full, 'utf8').matchAll(/translate\(\s*'((?:[^'\\]|\\.)+)'/g)) found.add(m[1]);
-      }
+  const scan = (source) => {
+    for (const m of source.matchAll(/translate\(\s*'((?:[^'\\]|\\.)+)'/g)) found.add(unquote(m[1]));
+    for (const m of source.matchAll(/translate\([^()'`]*(?:\([^()]*\)[^()'`]*)*\?\s*'([^']+)'\s*:\s*'([^']+)'\s*\)/g)) {
+      found.add(m[1]);
+      found.add(m[2]);
     }
   };
-  walk(dir);
+  const walk = (at) => {
+    if (!statSync(at).isDirectory()) {
+      if (at.endsWith('.js')) scan(readFileSync(at, 'utf8'));
+      return;
+    }
+    for (const name of readdirSync(at)) walk(join(at, name));
+  };
+  walk(path);
   return found;
 }
 
@@ -72,5 +83,33 @@ describe('translate for the editors', () => {
     const labels = [...readFileSync(join(MODULES, 'bpmn-js/lib/features/popup-menu/PopupEntries.js'), 'utf8')
       .matchAll(/label: '([^']+)'/g)].map((m) => m[1]);
     expect([...used, ...labels].filter((text) => !(text in uk))).toEqual([]);
+  });
+
+  it('has an entry in every language for each text the properties panel translates', () => {
+    const used = [
+      ...templatesOf(join(MODULES, 'bpmn-js-properties-panel/dist/index.esm.js')),
+      ...templatesOf(join(MODULES, '@bpmn-io/properties-panel/dist/index.esm.js')),
+    ];
+    // The list header builds its template at run time: `List contains {numOfItems} item(s)`.
+    used.push('List contains {numOfItems} item', 'List contains {numOfItems} items');
+    expect(used).toContain('Element documentation');
+    expect(used).toContain('Participant ID');
+    for (const lang of ['en', 'uk', 'ru']) {
+      const texts = catalog(lang, 'diagram');
+      expect([lang, used.filter((text) => !(text in texts))]).toEqual([lang, []]);
+    }
+  });
+
+  it('names the panel groups, entries and header types in Ukrainian and Russian', async () => {
+    const translate = translateIn('diagram');
+    await i18next.changeLanguage('uk');
+    expect(translate('General')).toBe('Загальне');
+    expect(translate('Element documentation')).toBe('Документація елемента');
+    expect(translate('Start Event')).toBe(translate('Start event')); // the header names a type as the palette does
+    expect(translate('List contains {numOfItems} items', { numOfItems: 3 })).toBe('Список містить елементів: 3');
+    await i18next.changeLanguage('ru');
+    expect(translate('Executable')).toBe('Исполняемый');
+    expect(translate('Variable events that trigger the condition evaluation.\n\nIf none selected, all variable events will trigger the condition evaluation.'))
+      .toMatch(/^События переменных/);
   });
 });

@@ -4,6 +4,7 @@ decision table's headers, hit policy, "add rule" and its context menu in Ukraini
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -55,3 +56,29 @@ def test_a_ukrainian_designer_sees_the_bpmn_palette_and_context_pad_in_ukrainian
     pad = page.locator(".djs-context-pad")
     expect(pad.locator('[data-action="delete"]')).to_have_attribute("title", "Видалити")
     expect(pad.locator('[data-action="append.append-task"]')).to_have_attribute("title", "Додати задачу")
+
+
+def test_a_ukrainian_designer_sees_the_properties_panel_in_ukrainian(ukrainian: Page, base_url: str):
+    """bpmn-js-properties-panel's own groups, entries and header (General, Documentation, Name, ID,
+    Element documentation, the element's type) go through the same translate service as the palette."""
+    page = ukrainian
+    page.goto(f"{base_url}/#/processes")
+    panel = page.locator(".bio-properties-panel")
+    shape = page.wait_for_function("""() => window.dealflowModeler?.get('elementRegistry')
+        .find((e) => /(Task|StartEvent)$/.test(e.type))?.id""").json_value()
+    page.locator(f'.djs-element[data-element-id="{shape}"]').click()
+    titles = panel.locator(".bio-properties-panel-group-header-title")
+    expect(titles.filter(has_text="Загальне")).to_have_count(1)
+    expect(titles.filter(has_text="Документація")).to_have_count(1)
+    expect(titles.filter(has_text=re.compile("General|Documentation"))).to_have_count(0)
+    expect(panel.locator(".bio-properties-panel-header-type")).not_to_have_text(re.compile("[A-Za-z]"))
+
+    for group in ("Загальне", "Документація"):
+        header = panel.locator(".bio-properties-panel-group-header", has_text=group)
+        if "open" not in (header.get_attribute("class") or ""):
+            header.click()
+    labels = panel.locator(".bio-properties-panel-label")
+    expect(labels.filter(has_text=re.compile("^Назва$"))).to_have_count(1)
+    expect(labels.filter(has_text=re.compile("^ID$"))).to_have_count(1)
+    expect(labels.filter(has_text="Документація елемента")).to_have_count(1)
+    expect(labels.filter(has_text=re.compile("^(Name|Element documentation)$"))).to_have_count(0)

@@ -8,6 +8,7 @@ import { useService } from 'bpmn-js-properties-panel';
 import { t } from '../../i18n.js';
 import { eventDefinition, TIMER_KINDS, readTimer, writeTimer, messageNamed } from '../model.js';
 import { DslEntry } from './dsl.js';
+import { fieldLabel } from '../../actionform.js';
 
 const timerOf = (element) => eventDefinition(element.businessObject, 'bpmn:TimerEventDefinition');
 
@@ -15,6 +16,16 @@ const timerOf = (element) => eventDefinition(element.businessObject, 'bpmn:Timer
 export function dateFields(vocab) {
   return [...new Set(Object.values((vocab && vocab.fields) || {}).flatMap((fields) =>
     Object.entries(fields).filter(([, type]) => type === 'date' || type === 'datetime').map(([name]) => name)))].sort();
+}
+
+/**
+ * A date field's name for people, as the robots board names it (a pipeline's own label where the
+ * vocabulary has one, else the catalog's, else the code in words): the timer's field select
+ * showed the bare code `signed_at`, in every language.
+ */
+export function dateFieldLabel(vocab, code) {
+  const scope = Object.keys((vocab && vocab.fields) || {}).find((name) => vocab.labels?.[name]?.[code]);
+  return fieldLabel(code, vocab, scope);
 }
 
 function TimerKindEntry({ element, id }) {
@@ -44,7 +55,7 @@ function TimerFieldEntry({ element, id }) {
   return preact(SelectEntry, {
     element, id, label: t('bpmn:or_pick_field'),
     getOptions: () => [{ value: '', label: t('bpmn:pick_date_field') },
-      ...dateFields(context.vocabulary).map((f) => ({ value: `deal.${f}`, label: f }))],
+      ...dateFields(context.vocabulary).map((f) => ({ value: `deal.${f}`, label: dateFieldLabel(context.vocabulary, f) }))],
     getValue: (el) => {
       const { text } = readTimer(timerOf(el));
       return dateFields(context.vocabulary).some((f) => `deal.${f}` === text) ? text : '';
