@@ -299,7 +299,7 @@ def parse_processes(xml: str | bytes) -> tuple[list[ParsedProcess], etree._Eleme
     except Exception as err:  # Spiff raises assorted errors on malformed diagrams
         raise InvalidProcess(f"the diagram cannot be executed: {_plain(str(err))}") from err
     waits = {str(p.get("id")): _waits_for_messages(p) for p in executable}
-    parsed_all.sort(key=lambda p: (not _starts_plainly(p.spec), waits.get(p.key, False)))
+    parsed_all.sort(key=lambda p: (not starts_plainly(p.spec), waits.get(p.key, False)))
     return parsed_all, root
 
 
@@ -311,11 +311,28 @@ def _waits_for_messages(process_el: etree._Element) -> bool:
         or next(process_el.iter(f"{{{BPMN_NS}}}receiveTask"), None) is not None
 
 
-def _starts_plainly(spec: Any) -> bool:
+def starts_plainly(spec: Any) -> bool:
     """Whether a process has a start event a plain start runs (one that waits for no message)."""
     starts = [t for t in spec.task_specs.values() if type(t).__name__ == "StartEvent"]
-    return any(not getattr(t, "event_definition", None) or type(t.event_definition).__name__ == "NoneEventDefinition"
-               for t in starts)
+    return not starts or any(
+        not getattr(t, "event_definition", None) or type(t.event_definition).__name__ == "NoneEventDefinition"
+        for t in starts)
+
+
+def waiting_starts(spec: Any) -> list[str]:
+    """What the process's start events wait for, as a refused plain start tells it:
+    `message "order.paid"`, `signal "stock.arrived"` (each of a multiple start event too)."""
+    out: list[str] = []
+    for task in spec.task_specs.values():
+        if type(task).__name__ != "StartEvent":
+            continue
+        definition = getattr(task, "event_definition", None)
+        for one in getattr(definition, "event_definitions", None) or [definition]:
+            kind = type(one).__name__.removesuffix("EventDefinition").lower()
+            name = getattr(one, "name", None)
+            if kind and kind != "none":
+                out.append(f'{kind} "{name}"' if name else kind)
+    return sorted(set(out))
 
 
 def _short_tag(tag: str) -> str:

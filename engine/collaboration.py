@@ -242,7 +242,7 @@ def _start_by_message(rt: Runtime, key: str, thrower: ProcessInstance, name: str
                       correlations: dict[str, Any], cause: Cause) -> Callable[[], None]:
     def start() -> None:
         try:
-            started = rt.start(key, thrower.deal_id, {}, cause=cause, is_sandbox=thrower.is_sandbox)
+            started = rt.start(key, thrower.deal_id, {}, cause=cause, is_sandbox=thrower.is_sandbox, on_event=name)
         except StartRefused as refusal:  # a deal field it requires is empty: the thrower goes on regardless
             log.info("message %s from instance %s did not start %s: %s", name, thrower.id, key, refusal)
             return

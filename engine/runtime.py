@@ -37,7 +37,7 @@ from crm.service import Crm
 from dsl import compile_expression, compile_template
 from engine import calls, collaboration, conditions, instance_rows
 from engine.actions import ActionContext, ActionInputError
-from engine.bpmn import task_form
+from engine.bpmn import starts_plainly, task_form, waiting_starts
 from engine.dmn.store import decide
 from engine.errors import InvalidState, NotFound, StartRefused, StepBudgetExceeded
 from engine.failures import causes, classify, is_database_transient
@@ -187,8 +187,14 @@ class Runtime:
         cause: Cause,
         version: int | None = None,
         is_sandbox: bool = False,
+        on_event: str | None = None,
     ) -> ProcessInstance:
-        """Start an instance, or refuse with every missing field and bad parameter, writing nothing."""
+        """Start an instance, or refuse with every missing field and bad parameter, writing nothing.
+
+        `on_event` names the message (or signal) the caller is about to hand the new instance at
+        its start event. Without one, a process whose every start event waits for a message or
+        signal is refused: started plainly it would wait at its start forever, and the designer
+        is told which message to send instead (as Camunda 8 refuses such a start)."""
         cached = self.engine.cached_latest(key) if version is None else None
         pv = self.engine.version_summary(self.session, cached[0]) if cached else self._version(key, version)
         deal = self.crm.deal(deal_id) if deal_id is not None else None
@@ -208,6 +214,13 @@ class Runtime:
                 {"missing_fields": missing, "invalid_parameters": invalid},
             )
         spec, own_subs = self.engine.spec_for(self.session, pv.id)
+        if on_event is None and not starts_plainly(spec):
+            waits_for = waiting_starts(spec)
+            raise StartRefused(
+                f"{pv.name} starts on {' or '.join(waits_for) or 'an event'}: send it "
+                f"(POST /api/v1/messages) instead of starting it plainly",
+                {"start_events": waits_for},
+            )
         subs, called = calls.resolve(self.engine, self.session, spec, own_subs, {})
         workflow = self._fresh_workflow(spec, subs, values)
         workflow.dealflow_calls = called
@@ -239,7 +252,8 @@ class Runtime:
             self._undo_to(mark)
             self._unsaved.pop(id(instance), None)
             self.engine.forget_latest(key)
-            return self.start(key, deal_id, params, cause=cause, version=version, is_sandbox=is_sandbox)
+            return self.start(key, deal_id, params, cause=cause, version=version, is_sandbox=is_sandbox,
+                              on_event=on_event)
         if version is None and not cached:
             self.engine.remember_latest(key, pv.id, pv.version)
         self.drain()

@@ -99,7 +99,7 @@ def deliver_message(runtime: UnitOfWork, name: str, deal_id: int | None, payload
     result = MessageResult(name=name, deal_id=deal_id, correlation_key=correlation_key)
     for key in starts:
         try:
-            result.started.append(runtime.start(key, deal_id, {}, cause=cause).id)
+            result.started.append(runtime.start(key, deal_id, {}, cause=cause, on_event=name).id)
         except StartRefused as refusal:
             result.refused.append({"process": key, "deal_id": deal_id, "reason": str(refusal)})
     delivered = runtime.send_message(deal_id, name, dict(payload), cause=cause, correlation=correlation_key)

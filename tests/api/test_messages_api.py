@@ -141,3 +141,18 @@ def test_a_message_with_a_correlation_key_reaches_only_the_instance_correlated_b
                                                       "correlation_key": "A-1", "payload": {"accepted": False}})
     assert with_deal.json["resumed"] == [first.json["id"]]
     assert instance_row(engine, first.json["id"]).status == "completed"
+
+
+def test_a_plain_start_of_a_process_that_starts_only_on_a_message_is_422_naming_the_message(client, engine):
+    client.post("/api/v1/processes", data=archive_process())
+    deal_id = make_deal(engine)
+
+    refused = client.post("/api/v1/processes/file_scan/start", json={"deal_id": deal_id})
+
+    assert refused.status_code == 422, refused.json
+    assert refused.json["code"] == "start_refused"
+    assert 'message "archive.scanned"' in refused.json["message"]
+    assert count(engine, ProcessInstance) == 0  # nothing waits at the start forever
+    sent = client.post("/api/v1/messages", json={"name": "archive.scanned", "deal_id": deal_id})
+    assert sent.status_code == 202 and len(sent.json["started"]) == 1
+    assert instance_row(engine, sent.json["started"][0]).status == "completed"
