@@ -26,6 +26,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit, BpmnStartTask
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
@@ -456,6 +457,7 @@ class Runtime:
             else:
                 self._record_completed(instance, workflow, before)
             self._pass_on_thrown_messages(instance, workflow)
+            collaboration.pass_on_thrown_signals(self, instance, workflow, before)
             self._save(instance, workflow)
         finally:
             self._busy, self._current, self._ran, self._instance_id = was_busy, was_current, was_ran, was_instance
@@ -813,12 +815,14 @@ class Runtime:
     def _sync_waits(self, instance: ProcessInstance, workflow: BpmnWorkflow,
                     known: list[list[str | None]]) -> list[list[str | None]]:
         """One row per message an active task waits for, with the correlation key value it waits
-        on once it has one (engine/collaboration.py)."""
+        on once it has one, and per signal (`signal:<name>`; engine/collaboration.py)."""
         wanted: set[tuple[str, str, str | None]] = set()
         if instance.status == "running":
             for task in all_tasks(workflow, state=ACTIVE):
                 wanted.update((d.name, task.task_spec.bpmn_id, collaboration.wait_correlation(task, d))
                               for d in event_definitions(task) if isinstance(d, MessageEventDefinition))
+                wanted.update((collaboration.signal_wait(d.name), task.task_spec.bpmn_id, None)
+                              for d in event_definitions(task) if isinstance(d, SignalEventDefinition) and d.name)
         current = {(str(w[0]), str(w[1]), w[2] if len(w) > 2 else None) for w in known}
         if current != wanted:
             have: set[tuple[str, str, str | None]] = set()
