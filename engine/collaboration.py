@@ -280,7 +280,8 @@ def _start_by_message(rt: Runtime, key: str, thrower: ProcessInstance, name: str
 
 
 def _start_for(rt: Runtime, key: str, deal_id: int | None, is_sandbox: bool, label: str, name: str,
-               catch: Callable[[BpmnWorkflow], None], cause: Cause) -> Callable[[], None]:
+               catch: Callable[[BpmnWorkflow], None], cause: Cause,
+               started_ids: list[int] | None = None) -> Callable[[], None]:
     def start() -> None:
         try:
             started = rt.start(key, deal_id, {}, cause=cause, is_sandbox=is_sandbox, on_event=name)
@@ -288,6 +289,9 @@ def _start_for(rt: Runtime, key: str, deal_id: int | None, is_sandbox: bool, lab
             log.info("%s (%s) did not start %s: %s", label, cause.ref, key, refusal)
             return
         rt.signal(started.id, label, catch, cause)
+        if started_ids is not None:
+            rt.ensure_id(started)
+            started_ids.append(int(started.id))
     return start
 
 
@@ -324,16 +328,17 @@ def thrown_signals(workflow: BpmnWorkflow, before: set[Any]) -> list[str]:
 
 def broadcast_signals(rt: Runtime, deal_id: int | None, names: list[str], *, cause: Cause,
                       thrower: ProcessInstance | None = None,
-                      payload: Mapping[str, Any] | None = None) -> tuple[list[int], list[str]]:
+                      payload: Mapping[str, Any] | None = None,
+                      started_ids: list[int] | None = None) -> list[int]:
     """A signal reaches every instance of the deal waiting for it and starts, for the deal, the
     processes whose signal start event waits for it (BPMN broadcasts a signal, Camunda to every
     instance; dealflow keeps it within the deal, as it does messages). A thrower's own catches
     got it from Spiff already, and its own process is not started again by it. Queued like a
     thrown message — signals and deferred starts — so two processes signalling each other
-    forever meet the step budget. Returns the waiting instances and the process keys reached."""
+    forever meet the step budget. Returns the waiting instances it reaches; the instances it
+    starts, once the queue is drained, are added to `started_ids`."""
     body = to_json_safe(dict(payload or {}))
     reached: list[int] = []
-    starts: list[str] = []
     for name in dict.fromkeys(names):
         wait = signal_wait(name)
         exclude = thrower.id if thrower is not None else None
@@ -343,9 +348,8 @@ def broadcast_signals(rt: Runtime, deal_id: int | None, names: list[str], *, cau
         for key in processes_started_by(rt.session, wait):
             if thrower is None or key != thrower.key:
                 rt.defer(_start_for(rt, key, deal_id, thrower.is_sandbox if thrower is not None else False,
-                                    f"signal {name}", name, catch_signal(name, body), cause))
-                starts.append(key)
-    return reached, starts
+                                    f"signal {name}", name, catch_signal(name, body), cause, started_ids))
+    return reached
 
 
 def pass_on_thrown_signals(rt: Runtime, instance: ProcessInstance, workflow: BpmnWorkflow, before: set[Any]) -> None:

@@ -284,6 +284,16 @@ class Runtime:
         self.drain()
         return instance_ids
 
+    def send_signal(self, deal_id: int | None, name: str, payload: Mapping[str, Any] | None = None, *,
+                    cause: Cause) -> tuple[list[int], list[int]]:
+        """Broadcast signal `name` to the deal as a thrown one is (engine/collaboration.py); returns
+        the instances its signal start events started and the waiting instances it reached."""
+        started: list[int] = []
+        reached = collaboration.broadcast_signals(self, deal_id, [name], cause=cause, payload=payload,
+                                                  started_ids=started)
+        self.drain()
+        return started, [i for i in reached if i not in set(started)]
+
     def complete_user_task(
         self, instance_id: int, spiff_task_id: str, result: Mapping[str, Any] | None, cause: Cause
     ) -> None:

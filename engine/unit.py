@@ -85,6 +85,10 @@ class UnitOfWork(Protocol):
         """Start a process instance, or refuse with every missing field and bad parameter; a
         process that starts only on a message or signal only with the `on_event` it is handed."""
 
+    def send_signal(self, deal_id: int | None, name: str, payload: Mapping[str, Any] | None = None, *,
+                    cause: Cause) -> tuple[list[int], list[int]]:
+        """Broadcast a BPMN signal for the deal: (instances it started, waiting instances reached)."""
+
     def send_message(self, deal_id: int | None, message: str, payload: Mapping[str, Any] | None = None, *,
                      cause: Cause, correlation: str | None = None) -> list[int]:
         """Deliver a message to the deal's instances waiting for it (None: the instances that
