@@ -344,7 +344,8 @@ class SignalSchema(StrictSchema):
     deal_id = Id(load_default=None, allow_none=True,
                  metadata={"description": "the deal whose instances it reaches; none: the instances without a deal"})
     payload = fields.Dict(keys=fields.String(), load_default=dict,
-                          metadata={"description": "what the catching event hands the process as `event`"})
+                          metadata={"description": "set as the variable the catching event names "
+                                                   "(spiffworkflow:variableName)"})
 
 
 class MessageResultSchema(Schema):
