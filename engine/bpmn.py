@@ -17,7 +17,15 @@ import defusedxml.ElementTree as safe_et
 from defusedxml import DefusedXmlException
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
-from SpiffWorkflow.bpmn.parser.event_parsers import EventDefinitionParser
+from SpiffWorkflow.bpmn.parser.event_parsers import (  # the xpaths of Spiff's end event parser, and a signal's
+    CANCEL_EVENT_XPATH,
+    ERROR_EVENT_XPATH,
+    ESCALATION_EVENT_XPATH,
+    MESSAGE_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH,
+    TERMINATION_EVENT_XPATH,
+    EventDefinitionParser,
+)
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, SpiffProcessParser
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessageEventDefinition
@@ -109,11 +117,25 @@ class _DealflowEvents(_EventParser):  # type: ignore[misc,valid-type]  # Spiff s
         return definition
 
 
+class _SignalEnds(_EventParser):  # type: ignore[misc,valid-type]  # Spiff ships no types
+    """Spiff 3.2 reads an end event's signal definition as a plain end (its end event parser
+    lists message, cancel, error, escalation and terminate only): the signal is read too, so a
+    signal end event throws it, as BPMN and Camunda mean."""
+
+    def create_task(self) -> Any:
+        definition = self.get_event_definition([MESSAGE_EVENT_XPATH, CANCEL_EVENT_XPATH, ERROR_EVENT_XPATH,
+                                                ESCALATION_EVENT_XPATH, TERMINATION_EVENT_XPATH, SIGNAL_EVENT_XPATH])
+        task = self._create_task(definition)
+        task.connect(self.spec.end)
+        return task
+
+
 def _with_dealflow_events(classes: dict[str, tuple[type, type]]) -> dict[str, tuple[type, type]]:
     out = {}
     for tag, (parser_cls, spec_cls) in classes.items():
         if issubclass(parser_cls, EventDefinitionParser):
-            parser_cls = type(f"Dealflow{parser_cls.__name__}", (_DealflowEvents, parser_cls), {})
+            mixins = (_SignalEnds, _DealflowEvents) if tag == f"{{{BPMN_NS}}}endEvent" else (_DealflowEvents,)
+            parser_cls = type(f"Dealflow{parser_cls.__name__}", (*mixins, parser_cls), {})
         out[tag] = (parser_cls, spec_cls)
     return out
 

@@ -146,3 +146,17 @@ def test_two_processes_signalling_each_other_forever_are_stopped_by_the_step_bud
 
     with engine.unit() as rt:
         assert rt.session.scalar(select(func.count()).select_from(ProcessInstance)) == 0
+
+
+def test_a_signal_end_event_throws_its_signal(engine):
+    """Spiff 3.2 alone reads a signal end event as a plain end (engine/bpmn.py `_SignalEnds`)."""
+    engine.deploy(catching("shelf"))
+    engine.deploy(process("closing", '<bpmn:startEvent id="start"/>',
+                          '<bpmn:endEvent id="end"><bpmn:signalEventDefinition signalRef="sig_arrived"/>'
+                          '</bpmn:endEvent>'))
+    deal_id = make_deal(engine)
+    waiting = engine.start("shelf", deal_id, cause=TEST_CAUSE).id
+
+    assert status(engine, engine.start("closing", deal_id, cause=TEST_CAUSE).id) == "completed"
+
+    assert status(engine, waiting) == "completed"
