@@ -190,3 +190,20 @@ def test_a_process_started_by_a_message_keeps_its_start_and_its_event_subprocess
     assert state(engine, instance_id) == ("running", ["work"], 0)
     engine.send_message(deal_id, "customer.cancelled", {}, cause=TEST_CAUSE)
     assert state(engine, instance_id) == ("completed", [], 1)
+
+
+def test_a_signal_thrown_by_another_instance_of_the_deal_starts_the_event_subprocess(engine):
+    from tests.engine.test_signals import THROWER
+
+    engine.deploy(process('<bpmn:signalEventDefinition signalRef="sig_x"/>').replace(
+        '<bpmn:escalation id="esc_late"',
+        '<bpmn:signal id="sig_x" name="stock.arrived"/><bpmn:escalation id="esc_late"'))
+    engine.deploy(THROWER)
+    deal_id, other_id = make_deal(engine), make_deal(engine)
+    listening = engine.start("evs", deal_id, cause=TEST_CAUSE).id
+    elsewhere = engine.start("evs", other_id, cause=TEST_CAUSE).id
+
+    engine.start("announce", deal_id, cause=TEST_CAUSE)
+
+    assert state(engine, listening) == ("completed", [], 1)
+    assert state(engine, elsewhere) == ("running", ["work"], 0)
