@@ -17,7 +17,15 @@ import defusedxml.ElementTree as safe_et
 from defusedxml import DefusedXmlException
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
-from SpiffWorkflow.bpmn.parser.event_parsers import EventDefinitionParser
+from SpiffWorkflow.bpmn.parser.event_parsers import (  # the xpaths of Spiff's end event parser, and a signal's
+    CANCEL_EVENT_XPATH,
+    ERROR_EVENT_XPATH,
+    ESCALATION_EVENT_XPATH,
+    MESSAGE_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH,
+    TERMINATION_EVENT_XPATH,
+    EventDefinitionParser,
+)
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, SpiffProcessParser
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessageEventDefinition
@@ -109,11 +117,25 @@ class _DealflowEvents(_EventParser):  # type: ignore[misc,valid-type]  # Spiff s
         return definition
 
 
+class _SignalEnds(_EventParser):  # type: ignore[misc,valid-type]  # Spiff ships no types
+    """Spiff 3.2 reads an end event's signal definition as a plain end (its end event parser
+    lists message, cancel, error, escalation and terminate only): the signal is read too, so a
+    signal end event throws it, as BPMN and Camunda mean."""
+
+    def create_task(self) -> Any:
+        definition = self.get_event_definition([MESSAGE_EVENT_XPATH, CANCEL_EVENT_XPATH, ERROR_EVENT_XPATH,
+                                                ESCALATION_EVENT_XPATH, TERMINATION_EVENT_XPATH, SIGNAL_EVENT_XPATH])
+        task = self._create_task(definition)
+        task.connect(self.spec.end)
+        return task
+
+
 def _with_dealflow_events(classes: dict[str, tuple[type, type]]) -> dict[str, tuple[type, type]]:
     out = {}
     for tag, (parser_cls, spec_cls) in classes.items():
         if issubclass(parser_cls, EventDefinitionParser):
-            parser_cls = type(f"Dealflow{parser_cls.__name__}", (_DealflowEvents, parser_cls), {})
+            mixins = (_SignalEnds, _DealflowEvents) if tag == f"{{{BPMN_NS}}}endEvent" else (_DealflowEvents,)
+            parser_cls = type(f"Dealflow{parser_cls.__name__}", (*mixins, parser_cls), {})
         out[tag] = (parser_cls, spec_cls)
     return out
 
@@ -299,7 +321,7 @@ def parse_processes(xml: str | bytes) -> tuple[list[ParsedProcess], etree._Eleme
     except Exception as err:  # Spiff raises assorted errors on malformed diagrams
         raise InvalidProcess(f"the diagram cannot be executed: {_plain(str(err))}") from err
     waits = {str(p.get("id")): _waits_for_messages(p) for p in executable}
-    parsed_all.sort(key=lambda p: (not _starts_plainly(p.spec), waits.get(p.key, False)))
+    parsed_all.sort(key=lambda p: (not starts_plainly(p.spec), waits.get(p.key, False)))
     return parsed_all, root
 
 
@@ -311,11 +333,28 @@ def _waits_for_messages(process_el: etree._Element) -> bool:
         or next(process_el.iter(f"{{{BPMN_NS}}}receiveTask"), None) is not None
 
 
-def _starts_plainly(spec: Any) -> bool:
+def starts_plainly(spec: Any) -> bool:
     """Whether a process has a start event a plain start runs (one that waits for no message)."""
     starts = [t for t in spec.task_specs.values() if type(t).__name__ == "StartEvent"]
-    return any(not getattr(t, "event_definition", None) or type(t.event_definition).__name__ == "NoneEventDefinition"
-               for t in starts)
+    return not starts or any(
+        not getattr(t, "event_definition", None) or type(t.event_definition).__name__ == "NoneEventDefinition"
+        for t in starts)
+
+
+def waiting_starts(spec: Any) -> list[str]:
+    """What the process's start events wait for, as a refused plain start tells it:
+    `message "order.paid"`, `signal "stock.arrived"` (each of a multiple start event too)."""
+    out: list[str] = []
+    for task in spec.task_specs.values():
+        if type(task).__name__ != "StartEvent":
+            continue
+        definition = getattr(task, "event_definition", None)
+        for one in getattr(definition, "event_definitions", None) or [definition]:
+            kind = type(one).__name__.removesuffix("EventDefinition").lower()
+            name = getattr(one, "name", None)
+            if kind and kind != "none":
+                out.append(f'{kind} "{name}"' if name else kind)
+    return sorted(set(out))
 
 
 def _short_tag(tag: str) -> str:

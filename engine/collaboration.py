@@ -27,8 +27,10 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import or_, select
 
 from crm.events import Cause
@@ -39,6 +41,7 @@ from engine.dmn.store import missing_decisions
 from engine.errors import InvalidProcess, StartRefused
 from engine.models import MessageWait, ProcessInstance, ProcessVersion
 from engine.scripting import to_json_safe
+from engine.timers import spec_event_definitions
 
 if TYPE_CHECKING:
     from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -93,7 +96,8 @@ _STARTS: weakref.WeakKeyDictionary[Any, tuple[tuple[int, str] | None, dict[str, 
 
 
 def processes_started_by(session: Any, message: str) -> list[str]:
-    """Keys of processes whose latest version has a message start event for `message`.
+    """Keys of processes whose latest version has a message start event for `message` (or a
+    signal start event, asked by `signal_wait(name)`).
 
     Every event and every message between pools asks; reading every version of every process
     (their start messages) each time grew with each deploy. Versions are only ever added, never
@@ -117,9 +121,40 @@ def processes_started_by(session: Any, message: str) -> list[str]:
         for key, (_, starts) in sorted(latest.items()):
             for name in dict.fromkeys(starts):
                 by_message.setdefault(name, []).append(key)
+        for key, version, spec in session.execute(  # signal starts, read from the few that have one
+            select(ProcessVersion.key, ProcessVersion.version, ProcessVersion.spec)
+            .where(ProcessVersion.xml.contains("signalEventDefinition")).order_by(ProcessVersion.key)
+        ):
+            if latest.get(key, (None,))[0] == version:
+                for name in _start_signals(spec):
+                    by_message.setdefault(signal_wait(name), []).append(key)
         known = (newest, by_message)
         _STARTS[owner] = known
     return list(known[1].get(message, ()))
+
+
+#: A signal's wait row and start entry are kept under this prefix beside the messages', so the
+#: same rows, queries and cache find the instances and processes a signal reaches.
+SIGNAL_PREFIX = "signal:"
+
+
+def signal_wait(name: str) -> str:
+    """The name a wait for signal `name` is recorded under (`message_waits.message`)."""
+    return f"{SIGNAL_PREFIX}{name}"
+
+
+def _start_signals(spec: Mapping[str, Any]) -> list[str]:
+    """The signals a serialized process spec's start events wait for (a multiple start's too)."""
+    tasks = (spec.get("spec") or {}).get("task_specs") or {}
+    out: list[str] = []
+    for task in tasks.values():
+        if task.get("typename") != "StartEvent":
+            continue
+        definition = task.get("event_definition") or {}
+        for one in definition.get("event_definitions") or [definition]:
+            if one.get("typename") == "SignalEventDefinition" and one.get("name"):
+                out.append(str(one["name"]))
+    return sorted(set(out))
 
 
 # ---------------------------------------------------------------------- correlation values
@@ -240,11 +275,87 @@ def pass_on_thrown_messages(rt: Runtime, instance: ProcessInstance, workflow: Bp
 
 def _start_by_message(rt: Runtime, key: str, thrower: ProcessInstance, name: str, body: dict[str, Any],
                       correlations: dict[str, Any], cause: Cause) -> Callable[[], None]:
+    return _start_for(rt, key, thrower.deal_id, thrower.is_sandbox, f"message {name}", name,
+                      catch_message(rt, name, body, correlations=correlations), cause)
+
+
+def _start_for(rt: Runtime, key: str, deal_id: int | None, is_sandbox: bool, label: str, name: str,
+               catch: Callable[[BpmnWorkflow], None], cause: Cause,
+               started_ids: list[int] | None = None) -> Callable[[], None]:
     def start() -> None:
         try:
-            started = rt.start(key, thrower.deal_id, {}, cause=cause, is_sandbox=thrower.is_sandbox)
-        except StartRefused as refusal:  # a deal field it requires is empty: the thrower goes on regardless
-            log.info("message %s from instance %s did not start %s: %s", name, thrower.id, key, refusal)
+            started = rt.start(key, deal_id, {}, cause=cause, is_sandbox=is_sandbox, on_event=name)
+        except StartRefused as refusal:  # a deal field it requires is empty: the sender goes on regardless
+            log.info("%s (%s) did not start %s: %s", label, cause.ref, key, refusal)
             return
-        rt.signal(started.id, f"message {name}", catch_message(rt, name, body, correlations=correlations), cause)
+        rt.signal(started.id, label, catch, cause)
+        if started_ids is not None:
+            rt.ensure_id(started)
+            started_ids.append(int(started.id))
     return start
+
+
+# ---------------------------------------------------------------------- signals
+
+def catch_signal(name: str, payload: dict[str, Any]) -> Callable[[BpmnWorkflow], None]:
+    """The signal (of the queue) that hands BPMN signal `name` to every task of the workflow
+    waiting for it: its catch and boundary events, and its start event when it was just started
+    for it."""
+    def apply(workflow: BpmnWorkflow) -> None:
+        # Spiff matches a definition by its class as well as its name: the waiting task's own
+        definition = next((d for task in workflow.event_manager.tasks.values()
+                           for d in spec_event_definitions(task.task_spec)
+                           if isinstance(d, SignalEventDefinition) and d.name == name), None)
+        if definition is not None:
+            # not internal: a signal nobody here catches is not this instance's to pass on again
+            workflow.event_manager.catch(BpmnEvent(definition, payload), internal=False)
+    return apply
+
+
+def thrown_signals(workflow: BpmnWorkflow, before: set[Any]) -> list[str]:
+    """Names of the signals the tasks completed since `before` threw (throw and end events)."""
+    from engine.runtime import all_tasks  # runtime imports this module
+
+    names: list[str] = []
+    for task in all_tasks(workflow):
+        if task.id in before or task.state != TaskState.COMPLETED or \
+                type(task.task_spec).__name__ not in ("IntermediateThrowEvent", "EndEvent"):
+            continue
+        names += [str(d.name) for d in spec_event_definitions(task.task_spec)
+                  if isinstance(d, SignalEventDefinition) and d.name]
+    return names
+
+
+def broadcast_signals(rt: Runtime, deal_id: int | None, names: list[str], *, cause: Cause,
+                      thrower: ProcessInstance | None = None,
+                      payload: Mapping[str, Any] | None = None,
+                      started_ids: list[int] | None = None) -> list[int]:
+    """A signal reaches every instance of the deal waiting for it and starts, for the deal, the
+    processes whose signal start event waits for it (BPMN broadcasts a signal, Camunda to every
+    instance; dealflow keeps it within the deal, as it does messages). A thrower's own catches
+    got it from Spiff already, and its own process is not started again by it. Queued like a
+    thrown message — signals and deferred starts — so two processes signalling each other
+    forever meet the step budget. Returns the waiting instances it reaches; the instances it
+    starts, once the queue is drained, are added to `started_ids`."""
+    body = to_json_safe(dict(payload or {}))
+    reached: list[int] = []
+    for name in dict.fromkeys(names):
+        wait = signal_wait(name)
+        exclude = thrower.id if thrower is not None else None
+        for instance_id in waiting_instances(rt, wait, deal_id, None, exclude=exclude):
+            rt.signal(instance_id, f"signal {name}", catch_signal(name, body), cause)
+            reached.append(instance_id)
+        for key in processes_started_by(rt.session, wait):
+            if thrower is None or key != thrower.key:
+                rt.defer(_start_for(rt, key, deal_id, thrower.is_sandbox if thrower is not None else False,
+                                    f"signal {name}", name, catch_signal(name, body), cause, started_ids))
+    return reached
+
+
+def pass_on_thrown_signals(rt: Runtime, instance: ProcessInstance, workflow: BpmnWorkflow, before: set[Any]) -> None:
+    """The signals the step threw reach the deal's other instances and signal-start processes."""
+    names = thrown_signals(workflow, before)
+    if names:
+        rt.ensure_id(instance)  # the instances it reaches are told who signalled them
+        broadcast_signals(rt, instance.deal_id, names, thrower=instance,
+                          cause=Cause("process", str(instance.id), instance.key))

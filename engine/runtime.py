@@ -26,6 +26,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit, BpmnStartTask
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
@@ -37,7 +38,7 @@ from crm.service import Crm
 from dsl import compile_expression, compile_template
 from engine import calls, collaboration, conditions, instance_rows
 from engine.actions import ActionContext, ActionInputError
-from engine.bpmn import task_form
+from engine.bpmn import starts_plainly, task_form, waiting_starts
 from engine.dmn.store import decide
 from engine.errors import InvalidState, NotFound, StartRefused, StepBudgetExceeded
 from engine.failures import causes, classify, is_database_transient
@@ -187,8 +188,14 @@ class Runtime:
         cause: Cause,
         version: int | None = None,
         is_sandbox: bool = False,
+        on_event: str | None = None,
     ) -> ProcessInstance:
-        """Start an instance, or refuse with every missing field and bad parameter, writing nothing."""
+        """Start an instance, or refuse with every missing field and bad parameter, writing nothing.
+
+        `on_event` names the message (or signal) the caller is about to hand the new instance at
+        its start event. Without one, a process whose every start event waits for a message or
+        signal is refused: started plainly it would wait at its start forever, and the designer
+        is told which message to send instead (as Camunda 8 refuses such a start)."""
         cached = self.engine.cached_latest(key) if version is None else None
         pv = self.engine.version_summary(self.session, cached[0]) if cached else self._version(key, version)
         deal = self.crm.deal(deal_id) if deal_id is not None else None
@@ -208,6 +215,13 @@ class Runtime:
                 {"missing_fields": missing, "invalid_parameters": invalid},
             )
         spec, own_subs = self.engine.spec_for(self.session, pv.id)
+        if on_event is None and not starts_plainly(spec):
+            waits_for = waiting_starts(spec)
+            raise StartRefused(
+                f"{pv.name} starts on {' or '.join(waits_for) or 'an event'}: send it "
+                f"(POST /api/v1/messages) instead of starting it plainly",
+                {"start_events": waits_for},
+            )
         subs, called = calls.resolve(self.engine, self.session, spec, own_subs, {})
         workflow = self._fresh_workflow(spec, subs, values)
         workflow.dealflow_calls = called
@@ -239,7 +253,8 @@ class Runtime:
             self._undo_to(mark)
             self._unsaved.pop(id(instance), None)
             self.engine.forget_latest(key)
-            return self.start(key, deal_id, params, cause=cause, version=version, is_sandbox=is_sandbox)
+            return self.start(key, deal_id, params, cause=cause, version=version, is_sandbox=is_sandbox,
+                              on_event=on_event)
         if version is None and not cached:
             self.engine.remember_latest(key, pv.id, pv.version)
         self.drain()
@@ -268,6 +283,16 @@ class Runtime:
                         collaboration.catch_message(self, message, body, value=correlation), cause)
         self.drain()
         return instance_ids
+
+    def send_signal(self, deal_id: int | None, name: str, payload: Mapping[str, Any] | None = None, *,
+                    cause: Cause) -> tuple[list[int], list[int]]:
+        """Broadcast signal `name` to the deal as a thrown one is (engine/collaboration.py); returns
+        the instances its signal start events started and the waiting instances it reached."""
+        started: list[int] = []
+        reached = collaboration.broadcast_signals(self, deal_id, [name], cause=cause, payload=payload,
+                                                  started_ids=started)
+        self.drain()
+        return started, [i for i in reached if i not in set(started)]
 
     def complete_user_task(
         self, instance_id: int, spiff_task_id: str, result: Mapping[str, Any] | None, cause: Cause
@@ -442,6 +467,7 @@ class Runtime:
             else:
                 self._record_completed(instance, workflow, before)
             self._pass_on_thrown_messages(instance, workflow)
+            collaboration.pass_on_thrown_signals(self, instance, workflow, before)
             self._save(instance, workflow)
         finally:
             self._busy, self._current, self._ran, self._instance_id = was_busy, was_current, was_ran, was_instance
@@ -799,12 +825,14 @@ class Runtime:
     def _sync_waits(self, instance: ProcessInstance, workflow: BpmnWorkflow,
                     known: list[list[str | None]]) -> list[list[str | None]]:
         """One row per message an active task waits for, with the correlation key value it waits
-        on once it has one (engine/collaboration.py)."""
+        on once it has one, and per signal (`signal:<name>`; engine/collaboration.py)."""
         wanted: set[tuple[str, str, str | None]] = set()
         if instance.status == "running":
             for task in all_tasks(workflow, state=ACTIVE):
                 wanted.update((d.name, task.task_spec.bpmn_id, collaboration.wait_correlation(task, d))
                               for d in event_definitions(task) if isinstance(d, MessageEventDefinition))
+                wanted.update((collaboration.signal_wait(d.name), task.task_spec.bpmn_id, None)
+                              for d in event_definitions(task) if isinstance(d, SignalEventDefinition) and d.name)
         current = {(str(w[0]), str(w[1]), w[2] if len(w) > 2 else None) for w in known}
         if current != wanted:
             have: set[tuple[str, str, str | None]] = set()

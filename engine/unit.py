@@ -81,8 +81,13 @@ class UnitOfWork(Protocol):
         """Apply queued signals and deferred work until none are left."""
 
     def start(self, key: str, deal_id: int | None, params: Mapping[str, Any] | None = None, *, cause: Cause,
-              version: int | None = None, is_sandbox: bool = False) -> ProcessInstance:
-        """Start a process instance, or refuse with every missing field and bad parameter."""
+              version: int | None = None, is_sandbox: bool = False, on_event: str | None = None) -> ProcessInstance:
+        """Start a process instance, or refuse with every missing field and bad parameter; a
+        process that starts only on a message or signal only with the `on_event` it is handed."""
+
+    def send_signal(self, deal_id: int | None, name: str, payload: Mapping[str, Any] | None = None, *,
+                    cause: Cause) -> tuple[list[int], list[int]]:
+        """Broadcast a BPMN signal for the deal: (instances it started, waiting instances reached)."""
 
     def send_message(self, deal_id: int | None, message: str, payload: Mapping[str, Any] | None = None, *,
                      cause: Cause, correlation: str | None = None) -> list[int]:

@@ -244,7 +244,7 @@ def _start_and_deliver(runtime: UnitOfWork, deal_id: int | None, type_: str, dat
     every instance of the deal waiting for it — the new ones included, so each gets it once."""
     for key in collaboration.processes_started_by(runtime.session, type_):
         try:
-            instance = runtime.start(key, deal_id, {}, cause=cause)
+            instance = runtime.start(key, deal_id, {}, cause=cause, on_event=type_)
         except StartRefused as refusal:
             result.refused.append({"process": key, "deal_id": deal_id, "reason": str(refusal)})
             continue

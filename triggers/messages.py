@@ -25,7 +25,7 @@ from crm.errors import InvalidInput
 from crm.events import Cause
 from crm.models import Deal
 from dsl.base_error import DealflowError
-from engine.collaboration import processes_started_by
+from engine.collaboration import processes_started_by, signal_wait
 from engine.errors import StartRefused
 from engine.models import MessageWait
 from engine.unit import UnitOfWork
@@ -99,11 +99,38 @@ def deliver_message(runtime: UnitOfWork, name: str, deal_id: int | None, payload
     result = MessageResult(name=name, deal_id=deal_id, correlation_key=correlation_key)
     for key in starts:
         try:
-            result.started.append(runtime.start(key, deal_id, {}, cause=cause).id)
+            result.started.append(runtime.start(key, deal_id, {}, cause=cause, on_event=name).id)
         except StartRefused as refusal:
             result.refused.append({"process": key, "deal_id": deal_id, "reason": str(refusal)})
     delivered = runtime.send_message(deal_id, name, dict(payload), cause=cause, correlation=correlation_key)
     result.resumed = [i for i in delivered if i not in set(result.started)]
+    return result
+
+
+def deliver_signal(runtime: UnitOfWork, name: str, deal_id: int | None, payload: Mapping[str, Any],
+                   *, cause: Cause) -> MessageResult:
+    """Broadcast BPMN signal `name` for a deal, as a thrown signal is: every instance of the deal
+    waiting for it (catch, boundary, event subprocess start) gets it, and the processes whose
+    signal start event waits for it are started for the deal; in the runtime's transaction.
+
+    Raises `InvalidInput` for a deal that does not exist or text no database can store, and
+    `NoCorrelation` when nothing waits for the signal; nothing is written in either case.
+    """
+    unstorable = unstorable_text({"name": name, "payload": dict(payload)}, path="signal")
+    if unstorable:
+        raise InvalidInput(fields=unstorable, code="invalid_signal")
+    if deal_id is not None and runtime.session.get(Deal, deal_id) is None:
+        raise InvalidInput(fields={"deal_id": f"deal {deal_id} does not exist"}, code="invalid_signal")
+    if deal_id is not None:
+        runtime.crm.deal(deal_id, for_update=True)  # one delivery of a deal at a time, like messages
+    wait = signal_wait(name)
+    if not processes_started_by(runtime.session, wait) and not runtime.session.scalar(
+            select(MessageWait.id).where(MessageWait.message == wait, MessageWait.deal_id == deal_id).limit(1)):
+        whose = f"deal {deal_id}" if deal_id is not None else "no deal"
+        raise NoCorrelation(f"no process starts by signal {name!r} and no instance of {whose} waits for it; "
+                            f"nothing was delivered", details={"name": name, "deal_id": deal_id})
+    result = MessageResult(name=name, deal_id=deal_id)
+    result.started, result.resumed = runtime.send_signal(deal_id, name, dict(payload), cause=cause)
     return result
 
 

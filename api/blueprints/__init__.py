@@ -24,4 +24,4 @@ from api.blueprints import (
 
 ALL = [auth.bp, pipelines.bp, deals.bp, contacts.bp, leads.bp, users.bp, tasks.bp, notifications.bp, processes.bp,
        decisions.bp, instances.bp, robots.bp, actions.bp, events.bp, messages.bp, hooks.bp, test_runs.bp, dsl.bp,
-       process_labels.bp]
+       process_labels.bp, messages.signals_bp]

@@ -30,6 +30,7 @@ from crm import values as typed
 from crm.models import Deal
 from crm.service import CORE_FIELDS, CORE_LABELS, Crm
 from crm.timeline_params import timeline_params
+from engine.bpmn import starts_plainly
 from engine.models import HistoryEntry, ProcessInstance, ProcessVersion
 from engine.runtime import Runtime
 from robots.log import for_deal
@@ -196,7 +197,7 @@ def card(deal_id: int, *, rt: Runtime) -> Any:
 @bp.response(200, StartableProcessSchema(many=True))
 def startable_processes(deal_id: int, *, rt: Runtime) -> Any:
     """The processes the caller may start by hand on this deal (none without start_processes;
-    those started by a CRM event are left out), each with its start parameters and the deal
+    those started by a CRM event, a message or a signal are left out), each with its start parameters and the deal
     fields it requires, typed as the pipeline defines them and marked when empty, so one start
     form can ask for both."""
     deal = visible_deal(rt, deal_id)
@@ -208,8 +209,8 @@ def startable_processes(deal_id: int, *, rt: Runtime) -> Any:
     definitions = rt.crm.field_defs(deal.pipeline)
     out = []
     for version in latest.values():
-        if version.start_messages:
-            continue
+        if version.start_messages or not starts_plainly(rt.engine.spec_for(rt.session, version.id)[0]):
+            continue  # started by its message or signal; a plain start would be refused
         names = [f["name"] for f in version.required_fields]
         missing = set(rt.crm.missing_fields(deal, names))
         required = []

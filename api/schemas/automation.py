@@ -338,6 +338,16 @@ class MessageSchema(StrictSchema):
                           metadata={"description": "what the catching event hands the process as `event`"})
 
 
+class SignalSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                         metadata={"description": "the signal name a diagram waits for (bpmn:signal name)"})
+    deal_id = Id(load_default=None, allow_none=True,
+                 metadata={"description": "the deal whose instances it reaches; none: the instances without a deal"})
+    payload = fields.Dict(keys=fields.String(), load_default=dict,
+                          metadata={"description": "set as the variable the catching event names "
+                                                   "(spiffworkflow:variableName)"})
+
+
 class MessageResultSchema(Schema):
     name = fields.String()
     deal_id = fields.Integer(allow_none=True)

@@ -71,6 +71,8 @@ REFUSALS = [
     ("GET", "/api/v1/events/<event_id>", "/api/v1/events/1", None, "manager.north1", 403),
     ("POST", "/api/v1/messages", "/api/v1/messages",
      {"name": "contract.signed", "deal_id": "{deal}", "payload": {}}, "manager.north1", 403),
+    ("POST", "/api/v1/signals", "/api/v1/signals",
+     {"name": "stock.arrived", "deal_id": "{deal}", "payload": {}}, "manager.north1", 403),
     ("POST", "/api/v1/events/<event_id>/replay", "/api/v1/events/1/replay", None, "manager.north1", 403),
     ("GET", "/api/v1/instances/<instance_id>", "/api/v1/instances/{instance}", None, "manager.north1", 404),
     ("GET", "/api/v1/instances/<instance_id>/history", "/api/v1/instances/{instance}/history", None,

@@ -104,3 +104,15 @@ def test_a_task_form_over_http_is_listed_checked_and_its_answer_is_a_variable(cl
     assert state["status"] == "completed" and state["variables"]["answer"] == "Yes"
     plain = client.get(f"/api/v1/tasks/{task_id}").json
     assert plain["form"][0]["name"] == "answer"
+
+
+def test_a_process_that_starts_only_on_a_signal_is_not_offered_for_a_plain_start(client, client_as, engine):
+    from tests.engine.test_signals import process
+
+    recount = process("recount", '<bpmn:startEvent id="start"><bpmn:signalEventDefinition signalRef="sig_arrived"/>'
+                                 '</bpmn:startEvent>')
+    assert client.post("/api/v1/processes", data=recount).status_code == 201
+    assert client.post("/api/v1/processes", data=(BPMN / "send_to_bank.bpmn").read_bytes()).status_code == 201
+    deal_id = make_deal(engine)
+    listed = client_as("manager.north1").get(f"/api/v1/deals/{deal_id}/processes").json
+    assert [p["key"] for p in listed] == ["send_to_bank"]

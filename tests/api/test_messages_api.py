@@ -141,3 +141,66 @@ def test_a_message_with_a_correlation_key_reaches_only_the_instance_correlated_b
                                                       "correlation_key": "A-1", "payload": {"accepted": False}})
     assert with_deal.json["resumed"] == [first.json["id"]]
     assert instance_row(engine, first.json["id"]).status == "completed"
+
+
+def test_a_plain_start_of_a_process_that_starts_only_on_a_message_is_422_naming_the_message(client, engine):
+    client.post("/api/v1/processes", data=archive_process())
+    deal_id = make_deal(engine)
+
+    refused = client.post("/api/v1/processes/file_scan/start", json={"deal_id": deal_id})
+
+    assert refused.status_code == 422, refused.json
+    assert refused.json["code"] == "start_refused"
+    assert 'message "archive.scanned"' in refused.json["message"]
+    assert count(engine, ProcessInstance) == 0  # nothing waits at the start forever
+    sent = client.post("/api/v1/messages", json={"name": "archive.scanned", "deal_id": deal_id})
+    assert sent.status_code == 202 and len(sent.json["started"]) == 1
+    assert instance_row(engine, sent.json["started"][0]).status == "completed"
+
+
+SHELF = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="defs" targetNamespace="x">
+  <bpmn:signal id="sig" name="stock.arrived"/>
+  <bpmn:process id="{key}" isExecutable="true">
+    <bpmn:startEvent id="start">{start}</bpmn:startEvent>
+    {wait}
+    <bpmn:endEvent id="end"/>
+    {flows}
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_signal_by_name_reaches_the_deals_waiting_instances_and_starts_its_signal_start_processes(client, engine):
+    client.post("/api/v1/processes", data=SHELF.format(
+        key="shelf", start="", flows='<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>'
+                                     '<bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="end"/>',
+        wait='<bpmn:intermediateCatchEvent id="wait"><bpmn:signalEventDefinition signalRef="sig"/>'
+             '</bpmn:intermediateCatchEvent>'))
+    client.post("/api/v1/processes", data=SHELF.format(
+        key="recount", start='<bpmn:signalEventDefinition signalRef="sig"/>', wait="",
+        flows='<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="end"/>'))
+    deal_id, other_id = make_deal(engine), make_deal(engine)
+    waiting = client.post("/api/v1/processes/shelf/start", json={"deal_id": deal_id}).json["id"]
+    untouched = client.post("/api/v1/processes/shelf/start", json={"deal_id": other_id}).json["id"]
+
+    sent = client.post("/api/v1/signals", json={"name": "stock.arrived", "deal_id": deal_id})
+
+    assert sent.status_code == 202, sent.json
+    assert sent.json["resumed"] == [waiting] and len(sent.json["started"]) == 1
+    started = instance_row(engine, sent.json["started"][0])
+    assert (started.key, started.deal_id, started.status) == ("recount", deal_id, "completed")
+    assert instance_row(engine, waiting).status == "completed"
+    assert instance_row(engine, untouched).status == "running"
+
+
+def test_a_signal_nothing_waits_for_is_400_no_correlation_and_changes_nothing(client, engine):
+    deal_id = make_deal(engine)
+    before = count(engine, HistoryEntry)
+
+    sent = client.post("/api/v1/signals", json={"name": "stock.nowhere", "deal_id": deal_id})
+
+    assert sent.status_code == 400 and sent.json["code"] == "no_correlation"
+    assert count(engine, HistoryEntry) == before and count(engine, ProcessInstance) == 0
+    missing = client.post("/api/v1/signals", json={"name": "stock.arrived", "deal_id": 999999})
+    assert (missing.status_code, missing.json["code"]) == (422, "invalid_signal")
+    assert missing.json["details"] == {"deal_id": "deal 999999 does not exist"}

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from crm.models import Task
-from engine.errors import InvalidProcess
+from engine.errors import InvalidProcess, StartRefused
 from engine.models import HistoryEntry, Job, MessageWait
 from engine.virtual_time import advance
 from tests.support.world import TEST_CAUSE, make_deal
@@ -181,9 +181,29 @@ def test_a_process_started_by_a_message_keeps_its_start_and_its_event_subprocess
     version = engine.deploy(xml)
     assert version.start_messages == ["order.paid"]
     deal_id = make_deal(engine)
-    instance_id = engine.start("evs", deal_id, cause=TEST_CAUSE).id
-    assert state(engine, instance_id) == ("running", [], 0)  # waits for its start message
-    engine.send_message(deal_id, "order.paid", {}, cause=TEST_CAUSE)
+    with pytest.raises(StartRefused, match=r'starts on message "order\.paid"'):
+        engine.start("evs", deal_id, cause=TEST_CAUSE)  # it would wait at its start forever
+    with engine.unit() as rt:
+        # as the event intake starts it for a CRM event (triggers/intake.py)
+        instance_id = rt.start("evs", deal_id, {}, cause=TEST_CAUSE, on_event="order.paid").id
+        rt.send_message(deal_id, "order.paid", {}, cause=TEST_CAUSE)
     assert state(engine, instance_id) == ("running", ["work"], 0)
     engine.send_message(deal_id, "customer.cancelled", {}, cause=TEST_CAUSE)
     assert state(engine, instance_id) == ("completed", [], 1)
+
+
+def test_a_signal_thrown_by_another_instance_of_the_deal_starts_the_event_subprocess(engine):
+    from tests.engine.test_signals import THROWER
+
+    engine.deploy(process('<bpmn:signalEventDefinition signalRef="sig_x"/>').replace(
+        '<bpmn:escalation id="esc_late"',
+        '<bpmn:signal id="sig_x" name="stock.arrived"/><bpmn:escalation id="esc_late"'))
+    engine.deploy(THROWER)
+    deal_id, other_id = make_deal(engine), make_deal(engine)
+    listening = engine.start("evs", deal_id, cause=TEST_CAUSE).id
+    elsewhere = engine.start("evs", other_id, cause=TEST_CAUSE).id
+
+    engine.start("announce", deal_id, cause=TEST_CAUSE)
+
+    assert state(engine, listening) == ("completed", [], 1)
+    assert state(engine, elsewhere) == ("running", ["work"], 0)

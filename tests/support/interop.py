@@ -33,9 +33,10 @@ from crm.models import Task
 from dsl.base_error import DealflowError
 from engine.engine import Engine
 from engine.errors import InvalidProcess, StartRefused
-from engine.models import HistoryEntry, Incident, ProcessInstance
+from engine.models import HistoryEntry, Incident, ProcessInstance, ProcessVersion
 from engine.virtual_time import advance_to_next_job
 from tests.support.world import TEST_CAUSE, demo_engine, make_deal
+from triggers.messages import deliver_message
 
 HERE = Path(__file__).resolve().parent.parent / "engine" / "interop"
 MANIFEST = HERE / "manifest.yaml"
@@ -103,12 +104,35 @@ def _play(database: Database, bpmn: Path) -> str:
         return f"crash: {type(err).__name__}: {_short(str(err))}"
     deal_id = make_deal(engine)
     try:
-        instance_id = engine.start(version.key, deal_id, {}, cause=TEST_CAUSE).id
+        try:
+            instance_id = engine.start(version.key, deal_id, {}, cause=TEST_CAUSE).id
+        except StartRefused as err:
+            if not err.details.get("start_events"):
+                raise
+            instance_id = _start_by_messages(engine, version.id, deal_id)
         return _drive(engine, clock, deal_id, instance_id)
     except StartRefused as err:
         return f"start refused: {_short(str(err))}"
     except Exception as err:
         return f"crash: {type(err).__name__}: {_short(str(err))}"
+
+
+def _start_by_messages(engine: Engine, version_id: int, deal_id: int) -> int:
+    """A process that starts only on messages is started the way a designer would: by sending
+    its start messages for the deal (POST /api/v1/messages), the first one starting it and the
+    others reaching it (a parallel multiple start waits for them all)."""
+    with engine.unit() as rt:
+        names = list(rt.session.get_one(ProcessVersion, version_id).start_messages)
+    if not names:
+        raise StartRefused("the process starts on no message the harness can send", {})
+    with engine.unit() as rt:
+        started = deliver_message(rt, names[0], deal_id, {}, cause=TEST_CAUSE).started
+    if not started:
+        raise StartRefused(f"message {names[0]!r} started nothing", {})
+    for name in names[1:]:
+        with engine.unit() as rt:
+            rt.send_message(deal_id, name, {}, cause=TEST_CAUSE)
+    return started[0]
 
 
 def _drive(engine: Engine, clock: VirtualClock, deal_id: int, instance_id: int) -> str:
