@@ -29,9 +29,9 @@ from common import machine, write_json
 from tests.designer.browser import VIEWPORT, chromium
 from tests.designer.server import api_session, live_dealflow
 
-# Words only the library's own code holds: diagram-js (under bpmn-js) builds its canvas in a
-# `djs-container`, CodeMirror 6 its editor in a `cm-editor`, dmn-js its table in a
-# `dmn-decision-table-container`.
+# Words only the library's own code holds: diagram-js (under bpmn-js, and under dmn-js's
+# requirements diagram) builds its canvas in a `djs-container`, CodeMirror 6 its editor in a
+# `cm-editor` (dmn-js's FEEL editor is one), dmn-js its table in a `dmn-decision-table-container`.
 MARKERS = {"bpmn-js": b"djs-container", "CodeMirror": b"cm-editor", "dmn-js": b"dmn-decision-table-container"}
 
 
