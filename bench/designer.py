@@ -76,6 +76,10 @@ def visit(browser: Any, base: str, screen: Screen) -> dict[str, Any]:
             """selector => { const el = document.querySelector(selector);
                  return el && el.getClientRects().length ? performance.now() : false; }""",
             arg=screen.ready, polling="raf").json_value()
+        # What the screen downloads is all of it, not only what Playwright had reported by the
+        # ready moment: its response events can trail the page (a first round once missed three
+        # of the robots editor's files, CodeMirror among them).
+        page.wait_for_load_state("networkidle")
         seen = {url: (kind, body) for kind, url, body in loaded}
         sizes = {"js": 0, "css": 0, "js_gzip": 0, "css_gzip": 0}
         found = {name: False for name in MARKERS}
