@@ -74,13 +74,7 @@ def deliver_message(runtime: UnitOfWork, name: str, deal_id: int | None, payload
     if is_known(name):
         raise InvalidInput(fields={"name": f"{name} is a CRM event: send it to POST /api/v1/events, "
                                            f"which stores it and runs its rules"}, code="invalid_message")
-    unstorable = unstorable_text({"name": name, "payload": dict(payload)}, path="message")
-    if unstorable:
-        raise InvalidInput(fields=unstorable, code="invalid_message")
-    if deal_id is not None and runtime.session.get(Deal, deal_id) is None:
-        raise InvalidInput(fields={"deal_id": f"deal {deal_id} does not exist"}, code="invalid_message")
-    if deal_id is not None:
-        runtime.crm.deal(deal_id, for_update=True)  # one message of a deal at a time, like events
+    _accept(runtime, "message", name, deal_id, payload)
     starts = processes_started_by(runtime.session, name)
     query = select(MessageWait.id).where(MessageWait.message == name)
     if deal_id is not None or correlation_key is None:
@@ -116,13 +110,7 @@ def deliver_signal(runtime: UnitOfWork, name: str, deal_id: int | None, payload:
     Raises `InvalidInput` for a deal that does not exist or text no database can store, and
     `NoCorrelation` when nothing waits for the signal; nothing is written in either case.
     """
-    unstorable = unstorable_text({"name": name, "payload": dict(payload)}, path="signal")
-    if unstorable:
-        raise InvalidInput(fields=unstorable, code="invalid_signal")
-    if deal_id is not None and runtime.session.get(Deal, deal_id) is None:
-        raise InvalidInput(fields={"deal_id": f"deal {deal_id} does not exist"}, code="invalid_signal")
-    if deal_id is not None:
-        runtime.crm.deal(deal_id, for_update=True)  # one delivery of a deal at a time, like messages
+    _accept(runtime, "signal", name, deal_id, payload)
     wait = signal_wait(name)
     if not processes_started_by(runtime.session, wait) and not runtime.session.scalar(
             select(MessageWait.id).where(MessageWait.message == wait, MessageWait.deal_id == deal_id).limit(1)):
@@ -149,3 +137,15 @@ def message_warnings(names: Iterable[str]) -> list[dict[str, str]]:
                          "warning": f"no CRM event is named {name!r}: "
                                     f"only POST /api/v1/messages will deliver it{hint}"})
     return warnings
+
+
+def _accept(runtime: UnitOfWork, what: str, name: str, deal_id: int | None, payload: Mapping[str, Any]) -> None:
+    """Refuse text no database can store and a deal that does not exist (`InvalidInput`, code
+    invalid_<what>), then lock the deal: one delivery of a deal at a time, like events."""
+    unstorable = unstorable_text({"name": name, "payload": dict(payload)}, path=what)
+    if unstorable:
+        raise InvalidInput(fields=unstorable, code=f"invalid_{what}")
+    if deal_id is not None and runtime.session.get(Deal, deal_id) is None:
+        raise InvalidInput(fields={"deal_id": f"deal {deal_id} does not exist"}, code=f"invalid_{what}")
+    if deal_id is not None:
+        runtime.crm.deal(deal_id, for_update=True)
