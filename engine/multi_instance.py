@@ -88,6 +88,16 @@ def _fail(task: Any, text: str, message: str) -> WorkflowTaskException:
     return error
 
 
+def _evaluate_or_error(my_task: Any, text: str) -> Any:
+    """`_evaluate`, leaving the task in ERROR when it fails, as Spiff leaves a task whose
+    expression failed (the error itself goes on to become the incident)."""
+    try:
+        return _evaluate(my_task, text)
+    except Exception:
+        my_task._set_state(TaskState.ERROR)
+        raise
+
+
 def _evaluate(task: Any, text: str, context: dict[str, Any] | None = None) -> Any:
     external = {**(task.workflow.data_objects or {}), **(context or {})}
     return task.workflow.script_engine.evaluate(task, text, external_context=external)
@@ -114,21 +124,13 @@ class _DslLoop:
             return list(my_task.internal_data[ITEMS])
         if self.data_input is not None:
             text = _expression(self.data_input) or ""
-            try:
-                value = _evaluate(my_task, text)
-            except Exception:
-                my_task._set_state(TaskState.ERROR)
-                raise
+            value = _evaluate_or_error(my_task, text)
             if not isinstance(value, list | tuple):
                 raise _fail(my_task, text, f"the multi-instance collection must be a list, not {_describe(value)}")
             items = list(value)
         else:
             text = self.cardinality or ""
-            try:
-                value = _evaluate(my_task, text)
-            except Exception:
-                my_task._set_state(TaskState.ERROR)
-                raise
+            value = _evaluate_or_error(my_task, text)
             if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
                 raise _fail(my_task, text, f"loopCardinality must be a whole number, not {_describe(value)}")
             if value != int(value) or value < 0:

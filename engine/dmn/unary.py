@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lark import Lark, Token, Transformer, UnexpectedEOF, UnexpectedInput, UnexpectedToken, v_args
+from lark.exceptions import VisitError
 
 from dsl import DslError, compile_expression
 
@@ -131,10 +132,9 @@ def compile_unary_test(text: str | None, input_expression: str) -> UnaryTest:
                              err.column if err.column > 0 else 1) from None
     try:
         condition = _ToDsl(f"({input_expression})").transform(tree)
-    except Exception as err:  # lark wraps a transformer's error in VisitError
-        inner = getattr(err, "orig_exc", err)
-        if isinstance(inner, UnaryTestError):
-            raise inner from None
+    except VisitError as err:  # lark wraps a transformer's error
+        if isinstance(err.orig_exc, UnaryTestError):
+            raise err.orig_exc from None
         raise
     try:
         compile_expression(condition)
